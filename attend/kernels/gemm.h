@@ -1,0 +1,40 @@
+#pragma once
+// The one matrix multiply of the library. Row-major:
+//   C(M, N) = alpha · op(A)(M, K) · op(B)(K, N) + beta · C
+// op(X) = Xᵀ when trans_x; A is (M, K) or (K, M) with leading dimension lda, likewise B and C.
+// Backend: oneDNN's dnnl_sgemm (default) or any CBLAS, chosen at build time (ATTEND_GEMM_BACKEND).
+#include <cstdint>
+
+namespace attend::kernels {
+
+struct GemmShape {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+// float32 through the backend, using up to `threads` threads.
+void gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
+          int threads);
+// float64: a plain blocked loop (reference and gradient checks only).
+void gemm(const GemmShape& s, double alpha, const double* a, const double* b, double beta,
+          double* c, int threads);
+
+// Strided batch: for i < batch, C_i = alpha · op(A_i) op(B_i) + beta · C_i with
+// A_i = a + i·stride_a (likewise B, C). Many small GEMMs (attention heads) run as an outer
+// parallel loop of single-threaded calls; few large ones each use all threads.
+void gemm_batched(const GemmShape& s, int64_t batch, float alpha, const float* a, int64_t stride_a,
+                  const float* b, int64_t stride_b, float beta, float* c, int64_t stride_c,
+                  int threads);
+void gemm_batched(const GemmShape& s, int64_t batch, double alpha, const double* a,
+                  int64_t stride_a, const double* b, int64_t stride_b, double beta, double* c,
+                  int64_t stride_c, int threads);
+
+// Plain triple loop, the reference twin of gemm (float and double).
+template <typename T>
+void gemm_reference(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c);
+
+// Name of the backend compiled in ("oneDNN 2.6.3", "CBLAS").
+const char* gemm_backend_name();
+
+}  // namespace attend::kernels

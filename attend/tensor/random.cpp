@@ -1,0 +1,46 @@
+#include "attend/tensor/random.h"
+
+#include <cmath>
+
+namespace attend {
+
+double Generator::normal01(uint64_t seed, uint64_t counter) {
+  double u1 = uniform01(seed, 2 * counter), u2 = uniform01(seed, 2 * counter + 1);
+  double r = std::sqrt(-2.0 * std::log1p(-u1));  // 1 - u1 in (0, 1]
+  return r * std::cos(2.0 * M_PI * u2);
+}
+
+namespace {
+template <typename T, typename F>
+void fill(T* out, int64_t n, int threads, F&& draw) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (n > 65536 && threads > 1)
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(draw(i));
+}
+}  // namespace
+
+void Generator::fill_uniform(float* out, int64_t n, double low, double high, int threads) {
+  uint64_t c = reserve(n), s = seed_;
+  fill(out, n, threads, [&](int64_t i) { return low + (high - low) * uniform01(s, c + i); });
+}
+void Generator::fill_uniform(double* out, int64_t n, double low, double high, int threads) {
+  uint64_t c = reserve(n), s = seed_;
+  fill(out, n, threads, [&](int64_t i) { return low + (high - low) * uniform01(s, c + i); });
+}
+void Generator::fill_normal(float* out, int64_t n, double mean, double stddev, int threads) {
+  uint64_t c = reserve(n), s = seed_;
+  fill(out, n, threads, [&](int64_t i) { return mean + stddev * normal01(s, c + i); });
+}
+void Generator::fill_normal(double* out, int64_t n, double mean, double stddev, int threads) {
+  uint64_t c = reserve(n), s = seed_;
+  fill(out, n, threads, [&](int64_t i) { return mean + stddev * normal01(s, c + i); });
+}
+void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads) {
+  uint64_t c = reserve(n), s = seed_;
+  fill(out, n, threads, [&](int64_t i) { return uniform01(s, c + i) < p ? 1.0 : 0.0; });
+}
+void Generator::fill_bernoulli(double* out, int64_t n, double p, int threads) {
+  uint64_t c = reserve(n), s = seed_;
+  fill(out, n, threads, [&](int64_t i) { return uniform01(s, c + i) < p ? 1.0 : 0.0; });
+}
+
+}  // namespace attend

@@ -1,0 +1,61 @@
+#pragma once
+// Counter-based random numbers: value i of a draw depends only on (seed, counter + i), so results
+// are the same whatever the thread count, and a draw can be filled in parallel.
+#include <cstdint>
+
+namespace attend {
+
+class Generator {
+ public:
+  explicit Generator(uint64_t seed = 0) : seed_(seed) {}
+
+  void manual_seed(uint64_t seed) {
+    seed_ = seed;
+    counter_ = 0;
+  }
+  uint64_t seed() const { return seed_; }
+  uint64_t counter() const { return counter_; }
+  void set_counter(uint64_t c) { counter_ = c; }
+
+  // Reserves n consecutive counters and returns the first.
+  uint64_t reserve(uint64_t n) {
+    uint64_t first = counter_;
+    counter_ += n;
+    return first;
+  }
+
+  // 64 random bits for (seed, counter): splitmix64 finaliser over a Weyl sequence.
+  static uint64_t bits(uint64_t seed, uint64_t counter) {
+    uint64_t z = seed * 0xD1B54A32D192ED03ull + (counter + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, 1) with 53 random bits.
+  static double uniform01(uint64_t seed, uint64_t counter) {
+    return static_cast<double>(bits(seed, counter) >> 11) * 0x1.0p-53;
+  }
+  // Standard normal (Box-Muller on two counters 2c, 2c+1).
+  static double normal01(uint64_t seed, uint64_t counter);
+
+  // Fill helpers: draw n values, advancing the counter by n (parallel over the caller's threads).
+  void fill_uniform(float* out, int64_t n, double low, double high, int threads = 1);
+  void fill_uniform(double* out, int64_t n, double low, double high, int threads = 1);
+  void fill_normal(float* out, int64_t n, double mean, double stddev, int threads = 1);
+  void fill_normal(double* out, int64_t n, double mean, double stddev, int threads = 1);
+  // out[i] = 1 with probability p, else 0.
+  void fill_bernoulli(float* out, int64_t n, double p, int threads = 1);
+  void fill_bernoulli(double* out, int64_t n, double p, int threads = 1);
+
+  // Sequential convenience draws (one counter each).
+  double uniform() { return uniform01(seed_, reserve(1)); }
+  double normal() { return normal01(seed_, reserve(1)); }
+  // Uniform integer in [0, n).
+  uint64_t randint(uint64_t n) { return bits(seed_, reserve(1)) % n; }
+
+ private:
+  uint64_t seed_;
+  uint64_t counter_ = 0;
+};
+
+}  // namespace attend

@@ -1,0 +1,271 @@
+#include "attend/tensor/tensor.h"
+
+#include <cstring>
+
+namespace attend {
+
+namespace {
+
+std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Context& ctx) {
+  for (int64_t d : shape) ATTEND_CHECK(d >= 0, "[tensor] negative dimension in shape {}", shape.str());
+  auto impl = std::make_shared<TensorImpl>();
+  size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  void* p = ctx.allocator().allocate(bytes);
+  impl->storage = std::make_shared<Storage>(p, bytes, &ctx.allocator());
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  impl->context = &ctx;
+  return impl;
+}
+
+double load(const void* base, DType t, int64_t i) {
+  switch (t) {
+    case DType::F32: return static_cast<const float*>(base)[i];
+    case DType::F64: return static_cast<const double*>(base)[i];
+    case DType::I64: return static_cast<double>(static_cast<const int64_t*>(base)[i]);
+  }
+  return 0;
+}
+
+void store(void* base, DType t, int64_t i, double v) {
+  switch (t) {
+    case DType::F32: static_cast<float*>(base)[i] = static_cast<float>(v); break;
+    case DType::F64: static_cast<double*>(base)[i] = v; break;
+    case DType::I64: static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v); break;
+  }
+}
+
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Context& ctx) {
+  return Tensor(make_impl(shape, dtype, ctx));
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Context& ctx) {
+  Tensor t = empty(shape, dtype, ctx);
+  std::memset(t.impl_->storage->data, 0, t.impl_->storage->bytes);
+  return t;
+}
+
+Tensor Tensor::ones(const Shape& shape, DType dtype, Context& ctx) {
+  return full(shape, 1.0, dtype, ctx);
+}
+
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Context& ctx) {
+  Tensor t = empty(shape, dtype, ctx);
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::scalar(double value, DType dtype, Context& ctx) {
+  return full(Shape{}, value, dtype, ctx);
+}
+
+template <typename T>
+Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Context& ctx) {
+  ATTEND_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
+               "[from_vector] {} values do not fill shape {}", values.size(), shape.str());
+  Tensor t = empty(shape, dtype_of<T>(), ctx);
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+template Tensor Tensor::from_vector<float>(const std::vector<float>&, const Shape&, Context&);
+template Tensor Tensor::from_vector<double>(const std::vector<double>&, const Shape&, Context&);
+template Tensor Tensor::from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, Context&);
+
+Tensor Tensor::from_doubles(const std::vector<double>& values, const Shape& shape, DType dtype,
+                            Context& ctx) {
+  ATTEND_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
+               "[from_doubles] {} values do not fill shape {}", values.size(), shape.str());
+  Tensor t = empty(shape, dtype, ctx);
+  for (size_t i = 0; i < values.size(); ++i) store(t.raw_data(), dtype, i, values[i]);
+  return t;
+}
+
+Tensor Tensor::arange(int64_t n, DType dtype, Context& ctx) {
+  Tensor t = empty(Shape{n}, dtype, ctx);
+  for (int64_t i = 0; i < n; ++i) store(t.raw_data(), dtype, i, static_cast<double>(i));
+  return t;
+}
+
+Tensor Tensor::uniform(const Shape& shape, double low, double high, DType dtype, Context& ctx) {
+  Tensor t = empty(shape, dtype, ctx);
+  dispatch_float(dtype, "uniform", [&](auto tag) {
+    ctx.generator().fill_uniform(t.data<decltype(tag)>(), t.numel(), low, high, ctx.threads());
+  });
+  return t;
+}
+
+Tensor Tensor::normal(const Shape& shape, double mean, double stddev, DType dtype, Context& ctx) {
+  Tensor t = empty(shape, dtype, ctx);
+  dispatch_float(dtype, "normal", [&](auto tag) {
+    ctx.generator().fill_normal(t.data<decltype(tag)>(), t.numel(), mean, stddev, ctx.threads());
+  });
+  return t;
+}
+
+Tensor Tensor::bernoulli(const Shape& shape, double p, DType dtype, Context& ctx) {
+  ATTEND_CHECK(p >= 0.0 && p <= 1.0, "[bernoulli] probability {} is not in [0, 1]", p);
+  Tensor t = empty(shape, dtype, ctx);
+  dispatch_float(dtype, "bernoulli", [&](auto tag) {
+    ctx.generator().fill_bernoulli(t.data<decltype(tag)>(), t.numel(), p, ctx.threads());
+  });
+  return t;
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int i = ndim() - 1; i >= 0; --i) {
+    if (impl_->shape[i] != 1 && impl_->strides[i] != expected) return false;
+    expected *= impl_->shape[i];
+  }
+  return true;
+}
+
+double Tensor::item() const {
+  ATTEND_CHECK(defined() && numel() == 1, "[item] needs a one-element tensor, got shape {}",
+               defined() ? shape().str() : "undefined");
+  return load(impl_->storage->data, dtype(), impl_->offset);
+}
+
+double Tensor::at(std::initializer_list<int64_t> index) const {
+  ATTEND_CHECK(static_cast<int>(index.size()) == ndim(), "[at] {} indices for a {}-d tensor",
+               index.size(), ndim());
+  int64_t off = impl_->offset;
+  int d = 0;
+  for (int64_t i : index) {
+    ATTEND_CHECK(i >= 0 && i < shape()[d], "[at] index {} out of range for dimension {} of size {}",
+                 i, d, shape()[d]);
+    off += i * strides()[d++];
+  }
+  return load(impl_->storage->data, dtype(), off);
+}
+
+template <typename T>
+std::vector<T> Tensor::to_vector() const {
+  std::vector<T> out(numel());
+  const void* base = impl_->storage->data;
+  DType t = dtype();
+  for_each_offset(shape(), strides(), offset(),
+                  [&](int64_t i, int64_t off) { out[i] = static_cast<T>(load(base, t, off)); });
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t offset) const {
+  ATTEND_CHECK(shape.size() == strides.size(), "[as_strided] shape {} and strides {} differ in rank",
+               shape.str(), strides.str());
+  // Bounds: the smallest and largest element offsets must lie inside the storage.
+  if (shape.numel() > 0) {
+    int64_t lo = offset, hi = offset;
+    for (int i = 0; i < shape.size(); ++i) {
+      int64_t span = (shape[i] - 1) * strides[i];
+      (span < 0 ? lo : hi) += span;
+    }
+    int64_t capacity = static_cast<int64_t>(impl_->storage->bytes / dtype_size(dtype()));
+    ATTEND_CHECK(lo >= 0 && hi < capacity,
+                 "[as_strided] view {} with strides {} at offset {} exceeds storage of {} elements",
+                 shape.str(), strides.str(), offset, capacity);
+  }
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = impl_->storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = impl_->dtype;
+  impl->context = impl_->context;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::contiguous_data() const {
+  if (is_contiguous()) return *this;
+  return copy_as(dtype());
+}
+
+Tensor Tensor::copy_as(DType dtype) const {
+  Tensor out = empty(shape(), dtype, context());
+  out.copy_from(*this);
+  return out;
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+  ATTEND_CHECK(src.shape() == shape(), "[copy] source shape {} differs from destination shape {}",
+               src.shape().str(), shape().str());
+  if (src.dtype() == dtype() && src.is_contiguous() && is_contiguous()) {
+    std::memmove(raw_data(), src.raw_data(), numel() * dtype_size(dtype()));
+    return;
+  }
+  // Fast path: same dtype, both with unit innermost stride -> copy rows.
+  const void* sbase = src.impl_->storage->data;
+  void* dbase = impl_->storage->data;
+  DType st = src.dtype(), dt = dtype();
+  if (st == dt && dt == DType::F32 && ndim() >= 1 && src.strides().back() == 1 &&
+      strides().back() == 1) {
+    int64_t row = shape().back();
+    Shape outer(shape().begin(), shape().end() - 1);
+    Strides sst(src.strides().begin(), src.strides().end() - 1);
+    Strides dst(strides().begin(), strides().end() - 1);
+    std::vector<int64_t> doffs(outer.numel());
+    for_each_offset(outer, dst, offset(), [&](int64_t i, int64_t off) { doffs[i] = off; });
+    for_each_offset(outer, sst, src.offset(), [&](int64_t i, int64_t off) {
+      std::memcpy(static_cast<float*>(dbase) + doffs[i], static_cast<const float*>(sbase) + off,
+                  row * sizeof(float));
+    });
+    return;
+  }
+  std::vector<int64_t> doffs(numel());
+  for_each_offset(shape(), strides(), offset(), [&](int64_t i, int64_t off) { doffs[i] = off; });
+  for_each_offset(src.shape(), src.strides(), src.offset(),
+                  [&](int64_t i, int64_t off) { store(dbase, dt, doffs[i], load(sbase, st, off)); });
+}
+
+void Tensor::fill(double value) const {
+  void* base = impl_->storage->data;
+  DType t = dtype();
+  if (is_contiguous() && t == DType::F32) {
+    float* p = data<float>();
+    float v = static_cast<float>(value);
+    for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = v;
+    return;
+  }
+  for_each_offset(shape(), strides(), offset(), [&](int64_t, int64_t off) { store(base, t, off, value); });
+}
+
+const Tensor& Tensor::set_requires_grad(bool value) const {
+  ATTEND_CHECK(!value || dtype() != DType::I64, "[requires_grad] an int64 tensor cannot have a gradient");
+  ATTEND_CHECK(is_leaf(), "[requires_grad] can only be set on a leaf tensor (use detach())");
+  impl_->requires_grad = value;
+  return *this;
+}
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = impl_->storage;
+  impl->shape = impl_->shape;
+  impl->strides = impl_->strides;
+  impl->offset = impl_->offset;
+  impl->dtype = impl_->dtype;
+  impl->context = impl_->context;
+  return Tensor(std::move(impl));
+}
+
+std::string Tensor::str(int max_values) const {
+  if (!defined()) return "tensor(undefined)";
+  std::string s = fmt::format("tensor(shape={}, dtype={}", shape().str(), dtype_name(dtype()));
+  if (requires_grad()) s += ", requires_grad";
+  s += ", values=[";
+  int64_t shown = 0;
+  for_each_offset(shape(), strides(), offset(), [&](int64_t i, int64_t off) {
+    if (i < max_values) {
+      s += fmt::format("{}{:.6g}", i ? ", " : "", load(impl_->storage->data, dtype(), off));
+      ++shown;
+    }
+  });
+  if (numel() > shown) s += ", ...";
+  return s + "])";
+}
+
+}  // namespace attend
