@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages attend needs to build, test and run (only those missing).
+# Usage: scripts/install_deps.sh [--bench]   (--bench adds PyTorch and OpenBLAS for the comparison scripts)
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build ccache pkg-config
+          libdnnl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+          libhowardhinnant-date-dev libcairo2-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libomp-dev python3 python3-numpy)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-torch libopenblas0-openmp)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ "$(id -u)" != "0" ]]; then
+  command -v sudo >/dev/null || { echo "error: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
