@@ -1,0 +1,347 @@
+#include "attend/kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "attend/kernels/attention_rows.h"
+#include "attend/kernels/gemm.h"
+#include "attend/tensor/random.h"
+
+namespace attend::kernels {
+
+namespace {
+
+constexpr int64_t kKeyBlock = 512;
+
+// Query rows per tile: long sequences amortise the K/V reads over more rows.
+int64_t query_block(int64_t len_q) { return len_q >= 768 ? 128 : 64; }
+
+// Adds the additive mask and the causal mask to a score tile S (rows × cols, stride lds) that
+// covers queries [i0, i0 + rows) and keys [j0, j0 + cols) of head (b, h).
+void apply_masks(float* s, int64_t rows, int64_t cols, int64_t lds, int64_t b, int64_t h,
+                 int64_t i0, int64_t j0, const AttentionMask& mask, bool causal) {
+  if (mask.data) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* mrow =
+          mask.data + b * mask.stride_b + h * mask.stride_h + (i0 + i) * mask.stride_q;
+      float* row = s + i * lds;
+      for (int64_t j = 0; j < cols; ++j) row[j] += mrow[(j0 + j) * mask.stride_k];
+    }
+  }
+  if (causal && j0 + cols - 1 > i0) {
+    for (int64_t i = 0; i < rows; ++i) {
+      int64_t first_masked = std::max<int64_t>(i0 + i + 1 - j0, 0);  // j > i
+      float* row = s + i * lds;
+      for (int64_t j = first_masked; j < cols; ++j) row[j] = -INFINITY;
+    }
+  }
+}
+
+uint64_t dropout_counter(const AttentionParams& p, const AttentionDims& d, int64_t b, int64_t h,
+                         int64_t i, int64_t j) {
+  return p.offset + static_cast<uint64_t>(((b * d.heads + h) * d.len_q + i) * d.len_k + j);
+}
+
+// Multiplies a probability tile by keep/(1 − p) (the dropout mask of its (b, h, i0, j0) block).
+void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const AttentionDims& d,
+                   const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t j0) {
+  const float keep_scale = 1.0f / (1.0f - p.dropout_p);
+  for (int64_t i = 0; i < rows; ++i) {
+    uint64_t c = dropout_counter(p, d, b, h, i0 + i, j0);
+    float* row = s + i * lds;
+    for (int64_t j = 0; j < cols; ++j)
+      row[j] *= Generator::uniform01(p.seed, c + j) >= p.dropout_p ? keep_scale : 0.0f;
+  }
+}
+
+// Number of keys query rows [i0, i0 + rows) may see.
+int64_t key_end(const AttentionDims& d, const AttentionParams& p, int64_t i0, int64_t rows) {
+  return p.causal ? std::min(d.len_k, i0 + rows) : d.len_k;
+}
+
+bool worth_threading(const AttentionDims& d, int64_t tasks, int threads) {
+  double flops = 4.0 * d.batch * d.heads * d.len_q * d.len_k * std::max(d.dim, d.dim_v);
+  return threads > 1 && tasks > 1 && flops > 2e5;
+}
+
+}  // namespace
+
+bool attention_dropout_keep(const AttentionParams& p, const AttentionDims& d, int64_t b, int64_t h,
+                            int64_t i, int64_t j) {
+  return Generator::uniform01(p.seed, dropout_counter(p, d, b, h, i, j)) >= p.dropout_p;
+}
+
+void attention_forward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
+                       AttentionStrides ks, const float* v, AttentionStrides vs,
+                       const AttentionMask& mask, const AttentionParams& p, float* o,
+                       AttentionStrides os, float* lse, int threads) {
+  const int64_t qb = query_block(d.len_q);
+  const int64_t n_qblocks = (d.len_q + qb - 1) / qb;
+  const int64_t tasks = d.batch * d.heads * n_qblocks;
+  const bool dropout = p.dropout_p > 0.0f;
+
+#pragma omp parallel num_threads(threads) if (worth_threading(d, tasks, threads))
+  {
+    std::vector<float> s(qb * kKeyBlock), m(qb), l(qb), alpha(qb);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t b = t / (d.heads * n_qblocks), h = (t / n_qblocks) % d.heads;
+      const int64_t i0 = (t % n_qblocks) * qb, rows = std::min(qb, d.len_q - i0);
+      const float* qt = q + b * qs.b + h * qs.h + i0 * qs.l;
+      float* ot = o + b * os.b + h * os.h + i0 * os.l;
+      float* lt = lse + (b * d.heads + h) * d.len_q + i0;
+      for (int64_t i = 0; i < rows; ++i) {
+        std::fill(ot + i * os.l, ot + i * os.l + d.dim_v, 0.0f);
+        m[i] = -INFINITY;
+        l[i] = 0.0f;
+      }
+      const int64_t kend = key_end(d, p, i0, rows);
+      for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
+        const int64_t cols = std::min(kKeyBlock, kend - j0);
+        const float* kt = k + b * ks.b + h * ks.h + j0 * ks.l;
+        const float* vt = v + b * vs.b + h * vs.h + j0 * vs.l;
+        // S (rows, cols) = scale · Q_t K_tᵀ
+        gemm({false, true, rows, cols, d.dim, qs.l, ks.l, kKeyBlock}, p.scale, qt, kt, 0.0f,
+             s.data(), 1);
+        apply_masks(s.data(), rows, cols, kKeyBlock, b, h, i0, j0, mask, p.causal);
+        detail::online_softmax_rows(s.data(), rows, cols, kKeyBlock, m.data(), l.data(),
+                                    alpha.data());
+        for (int64_t i = 0; i < rows; ++i)
+          if (alpha[i] != 1.0f) detail::scale_row(ot + i * os.l, d.dim_v, alpha[i]);
+        if (dropout) apply_dropout(s.data(), rows, cols, kKeyBlock, d, p, b, h, i0, j0);
+        // O_t (rows, Dv) += P V_t
+        gemm({false, false, rows, d.dim_v, cols, kKeyBlock, vs.l, os.l}, 1.0f, s.data(), vt, 1.0f,
+             ot, 1);
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        if (l[i] > 0.0f) {
+          detail::scale_row(ot + i * os.l, d.dim_v, 1.0f / l[i]);
+          lt[i] = m[i] + std::log(l[i]);
+        } else {
+          lt[i] = -INFINITY;  // fully masked row: output stays zero
+        }
+      }
+    }
+  }
+}
+
+void attention_backward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
+                        AttentionStrides ks, const float* v, AttentionStrides vs,
+                        const AttentionMask& mask, const AttentionParams& p, const float* o,
+                        AttentionStrides os, const float* lse, const float* dout,
+                        AttentionStrides dos, float* dq, AttentionStrides dqs, float* dk,
+                        AttentionStrides dks, float* dv, AttentionStrides dvs, int threads) {
+  const int64_t qb = query_block(d.len_q);
+  const int64_t heads = d.batch * d.heads;
+  const bool dropout = p.dropout_p > 0.0f;
+  const float keep_scale = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
+
+#pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
+  {
+    std::vector<float> s(qb * kKeyBlock), dp(qb * kKeyBlock), di(d.len_q);
+    std::vector<float> pd(dropout ? qb * kKeyBlock : 0);
+#pragma omp for schedule(dynamic)
+    for (int64_t bh = 0; bh < heads; ++bh) {
+      const int64_t b = bh / d.heads, h = bh % d.heads;
+      const float* qh = q + b * qs.b + h * qs.h;
+      const float* kh = k + b * ks.b + h * ks.h;
+      const float* vh = v + b * vs.b + h * vs.h;
+      const float* oh = o + b * os.b + h * os.h;
+      const float* doh = dout + b * dos.b + h * dos.h;
+      const float* lh = lse + bh * d.len_q;
+      float* dqh = dq + b * dqs.b + h * dqs.h;
+      float* dkh = dk + b * dks.b + h * dks.h;
+      float* dvh = dv + b * dvs.b + h * dvs.h;
+      for (int64_t j = 0; j < d.len_k; ++j) {
+        std::fill(dkh + j * dks.l, dkh + j * dks.l + d.dim, 0.0f);
+        std::fill(dvh + j * dvs.l, dvh + j * dvs.l + d.dim_v, 0.0f);
+      }
+      // D_i = Σ_d dO_id · O_id  (= Σ_j P_ij dP_ij)
+      for (int64_t i = 0; i < d.len_q; ++i)
+        di[i] = detail::dot(doh + i * dos.l, oh + i * os.l, d.dim_v);
+
+      for (int64_t i0 = 0; i0 < d.len_q; i0 += qb) {
+        const int64_t rows = std::min(qb, d.len_q - i0);
+        const float* qt = qh + i0 * qs.l;
+        const float* dot_ = doh + i0 * dos.l;
+        float* dqt = dqh + i0 * dqs.l;
+        for (int64_t i = 0; i < rows; ++i) std::fill(dqt + i * dqs.l, dqt + i * dqs.l + d.dim, 0.0f);
+        const int64_t kend = key_end(d, p, i0, rows);
+        for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
+          const int64_t cols = std::min(kKeyBlock, kend - j0);
+          const float* kt = kh + j0 * ks.l;
+          const float* vt = vh + j0 * vs.l;
+          // P (rows, cols) = exp(scale · Q Kᵀ + mask − lse)
+          gemm({false, true, rows, cols, d.dim, qs.l, ks.l, kKeyBlock}, p.scale, qt, kt, 0.0f,
+               s.data(), 1);
+          apply_masks(s.data(), rows, cols, kKeyBlock, b, h, i0, j0, mask, p.causal);
+          detail::exp_minus_rows(s.data(), rows, cols, kKeyBlock, lh + i0);
+          const float* p_used = s.data();  // the weights that multiplied V
+          if (dropout) {
+            std::copy(s.begin(), s.end(), pd.begin());
+            apply_dropout(pd.data(), rows, cols, kKeyBlock, d, p, b, h, i0, j0);
+            p_used = pd.data();
+          }
+          // dV_t (cols, Dv) += P_usedᵀ dO_t
+          gemm({true, false, cols, d.dim_v, rows, kKeyBlock, dos.l, dvs.l}, 1.0f, p_used, dot_,
+               1.0f, dvh + j0 * dvs.l, 1);
+          // dP (rows, cols) = dO_t V_tᵀ (then through the dropout mask)
+          gemm({false, true, rows, cols, d.dim_v, dos.l, vs.l, kKeyBlock}, 1.0f, dot_, vt, 0.0f,
+               dp.data(), 1);
+          if (dropout)
+            for (int64_t i = 0; i < rows; ++i)
+              for (int64_t j = 0; j < cols; ++j)
+                dp[i * kKeyBlock + j] *= pd[i * kKeyBlock + j] != 0.0f ? keep_scale : 0.0f;
+          // dS = P ∘ (dP − D)
+          detail::softmax_grad_rows(dp.data(), s.data(), rows, cols, kKeyBlock, di.data() + i0);
+          // dQ_t += scale · dS K_t ;  dK_t += scale · dSᵀ Q_t
+          gemm({false, false, rows, d.dim, cols, kKeyBlock, ks.l, dqs.l}, p.scale, dp.data(), kt,
+               1.0f, dqt, 1);
+          gemm({true, false, cols, d.dim, rows, kKeyBlock, qs.l, dks.l}, p.scale, dp.data(), qt,
+               1.0f, dkh + j0 * dks.l, 1);
+        }
+      }
+    }
+  }
+}
+
+// ---- reference twin ------------------------------------------------------------------------------
+
+namespace {
+
+// Row i of the scores of head (b, h) with masks, into `scores` (len_k).
+template <typename T>
+void reference_scores(const AttentionDims& d, const T* q, AttentionStrides qs, const T* k,
+                      AttentionStrides ks, const AttentionMask& mask, const AttentionParams& p,
+                      int64_t b, int64_t h, int64_t i, std::vector<T>& scores) {
+  for (int64_t j = 0; j < d.len_k; ++j) {
+    T acc = 0;
+    const T* qi = q + b * qs.b + h * qs.h + i * qs.l;
+    const T* kj = k + b * ks.b + h * ks.h + j * ks.l;
+    for (int64_t c = 0; c < d.dim; ++c) acc += qi[c] * kj[c];
+    T sc = acc * static_cast<T>(p.scale);
+    if (mask.data)
+      sc += mask.data[b * mask.stride_b + h * mask.stride_h + i * mask.stride_q + j * mask.stride_k];
+    if (p.causal && j > i) sc = -INFINITY;
+    scores[j] = sc;
+  }
+}
+
+// Softmax of a row in place; returns the log-sum-exp (−inf and all zeros when fully masked).
+template <typename T>
+T reference_softmax(std::vector<T>& row) {
+  T mx = -INFINITY;
+  for (T x : row) mx = std::max(mx, x);
+  if (mx == -INFINITY) {
+    std::fill(row.begin(), row.end(), T(0));
+    return -INFINITY;
+  }
+  T sum = 0;
+  for (T& x : row) sum += (x = std::exp(x - mx));
+  for (T& x : row) x /= sum;
+  return mx + std::log(sum);
+}
+
+}  // namespace
+
+template <typename T>
+void attention_forward_reference(const AttentionDims& d, const T* q, AttentionStrides qs,
+                                 const T* k, AttentionStrides ks, const T* v, AttentionStrides vs,
+                                 const AttentionMask& mask, const AttentionParams& p, T* o,
+                                 AttentionStrides os, T* lse) {
+  std::vector<T> row(d.len_k);
+  const T keep_scale = p.dropout_p > 0 ? T(1) / (T(1) - T(p.dropout_p)) : T(1);
+  for (int64_t b = 0; b < d.batch; ++b)
+    for (int64_t h = 0; h < d.heads; ++h)
+      for (int64_t i = 0; i < d.len_q; ++i) {
+        reference_scores(d, q, qs, k, ks, mask, p, b, h, i, row);
+        T l = reference_softmax(row);
+        if (lse) lse[(b * d.heads + h) * d.len_q + i] = l;
+        T* oi = o + b * os.b + h * os.h + i * os.l;
+        for (int64_t c = 0; c < d.dim_v; ++c) oi[c] = 0;
+        for (int64_t j = 0; j < d.len_k; ++j) {
+          T w = row[j];
+          if (p.dropout_p > 0) w *= attention_dropout_keep(p, d, b, h, i, j) ? keep_scale : T(0);
+          const T* vj = v + b * vs.b + h * vs.h + j * vs.l;
+          for (int64_t c = 0; c < d.dim_v; ++c) oi[c] += w * vj[c];
+        }
+      }
+}
+
+template <typename T>
+void attention_backward_reference(const AttentionDims& d, const T* q, AttentionStrides qs,
+                                  const T* k, AttentionStrides ks, const T* v, AttentionStrides vs,
+                                  const AttentionMask& mask, const AttentionParams& p,
+                                  const T* dout, AttentionStrides dos, T* dq, AttentionStrides dqs,
+                                  T* dk, AttentionStrides dks, T* dv, AttentionStrides dvs) {
+  std::vector<T> prob(d.len_k), dprob(d.len_k);
+  const T keep_scale = p.dropout_p > 0 ? T(1) / (T(1) - T(p.dropout_p)) : T(1);
+  for (int64_t b = 0; b < d.batch; ++b)
+    for (int64_t h = 0; h < d.heads; ++h) {
+      for (int64_t j = 0; j < d.len_k; ++j) {
+        for (int64_t c = 0; c < d.dim; ++c) dk[b * dks.b + h * dks.h + j * dks.l + c] = 0;
+        for (int64_t c = 0; c < d.dim_v; ++c) dv[b * dvs.b + h * dvs.h + j * dvs.l + c] = 0;
+      }
+      for (int64_t i = 0; i < d.len_q; ++i) {
+        reference_scores(d, q, qs, k, ks, mask, p, b, h, i, prob);
+        reference_softmax(prob);
+        const T* doi = dout + b * dos.b + h * dos.h + i * dos.l;
+        // dP_ij = z_ij · (dO_i · V_j); dV_j += z_ij P_ij dO_i
+        T di = 0;
+        for (int64_t j = 0; j < d.len_k; ++j) {
+          T z = p.dropout_p > 0 ? (attention_dropout_keep(p, d, b, h, i, j) ? keep_scale : T(0))
+                                : T(1);
+          const T* vj = v + b * vs.b + h * vs.h + j * vs.l;
+          T acc = 0;
+          for (int64_t c = 0; c < d.dim_v; ++c) acc += doi[c] * vj[c];
+          dprob[j] = z * acc;
+          di += prob[j] * dprob[j];
+          T* dvj = dv + b * dvs.b + h * dvs.h + j * dvs.l;
+          for (int64_t c = 0; c < d.dim_v; ++c) dvj[c] += z * prob[j] * doi[c];
+        }
+        // dS_ij = P_ij (dP_ij − Σ_k P_ik dP_ik); dQ_i = scale Σ_j dS_ij K_j; dK_j += scale dS_ij Q_i
+        T* dqi = dq + b * dqs.b + h * dqs.h + i * dqs.l;
+        const T* qi = q + b * qs.b + h * qs.h + i * qs.l;
+        for (int64_t c = 0; c < d.dim; ++c) dqi[c] = 0;
+        for (int64_t j = 0; j < d.len_k; ++j) {
+          T ds = prob[j] * (dprob[j] - di) * static_cast<T>(p.scale);
+          const T* kj = k + b * ks.b + h * ks.h + j * ks.l;
+          T* dkj = dk + b * dks.b + h * dks.h + j * dks.l;
+          for (int64_t c = 0; c < d.dim; ++c) {
+            dqi[c] += ds * kj[c];
+            dkj[c] += ds * qi[c];
+          }
+        }
+      }
+    }
+}
+
+template void attention_forward_reference<float>(const AttentionDims&, const float*,
+                                                 AttentionStrides, const float*, AttentionStrides,
+                                                 const float*, AttentionStrides,
+                                                 const AttentionMask&, const AttentionParams&,
+                                                 float*, AttentionStrides, float*);
+template void attention_forward_reference<double>(const AttentionDims&, const double*,
+                                                  AttentionStrides, const double*,
+                                                  AttentionStrides, const double*,
+                                                  AttentionStrides, const AttentionMask&,
+                                                  const AttentionParams&, double*,
+                                                  AttentionStrides, double*);
+template void attention_backward_reference<float>(const AttentionDims&, const float*,
+                                                  AttentionStrides, const float*, AttentionStrides,
+                                                  const float*, AttentionStrides,
+                                                  const AttentionMask&, const AttentionParams&,
+                                                  const float*, AttentionStrides, float*,
+                                                  AttentionStrides, float*, AttentionStrides,
+                                                  float*, AttentionStrides);
+template void attention_backward_reference<double>(const AttentionDims&, const double*,
+                                                   AttentionStrides, const double*,
+                                                   AttentionStrides, const double*,
+                                                   AttentionStrides, const AttentionMask&,
+                                                   const AttentionParams&, const double*,
+                                                   AttentionStrides, double*, AttentionStrides,
+                                                   double*, AttentionStrides, double*,
+                                                   AttentionStrides);
+
+}  // namespace attend::kernels
