@@ -20,8 +20,9 @@ using kernels::AttentionParams;
 using kernels::AttentionStrides;
 
 // x itself if its last dim is unit-stride, else a contiguous copy (kernels need rows of features).
+// The copy is the differentiable contiguous() op, so gradients reach the caller's tensor.
 Tensor rows_contiguous(const Tensor& x) {
-  return x.strides().back() == 1 || x.size(-1) <= 1 ? x : x.contiguous_data();
+  return x.strides().back() == 1 || x.size(-1) <= 1 ? x : contiguous(x);
 }
 
 AttentionStrides strides_bhl(const Tensor& x) {
@@ -218,6 +219,295 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
            });
   }
   return {out, Tensor()};
+}
+
+}  // namespace attend
+
+// ---- ProbSparse attention --------------------------------------------------------------------------
+
+namespace attend {
+
+namespace {
+
+// The fused float32 kernels, or the reference twins for float64 (gradient checks).
+void attention_forward_any(const AttentionDims& d, const float* q, AttentionStrides qs,
+                           const float* k, AttentionStrides ks, const float* v,
+                           AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
+                           float* o, AttentionStrides os, float* lse, int threads) {
+  kernels::attention_forward(d, q, qs, k, ks, v, vs, m, p, o, os, lse, threads);
+}
+void attention_forward_any(const AttentionDims& d, const double* q, AttentionStrides qs,
+                           const double* k, AttentionStrides ks, const double* v,
+                           AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
+                           double* o, AttentionStrides os, double* lse, int) {
+  kernels::attention_forward_reference<double>(d, q, qs, k, ks, v, vs, m, p, o, os, lse);
+}
+void attention_backward_any(const AttentionDims& d, const float* q, AttentionStrides qs,
+                            const float* k, AttentionStrides ks, const float* v,
+                            AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
+                            const float* o, AttentionStrides os, const float* lse,
+                            const float* dout, AttentionStrides dos, float* dq,
+                            AttentionStrides dqs, float* dk, AttentionStrides dks, float* dv,
+                            AttentionStrides dvs, int threads) {
+  kernels::attention_backward(d, q, qs, k, ks, v, vs, m, p, o, os, lse, dout, dos, dq, dqs, dk, dks,
+                              dv, dvs, threads);
+}
+void attention_backward_any(const AttentionDims& d, const double* q, AttentionStrides qs,
+                            const double* k, AttentionStrides ks, const double* v,
+                            AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
+                            const double*, AttentionStrides, const double*, const double* dout,
+                            AttentionStrides dos, double* dq, AttentionStrides dqs, double* dk,
+                            AttentionStrides dks, double* dv, AttentionStrides dvs, int) {
+  kernels::attention_backward_reference<double>(d, q, qs, k, ks, v, vs, m, p, dout, dos, dq, dqs,
+                                                dk, dks, dv, dvs);
+}
+
+int64_t ceil_log(int64_t n) { return static_cast<int64_t>(std::ceil(std::log(static_cast<double>(n)))); }
+
+struct ProbSparsePlan {
+  AttentionDims full;   // (B, H, Lq, Lk, D, Dv)
+  AttentionDims top;    // (B, H, u, Lk, D, Dv)
+  AttentionParams params;
+  Tensor selected;      // int64 (B, H, u), ascending
+  Tensor mask;          // float32 (B, H, u, Lk) additive causal mask, or undefined
+  AttentionMask mask_view;
+};
+
+template <typename T>
+ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const ProbSparseOptions& o, ProbSparsePlan& plan) {
+  const AttentionDims& d = plan.full;
+  Context& ctx = q.context();
+  const int64_t n_sample = std::max<int64_t>(1, std::min(o.factor * ceil_log(d.len_k), d.len_k));
+  const int64_t n_top = std::max<int64_t>(1, std::min(o.factor * ceil_log(d.len_q), d.len_q));
+
+  // Key sample (Lq, U), shared by every batch element and head as in TSLib.
+  Tensor sample = o.index_sample;
+  if (sample.defined()) {
+    ATTEND_CHECK(sample.dtype() == DType::I64 && sample.ndim() == 2 && sample.size(0) == d.len_q &&
+                     sample.size(1) == n_sample,
+                 "[prob_sparse_attention] index_sample must be int64 (Lq, U) = ({}, {}), got {} {}",
+                 d.len_q, n_sample, dtype_name(sample.dtype()), sample.shape().str());
+    sample = sample.contiguous_data();
+    for (int64_t x : sample.to_vector<int64_t>())
+      ATTEND_CHECK(x >= 0 && x < d.len_k,
+                   "[prob_sparse_attention] index_sample value {} is out of range [0, {})", x,
+                   d.len_k);
+  } else {
+    sample = Tensor::empty({d.len_q, n_sample}, DType::I64, ctx);
+    int64_t* s = sample.data<int64_t>();
+    for (int64_t i = 0; i < d.len_q * n_sample; ++i)
+      s[i] = static_cast<int64_t>(ctx.generator().randint(static_cast<uint64_t>(d.len_k)));
+  }
+  const int64_t* idx = sample.data<int64_t>();
+
+  // Sparsity measure M and the top-u queries of every (b, h).
+  plan.top = {d.batch, d.heads, n_top, d.len_k, d.dim, d.dim_v};
+  plan.selected = Tensor::empty({d.batch, d.heads, n_top}, DType::I64, ctx);
+  int64_t* sel = plan.selected.data<int64_t>();
+  const T* qp = q.data<T>();
+  const T* kp = k.data<T>();
+  const T* vp = v.data<T>();
+  AttentionStrides qs = strides_bhl(q), ks = strides_bhl(k), vs = strides_bhl(v);
+  std::vector<T> m(d.len_q);
+  std::vector<int64_t> order(d.len_q);
+  for (int64_t b = 0; b < d.batch; ++b)
+    for (int64_t h = 0; h < d.heads; ++h) {
+      for (int64_t i = 0; i < d.len_q; ++i) {
+        const T* qi = qp + b * qs.b + h * qs.h + i * qs.l;
+        T mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < n_sample; ++j) {
+          const T* kj = kp + b * ks.b + h * ks.h + idx[i * n_sample + j] * ks.l;
+          T s = 0;
+          for (int64_t c = 0; c < d.dim; ++c) s += qi[c] * kj[c];
+          mx = std::max(mx, s);
+          sum += s;
+        }
+        m[i] = mx - sum / static_cast<T>(d.len_k);
+      }
+      for (int64_t i = 0; i < d.len_q; ++i) order[i] = i;
+      std::partial_sort(order.begin(), order.begin() + n_top, order.end(),
+                        [&](int64_t a, int64_t c) { return m[a] > m[c] || (m[a] == m[c] && a < c); });
+      std::sort(order.begin(), order.begin() + n_top);
+      std::copy(order.begin(), order.begin() + n_top, sel + (b * d.heads + h) * n_top);
+    }
+
+  // Causal: selected query at position s sees keys j ≤ s.
+  if (o.causal) {
+    plan.mask = Tensor::empty({d.batch, d.heads, n_top, d.len_k}, DType::F32, ctx);
+    float* mk = plan.mask.data<float>();
+    for (int64_t r = 0; r < d.batch * d.heads * n_top; ++r)
+      for (int64_t j = 0; j < d.len_k; ++j) mk[r * d.len_k + j] = j <= sel[r] ? 0.0f : -INFINITY;
+    plan.mask_view = {mk, d.heads * n_top * d.len_k, n_top * d.len_k, d.len_k, 1};
+  }
+
+  // Selected queries (B, H, u, D), attention over all keys.
+  Tensor q_top = Tensor::empty({d.batch, d.heads, n_top, d.dim}, q.dtype(), ctx);
+  T* qt = q_top.data<T>();
+  for (int64_t b = 0; b < d.batch; ++b)
+    for (int64_t h = 0; h < d.heads; ++h)
+      for (int64_t r = 0; r < n_top; ++r) {
+        const T* src = qp + b * qs.b + h * qs.h + sel[(b * d.heads + h) * n_top + r] * qs.l;
+        std::copy(src, src + d.dim, qt + ((b * d.heads + h) * n_top + r) * d.dim);
+      }
+  Tensor o_top = Tensor::empty({d.batch, d.heads, n_top, d.dim_v}, q.dtype(), ctx);
+  Tensor lse = Tensor::empty({d.batch, d.heads, n_top}, q.dtype(), ctx);
+  AttentionStrides ts{d.heads * n_top * d.dim, n_top * d.dim, d.dim};
+  AttentionStrides tvs{d.heads * n_top * d.dim_v, n_top * d.dim_v, d.dim_v};
+  attention_forward_any(plan.top, qt, ts, kp, ks, vp, vs, plan.mask_view, plan.params,
+                        o_top.data<T>(), tvs, lse.data<T>(), ctx.threads());
+
+  // Context: mean(V) (or cumsum(V) when causal) for every query, selected rows overwritten.
+  Tensor out = Tensor::empty({d.batch, d.heads, d.len_q, d.dim_v}, q.dtype(), ctx);
+  T* op = out.data<T>();
+  const T* ot = o_top.data<T>();
+  for (int64_t b = 0; b < d.batch; ++b)
+    for (int64_t h = 0; h < d.heads; ++h) {
+      T* oh = op + (b * d.heads + h) * d.len_q * d.dim_v;
+      const T* vh = vp + b * vs.b + h * vs.h;
+      if (o.causal) {
+        for (int64_t c = 0; c < d.dim_v; ++c) {
+          T acc = 0;
+          for (int64_t i = 0; i < d.len_q; ++i) oh[i * d.dim_v + c] = (acc += vh[i * vs.l + c]);
+        }
+      } else {
+        for (int64_t c = 0; c < d.dim_v; ++c) {
+          T acc = 0;
+          for (int64_t j = 0; j < d.len_k; ++j) acc += vh[j * vs.l + c];
+          acc /= static_cast<T>(d.len_k);
+          for (int64_t i = 0; i < d.len_q; ++i) oh[i * d.dim_v + c] = acc;
+        }
+      }
+      for (int64_t r = 0; r < n_top; ++r) {
+        const T* src = ot + ((b * d.heads + h) * n_top + r) * d.dim_v;
+        std::copy(src, src + d.dim_v, oh + sel[(b * d.heads + h) * n_top + r] * d.dim_v);
+      }
+    }
+
+  ProbSparseResult result{out, Tensor(), plan.selected, sample};
+  if (o.return_weights) {
+    // TSLib's output_attention: 1/Lk everywhere, the selected rows' softmax weights in place.
+    Tensor w = Tensor::full({d.batch, d.heads, d.len_q, d.len_k}, 1.0 / d.len_k, q.dtype(), ctx);
+    T* wp = w.data<T>();
+    const T* lp = lse.data<T>();
+    for (int64_t b = 0; b < d.batch; ++b)
+      for (int64_t h = 0; h < d.heads; ++h)
+        for (int64_t r = 0; r < n_top; ++r) {
+          int64_t row = (b * d.heads + h) * n_top + r, i = sel[row];
+          T* wr = wp + ((b * d.heads + h) * d.len_q + i) * d.len_k;
+          const T* qi = qt + row * d.dim;
+          for (int64_t j = 0; j < d.len_k; ++j) {
+            if (o.causal && j > i) {
+              wr[j] = 0;
+              continue;
+            }
+            const T* kj = kp + b * ks.b + h * ks.h + j * ks.l;
+            T s = 0;
+            for (int64_t c = 0; c < d.dim; ++c) s += qi[c] * kj[c];
+            wr[j] = std::exp(s * static_cast<T>(plan.params.scale) - lp[row]);
+          }
+        }
+    result.weights = w;
+  }
+
+  if (needs_grad({q, k, v})) {
+    record("prob_sparse_attention", {q, k, v}, out,
+           [q, k, v, q_top, o_top, lse, plan, causal = o.causal](const Tensor& g_in) {
+             const AttentionDims& d = plan.full;
+             const int64_t n_top = plan.top.len_q;
+             Tensor g = g_in.contiguous_data();
+             const T* gp = g.data<T>();
+             const int64_t* sel = plan.selected.data<int64_t>();
+             Context& ctx = q.context();
+             // Gradient rows of the selected queries (B, H, u, Dv).
+             Tensor g_top = Tensor::empty({d.batch, d.heads, n_top, d.dim_v}, q.dtype(), ctx);
+             T* gt = g_top.data<T>();
+             std::vector<char> is_sel(d.len_q);
+             for (int64_t bh = 0; bh < d.batch * d.heads; ++bh)
+               for (int64_t r = 0; r < n_top; ++r) {
+                 const T* src = gp + (bh * d.len_q + sel[bh * n_top + r]) * d.dim_v;
+                 std::copy(src, src + d.dim_v, gt + (bh * n_top + r) * d.dim_v);
+               }
+             Tensor dq_top = Tensor::empty({d.batch, d.heads, n_top, d.dim}, q.dtype(), ctx);
+             Tensor dq = empty_like_layout(q), dk = empty_like_layout(k), dv = empty_like_layout(v);
+             AttentionStrides ts{d.heads * n_top * d.dim, n_top * d.dim, d.dim};
+             AttentionStrides tvs{d.heads * n_top * d.dim_v, n_top * d.dim_v, d.dim_v};
+             attention_backward_any(plan.top, q_top.data<T>(), ts, k.data<T>(), strides_bhl(k),
+                                    v.data<T>(), strides_bhl(v), plan.mask_view, plan.params,
+                                    o_top.data<T>(), tvs, lse.data<T>(), gt, tvs,
+                                    dq_top.data<T>(), ts, dk.data<T>(), strides_bhl(dk),
+                                    dv.data<T>(), strides_bhl(dv), ctx.threads());
+             AttentionStrides dqs = strides_bhl(dq), dvs = strides_bhl(dv);
+             T* dqp = dq.data<T>();
+             T* dvp = dv.data<T>();
+             const T* dqt = dq_top.data<T>();
+             for (int64_t b = 0; b < d.batch; ++b)
+               for (int64_t h = 0; h < d.heads; ++h) {
+                 const int64_t bh = b * d.heads + h;
+                 T* dqh = dqp + b * dqs.b + h * dqs.h;
+                 for (int64_t i = 0; i < d.len_q; ++i)
+                   std::fill(dqh + i * dqs.l, dqh + i * dqs.l + d.dim, T(0));
+                 std::fill(is_sel.begin(), is_sel.end(), 0);
+                 for (int64_t r = 0; r < n_top; ++r) {
+                   int64_t i = sel[bh * n_top + r];
+                   is_sel[i] = 1;
+                   std::copy(dqt + (bh * n_top + r) * d.dim, dqt + (bh * n_top + r + 1) * d.dim,
+                             dqh + i * dqs.l);
+                 }
+                 // Rows left at the initial context pass their gradient to V.
+                 const T* gh = gp + bh * d.len_q * d.dim_v;
+                 T* dvh = dvp + b * dvs.b + h * dvs.h;
+                 for (int64_t c = 0; c < d.dim_v; ++c) {
+                   if (causal) {  // out_i = Σ_{j ≤ i} v_j  ⇒  dv_j += Σ_{i ≥ j, unselected} g_i
+                     T acc = 0;
+                     for (int64_t i = d.len_q - 1; i >= 0; --i) {
+                       if (!is_sel[i]) acc += gh[i * d.dim_v + c];
+                       dvh[i * dvs.l + c] += acc;
+                     }
+                   } else {  // out_i = mean_j v_j  ⇒  dv_j += Σ_{unselected i} g_i / Lk
+                     T acc = 0;
+                     for (int64_t i = 0; i < d.len_q; ++i)
+                       if (!is_sel[i]) acc += gh[i * d.dim_v + c];
+                     acc /= static_cast<T>(d.len_k);
+                     for (int64_t j = 0; j < d.len_k; ++j) dvh[j * dvs.l + c] += acc;
+                   }
+                 }
+               }
+             return std::vector<Tensor>{dq, dk, dv};
+           });
+  }
+  return result;
+}
+
+}  // namespace
+
+ProbSparseResult prob_sparse_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                                       const ProbSparseOptions& o) {
+  ATTEND_CHECK(q_in.defined() && k_in.defined() && v_in.defined(),
+               "[prob_sparse_attention] undefined input");
+  ATTEND_CHECK(q_in.ndim() == 4 && k_in.ndim() == 4 && v_in.ndim() == 4,
+               "[prob_sparse_attention] q, k, v must be 4-d (B, H, L, D); got {}, {}, {}",
+               q_in.shape().str(), k_in.shape().str(), v_in.shape().str());
+  ATTEND_CHECK(q_in.dtype() == k_in.dtype() && q_in.dtype() == v_in.dtype(),
+               "[prob_sparse_attention] q, k, v dtypes differ");
+  const Shape &qsh = q_in.shape(), &ksh = k_in.shape(), &vsh = v_in.shape();
+  ATTEND_CHECK(qsh[0] == ksh[0] && qsh[0] == vsh[0] && qsh[1] == ksh[1] && qsh[1] == vsh[1] &&
+                   qsh[3] == ksh[3] && ksh[2] == vsh[2] && ksh[2] > 0 && qsh[2] > 0,
+               "[prob_sparse_attention] shapes q {}, k {}, v {} do not agree: need q (B, H, Lq, D), "
+               "k (B, H, Lk, D), v (B, H, Lk, Dv) with Lq, Lk > 0",
+               qsh.str(), ksh.str(), vsh.str());
+  ATTEND_CHECK(!o.causal || qsh[2] == ksh[2],
+               "[prob_sparse_attention] the causal (masked) form needs Lq == Lk, got {} and {}",
+               qsh[2], ksh[2]);
+  ATTEND_CHECK(o.factor > 0, "[prob_sparse_attention] factor must be positive, got {}", o.factor);
+  ProbSparsePlan plan;
+  plan.full = {qsh[0], qsh[1], qsh[2], ksh[2], qsh[3], vsh[3]};
+  plan.params.scale =
+      static_cast<float>(o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(qsh[3])));
+  Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
+  return dispatch_float(q.dtype(), "prob_sparse_attention", [&](auto tag) {
+    return prob_sparse_impl<decltype(tag)>(q, k, v, o, plan);
+  });
 }
 
 }  // namespace attend

@@ -39,3 +39,32 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
                                              const AttentionOptions& options = {});
 
 }  // namespace attend
+
+namespace attend {
+
+// Informer's ProbSparse self-attention, exactly as TSLib's ProbAttention computes it:
+//   U = min(factor·⌈ln Lk⌉, Lk) keys sampled per query (index_sample, shared over B and H);
+//   M_q = max_j(q·k_j) − Σ_j(q·k_j)/Lk over the sampled keys (divided by Lk, not U);
+//   the u = min(factor·⌈ln Lq⌉, Lq) queries with the largest M get softmax(scale·q Kᵀ) V (causal:
+//   keys j ≤ the query's position); every other query gets mean(V) or, causal, cumsum(V).
+// Selection is per (batch, head) — TSLib's `.squeeze()` mixes batch elements when n_heads is 1; we
+// do not reproduce that (docs/architecture.md).
+struct ProbSparseOptions {
+  int64_t factor = 5;
+  std::optional<double> scale;  // default 1/√D
+  bool causal = false;          // TSLib's mask_flag (decoder self-attention); needs Lq == Lk
+  Tensor index_sample;          // int64 (Lq, U) to inject; undefined = draw from q's generator
+  bool return_weights = false;  // TSLib's output_attention: 1/Lk rows, selected rows real
+};
+
+struct ProbSparseResult {
+  Tensor output;    // (B, H, Lq, Dv), contiguous (TSLib returns this layout)
+  Tensor weights;   // (B, H, Lq, Lk) when return_weights
+  Tensor selected;  // int64 (B, H, u): the queries that attended fully, ascending
+  Tensor index_sample;  // int64 (Lq, U): the key sample used
+};
+
+ProbSparseResult prob_sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                       const ProbSparseOptions& options = {});
+
+}  // namespace attend
