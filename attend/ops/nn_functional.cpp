@@ -1,0 +1,279 @@
+// softmax, log_softmax, layer_norm, batch_norm, dropout: forward and backward side by side.
+#include "attend/ops/nn_functional.h"
+
+#include <cmath>
+
+#include "attend/autograd/node.h"
+#include "attend/kernels/layer_norm.h"
+#include "attend/kernels/softmax.h"
+#include "attend/ops/elementwise.h"
+
+namespace attend {
+
+namespace {
+
+// (outer, n, inner) around dim d.
+void split_at(const Shape& s, int d, int64_t& outer, int64_t& n, int64_t& inner) {
+  outer = inner = 1;
+  n = s.size() == 0 ? 1 : s[d];
+  for (int i = 0; i < d; ++i) outer *= s[i];
+  for (int i = d + 1; i < s.size(); ++i) inner *= s[i];
+}
+
+Tensor softmax_impl(const Tensor& x, int dim, bool log) {
+  const char* name = log ? "log_softmax" : "softmax";
+  ATTEND_CHECK(x.defined(), "[{}] got an undefined tensor", name);
+  const int d = normalize_dim(dim, x.ndim() == 0 ? 1 : x.ndim(), name);
+  int64_t outer, n, inner;
+  split_at(x.shape(), d, outer, n, inner);
+  Tensor xc = x.contiguous_data();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.context());
+  if (out.numel() == 0) return out;
+  dispatch_float(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>) {
+      if (inner == 1)
+        return kernels::softmax_forward(xc.data<T>(), out.data<T>(), outer, n, log,
+                                        x.context().threads());
+    }
+    kernels::softmax_forward_reference(xc.data<T>(), out.data<T>(), outer, n, inner, log);
+  });
+  if (needs_grad({x})) {
+    record(name, {x}, out, [y = out.storage(), outer, n, inner, log](const Tensor& g) {
+      Tensor gc = g.contiguous_data();
+      Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.context());
+      dispatch_float(g.dtype(), "softmax", [&](auto tag) {
+        using T = decltype(tag);
+        const T* yp = static_cast<const T*>(y->data);
+        if constexpr (std::is_same_v<T, float>) {
+          if (inner == 1)
+            return kernels::softmax_backward(yp, gc.data<T>(), dx.data<T>(), outer, n, log,
+                                             g.context().threads());
+        }
+        kernels::softmax_backward_reference(yp, gc.data<T>(), dx.data<T>(), outer, n, inner, log);
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return out;
+}
+
+void check_vector(const Tensor& t, int64_t n, const Tensor& x, const char* op, const char* what) {
+  if (!t.defined()) return;
+  ATTEND_CHECK(t.ndim() == 1 && t.shape()[0] == n,
+               "[{}] {} of shape {} does not match {} features of input {}", op, what,
+               t.shape().str(), n, x.shape().str());
+  ATTEND_CHECK(t.dtype() == x.dtype(), "[{}] {} is {} but input is {}", op, what,
+               dtype_name(t.dtype()), dtype_name(x.dtype()));
+}
+
+template <typename T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int dim) {
+  return softmax_impl(x, dim, false);
+}
+
+Tensor log_softmax(const Tensor& x, int dim) {
+  return softmax_impl(x, dim, true);
+}
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  ATTEND_CHECK(x.defined() && x.ndim() >= 1, "[layer_norm] expects an input of rank >= 1");
+  const int64_t d = x.shape().back();
+  check_vector(weight, d, x, "layer_norm", "weight");
+  check_vector(bias, d, x, "layer_norm", "bias");
+  const int64_t rows = d == 0 ? 0 : x.numel() / d;
+  Tensor xc = x.contiguous_data();
+  Tensor wc = weight.defined() ? weight.contiguous_data() : Tensor();
+  Tensor bc = bias.defined() ? bias.contiguous_data() : Tensor();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.context());
+  Tensor stats = Tensor::empty(Shape{2, rows}, x.dtype(), x.context());  // mean, rstd
+  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    T* st = stats.data<T>();
+    if constexpr (std::is_same_v<T, float>)
+      kernels::layer_norm_forward(xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
+                                  out.data<T>(), st, st + rows, rows, d, static_cast<float>(eps),
+                                  x.context().threads());
+    else
+      kernels::layer_norm_forward_reference(xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
+                                            out.data<T>(), st, st + rows, rows, d, T(eps));
+  });
+  if (needs_grad({x, weight, bias})) {
+    record("layer_norm", {x, weight, bias}, out,
+           [xc, wc, stats, rows, d, rw = weight.defined() && weight.requires_grad(),
+            rb = bias.defined() && bias.requires_grad()](const Tensor& g) {
+             Tensor gc = g.contiguous_data();
+             Tensor dx = Tensor::empty(xc.shape(), xc.dtype(), xc.context());
+             Tensor dw = rw ? Tensor::empty(Shape{d}, xc.dtype(), xc.context()) : Tensor();
+             Tensor db = rb ? Tensor::empty(Shape{d}, xc.dtype(), xc.context()) : Tensor();
+             dispatch_float(xc.dtype(), "layer_norm", [&](auto tag) {
+               using T = decltype(tag);
+               const T* st = stats.data<T>();
+               if constexpr (std::is_same_v<T, float>)
+                 kernels::layer_norm_backward(xc.data<T>(), ptr_or_null<T>(wc), st, st + rows,
+                                              gc.data<T>(), dx.data<T>(), ptr_or_null<T>(dw),
+                                              ptr_or_null<T>(db), rows, d, xc.context().threads());
+               else
+                 kernels::layer_norm_backward_reference(
+                     xc.data<T>(), ptr_or_null<T>(wc), st, st + rows, gc.data<T>(), dx.data<T>(),
+                     ptr_or_null<T>(dw), ptr_or_null<T>(db), rows, d);
+             });
+             return std::vector<Tensor>{dx, dw, db};
+           });
+  }
+  return out;
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps) {
+  ATTEND_CHECK(x.defined() && (x.ndim() == 2 || x.ndim() == 3),
+               "[batch_norm] expects an input (N, C) or (N, C, L), got shape {}",
+               x.defined() ? x.shape().str() : "undefined");
+  const int64_t N = x.shape()[0], C = x.shape()[1], L = x.ndim() == 3 ? x.shape()[2] : 1;
+  const int64_t M = N * L;  // values per channel
+  check_vector(running_mean, C, x, "batch_norm", "running_mean");
+  check_vector(running_var, C, x, "batch_norm", "running_var");
+  check_vector(weight, C, x, "batch_norm", "weight");
+  check_vector(bias, C, x, "batch_norm", "bias");
+  ATTEND_CHECK(running_mean.defined() == running_var.defined(),
+               "[batch_norm] running_mean and running_var must both be given or both be omitted");
+  const bool batch_stats = training || !running_mean.defined();
+  ATTEND_CHECK(!batch_stats || M > 1,
+               "[batch_norm] expected more than 1 value per channel when training, got input "
+               "shape {}",
+               x.shape().str());
+  Tensor xc = x.contiguous_data();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.context());
+  Tensor stats = Tensor::empty(Shape{2, C}, x.dtype(), x.context());  // mean, rstd per channel
+  Tensor wc = weight.defined() ? weight.contiguous_data() : Tensor();
+  Tensor bc = bias.defined() ? bias.contiguous_data() : Tensor();
+  dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = xc.data<T>();
+    T* mean = stats.data<T>();
+    T* rstd = mean + C;
+    const T* w = ptr_or_null<T>(wc);
+    const T* b = ptr_or_null<T>(bc);
+    for (int64_t c = 0; c < C; ++c) {
+      double mu, var;
+      if (batch_stats) {
+        double s = 0;
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t l = 0; l < L; ++l) s += xp[(n * C + c) * L + l];
+        mu = s / static_cast<double>(M);
+        double ss = 0;
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t l = 0; l < L; ++l) {
+            const double v = xp[(n * C + c) * L + l] - mu;
+            ss += v * v;
+          }
+        var = ss / static_cast<double>(M);
+        if (training && running_mean.defined()) {
+          T* rm = running_mean.data<T>() + 0;
+          T* rv = running_var.data<T>() + 0;
+          const int64_t sm = running_mean.strides()[0], sv = running_var.strides()[0];
+          rm[c * sm] = static_cast<T>((1.0 - momentum) * rm[c * sm] + momentum * mu);
+          rv[c * sv] = static_cast<T>((1.0 - momentum) * rv[c * sv] +
+                                      momentum * ss / static_cast<double>(M - 1));
+        }
+      } else {
+        mu = running_mean.data<T>()[c * running_mean.strides()[0]];
+        var = running_var.data<T>()[c * running_var.strides()[0]];
+      }
+      const T m = static_cast<T>(mu);
+      const T rs = static_cast<T>(1.0 / std::sqrt(var + eps));
+      mean[c] = m;
+      rstd[c] = rs;
+      const T wc = w ? w[c] : T(1), bc = b ? b[c] : T(0);
+      T* yp = out.data<T>();
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t l = 0; l < L; ++l) {
+          const int64_t k = (n * C + c) * L + l;
+          yp[k] = (xp[k] - m) * rs * wc + bc;
+        }
+    }
+  });
+  if (needs_grad({x, weight, bias})) {
+    record("batch_norm", {x, weight, bias}, out,
+           [xc, wt = wc, stats, N, C, L, batch_stats, rx = x.requires_grad(),
+            rw = weight.defined() && weight.requires_grad(),
+            rb = bias.defined() && bias.requires_grad()](const Tensor& g) {
+             Tensor gc = g.contiguous_data();
+             Tensor dx = rx ? Tensor::empty(xc.shape(), xc.dtype(), xc.context()) : Tensor();
+             Tensor dw = rw ? Tensor::empty(Shape{C}, xc.dtype(), xc.context()) : Tensor();
+             Tensor db = rb ? Tensor::empty(Shape{C}, xc.dtype(), xc.context()) : Tensor();
+             const double M = static_cast<double>(N * L);
+             dispatch_float(xc.dtype(), "batch_norm", [&](auto tag) {
+               using T = decltype(tag);
+               const T* xp = xc.data<T>();
+               const T* gp = gc.data<T>();
+               const T* mean = stats.data<T>();
+               const T* rstd = mean + C;
+               for (int64_t c = 0; c < C; ++c) {
+                 double sg = 0, sgx = 0;  // Σ g, Σ g·x̂
+                 for (int64_t n = 0; n < N; ++n)
+                   for (int64_t l = 0; l < L; ++l) {
+                     const int64_t k = (n * C + c) * L + l;
+                     sg += gp[k];
+                     sgx += gp[k] * (xp[k] - mean[c]) * rstd[c];
+                   }
+                 if (rw) dw.data<T>()[c] = static_cast<T>(sgx);
+                 if (rb) db.data<T>()[c] = static_cast<T>(sg);
+                 if (!rx) continue;
+                 const T w = wt.defined() ? wt.data<T>()[c] : T(1);
+                 const T scale = w * rstd[c];
+                 T* dp = dx.data<T>();
+                 // batch stats: dx = w·rstd·(g − Σg/M − x̂·Σ(g·x̂)/M); running stats: w·rstd·g
+                 const T mg = batch_stats ? static_cast<T>(sg / M) : T(0);
+                 const T mgx = batch_stats ? static_cast<T>(sgx / M) : T(0);
+                 for (int64_t n = 0; n < N; ++n)
+                   for (int64_t l = 0; l < L; ++l) {
+                     const int64_t k = (n * C + c) * L + l;
+                     const T xh = (xp[k] - mean[c]) * rstd[c];
+                     dp[k] = scale * (gp[k] - mg - xh * mgx);
+                   }
+               }
+             });
+             return std::vector<Tensor>{dx, dw, db};
+           });
+  }
+  return out;
+}
+
+Tensor dropout(const Tensor& x, double p, bool training) {
+  ATTEND_CHECK(x.defined(), "[dropout] got an undefined tensor");
+  ATTEND_CHECK(p >= 0.0 && p <= 1.0, "[dropout] probability {} is not in [0, 1]", p);
+  if (!training || p == 0.0) return x;
+  Context& ctx = x.context();
+  Tensor mask = Tensor::empty(x.shape(), x.dtype(), ctx);  // keep / (1 − p), or 0
+  dispatch_float(x.dtype(), "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    T* mp = mask.data<T>();
+    const int64_t n = mask.numel();
+    if (p == 1.0) {
+      for (int64_t i = 0; i < n; ++i) mp[i] = T(0);
+      return;
+    }
+    ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads());
+    const T scale = static_cast<T>(1.0 / (1.0 - p));
+    for (int64_t i = 0; i < n; ++i) mp[i] *= scale;
+  });
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = mul(x, mask);
+  }
+  if (needs_grad({x}))
+    record("dropout", {x}, out,
+           [mask](const Tensor& g) { return std::vector<Tensor>{mul(g, mask)}; });
+  return out;
+}
+
+}  // namespace attend
