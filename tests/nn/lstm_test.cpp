@@ -1,0 +1,267 @@
+// LSTM: fused cell kernel vs its reference twin, the module vs a step-by-step reference made of
+// plain ops (values and gradients), gradcheck, and the PyTorch LSTM fixture.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "attend/io/safetensors.h"
+#include "attend/kernels/lstm_cell.h"
+#include "attend/nn/linear.h"
+#include "attend/nn/lstm.h"
+#include "attend/ops/ops.h"
+#include "support/gradcheck.h"
+
+namespace attend::nn {
+namespace {
+
+using attend::testing::all_close;
+using attend::testing::gradcheck;
+using attend::testing::random_leaf;
+
+TEST(LstmCellKernel, FastMatchesReference) {
+  Context ctx({.seed = 3});
+  for (int64_t H : {1, 5, 8, 16, 17, 33}) {
+    for (int64_t B : {1, 3, 40}) {
+      for (int64_t pad : {0, 3}) {
+        SCOPED_TRACE(fmt::format("B={} H={} pad={}", B, H, pad));
+        const int64_t ld = 4 * H + pad;
+        Tensor gates = Tensor::uniform({B, ld}, -3.0, 3.0, DType::F32, ctx);
+        Tensor cp = Tensor::uniform({B, H}, -2.0, 2.0, DType::F32, ctx);
+        Tensor g1 = gates.copy_as(DType::F32), g2 = gates.copy_as(DType::F32);
+        Tensor c1 = Tensor::zeros({B, H}, DType::F32, ctx), c2 = c1.copy_as(DType::F32);
+        Tensor h1 = Tensor::zeros({B, H}, DType::F32, ctx), h2 = h1.copy_as(DType::F32);
+        kernels::lstm_cell_forward(B, H, g1.data<float>(), ld, cp.data<float>(), c1.data<float>(),
+                                   h1.data<float>(), 2);
+        kernels::lstm_cell_forward_reference<float>(B, H, g2.data<float>(), ld, cp.data<float>(),
+                                                    c2.data<float>(), h2.data<float>());
+        EXPECT_TRUE(all_close(g1, g2, 1e-6, 1e-5));
+        EXPECT_TRUE(all_close(c1, c2, 1e-6, 1e-5));
+        EXPECT_TRUE(all_close(h1, h2, 1e-6, 1e-5));
+        Tensor dh = Tensor::uniform({B, H}, -1.0, 1.0, DType::F32, ctx);
+        Tensor dc1 = Tensor::uniform({B, H}, -1.0, 1.0, DType::F32, ctx),
+               dc2 = dc1.copy_as(DType::F32);
+        Tensor da1 = Tensor::zeros({B, ld}, DType::F32, ctx), da2 = da1.copy_as(DType::F32);
+        kernels::lstm_cell_backward(B, H, g2.data<float>(), ld, cp.data<float>(), c2.data<float>(),
+                                    dh.data<float>(), dc1.data<float>(), da1.data<float>(), 2);
+        kernels::lstm_cell_backward_reference<float>(B, H, g2.data<float>(), ld, cp.data<float>(),
+                                                     c2.data<float>(), dh.data<float>(),
+                                                     dc2.data<float>(), da2.data<float>());
+        EXPECT_TRUE(all_close(da1, da2, 1e-6, 1e-5));
+        EXPECT_TRUE(all_close(dc1, dc2, 1e-6, 1e-5));
+      }
+    }
+  }
+}
+
+TEST(LstmCellKernel, HandValues) {
+  // a = 0 everywhere: i = f = o = ½, g = 0; c = ½·c_prev; h = ½·tanh(c).
+  double gates[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  double cp[2] = {1.0, -2.0}, c[2], h[2];
+  kernels::lstm_cell_forward(1, 2, gates, 8, cp, c, h, 1);
+  EXPECT_DOUBLE_EQ(c[0], 0.5);
+  EXPECT_DOUBLE_EQ(c[1], -1.0);
+  EXPECT_DOUBLE_EQ(h[0], 0.5 * std::tanh(0.5));
+  EXPECT_DOUBLE_EQ(gates[4], 0.0);
+  EXPECT_DOUBLE_EQ(gates[0], 0.5);
+}
+
+// The textbook recurrence from plain ops: gates = x_t·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh.
+LSTMOutput reference_lstm(const LSTM& m, const Tensor& x, const Tensor& h0, const Tensor& c0) {
+  auto params = m.named_parameters();
+  auto p = [&](const std::string& n) {
+    for (auto& [name, t] : params)
+      if (name == n) return t;
+    return Tensor();
+  };
+  const int64_t H = m.hidden_size(), L = x.size(1);
+  Tensor seq = x;
+  std::vector<Tensor> hn, cn;
+  for (int64_t k = 0; k < m.num_layers(); ++k) {
+    std::string s = "_l" + std::to_string(k);
+    Tensor h = select(h0, 0, k), c = select(c0, 0, k);
+    std::vector<Tensor> outs;
+    for (int64_t t = 0; t < L; ++t) {
+      Tensor a = add(linear(select(seq, 1, t), p("weight_ih" + s), p("bias_ih" + s)),
+                     linear(h, p("weight_hh" + s), p("bias_hh" + s)));
+      Tensor i = sigmoid(slice(a, 1, 0, H)), f = sigmoid(slice(a, 1, H, 2 * H));
+      Tensor g = tanh(slice(a, 1, 2 * H, 3 * H)), o = sigmoid(slice(a, 1, 3 * H, 4 * H));
+      c = add(mul(f, c), mul(i, g));
+      h = mul(o, tanh(c));
+      outs.push_back(h);
+    }
+    seq = stack(outs, 1);
+    hn.push_back(h);
+    cn.push_back(c);
+  }
+  return {seq, stack(hn, 0), stack(cn, 0)};
+}
+
+TEST(LSTM, ParameterNamesAndShapes) {
+  Context ctx;
+  LSTM m(7, 32, 2, true, true, ctx);
+  auto sd = m.state_dict();
+  EXPECT_EQ(sd.size(), 8u);
+  EXPECT_EQ(sd.at("weight_ih_l0").shape(), Shape({128, 7}));
+  EXPECT_EQ(sd.at("weight_hh_l0").shape(), Shape({128, 32}));
+  EXPECT_EQ(sd.at("bias_ih_l1").shape(), Shape({128}));
+  EXPECT_EQ(sd.at("weight_ih_l1").shape(), Shape({128, 32}));
+  EXPECT_EQ(m.named_parameters()[2].first, "bias_ih_l0");
+  LSTM nb(3, 4, 1, true, false, ctx);
+  EXPECT_EQ(nb.named_parameters().size(), 2u);
+}
+
+TEST(LSTM, MatchesStepByStepReferenceWithGradients) {
+  Context ctx({.seed = 11});
+  LSTM m(3, 5, 2, true, true, ctx, DType::F64);
+  Tensor x = random_leaf({2, 4, 3}, ctx);
+  Tensor h0 = random_leaf({2, 2, 5}, ctx), c0 = random_leaf({2, 2, 5}, ctx);
+  Tensor r1 = Tensor::normal({2, 4, 5}, 0, 1, DType::F64, ctx);
+  Tensor r2 = Tensor::normal({2, 2, 5}, 0, 1, DType::F64, ctx);
+  Tensor r3 = Tensor::normal({2, 2, 5}, 0, 1, DType::F64, ctx);
+  auto loss = [&](const LSTMOutput& o) {
+    return add(add(sum(mul(o.output, r1)), sum(mul(o.h_n, r2))), sum(mul(o.c_n, r3)));
+  };
+  std::vector<Tensor> leaves = {x, h0, c0};
+  for (auto& t : m.parameters()) leaves.push_back(t);
+
+  LSTMOutput fast = m.forward_all(x, h0, c0);
+  loss(fast).backward();
+  std::vector<Tensor> g_fast;
+  for (auto& t : leaves) {
+    g_fast.push_back(t.grad());
+    t.zero_grad();
+  }
+  LSTMOutput ref = reference_lstm(m, x, h0, c0);
+  EXPECT_TRUE(all_close(fast.output, ref.output, 1e-12, 1e-10));
+  EXPECT_TRUE(all_close(fast.h_n, ref.h_n, 1e-12, 1e-10));
+  EXPECT_TRUE(all_close(fast.c_n, ref.c_n, 1e-12, 1e-10));
+  loss(ref).backward();
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(g_fast[i].defined());
+    EXPECT_TRUE(all_close(g_fast[i], leaves[i].grad(), 1e-12, 1e-9));
+  }
+}
+
+TEST(LSTM, FloatMatchesDouble) {
+  Context ctx({.seed = 5});
+  LSTM m64(4, 19, 1, true, true, ctx, DType::F64);
+  LSTM m32(4, 19, 1, true, true, ctx, DType::F32);
+  auto p64 = m64.parameters(), p32 = m32.parameters();
+  for (size_t i = 0; i < p64.size(); ++i) p32[i].copy_from(p64[i]);
+  Tensor x = Tensor::uniform({3, 6, 4}, -1, 1, DType::F64, ctx);
+  LSTMOutput a = m64.forward_all(x), b = m32.forward_all(x.copy_as(DType::F32));
+  EXPECT_TRUE(all_close(b.output, a.output, 1e-6, 1e-5));
+  EXPECT_TRUE(all_close(b.c_n, a.c_n, 1e-6, 1e-5));
+}
+
+TEST(LSTM, Gradcheck) {
+  Context ctx({.seed = 2});
+  LSTM m(3, 2, 2, true, true, ctx, DType::F64);
+  Tensor x = random_leaf({2, 3, 3}, ctx);
+  Tensor h0 = random_leaf({2, 2, 2}, ctx), c0 = random_leaf({2, 2, 2}, ctx);
+  std::vector<Tensor> inputs = {x, h0, c0};
+  for (auto& t : m.parameters()) inputs.push_back(t);
+  auto f = [&](const std::vector<Tensor>& in) {
+    LSTMOutput o = m.forward_all(in[0], in[1], in[2]);
+    return concat({reshape(o.output, {-1}), reshape(o.h_n, {-1}), reshape(o.c_n, {-1})}, 0);
+  };
+  EXPECT_TRUE(gradcheck(f, inputs));
+}
+
+TEST(LSTM, SequenceFirstLayout) {
+  Context ctx({.seed = 9});
+  LSTM bf(2, 3, 1, true, true, ctx, DType::F64), sf(2, 3, 1, false, true, ctx, DType::F64);
+  auto pb = bf.parameters(), ps = sf.parameters();
+  for (size_t i = 0; i < pb.size(); ++i) ps[i].copy_from(pb[i]);
+  Tensor x = Tensor::uniform({4, 5, 2}, -1, 1, DType::F64, ctx);
+  LSTMOutput a = bf.forward_all(x), b = sf.forward_all(transpose(x, 0, 1));
+  EXPECT_TRUE(all_close(transpose(b.output, 0, 1).contiguous_data(), a.output, 1e-14, 1e-12));
+  EXPECT_TRUE(all_close(b.h_n, a.h_n, 1e-14, 1e-12));
+}
+
+TEST(LSTM, BadInputs) {
+  Context ctx;
+  LSTM m(7, 4, 2, true, true, ctx);
+  try {
+    m.forward(Tensor::zeros({4, 96, 8}, DType::F32, ctx));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "[LSTM] expected input (B, L, 7), got (4, 96, 8)");
+  }
+  try {
+    m.forward_all(Tensor::zeros({4, 96, 7}, DType::F32, ctx),
+                  Tensor::zeros({1, 4, 4}, DType::F32, ctx));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "[LSTM] expected initial state (2, 4, 4), got (1, 4, 4)");
+  }
+}
+
+// models/LSTM/model.py rebuilt from LSTM + Linear + ops.
+class LstmModel : public Module {
+ public:
+  LstmModel(Context& ctx, int64_t enc_in, int64_t d_model, int64_t layers, int64_t pred_len)
+      : pred_len_(pred_len), c_out_(enc_in) {
+    lstm_ =
+        register_module("lstm", std::make_shared<LSTM>(enc_in, d_model, layers, true, true, ctx));
+    head_ =
+        register_module("head", std::make_shared<Linear>(d_model, pred_len * enc_in, true, ctx));
+  }
+  Tensor forward(const Tensor& x_enc) override {
+    Tensor means = mean(x_enc, {1}, true).detach();
+    Tensor x = sub(x_enc, means);
+    Tensor stdev = sqrt(add(var(x, {1}, false, true), 1e-5));
+    x = div(x, stdev);
+    LSTMOutput o = lstm_->forward_all(x);
+    Tensor dec = head_->forward(select(o.h_n, 0, -1));
+    dec = reshape(dec, {-1, pred_len_, c_out_});
+    return add(mul(dec, stdev), means);  // stdev, means: (B, 1, C) broadcast over pred_len
+  }
+
+ private:
+  int64_t pred_len_, c_out_;
+  std::shared_ptr<LSTM> lstm_;
+  std::shared_ptr<Linear> head_;
+};
+
+TEST(LSTM, MatchesPyTorchFixture) {
+  Context ctx;
+  const std::string dir = attend::testing::shared_path("reference/models/LSTM/");
+  auto weights = io::load_tensors(dir + "weights.safetensors", ctx);
+  auto batch = io::load_tensors(dir + "batch.safetensors", ctx);
+  auto expected = io::load_tensors(dir + "expected.safetensors", ctx);
+  LstmModel model(ctx, 7, 32, 2, 96);
+  auto sd = model.state_dict();
+  ASSERT_EQ(sd.size(), weights.size());
+  for (auto& [name, t] : sd) t.copy_from(weights.at(name));
+
+  model.eval();
+  {
+    NoGradGuard ng;
+    Tensor out = model.forward(batch.at("x_enc"));
+    EXPECT_TRUE(all_close(out, expected.at("out_eval"), 1e-5, 1e-4));
+  }
+  model.train();
+  Tensor out = model.forward(batch.at("x_enc"));
+  EXPECT_TRUE(all_close(out, expected.at("out_train"), 1e-5, 1e-4));
+  Tensor d = sub(out, batch.at("y"));
+  Tensor loss = mean(mul(d, d));
+  EXPECT_NEAR(loss.item(), expected.at("loss").item(), 1e-5 + 1e-4 * expected.at("loss").item());
+  loss.backward();
+  const double G = 0.002723232377320528;
+  for (auto& [name, p] : model.named_parameters()) {
+    SCOPED_TRACE(name);
+    Tensor ref = expected.at("grad." + name);
+    ASSERT_TRUE(p.grad().defined());
+    std::vector<double> a = p.grad().to_vector<double>(), b = ref.to_vector<double>();
+    double maxabs = 0;
+    for (double v : b) maxabs = std::max(maxabs, std::abs(v));
+    for (size_t i = 0; i < a.size(); ++i)
+      ASSERT_LE(std::abs(a[i] - b[i]), 1e-5 * maxabs + 1e-3 * std::abs(b[i]) + 1e-6 * G)
+          << "element " << i << ": " << a[i] << " vs " << b[i];
+  }
+}
+
+}  // namespace
+}  // namespace attend::nn
