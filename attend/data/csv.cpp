@@ -1,0 +1,357 @@
+#include "attend/data/csv.h"
+
+#include <date/date.h>
+#include <date/iso_week.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <unordered_set>
+
+#include "attend/tensor/error.h"
+
+namespace attend::data {
+namespace {
+
+// Cell text for messages: at most 40 bytes, with an ellipsis when cut.
+std::string shown(std::string_view s) {
+  if (s.size() <= 40) return std::string(s);
+  return std::string(s.substr(0, 40)) + "...";
+}
+
+// One record's fields as views into the text (quoted fields with "" escapes are unescaped into
+// `scratch`, whose strings must stay alive while the views are used).
+struct Record {
+  std::vector<std::string_view> cells;
+  std::vector<std::string> scratch;
+  int64_t line = 0;  // file line where the record starts
+};
+
+class Tokenizer {
+ public:
+  Tokenizer(std::string_view text, const std::string& source) : s_(text), source_(source) {
+    if (s_.size() >= 3 && static_cast<unsigned char>(s_[0]) == 0xEF &&
+        static_cast<unsigned char>(s_[1]) == 0xBB && static_cast<unsigned char>(s_[2]) == 0xBF)
+      pos_ = 3;  // UTF-8 byte order mark
+  }
+
+  // Reads the next non-blank record; false at the end of the text.
+  bool next(Record& rec) {
+    rec.cells.clear();
+    rec.scratch.clear();
+    // Skip blank lines (as pandas' skip_blank_lines).
+    while (pos_ < s_.size() && (s_[pos_] == '\n' || s_[pos_] == '\r')) consume_newline();
+    if (pos_ >= s_.size()) return false;
+    rec.line = line_;
+    size_t escaped = 0;  // quoted fields that needed unescaping
+    for (;;) {
+      std::string_view cell;
+      if (pos_ < s_.size() && s_[pos_] == '"') {
+        const int64_t start_line = line_;
+        size_t start = ++pos_;
+        bool has_escape = false;
+        for (;;) {
+          if (pos_ >= s_.size())
+            fail("{}:{}: column {}: unterminated quoted field", source_, start_line,
+                 rec.cells.size() + 1);
+          char c = s_[pos_];
+          if (c == '"') {
+            if (pos_ + 1 < s_.size() && s_[pos_ + 1] == '"') {
+              has_escape = true;
+              pos_ += 2;
+              continue;
+            }
+            break;
+          }
+          if (c == '\n') ++line_;
+          ++pos_;
+        }
+        cell = s_.substr(start, pos_ - start);
+        ++pos_;  // closing quote
+        if (has_escape) {
+          std::string un;
+          un.reserve(cell.size());
+          for (size_t i = 0; i < cell.size(); ++i) {
+            un.push_back(cell[i]);
+            if (cell[i] == '"') ++i;  // "" -> "
+          }
+          rec.scratch.push_back(std::move(un));
+          ++escaped;
+        }
+        if (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '\n' && s_[pos_] != '\r')
+          fail("{}:{}: column {}: unexpected character after a closing quote", source_, line_,
+               rec.cells.size() + 1);
+        rec.cells.push_back(has_escape ? std::string_view() : cell);
+        if (has_escape) marks_.push_back(rec.cells.size() - 1);
+      } else {
+        size_t start = pos_;
+        while (pos_ < s_.size()) {
+          char c = s_[pos_];
+          if (c == ',' || c == '\n' || c == '\r') break;
+          ++pos_;
+        }
+        rec.cells.push_back(s_.substr(start, pos_ - start));
+      }
+      if (pos_ >= s_.size()) break;
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      consume_newline();
+      break;
+    }
+    // Point the unescaped cells at their scratch strings (scratch no longer grows).
+    for (size_t k = 0; k < escaped; ++k) rec.cells[marks_[k]] = rec.scratch[k];
+    marks_.clear();
+    return true;
+  }
+
+ private:
+  // Consumes "\n", "\r\n" or a lone "\r" at pos_.
+  void consume_newline() {
+    if (s_[pos_] == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n') ++pos_;
+    ++pos_;
+    ++line_;
+  }
+
+  std::string_view s_;
+  const std::string& source_;
+  size_t pos_ = 0;
+  int64_t line_ = 1;
+  std::vector<size_t> marks_;
+};
+
+// Strict number: optional surrounding spaces/tabs, optional sign, decimal or exponent notation;
+// the whole cell must be consumed and the value finite.
+bool parse_number(std::string_view s, double* out) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.empty()) return false;
+  bool negative = false;
+  if (s.front() == '+' || s.front() == '-') {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+    if (s.empty() || s.front() == '+' || s.front() == '-') return false;
+  }
+  // from_chars accepts "inf"/"nan"; only digits or '.' may start a number here.
+  if (!(s.front() >= '0' && s.front() <= '9') && s.front() != '.') return false;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+  if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return false;
+  *out = negative ? -v : v;
+  return true;
+}
+
+// Reads 1..max_digits decimal digits at s[i]; advances i.
+bool read_digits(std::string_view s, size_t& i, int min_digits, int max_digits, int* out) {
+  int v = 0, n = 0;
+  while (i < s.size() && n < max_digits && s[i] >= '0' && s[i] <= '9') {
+    v = v * 10 + (s[i] - '0');
+    ++i;
+    ++n;
+  }
+  if (n < min_digits) return false;
+  if (i < s.size() && s[i] >= '0' && s[i] <= '9') return false;  // too many digits
+  *out = v;
+  return true;
+}
+
+// Reads exactly two decimal digits at s[i]; advances i.
+bool read_two_digits(std::string_view s, size_t& i, int* out) {
+  if (i + 2 > s.size() || s[i] < '0' || s[i] > '9' || s[i + 1] < '0' || s[i + 1] > '9')
+    return false;
+  *out = (s[i] - '0') * 10 + (s[i + 1] - '0');
+  i += 2;
+  return true;
+}
+
+}  // namespace
+
+int64_t CsvTable::column_index(std::string_view name) const {
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == name) return static_cast<int64_t>(i);
+  return -1;
+}
+
+bool parse_timestamp(std::string_view s, int64_t* seconds) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  size_t i = 0;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!read_digits(s, i, 4, 4, &year)) return false;
+  if (i >= s.size() || (s[i] != '-' && s[i] != '/')) return false;
+  const char sep = s[i++];
+  if (!read_digits(s, i, 1, 2, &month)) return false;
+  if (i >= s.size() || s[i] != sep) return false;
+  ++i;
+  if (!read_digits(s, i, 1, 2, &day)) return false;
+  int64_t offset = 0;  // local time - UTC, seconds
+  if (i < s.size()) {
+    if (s[i] != ' ' && s[i] != 'T') return false;
+    ++i;
+    if (!read_digits(s, i, 1, 2, &hour)) return false;
+    if (i >= s.size() || s[i] != ':') return false;
+    ++i;
+    if (!read_digits(s, i, 1, 2, &minute)) return false;
+    if (i < s.size() && s[i] == ':') {
+      ++i;
+      if (!read_digits(s, i, 1, 2, &second)) return false;
+      if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+        ++i;
+        size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        if (i == start) return false;  // fraction truncated to whole seconds
+      }
+    }
+    if (i < s.size()) {
+      if (s[i] == 'Z') {
+        ++i;
+      } else if (s[i] == '+' || s[i] == '-') {
+        const int sign = s[i] == '-' ? -1 : 1;
+        ++i;
+        int oh = 0, om = 0;
+        if (!read_two_digits(s, i, &oh)) return false;
+        if (i < s.size() && s[i] == ':') ++i;
+        if (i < s.size() && !read_two_digits(s, i, &om)) return false;
+        if (oh > 23 || om > 59) return false;
+        offset = sign * (oh * 3600 + om * 60);
+      }
+    }
+    if (i != s.size()) return false;
+  }
+  if (hour > 23 || minute > 59 || second > 59) return false;
+  const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                                 date::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return false;
+  const int64_t days = date::sys_days(ymd).time_since_epoch().count();
+  *seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  return true;
+}
+
+CivilTime civil_time(int64_t seconds) {
+  int64_t days = seconds / 86400;
+  int64_t rem = seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  const date::sys_days sd{date::days{days}};
+  const date::year_month_day ymd{sd};
+  const date::weekday wd{sd};
+  const iso_week::year_weeknum_weekday iw{sd};
+  CivilTime t{};
+  t.year = static_cast<int>(ymd.year());
+  t.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+  t.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  t.hour = static_cast<int>(rem / 3600);
+  t.minute = static_cast<int>(rem / 60 % 60);
+  t.second = static_cast<int>(rem % 60);
+  t.weekday = static_cast<int>(wd.iso_encoding()) - 1;
+  t.day_of_year =
+      static_cast<int>((sd - date::sys_days{ymd.year() / date::January / 1}).count()) + 1;
+  t.iso_week = static_cast<int>(static_cast<unsigned>(iw.weeknum()));
+  return t;
+}
+
+std::string format_timestamp(int64_t seconds) {
+  const CivilTime t = civil_time(seconds);
+  return fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}", t.year, t.month, t.day, t.hour,
+                     t.minute, t.second);
+}
+
+CsvTable parse_csv(std::string_view text, const std::string& source) {
+  CsvTable table;
+  table.source = source;
+  Tokenizer tok(text, source);
+  Record rec;
+  if (!tok.next(rec)) fail("{}: empty file (no header row)", source);
+  const int64_t header_line = rec.line;
+  int64_t date_col = -1;
+  std::unordered_set<std::string_view> seen;
+  table.header.reserve(rec.cells.size());
+  for (const auto& c : rec.cells) table.header.emplace_back(c);
+  for (size_t j = 0; j < table.header.size(); ++j) {
+    const std::string& name = table.header[j];
+    if (name.empty()) fail("{}:{}: column {}: empty column name", source, header_line, j + 1);
+    if (!seen.insert(name).second)
+      fail("{}:{}: column {}: duplicate column name '{}'", source, header_line, j + 1, shown(name));
+    if (name == "date")
+      date_col = static_cast<int64_t>(j);
+    else
+      table.columns.push_back(name);
+  }
+  if (date_col < 0)
+    fail("{}:{}: no 'date' column in the header (TSLib requires a column named 'date')", source,
+         header_line);
+  const size_t nfields = table.header.size();
+  const size_t ncols = table.columns.size();
+  const size_t approx_rows = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  table.values.reserve(approx_rows * ncols);
+  table.timestamps.reserve(approx_rows);
+  table.lines.reserve(approx_rows);
+  int64_t prev_ts = 0;
+  std::string prev_copy;
+  while (tok.next(rec)) {
+    if (rec.cells.size() != nfields) {
+      if (rec.cells.size() < nfields)
+        fail("{}:{}: column '{}': missing (expected {} fields, found {})", source, rec.line,
+             shown(table.header[rec.cells.size()]), nfields, rec.cells.size());
+      fail("{}:{}: column {}: unexpected extra field (expected {} fields, found {})", source,
+           rec.line, nfields + 1, nfields, rec.cells.size());
+    }
+    for (size_t j = 0; j < nfields; ++j) {
+      const std::string_view cell = rec.cells[j];
+      if (static_cast<int64_t>(j) == date_col) {
+        int64_t ts = 0;
+        if (cell.empty()) fail("{}:{}: column 'date': empty value", source, rec.line);
+        if (!parse_timestamp(cell, &ts))
+          fail(
+              "{}:{}: column 'date': '{}' is not a date (expected e.g. 2016-07-01 00:00:00, "
+              "1990/1/1 0:00 or ISO 8601)",
+              source, rec.line, shown(cell));
+        if (!table.timestamps.empty() && ts <= prev_ts)
+          fail(
+              "{}:{}: column 'date': '{}' {} the previous row's '{}' (timestamps must be strictly "
+              "increasing)",
+              source, rec.line, shown(cell), ts == prev_ts ? "duplicates" : "is earlier than",
+              shown(prev_copy));
+        table.timestamps.push_back(ts);
+        table.lines.push_back(rec.line);
+        prev_ts = ts;
+        prev_copy.assign(cell);
+      } else {
+        double v = 0;
+        if (cell.empty())
+          fail("{}:{}: column '{}': empty value", source, rec.line, shown(table.header[j]));
+        if (!parse_number(cell, &v))
+          fail("{}:{}: column '{}': '{}' is not a number", source, rec.line, shown(table.header[j]),
+               shown(cell));
+        table.values.push_back(v);
+      }
+    }
+  }
+  if (table.timestamps.empty()) fail("{}: no data rows after the header", source);
+  ATTEND_DEBUG_ASSERT(table.values.size() == table.timestamps.size() * ncols);
+  (void)ncols;
+  return table;
+}
+
+CsvTable read_csv(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", path);
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) fail("{}: cannot open: {}", path, std::strerror(errno));
+  const size_t size = static_cast<size_t>(st.st_size);
+  std::unique_ptr<char[]> buf(new char[size == 0 ? 1 : size]);  // not zero-filled
+  const size_t got = size == 0 ? 0 : std::fread(buf.get(), 1, size, f.get());
+  if (got != size) fail("{}: read {} of {} bytes", path, got, size);
+  return parse_csv(std::string_view(buf.get(), size), path);
+}
+
+}  // namespace attend::data

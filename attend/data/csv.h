@@ -1,0 +1,58 @@
+#pragma once
+// Strict reader for wide time-series CSV tables: one header row, a `date` column (any position)
+// and numeric columns. Every malformed input throws attend::Error naming file, line and column.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace attend::data {
+
+// A parsed table: timestamps (int64 seconds since 1970-01-01 UTC) and row-major float64 values.
+struct CsvTable {
+  std::string source;                // file name used in messages
+  std::vector<std::string> header;   // every header name in file order (incl. "date")
+  std::vector<std::string> columns;  // numeric column names in file order (without "date")
+  std::vector<int64_t> timestamps;   // (rows)
+  std::vector<double> values;        // (rows, columns.size()), row-major
+  std::vector<int64_t> lines;        // 1-based file line of each row (for messages)
+
+  int64_t rows() const { return static_cast<int64_t>(timestamps.size()); }
+  int64_t cols() const { return static_cast<int64_t>(columns.size()); }
+  // Index of a numeric column, or -1 if absent.
+  int64_t column_index(std::string_view name) const;
+  // Value at (row, col).
+  double at(int64_t row, int64_t col) const { return values[row * cols() + col]; }
+};
+
+// Reads and parses a CSV file (one fread); `path` names the file in messages.
+CsvTable read_csv(const std::string& path);
+
+// Parses CSV text held in memory; `source` names the input in messages.
+CsvTable parse_csv(std::string_view text, const std::string& source);
+
+// Parses one timestamp to seconds since 1970 UTC: `2016-07-01 00:00:00`, `1990/1/1 0:00`,
+// ISO 8601 `2016-07-01T00:00:00[.fff][Z|+hh:mm|-hh:mm]`, date-only `2016-07-01`.
+// Fractional seconds are truncated. Returns false when the text is not a valid timestamp.
+bool parse_timestamp(std::string_view text, int64_t* seconds);
+
+// Formats seconds since 1970 UTC as `YYYY-MM-DD HH:MM:SS`.
+std::string format_timestamp(int64_t seconds);
+
+// Calendar fields of a UTC timestamp (computed with Howard Hinnant's date library).
+struct CivilTime {
+  int year;
+  int month;        // 1..12
+  int day;          // 1..31
+  int hour;         // 0..23
+  int minute;       // 0..59
+  int second;       // 0..59
+  int weekday;      // Monday = 0 .. Sunday = 6 (pandas dayofweek)
+  int day_of_year;  // 1..366
+  int iso_week;     // 1..53
+};
+
+// Splits seconds since 1970 UTC into calendar fields.
+CivilTime civil_time(int64_t seconds);
+
+}  // namespace attend::data
