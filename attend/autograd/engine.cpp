@@ -59,15 +59,31 @@ Edge gradient_edge(const Tensor& t) {
   return Edge{acc, 0};
 }
 
-bool needs_grad(const std::vector<Tensor>& inputs) {
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> stack;
+  for (Edge& e : next_edges)
+    if (e.fn) stack.push_back(std::move(e.fn));
+  next_edges.clear();
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    if (n.use_count() == 1) {  // last owner: take its edges before it dies
+      for (Edge& e : n->next_edges)
+        if (e.fn) stack.push_back(std::move(e.fn));
+      n->next_edges.clear();
+    }
+  }
+}
+
+bool needs_grad(std::span<const Tensor> inputs) {
   if (!grad_mode_enabled()) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
 
-void attach_node(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
-                 const std::vector<Tensor>& outputs) {
+void attach_node(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs,
+                 std::span<const Tensor> outputs) {
   node->next_edges.reserve(inputs.size());
   for (const Tensor& t : inputs) node->next_edges.push_back(t.defined() ? gradient_edge(t) : Edge{});
   for (size_t i = 0; i < outputs.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -22,7 +23,9 @@ struct Edge {
 
 class Node {
  public:
-  virtual ~Node() = default;
+  // Tears the graph behind this node down iteratively (a long chain would otherwise recurse once
+  // per node and overflow the stack).
+  virtual ~Node();
   // grad_outputs: one gradient per output of the op (undefined = zero). Returns one gradient per
   // entry of next_edges (undefined where no gradient flows).
   virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;
@@ -32,7 +35,6 @@ class Node {
 
   std::vector<Edge> next_edges;  // one per differentiable input, in the op's input order
   uint32_t num_outputs = 1;
-  bool released = false;
 };
 
 // Gradient sink of a leaf tensor: adds the incoming gradient into leaf.grad.
@@ -95,28 +97,52 @@ inline bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
-bool needs_grad(const std::vector<Tensor>& inputs);
+bool needs_grad(std::span<const Tensor> inputs);
 
 // Attaches `node` as the grad_fn of `outputs` (output i gets output_nr i) and links it to `inputs`.
-void attach_node(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
-                 const std::vector<Tensor>& outputs);
+void attach_node(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs,
+                 std::span<const Tensor> outputs);
 
 // Records a one-output op: `backward(grad_out) -> {grad per input}`. `backward` receives the
 // gradient of `output` (never undefined) and returns one gradient per input (undefined for none).
+// Inputs are a span (a braced list goes through the initializer_list overload, no heap).
 template <typename F>
-void record(const char* name, const std::vector<Tensor>& inputs, const Tensor& output, F&& backward) {
+void record(const char* name, std::span<const Tensor> inputs, const Tensor& output, F&& backward) {
   auto fn = [b = std::forward<F>(backward)](const std::vector<Tensor>& g) { return b(g[0]); };
   auto node = std::make_shared<FunctionNode<decltype(fn)>>(name, std::move(fn));
-  attach_node(node, inputs, {output});
+  attach_node(node, inputs, std::span<const Tensor>(&output, 1));
+}
+template <typename F>
+void record(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output,
+            F&& backward) {
+  record(name, std::span<const Tensor>(inputs.begin(), inputs.size()), output,
+         std::forward<F>(backward));
+}
+template <typename F>
+void record(const char* name, const std::vector<Tensor>& inputs, const Tensor& output,
+            F&& backward) {
+  record(name, std::span<const Tensor>(inputs), output, std::forward<F>(backward));
 }
 
 // Records a many-output op: `backward(grads) -> {grad per input}`; grads[i] may be undefined.
 template <typename F>
-void record_multi(const char* name, const std::vector<Tensor>& inputs,
-                  const std::vector<Tensor>& outputs, F&& backward) {
+void record_multi(const char* name, std::span<const Tensor> inputs,
+                  std::span<const Tensor> outputs, F&& backward) {
   auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
   node->num_outputs = static_cast<uint32_t>(outputs.size());
   attach_node(node, inputs, outputs);
+}
+template <typename F>
+void record_multi(const char* name, std::initializer_list<Tensor> inputs,
+                  const std::vector<Tensor>& outputs, F&& backward) {
+  record_multi(name, std::span<const Tensor>(inputs.begin(), inputs.size()),
+               std::span<const Tensor>(outputs), std::forward<F>(backward));
+}
+template <typename F>
+void record_multi(const char* name, const std::vector<Tensor>& inputs,
+                  const std::vector<Tensor>& outputs, F&& backward) {
+  record_multi(name, std::span<const Tensor>(inputs), std::span<const Tensor>(outputs),
+               std::forward<F>(backward));
 }
 
 // Runs back-propagation from `roots` with `grads` (see Tensor::backward).

@@ -25,7 +25,9 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 }  // namespace
 
@@ -56,7 +58,9 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path) {
   buffer_.reserve(kBufferBytes);
 }
 
-AtomicFile::~AtomicFile() { abort(); }
+AtomicFile::~AtomicFile() {
+  abort();
+}
 
 void AtomicFile::flush_buffer() {
   const char* p = buffer_.data();

@@ -147,6 +147,11 @@ std::vector<T> Tensor::to_vector() const {
   std::vector<T> out(numel());
   const void* base = impl_->storage->data;
   DType t = dtype();
+  if (t == dtype_of<T>()) {  // exact, no round trip through double
+    for_each_offset(shape(), strides(), offset(),
+                    [&](int64_t i, int64_t off) { out[i] = static_cast<const T*>(base)[off]; });
+    return out;
+  }
   for_each_offset(shape(), strides(), offset(),
                   [&](int64_t i, int64_t off) { out[i] = static_cast<T>(load(base, t, off)); });
   return out;
@@ -218,6 +223,14 @@ void Tensor::copy_from(const Tensor& src) const {
   }
   std::vector<int64_t> doffs(numel());
   for_each_offset(shape(), strides(), offset(), [&](int64_t i, int64_t off) { doffs[i] = off; });
+  if (st == dt) {  // same dtype: copy bits (int64 values must not pass through double)
+    const size_t es = dtype_size(dt);
+    for_each_offset(src.shape(), src.strides(), src.offset(), [&](int64_t i, int64_t off) {
+      std::memcpy(static_cast<char*>(dbase) + doffs[i] * es,
+                  static_cast<const char*>(sbase) + off * es, es);
+    });
+    return;
+  }
   for_each_offset(src.shape(), src.strides(), src.offset(),
                   [&](int64_t i, int64_t off) { store(dbase, dt, doffs[i], load(sbase, st, off)); });
 }

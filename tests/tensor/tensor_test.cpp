@@ -80,3 +80,17 @@ TEST(Allocator, ReusesBlocksOfTheSameSize) {
 
 }  // namespace
 }  // namespace attend
+
+namespace attend {
+namespace {
+TEST(Tensor, Int64ValuesStayExact) {
+  Context ctx;
+  std::vector<int64_t> v{INT64_MAX, INT64_MIN, (int64_t(1) << 53) + 1};
+  Tensor t = Tensor::from_vector<int64_t>(v, {3}, ctx);
+  EXPECT_EQ(t.to_vector<int64_t>(), v);
+  Tensor strided = t.as_strided({2}, {2}, 0);  // elements 0 and 2
+  Tensor c = strided.contiguous_data();
+  EXPECT_EQ(c.to_vector<int64_t>(), (std::vector<int64_t>{INT64_MAX, (int64_t(1) << 53) + 1}));
+}
+}  // namespace
+}  // namespace attend
