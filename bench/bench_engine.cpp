@@ -110,9 +110,9 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
   }
   b->ArgNames({"M", "N", "K", "threads"});
 }
-BENCHMARK(BM_Gemm_Attend)->Apply(gemm_shapes);
+BENCHMARK(BM_Gemm_Attend)->Apply(gemm_shapes)->UseRealTime();
 #if defined(ATTEND_GEMM_DNNL)
-BENCHMARK(BM_Gemm_DirectDnnl)->Apply(gemm_shapes);
+BENCHMARK(BM_Gemm_DirectDnnl)->Apply(gemm_shapes)->UseRealTime();
 #endif
 
 // ---- small MLP training step -------------------------------------------------------------------
@@ -134,7 +134,7 @@ void BM_MlpStep(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_MlpStep)->Arg(1)->Arg(2)->ArgName("threads");
+BENCHMARK(BM_MlpStep)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
 
 }  // namespace
 }  // namespace attend

@@ -1,0 +1,70 @@
+#include "attend/models/tcn.h"
+
+#include "attend/models/common.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/shape.h"
+
+namespace attend::models {
+
+TemporalBlock::TemporalBlock(int64_t n_inputs, int64_t n_outputs, int64_t kernel_size,
+                             int64_t dilation, Context& ctx, DType dtype)
+    : chomp_((kernel_size - 1) * dilation) {
+  conv1_ = register_module(
+      "conv1", std::make_shared<nn::Conv1d>(n_inputs, n_outputs, kernel_size, 1, chomp_, dilation,
+                                            1, true, PaddingMode::Zeros, ctx, dtype));
+  conv2_ = register_module(
+      "conv2", std::make_shared<nn::Conv1d>(n_outputs, n_outputs, kernel_size, 1, chomp_, dilation,
+                                            1, true, PaddingMode::Zeros, ctx, dtype));
+  if (n_inputs != n_outputs)
+    downsample_ = register_module(
+        "downsample", std::make_shared<nn::Conv1d>(n_inputs, n_outputs, 1, 1, 0, 1, 1, true,
+                                                   PaddingMode::Zeros, ctx, dtype));
+}
+
+Tensor TemporalBlock::forward(const Tensor& x) {
+  const int64_t L = x.size(2);
+  // conv(x): (B, C_out, L + chomp); the first L outputs see only steps ≤ t.
+  Tensor y = relu(slice(conv1_->forward(x), 2, 0, L));
+  y = relu(slice(conv2_->forward(y), 2, 0, L));
+  Tensor res = downsample_ ? downsample_->forward(x) : x;
+  return relu(add(y, res));
+}
+
+TCN::TCN(const ModelConfig& c, Context& ctx, DType dtype) : ForecastModel(c) {
+  ATTEND_CHECK(c.seq_len > 0 && c.pred_len > 0, "--seq_len {} and --pred_len {} must be positive",
+               c.seq_len, c.pred_len);
+  ATTEND_CHECK(c.enc_in > 0 && c.d_model > 0 && c.e_layers > 0,
+               "[TCN] --enc_in {}, --d_model {} and --e_layers {} must be positive", c.enc_in,
+               c.d_model, c.e_layers);
+  ATTEND_CHECK(c.e_layers <= 30, "[TCN] --e_layers {} is too large (dilation 2^{})", c.e_layers,
+               c.e_layers - 1);
+  ATTEND_CHECK(c.c_out == c.enc_in,
+               "[TCN] de-normalisation needs --c_out equal to --enc_in, got {} and {}", c.c_out,
+               c.enc_in);
+  auto blocks = register_module("blocks", std::make_shared<nn::ModuleList>());
+  for (int64_t i = 0; i < c.e_layers; ++i) {
+    auto block = std::make_shared<TemporalBlock>(i == 0 ? c.enc_in : c.d_model, c.d_model,
+                                                 kKernelSize, int64_t{1} << i, ctx, dtype);
+    blocks->push_back(block);
+    blocks_.push_back(block);
+  }
+  head_ = register_module(
+      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, true, ctx, dtype));
+}
+
+Tensor TCN::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {
+  const ModelConfig& c = config_;
+  ATTEND_CHECK(x_enc.defined() && x_enc.ndim() == 3 && x_enc.size(1) == c.seq_len &&
+                   x_enc.size(2) == c.enc_in,
+               "[TCN] expected x_enc of shape (B, {}, {}), got {}", c.seq_len, c.enc_in,
+               x_enc.defined() ? x_enc.shape().str() : "none");
+  WindowNorm norm;
+  Tensor x = permute(normalize_window(x_enc, norm), {0, 2, 1});  // (B, enc_in, L)
+  for (const auto& block : blocks_) x = block->forward(x);       // (B, d_model, L)
+  // last step (B, d_model) -> (B, pred_len·c_out) -> (B, pred_len, c_out)
+  Tensor y = head_->forward(select(x, 2, c.seq_len - 1));
+  y = reshape(y, {x.size(0), c.pred_len, c.c_out});
+  return denormalize_window(y, norm);
+}
+
+}  // namespace attend::models
