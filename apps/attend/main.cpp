@@ -1,7 +1,348 @@
-// attend command-line tool (placeholder until the CLI lands).
-#include <cstdio>
+// attend: the command-line tool. A thin layer over attend/train: flags (TSLib run.py's names) ->
+// RunConfig -> train_and_test / test_weights / forecast.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
 
-int main() {
-  std::puts("attend");
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "attend/data/csv.h"
+#include "attend/io/atomic_file.h"
+#include "attend/models/model.h"
+#include "attend/train/experiment.h"
+#include "attend/train/forecast.h"
+#include "attend/train/progress.h"
+#include "bench_command.h"
+
+namespace fs = std::filesystem;
+using attend::train::FlagKind;
+using attend::train::FlagSpec;
+using attend::train::RunConfig;
+
+namespace {
+
+// Set by SIGINT; the trainer polls it at batch boundaries (the handler only stores).
+std::atomic<bool> g_stop{false};
+
+void on_sigint(int) {
+  g_stop.store(true);
+}
+
+// A usage error: printed as "error: ..." with exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One flag registered on one (sub)command.
+struct Binding {
+  const FlagSpec* spec = nullptr;
+  CLI::Option* option = nullptr;
+  std::string text;
+  std::vector<std::string> texts;
+  bool flag = false;
+};
+
+using Bindings = std::deque<Binding>;
+
+std::string default_text(const FlagSpec& f) {
+  RunConfig d;
+  const auto j = attend::train::run_config_to_json(d);
+  if (f.used && j.contains(f.name)) {
+    if (std::string(f.name) == "enc_in" || std::string(f.name) == "dec_in" ||
+        std::string(f.name) == "c_out")
+      return "columns of the data";
+    const auto& v = j.at(f.name);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  auto v = nlohmann::json::parse(f.default_json);
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// Registers flags on `app`; `only` limits them to a set of names (empty: all).
+void add_flags(CLI::App& app, Bindings& out, const std::set<std::string>& only = {}) {
+  for (const auto& f : attend::train::run_flags()) {
+    if (!only.empty() && !only.count(f.name)) continue;
+    Binding& b = out.emplace_back();
+    b.spec = &f;
+    const std::string name = std::string("--") + f.name;
+    std::string help = attend::train::flag_help(f);
+    const std::string group = f.used ? "Options" : "run.py options (accepted, ignored)";
+    switch (f.kind) {
+      case FlagKind::StoreTrue:
+      case FlagKind::StoreFalse:
+        b.option = app.add_flag(name, b.flag, help);
+        break;
+      case FlagKind::IntList:
+        b.option = app.add_option(name, b.texts, help + " [default: " + default_text(f) + "]");
+        b.option->expected(1, CLI::detail::expected_max_vector_size);
+        break;
+      default:
+        b.option = app.add_option(name, b.text, help + " [default: " + default_text(f) + "]");
+        b.option->type_name(f.kind == FlagKind::Int     ? "INT"
+                            : f.kind == FlagKind::Float ? "FLOAT"
+                                                        : "TEXT");
+        b.option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // argparse: last wins
+    }
+    b.option->group(group);
+  }
+}
+
+nlohmann::json parse_int(const std::string& flag, const std::string& s) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != 0 || errno) throw UsageError(flag + ": '" + s + "' is not an integer");
+  return static_cast<int64_t>(v);
+}
+
+// Applies the flags given on the command line to cfg; returns the run.py flags without effect.
+std::vector<std::string> apply_flags(const Bindings& bs, RunConfig& cfg) {
+  std::vector<std::string> ignored;
+  for (const auto& b : bs) {
+    if (b.option->count() == 0) continue;
+    const std::string flag = std::string("--") + b.spec->name;
+    nlohmann::json v;
+    switch (b.spec->kind) {
+      case FlagKind::Str:
+      case FlagKind::StrList:
+      case FlagKind::FloatList:
+        v = b.text;
+        break;
+      case FlagKind::Int:
+        v = parse_int(flag, b.text);
+        break;
+      case FlagKind::Float: {
+        char* end = nullptr;
+        double d = std::strtod(b.text.c_str(), &end);
+        if (b.text.empty() || *end != 0)
+          throw UsageError(flag + ": '" + b.text + "' is not a number");
+        v = d;
+        break;
+      }
+      case FlagKind::StoreTrue:
+        v = true;
+        break;
+      case FlagKind::StoreFalse:
+        v = false;
+        break;
+      case FlagKind::IntList:
+        v = nlohmann::json::array();
+        for (const auto& t : b.texts) v.push_back(parse_int(flag, t));
+        break;
+    }
+    try {
+      attend::train::set_flag(cfg, b.spec->name, v, flag);
+    } catch (const attend::Error& e) {
+      throw UsageError(e.what());
+    }
+    if (!b.spec->used)
+      ignored.push_back(flag);
+    else if (std::string(b.spec->name) == "des")
+      ignored.push_back("--des (names the run folder only)");
+  }
+  return ignored;
+}
+
+bool given(const Bindings& bs, const std::string& name) {
+  for (const auto& b : bs)
+    if (b.spec->name == name) return b.option->count() > 0;
+  return false;
+}
+
+void check(const RunConfig& cfg) {
+  try {
+    attend::train::validate(cfg);
+  } catch (const attend::Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+void notice(const std::vector<std::string>& ignored) {
+  if (ignored.empty()) return;
+  std::string s;
+  for (const auto& f : ignored) s += (s.empty() ? "" : ", ") + f;
+  fmt::print(stderr, "note: run.py flags without effect in attend, ignored: {}\n", s);
+}
+
+attend::ContextOptions context_options(int threads, int64_t seed) {
+  attend::ContextOptions o;
+  o.threads = threads;
+  o.seed = static_cast<uint64_t>(seed);
+  return o;
+}
+
+int run_train(const RunConfig& cfg, bool resume, int threads) {
+  attend::Context ctx(context_options(threads, cfg.seed));
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  attend::train::ProgressPrinter progress(stderr, tty);
+  attend::train::ExperimentOptions opt;
+  opt.resume = resume;
+  opt.stop = &g_stop;
+  opt.callbacks = progress.callbacks();
+  opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  auto r = attend::train::train_and_test(cfg, ctx, opt);
+  signal(SIGINT, SIG_DFL);
+  if (r.interrupted) {
+    progress.clear();
+    fmt::print(stderr,
+               "interrupted: state saved in {}/resume; run the same command with --resume to "
+               "continue\n",
+               r.dir);
+    return 130;
+  }
+  fmt::print("checkpoint: {}\n", r.dir);
+  fmt::print("{}\n", attend::train::metrics_line(r.metrics));
   return 0;
+}
+
+int run_test_weights(const RunConfig& cfg, const std::string& dir, int threads) {
+  attend::Context ctx(context_options(threads, cfg.seed));
+  auto m = attend::train::test_weights(cfg, dir, ctx);
+  fmt::print("{}\n", attend::train::metrics_line(m));
+  return 0;
+}
+
+void apply_demo_defaults(RunConfig& c, const Bindings& bs) {
+  auto set = [&](const char* name, nlohmann::json v) {
+    if (!given(bs, name)) attend::train::set_flag(c, name, v, std::string("--") + name);
+  };
+  set("model", "PatchTST");
+  set("model_id", "demo");
+  set("data", "ETTh1");
+  set("root_path", "./data/");
+  set("data_path", "ETTh1.csv");
+  set("seq_len", 96);
+  set("label_len", 48);
+  set("pred_len", 96);
+  set("d_model", 16);
+  set("n_heads", 4);
+  set("e_layers", 1);
+  set("d_ff", 32);
+  set("batch_size", 32);
+  set("train_epochs", 3);
+  set("learning_rate", 1e-3);
+  set("checkpoints", "./runs/");
+}
+
+int real_main(int argc, char** argv) {
+  CLI::App app{
+      "attend: attention-based time-series forecasting (TSLib-compatible).\n"
+      "With no subcommand, attend behaves as TSLib's run.py (--is_training 1 trains then tests,\n"
+      "0 tests the checkpoint under --checkpoints/<setting>).",
+      "attend"};
+  app.require_subcommand(0, 1);
+  app.set_help_all_flag("--help-all", "Show help for all subcommands");
+  int threads = 0;
+  Bindings root_flags;
+  add_flags(app, root_flags);
+  app.add_option("--threads", threads, "worker threads (0: all cores)");
+
+  auto* train = app.add_subcommand("train", "train, then test; prints the run folder and mse/mae");
+  Bindings train_flags;
+  add_flags(*train, train_flags);
+  bool resume = false;
+  train->add_option("--threads", threads, "worker threads (0: all cores)");
+  train->add_flag("--resume", resume, "continue the interrupted run of the same flags");
+
+  auto* demo = app.add_subcommand("demo", "quick PatchTST train + test on ./data/ETTh1.csv");
+  Bindings demo_flags;
+  add_flags(*demo, demo_flags);
+  demo->add_option("--threads", threads, "worker threads (0: all cores)");
+  demo->add_flag("--resume", resume, "continue the interrupted run of the same flags");
+
+  auto* test = app.add_subcommand("test", "evaluate a checkpoint folder on the test split");
+  std::string checkpoint;
+  test->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
+  Bindings test_flags;
+  add_flags(*test, test_flags,
+            {"root_path", "data_path", "data", "target", "freq", "batch_size", "inverse"});
+  test->add_option("--threads", threads, "worker threads (0: all cores)");
+
+  auto* fc = app.add_subcommand("forecast", "forecast the next pred_len rows after a CSV");
+  std::string input, output;
+  fc->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
+  fc->add_option("--input", input, "CSV with date and the model's columns (original units)")
+      ->required();
+  fc->add_option("--output", output, "output CSV (default: stdout)");
+  fc->add_option("--threads", threads, "worker threads (0: all cores)");
+
+  auto* models = app.add_subcommand("models", "list the models");
+  attend::cli::add_bench_command(app);  // runs from its parse callback
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
+  }
+  if (threads < 0) throw UsageError("--threads must be >= 0");
+
+  if (app.get_subcommand("bench")->parsed()) return 0;
+  if (models->parsed()) {
+    for (const auto& n : attend::models::model_names()) fmt::print("{}\n", n);
+    return 0;
+  }
+  if (fc->parsed()) {
+    auto info = attend::train::read_checkpoint(checkpoint);
+    attend::Context ctx(context_options(threads, info.config.seed));
+    auto table = attend::data::read_csv(input);
+    auto result = attend::train::forecast(info, table, ctx);
+    const std::string csv = attend::train::forecast_to_csv(result);
+    if (output.empty()) {
+      fmt::print("{}", csv);
+    } else {
+      const fs::path parent = fs::path(output).parent_path();
+      if (!parent.empty() && !fs::exists(parent)) fs::create_directories(parent);
+      attend::io::write_file_atomic(output, csv);
+      fmt::print(stderr, "forecast: {} rows written to {}\n", result.timestamps.size(), output);
+    }
+    return 0;
+  }
+  if (test->parsed()) {
+    auto info = attend::train::read_checkpoint(checkpoint);
+    RunConfig cfg = attend::train::resolved_config(info);
+    notice(apply_flags(test_flags, cfg));
+    check(cfg);
+    return run_test_weights(cfg, checkpoint, threads);
+  }
+  Bindings& bs = train->parsed() ? train_flags : demo->parsed() ? demo_flags : root_flags;
+  RunConfig cfg;
+  if (demo->parsed()) apply_demo_defaults(cfg, bs);
+  notice(apply_flags(bs, cfg));
+  check(cfg);
+  if (train->parsed() || demo->parsed() || cfg.is_training == 1)
+    return run_train(cfg, resume, threads);
+  return run_test_weights(cfg, attend::train::run_folder(cfg), threads);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return real_main(argc, argv);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
+  } catch (const attend::Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
 }

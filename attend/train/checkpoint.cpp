@@ -1,0 +1,130 @@
+// Checkpoint folders.
+#include "attend/train/checkpoint.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "attend/io/atomic_file.h"
+#include "attend/io/state_dict.h"
+
+namespace fs = std::filesystem;
+
+namespace attend::train {
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  ATTEND_CHECK(in.good(), "{}: cannot open ({})", path, std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON ({})", path, e.what());
+  }
+}
+
+CheckpointInfo read_checkpoint(const std::string& dir) {
+  ATTEND_CHECK(fs::is_directory(dir), "--checkpoint '{}' is not a folder", dir);
+  CheckpointInfo info;
+  info.dir = dir;
+  const std::string cfg_path = (fs::path(dir) / "config.json").string();
+  const std::string scaler_path = (fs::path(dir) / "scaler.json").string();
+  const std::string weights_path = (fs::path(dir) / "weights.safetensors").string();
+  ATTEND_CHECK(fs::exists(cfg_path),
+               "{}: missing (a checkpoint folder holds weights.safetensors, "
+               "config.json and scaler.json)",
+               cfg_path);
+  ATTEND_CHECK(fs::exists(scaler_path), "{}: missing", scaler_path);
+  ATTEND_CHECK(fs::exists(weights_path), "{}: missing", weights_path);
+  info.config = run_config_from_json(read_json_file(cfg_path), cfg_path);
+  info.scaler = data::StandardScaler::from_json(read_json_file(scaler_path), scaler_path);
+  return info;
+}
+
+RunConfig resolved_config(const CheckpointInfo& info) {
+  RunConfig c = info.config;
+  const int64_t n = info.scaler.size();
+  if (c.enc_in == 0) c.enc_in = n;
+  if (c.dec_in == 0) c.dec_in = n;
+  if (c.c_out == 0) c.c_out = n;
+  return c;
+}
+
+std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInfo& info,
+                                                             const std::string& freq,
+                                                             Context& ctx) {
+  const RunConfig c = resolved_config(info);
+  auto model = models::make_model(model_config(c, info.scaler.columns(), freq), ctx);
+  io::load_state_dict(*model, (fs::path(info.dir) / "weights.safetensors").string());
+  model->eval();
+  return model;
+}
+
+void write_checkpoint_files(const std::string& dir, const nn::Module& model, const RunConfig& cfg,
+                            const data::StandardScaler& scaler) {
+  io::save_state_dict(model, (fs::path(dir) / "weights.safetensors").string(),
+                      {{"format", "pt"}, {"attend_format", std::to_string(kFormatVersion)}});
+  io::write_file_atomic((fs::path(dir) / "config.json").string(),
+                        run_config_to_json(cfg).dump(1) + "\n");
+  io::write_file_atomic((fs::path(dir) / "scaler.json").string(), scaler.to_json().dump(1) + "\n");
+}
+
+namespace {
+
+std::string unique_suffix() {
+  std::random_device rd;
+  return fmt::format("{}-{:08x}", ::getpid(), rd());
+}
+
+}  // namespace
+
+void write_folder_atomic(const std::string& dir,
+                         const std::function<void(const std::string& temp)>& fill) {
+  fs::path dest = fs::path(dir);
+  if (dest.filename().empty()) dest = dest.parent_path();
+  const fs::path parent = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
+  const std::string name = dest.filename().string();
+  const fs::path temp = parent / ("." + name + ".tmp-" + unique_suffix());
+  std::error_code ec;
+  fs::create_directory(temp, ec);
+  ATTEND_CHECK(!ec, "cannot create folder '{}': {}", temp.string(), ec.message());
+  try {
+    fill(temp.string());
+    fs::path old;
+    if (fs::exists(dest)) {
+      old = parent / ("." + name + ".old-" + unique_suffix());
+      fs::rename(dest, old, ec);
+      ATTEND_CHECK(!ec, "cannot replace '{}': {}", dest.string(), ec.message());
+    }
+    fs::rename(temp, dest, ec);
+    if (ec) {
+      if (!old.empty()) fs::rename(old, dest);
+      fail("cannot rename '{}' to '{}': {}", temp.string(), dest.string(), ec.message());
+    }
+    if (!old.empty()) fs::remove_all(old, ec);
+  } catch (...) {
+    fs::remove_all(temp, ec);
+    throw;
+  }
+}
+
+void ensure_writable_folder(const std::string& root, const std::string& flag) {
+  std::error_code ec;
+  if (!fs::exists(root, ec)) {
+    fs::create_directories(root, ec);
+    ATTEND_CHECK(!ec, "{} '{}': cannot create the folder: {}", flag, root, ec.message());
+  }
+  ATTEND_CHECK(fs::is_directory(root, ec), "{} '{}' is not a folder", flag, root);
+  const fs::path probe = fs::path(root) / (".attend-probe-" + unique_suffix());
+  fs::create_directory(probe, ec);
+  ATTEND_CHECK(!ec, "{} '{}': cannot write there: {}", flag, root, ec.message());
+  fs::remove(probe, ec);
+}
+
+}  // namespace attend::train

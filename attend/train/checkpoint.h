@@ -1,0 +1,49 @@
+#pragma once
+// Checkpoint folders: weights.safetensors (TSLib state_dict names), config.json (run.py flag
+// names -> values, "attend_format": 1) and scaler.json ({"columns", "mean", "scale"}), written
+// atomically: the files go to a temporary folder beside the destination, which is then renamed.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "attend/data/scaler.h"
+#include "attend/models/model.h"
+#include "attend/train/run_config.h"
+
+namespace attend::train {
+
+struct CheckpointInfo {
+  std::string dir;
+  RunConfig config;
+  data::StandardScaler scaler;
+};
+
+// Reads DIR/config.json and DIR/scaler.json and checks DIR/weights.safetensors exists. Unknown
+// config keys are errors naming the key; run.py keys attend does not use are ignored.
+CheckpointInfo read_checkpoint(const std::string& dir);
+
+// The config with enc_in/dec_in/c_out (0 = unset) resolved to the scaler's column count.
+RunConfig resolved_config(const CheckpointInfo& info);
+
+// Builds the checkpoint's model (freq: the resolved one-letter frequency) and loads its weights.
+std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInfo& info,
+                                                             const std::string& freq, Context& ctx);
+
+// Writes weights.safetensors, config.json and scaler.json into an existing folder `dir`.
+void write_checkpoint_files(const std::string& dir, const nn::Module& model, const RunConfig& cfg,
+                            const data::StandardScaler& scaler);
+
+// Creates a fresh temporary folder beside `dir`, calls fill(temp) and renames it to `dir`
+// (replacing an existing folder). On any failure the temporary folder is removed and `dir` is
+// left as it was.
+void write_folder_atomic(const std::string& dir,
+                         const std::function<void(const std::string& temp)>& fill);
+
+// Creates `root` (and parents) when missing and checks that a folder can be made inside it;
+// throws attend::Error naming the path otherwise. `flag` names the option in the message.
+void ensure_writable_folder(const std::string& root, const std::string& flag);
+
+// Reads a whole JSON file; errors name the file.
+nlohmann::json read_json_file(const std::string& path);
+
+}  // namespace attend::train

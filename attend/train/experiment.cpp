@@ -1,0 +1,67 @@
+// run.py's train-then-test and test-only flows.
+#include "attend/train/experiment.h"
+
+#include <filesystem>
+
+#include "attend/io/atomic_file.h"
+
+namespace fs = std::filesystem;
+
+namespace attend::train {
+
+std::string run_folder(const RunConfig& cfg) {
+  return (fs::path(cfg.checkpoints) / setting_name(cfg)).string();
+}
+
+ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
+                                const ExperimentOptions& options) {
+  validate(cfg);
+  ExperimentResult out;
+  out.dir = run_folder(cfg);
+  auto log = [&](const std::string& s) {
+    if (options.log) options.log(s);
+  };
+  ensure_writable_folder(cfg.checkpoints, "--checkpoints");
+  Trainer trainer(cfg, ctx);
+  const std::string resume_dir = (fs::path(out.dir) / "resume").string();
+  if (options.resume) {
+    ATTEND_CHECK(fs::exists(fs::path(resume_dir) / "state.json"),
+                 "--resume: no interrupted run in '{}'", out.dir);
+    trainer.load_resume(resume_dir);
+    log(fmt::format("resuming {} at epoch {}, batch {}", out.dir, trainer.epoch() + 1,
+                    trainer.batch()));
+  }
+  trainer.set_stop_flag(options.stop);
+  trainer.set_callbacks(options.callbacks);
+  log(fmt::format(">>>>>>>start training : {}>>>>>>>>>>>>>>>>>>>>>>>>>>", setting_name(cfg)));
+  out.train = trainer.train();
+  if (out.train.interrupted) {
+    out.interrupted = true;
+    write_folder_atomic(out.dir, [&](const std::string& tmp) {
+      trainer.write_checkpoint(tmp);
+      fs::create_directory(fs::path(tmp) / "resume");
+      trainer.write_resume((fs::path(tmp) / "resume").string());
+    });
+    return out;
+  }
+  write_folder_atomic(out.dir, [&](const std::string& tmp) { trainer.write_checkpoint(tmp); });
+  log(fmt::format(">>>>>>>testing : {}<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<", setting_name(cfg)));
+  out.metrics = trainer.test(cfg.inverse);
+  nlohmann::json m = metrics_to_json(out.metrics);
+  m["setting"] = setting_name(cfg);
+  m["inverse"] = cfg.inverse;
+  m["epochs_run"] = out.train.epochs_run;
+  m["early_stopped"] = out.train.early_stopped;
+  io::write_file_atomic((fs::path(out.dir) / "metrics.json").string(), m.dump(1) + "\n");
+  return out;
+}
+
+Metrics test_weights(const RunConfig& cfg, const std::string& dir, Context& ctx) {
+  const std::string weights = (fs::path(dir) / "weights.safetensors").string();
+  ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
+  Trainer trainer(cfg, ctx);
+  trainer.load_weights(weights);
+  return trainer.test(cfg.inverse);
+}
+
+}  // namespace attend::train

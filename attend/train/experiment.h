@@ -1,0 +1,38 @@
+#pragma once
+// Whole runs as TSLib's run.py does them: train then test into a run folder named by the setting
+// string, or test a saved checkpoint. The CLI and other front ends call these.
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "attend/train/checkpoint.h"
+#include "attend/train/trainer.h"
+
+namespace attend::train {
+
+struct ExperimentOptions {
+  bool resume = false;                          // continue from <run>/resume/
+  const std::atomic<bool>* stop = nullptr;      // checked at batch boundaries
+  TrainCallbacks callbacks;                     // progress
+  std::function<void(const std::string&)> log;  // one-line messages (may be empty)
+};
+
+struct ExperimentResult {
+  std::string dir;           // the run folder
+  bool interrupted = false;  // stopped; <dir>/resume holds the state for --resume
+  TrainResult train;
+  Metrics metrics;  // test metrics (when not interrupted)
+};
+
+// The run folder: <checkpoints>/<setting_name(cfg)>.
+std::string run_folder(const RunConfig& cfg);
+
+// Trains (or resumes), writes the checkpoint folder atomically, tests, writes metrics.json.
+// When stopped, writes the folder with resume/ (weights, optimizer, state) and returns.
+ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
+                                const ExperimentOptions& options = {});
+
+// Tests the weights in `dir` (weights.safetensors) with the model and data of `cfg`.
+Metrics test_weights(const RunConfig& cfg, const std::string& dir, Context& ctx);
+
+}  // namespace attend::train

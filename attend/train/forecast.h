@@ -1,0 +1,31 @@
+#pragma once
+// Forecasting from a checkpoint and a CSV of recent history (original units): the last seq_len
+// rows go in, the next pred_len rows come out with timestamps stepped by the inferred frequency.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "attend/data/csv.h"
+#include "attend/train/checkpoint.h"
+
+namespace attend::train {
+
+struct ForecastTable {
+  std::vector<int64_t> timestamps;   // (pred_len) seconds since 1970 UTC
+  std::vector<std::string> columns;  // predicted columns (M: all, S/MS: the target)
+  std::vector<float> values;         // (pred_len, columns) in original units
+};
+
+// The `n` timestamps after the last of `ts` (sorted ascending): monthly data steps by calendar
+// months, other data by the most common difference; `freq` is used when ts has one row.
+std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n,
+                                       const std::string& freq);
+
+// Runs the checkpoint's model on the last seq_len rows of `input`; errors name a missing column
+// or too few rows.
+ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx);
+
+// CSV text: "date,<columns>" then one row per step.
+std::string forecast_to_csv(const ForecastTable& t);
+
+}  // namespace attend::train

@@ -1,0 +1,323 @@
+// TSLib's long-term-forecast experiment loop.
+#include "attend/train/trainer.h"
+
+#include <chrono>
+#include <filesystem>
+#include <numeric>
+
+#include "attend/autograd/node.h"
+#include "attend/io/atomic_file.h"
+#include "attend/io/safetensors.h"
+#include "attend/io/state_dict.h"
+#include "attend/ops/loss.h"
+#include "attend/ops/shape.h"
+#include "attend/train/checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace attend::train {
+
+namespace {
+
+std::shared_ptr<const data::ForecastData> load_data(const RunConfig& cfg) {
+  validate(cfg);
+  return std::make_shared<const data::ForecastData>(data::load_forecast_data(data_config(cfg)));
+}
+
+RunConfig resolve(RunConfig cfg, const data::ForecastData& d) {
+  validate(cfg);
+  const int64_t C = d.channels();
+  if (cfg.enc_in == 0) cfg.enc_in = C;
+  if (cfg.dec_in == 0) cfg.dec_in = C;
+  if (cfg.c_out == 0) cfg.c_out = C;
+  ATTEND_CHECK(cfg.enc_in == C,
+               "--enc_in {} does not match the {} column(s) that --features {} selects from {}",
+               cfg.enc_in, C, cfg.features, d.source);
+  if (cfg.freq == "auto" || cfg.freq.empty()) cfg.freq = d.freq;
+  return cfg;
+}
+
+std::map<std::string, Tensor> clone_state(const nn::Module& m) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [k, v] : m.state_dict()) out[k] = v.copy_as(v.dtype());
+  return out;
+}
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Trainer::Trainer(RunConfig cfg, Context& ctx) : Trainer(cfg, load_data(cfg), ctx) {}
+
+Trainer::Trainer(RunConfig cfg, std::shared_ptr<const data::ForecastData> data, Context& ctx)
+    : cfg_(resolve(std::move(cfg), *data)),
+      ctx_(ctx),
+      data_(std::move(data)),
+      train_loader_(data::make_loader(*data_, "train", cfg_.batch_size, cfg_.seed)),
+      val_loader_(data::make_loader(*data_, "val", cfg_.batch_size, cfg_.seed)),
+      test_loader_(data::make_loader(*data_, "test", cfg_.batch_size, cfg_.seed)),
+      early_stopping_(cfg_.patience) {
+  init();
+}
+
+void Trainer::init() {
+  ctx_.generator().manual_seed(static_cast<uint64_t>(cfg_.seed));
+  model_ = models::make_model(model_config(cfg_, data_->columns, data_->freq), ctx_);
+  optim::AdamOptions o;
+  o.lr = cfg_.learning_rate;
+  optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), o);
+  make_schedule();
+}
+
+void Trainer::make_schedule() {
+  schedule_ =
+      optim::make_lr_schedule(cfg_.lradj, *optimizer_, cfg_.learning_rate,
+                              static_cast<int>(cfg_.train_epochs), train_loader_.num_batches());
+  schedule_steps_ = 0;
+}
+
+std::pair<Tensor, Tensor> Trainer::forward(const data::Batch& b) {
+  const int64_t B = b.size(), C = data_->channels();
+  const int64_t P = cfg_.pred_len, Lb = cfg_.label_len;
+  Tensor x_dec;
+  if (model_->uses_decoder_input()) {
+    // dec_inp = cat(batch_y[:, :label_len], zeros(B, pred_len, C)): (B, label_len + pred_len, C)
+    x_dec = concat({slice(b.y, 1, 0, Lb), Tensor::zeros({B, P, C}, DType::F32, ctx_)}, 1);
+  }
+  Tensor xm, ym;
+  if (model_->uses_time_marks()) {
+    xm = b.x_mark_enc;
+    ym = b.y_mark;
+  }
+  Tensor out = model_->forecast(b.x_enc, xm, x_dec, ym);  // (B, >= pred_len, c_out)
+  ATTEND_CHECK(out.ndim() == 3 && out.size(1) >= P, "[train] model {} returned {} for pred_len {}",
+               cfg_.model, out.str(0), P);
+  const bool ms = cfg_.features == "MS";
+  const int64_t Co = out.size(2), Ly = b.y.size(1);
+  Tensor pred = slice(out, 1, out.size(1) - P, out.size(1));
+  pred = slice(pred, 2, ms ? Co - 1 : 0, Co);
+  Tensor target = slice(slice(b.y, 1, Ly - P, Ly), 2, ms ? C - 1 : 0, C);
+  ATTEND_CHECK(pred.size(2) == target.size(2),
+               "[train] model {} outputs {} channels but the target has {} (check --c_out)",
+               cfg_.model, pred.size(2), target.size(2));
+  return {pred, target};
+}
+
+Tensor Trainer::criterion(const Tensor& pred, const Tensor& target) const {
+  if (cfg_.loss == "MAE") return mae_loss(pred, target);
+  if (cfg_.loss == "Huber") return huber_loss(pred, target, 1.0);
+  return mse_loss(pred, target);
+}
+
+TrainResult Trainer::train() {
+  TrainResult result;
+  const int epochs = static_cast<int>(cfg_.train_epochs);
+  const int64_t nb = train_loader_.num_batches();
+  while (!finished_ && epoch_ < epochs) {
+    model_->train();
+    train_loader_.set_epoch(static_cast<uint64_t>(epoch_));
+    const double lr_epoch = optimizer_->lr();
+    double t0 = now_seconds();
+    for (; batch_ < nb; ++batch_) {
+      if (stop_ && stop_->load()) {
+        epoch_seconds_ += now_seconds() - t0;
+        result.interrupted = true;
+        result.epochs_run = static_cast<int>(history_.size());
+        result.history = history_;
+        return result;
+      }
+      data::Batch b = train_loader_.batch(batch_, ctx_);
+      optimizer_->zero_grad();
+      auto [pred, target] = forward(b);
+      Tensor loss = criterion(pred, target);
+      const double l = loss.item();
+      epoch_losses_.push_back(l);
+      loss.backward();
+      optimizer_->step();
+      if (schedule_->per_batch()) {
+        schedule_->batch_end(*optimizer_);
+        ++schedule_steps_;
+      }
+      if (callbacks_.on_batch) callbacks_.on_batch(epoch_ + 1, batch_ + 1, nb, l);
+    }
+    EpochReport r;
+    r.epoch = epoch_ + 1;
+    r.epochs = epochs;
+    r.lr = lr_epoch;
+    r.train_loss = epoch_losses_.empty()
+                       ? 0.0
+                       : std::accumulate(epoch_losses_.begin(), epoch_losses_.end(), 0.0) /
+                             static_cast<double>(epoch_losses_.size());
+    r.val_loss = evaluate_loss("val");
+    r.test_loss = evaluate_loss("test");
+    r.improved = early_stopping_.step(r.val_loss);
+    if (r.improved) best_ = clone_state(*model_);
+    r.seconds = epoch_seconds_ + (now_seconds() - t0);
+    history_.push_back(r);
+    if (callbacks_.on_epoch) callbacks_.on_epoch(r);
+    epoch_losses_.clear();
+    epoch_seconds_ = 0;
+    batch_ = 0;
+    ++epoch_;
+    if (early_stopping_.early_stop()) {
+      finished_ = true;
+      break;
+    }
+    schedule_->epoch_end(*optimizer_, epoch_);  // TSLib: adjust_learning_rate(epoch + 1)
+  }
+  finished_ = true;
+  result.early_stopped = early_stopping_.early_stop();
+  if (!best_.empty()) io::load_state_dict(*model_, best_);
+  result.epochs_run = static_cast<int>(history_.size());
+  result.history = history_;
+  return result;
+}
+
+double Trainer::evaluate_loss(std::string_view split) {
+  data::BatchLoader& loader = split == "test" ? test_loader_ : val_loader_;
+  ATTEND_CHECK(split == "test" || split == "val" || split == "vali",
+               "[train] evaluate_loss: unknown split '{}'", split);
+  const bool was_training = model_->is_training();
+  model_->eval();
+  NoGradGuard guard;
+  double total = 0;
+  const int64_t nb = loader.num_batches();
+  for (int64_t i = 0; i < nb; ++i) {
+    auto [pred, target] = forward(loader.batch(i, ctx_));
+    total += criterion(pred, target).item();
+  }
+  model_->train(was_training);
+  return nb > 0 ? total / static_cast<double>(nb) : 0.0;
+}
+
+Predictions Trainer::predict(std::string_view split, bool inverse) {
+  const data::ForecastSplit& sp = data_->split(split);
+  data::BatchLoader loader(sp, data::LoaderOptions{cfg_.batch_size, false, 0});
+  const bool was_training = model_->is_training();
+  model_->eval();
+  NoGradGuard guard;
+  Predictions p;
+  p.pred_len = cfg_.pred_len;
+  p.first_channel = cfg_.features == "MS" ? data_->channels() - 1 : 0;
+  for (int64_t i = 0; i < loader.num_batches(); ++i) {
+    auto [pred, target] = forward(loader.batch(i, ctx_));
+    p.channels = pred.size(2);
+    auto pv = pred.contiguous_data().to_vector<float>();
+    auto tv = target.contiguous_data().to_vector<float>();
+    p.preds.insert(p.preds.end(), pv.begin(), pv.end());
+    p.trues.insert(p.trues.end(), tv.begin(), tv.end());
+    p.windows += pred.size(0);
+  }
+  model_->train(was_training);
+  if (inverse && data_->scaler.fitted()) {
+    // x * scale[c] + mean[c] with c = f_dim + k (TSLib tiles an MS output across the columns and
+    // keeps the last, i.e. the target's statistics).
+    const int64_t K = p.channels;
+    for (size_t i = 0; i < p.preds.size(); ++i) {
+      const int64_t c = p.first_channel + static_cast<int64_t>(i % K);
+      p.preds[i] = static_cast<float>(data_->scaler.inverse_value(p.preds[i], c));
+      p.trues[i] = static_cast<float>(data_->scaler.inverse_value(p.trues[i], c));
+    }
+  }
+  return p;
+}
+
+Metrics Trainer::test(bool inverse) {
+  Predictions p = predict("test", inverse);
+  return compute_metrics(p.preds.data(), p.trues.data(), static_cast<int64_t>(p.preds.size()));
+}
+
+void Trainer::load_weights(const std::string& path) {
+  io::load_state_dict(*model_, path);
+}
+
+void Trainer::write_checkpoint(const std::string& dir) const {
+  write_checkpoint_files(dir, *model_, cfg_, data_->scaler);
+}
+
+void Trainer::write_resume(const std::string& dir) const {
+  const fs::path d(dir);
+  io::save_state_dict(*model_, (d / "weights.safetensors").string());
+  if (!best_.empty()) io::write_safetensors((d / "best.safetensors").string(), best_);
+  io::write_safetensors((d / "optimizer.safetensors").string(), optimizer_->state_dict());
+  nlohmann::json s;
+  s["attend_format"] = kFormatVersion;
+  s["config"] = run_config_to_json(cfg_);
+  s["epoch"] = epoch_;
+  s["batch"] = batch_;
+  s["epoch_losses"] = epoch_losses_;
+  s["epoch_seconds"] = epoch_seconds_;
+  s["schedule_steps"] = schedule_steps_;
+  s["beta1"] = optimizer_->momentum();
+  s["early_stopping"] = early_stopping_.to_json();
+  s["generator"] = {{"seed", ctx_.generator().seed()}, {"counter", ctx_.generator().counter()}};
+  s["finished"] = finished_;
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& r : history_)
+    h.push_back({{"epoch", r.epoch},
+                 {"train_loss", r.train_loss},
+                 {"val_loss", r.val_loss},
+                 {"test_loss", r.test_loss},
+                 {"lr", r.lr},
+                 {"seconds", r.seconds},
+                 {"improved", r.improved}});
+  s["history"] = h;
+  io::write_file_atomic((d / "state.json").string(), s.dump(1) + "\n");
+}
+
+void Trainer::load_resume(const std::string& dir) {
+  const fs::path d(dir);
+  const std::string state_path = (d / "state.json").string();
+  ATTEND_CHECK(fs::exists(state_path), "--resume: no saved training state in '{}'", dir);
+  nlohmann::json s = read_json_file(state_path);
+  try {
+    const nlohmann::json mine = run_config_to_json(cfg_);
+    const nlohmann::json& saved = s.at("config");
+    std::string diff;
+    for (const auto& [k, v] : mine.items()) {
+      if (k == "checkpoints" || k == "root_path" || k == "is_training") continue;
+      if (!saved.contains(k) || saved.at(k) != v)
+        diff += fmt::format("{}--{} {} (saved: {})", diff.empty() ? "" : ", ", k, v.dump(),
+                            saved.contains(k) ? saved.at(k).dump() : "none");
+    }
+    ATTEND_CHECK(diff.empty(), "--resume: the saved run used other flags: {}", diff);
+    io::load_state_dict(*model_, (d / "weights.safetensors").string());
+    best_.clear();
+    if (fs::exists(d / "best.safetensors"))
+      best_ = io::load_tensors((d / "best.safetensors").string(), ctx_);
+    make_schedule();
+    const int64_t steps = s.at("schedule_steps").get<int64_t>();
+    for (int64_t i = 0; i < steps; ++i) schedule_->batch_end(*optimizer_);
+    schedule_steps_ = steps;
+    optimizer_->load_state_dict(io::load_tensors((d / "optimizer.safetensors").string(), ctx_));
+    optimizer_->set_momentum(s.at("beta1").get<double>());
+    epoch_ = s.at("epoch").get<int>();
+    batch_ = s.at("batch").get<int64_t>();
+    epoch_losses_ = s.at("epoch_losses").get<std::vector<double>>();
+    epoch_seconds_ = s.at("epoch_seconds").get<double>();
+    early_stopping_.load_json(s.at("early_stopping"));
+    ctx_.generator().manual_seed(s.at("generator").at("seed").get<uint64_t>());
+    ctx_.generator().set_counter(s.at("generator").at("counter").get<uint64_t>());
+    finished_ = s.at("finished").get<bool>();
+    history_.clear();
+    for (const auto& h : s.at("history")) {
+      EpochReport r;
+      r.epoch = h.at("epoch").get<int>();
+      r.epochs = static_cast<int>(cfg_.train_epochs);
+      r.train_loss = h.at("train_loss").get<double>();
+      r.val_loss = h.at("val_loss").get<double>();
+      r.test_loss = h.at("test_loss").get<double>();
+      r.lr = h.at("lr").get<double>();
+      r.seconds = h.at("seconds").get<double>();
+      r.improved = h.at("improved").get<bool>();
+      history_.push_back(r);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: bad training state ({})", state_path, e.what());
+  }
+}
+
+}  // namespace attend::train

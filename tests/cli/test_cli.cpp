@@ -1,0 +1,294 @@
+// Drives the built `attend` binary (path in $ATTEND_BIN, set by CTest).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/gradcheck.h"
+
+namespace fs = std::filesystem;
+using attend::testing::shared_path;
+
+namespace {
+
+std::string bin() {
+  const char* b = std::getenv("ATTEND_BIN");
+  return b ? b : std::string(ATTEND_SOURCE_DIR) + "/build/attend";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string work() {
+  static std::string dir = [] {
+    fs::path p = fs::temp_directory_path() / ("attend_cli_" + std::to_string(::getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p.string();
+  }();
+  return dir;
+}
+
+Result run(const std::string& args) {
+  const std::string o = work() + "/out.txt", e = work() + "/err.txt";
+  const std::string cmd = "OMP_WAIT_POLICY=passive " + bin() + " " + args + " >" + o + " 2>" + e;
+  int status = std::system(cmd.c_str());
+  Result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(o);
+  r.err = read_text(e);
+  return r;
+}
+
+std::string last_line(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  return t.substr(t.rfind('\n') == std::string::npos ? 0 : t.rfind('\n') + 1);
+}
+
+// A small custom CSV: the first `rows` rows of ETTh1.
+std::string tiny_csv_dir() {
+  static std::string dir = [] {
+    std::string d = work() + "/data";
+    fs::create_directories(d);
+    std::ifstream in(shared_path("data/ETTh1.csv"));
+    std::ofstream out(d + "/tiny.csv");
+    std::string line;
+    for (int i = 0; i <= 500 && std::getline(in, line); ++i) out << line << "\n";
+    return d;
+  }();
+  return dir;
+}
+
+const std::string kTiny =
+    "--model DLinear --data custom --data_path tiny.csv --seq_len 24 --label_len 12 --pred_len 12 "
+    "--batch_size 32 --threads 1 ";
+
+}  // namespace
+
+TEST(Cli, Help) {
+  for (std::string sub : {"", "train ", "test ", "forecast ", "models "}) {
+    Result r = run(sub + "--help");
+    EXPECT_EQ(r.rc, 0) << sub;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
+  }
+  Result m = run("models");
+  EXPECT_NE(m.out.find("PatchTST"), std::string::npos);
+}
+
+TEST(Cli, UnknownFlagRefusedByName) {
+  Result r = run("train --no_such_flag 3");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--no_such_flag"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadValuesRefusedByName) {
+  for (std::string bad : {"--features X", "--loss foo", "--seq_len -5", "--lradj unknown",
+                          "--seq_len abc", "--label_len 200"}) {
+    Result r = run("train " + bad);
+    EXPECT_EQ(r.rc, 2) << bad;
+    const std::string flag = bad.substr(0, bad.find(' '));
+    EXPECT_NE(r.err.find(flag), std::string::npos) << bad << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+TEST(Cli, EveryRunPyFlagAccepted) {
+  std::ifstream in(shared_path("reference/tslib_run_flags.json"));
+  nlohmann::json j = nlohmann::json::parse(in);
+  const std::set<std::string> overridden = {
+      "--model",     "--data",       "--root_path",    "--data_path",   "--seq_len",
+      "--label_len", "--pred_len",   "--train_epochs", "--checkpoints", "--d_model",
+      "--d_ff",      "--batch_size", "--is_training"};
+  std::string args;
+  int count = 0;
+  for (const auto& f : j["flags"]) {
+    const std::string name = f["flag"];
+    ++count;
+    if (overridden.count(name)) continue;
+    const auto& d = f["default"];
+    if (f["action"] != "store") {
+      args += name + " ";
+    } else if (d.is_null()) {
+      continue;
+    } else if (d.is_array()) {
+      args += name;
+      for (const auto& v : d) args += " " + v.dump();
+      args += " ";
+    } else if (d.is_string()) {
+      args += name + " '" + d.get<std::string>() + "' ";
+    } else {
+      args += name + " " + d.dump() + " ";
+    }
+  }
+  EXPECT_EQ(count, 95);
+  Result r = run("--is_training 1 --model DLinear --data custom --root_path " + tiny_csv_dir() +
+                 " --data_path tiny.csv --seq_len 24 --label_len 12 --pred_len 12 "
+                 "--train_epochs 1 --d_model 8 --d_ff 8 --batch_size 64 --checkpoints " +
+                 work() + "/all_flags " + args);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(last_line(r.out).rfind("mse:", 0), 0u) << r.out;
+  int notes = 0;
+  std::istringstream es(r.err);
+  for (std::string line; std::getline(es, line);) notes += line.rfind("note:", 0) == 0;
+  EXPECT_EQ(notes, 1) << r.err;
+  EXPECT_NE(r.err.find("--use_gpu"), std::string::npos);
+}
+
+TEST(Cli, TrainTestForecast) {
+  const std::string root = work() + "/ttf";
+  Result r = run("train " + kTiny + "--root_path " + tiny_csv_dir() +
+                 " --train_epochs 2 --checkpoints " + root);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string line = last_line(r.out);
+  ASSERT_EQ(line.rfind("mse:", 0), 0u) << r.out;
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(root)) dir = e.path().string();
+  EXPECT_NE(r.out.find(dir), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/metrics.json"));
+  EXPECT_NE(dir.find("long_term_forecast_test_DLinear_custom_ftM_sl24_ll12_pl12"),
+            std::string::npos);
+
+  Result t = run("test --checkpoint " + dir + " --root_path " + tiny_csv_dir() + " --threads 1");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_EQ(last_line(t.out), line);
+
+  const std::string out = work() + "/fc.csv";
+  Result f = run("forecast --checkpoint " + dir + " --input " + tiny_csv_dir() +
+                 "/tiny.csv --output " + out);
+  ASSERT_EQ(f.rc, 0) << f.err;
+  std::ifstream fc(out);
+  std::string header, row;
+  std::getline(fc, header);
+  EXPECT_EQ(header, "date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT");
+  int rows = 0;
+  std::string prev = "2016-07-21 19:00:00";  // row 500 of ETTh1 (the input's last)
+  while (std::getline(fc, row)) {
+    ++rows;
+    const std::string date = row.substr(0, row.find(','));
+    EXPECT_GT(date, prev);
+    prev = date;
+  }
+  EXPECT_EQ(rows, 12);
+
+  Result few = run("forecast --checkpoint " + dir + " --input " + shared_path("data/README.md"));
+  EXPECT_EQ(few.rc, 1);
+  std::ofstream(work() + "/short.csv") << "date,OT\n2016-07-01 00:00:00,1\n";
+  Result missing = run("forecast --checkpoint " + dir + " --input " + work() + "/short.csv");
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("HUFL"), std::string::npos) << missing.err;
+}
+
+TEST(Cli, HandAssembledCheckpoint) {
+  const std::string dir = work() + "/hand";
+  fs::create_directories(dir);
+  fs::copy_file(shared_path("reference/models/DLinear/weights.safetensors"),
+                dir + "/weights.safetensors");
+  nlohmann::json cfg = {{"model", "DLinear"},
+                        {"data", "ETTh1"},
+                        {"features", "M"},
+                        {"seq_len", 96},
+                        {"label_len", 48},
+                        {"pred_len", 96},
+                        {"enc_in", 7},
+                        {"moving_avg", 25},
+                        {"use_gpu", false},
+                        {"des", "hand"},
+                        {"p_hidden_dims", {128, 128}}};
+  std::ofstream(dir + "/config.json") << cfg.dump(1);
+  nlohmann::json scaler = {{"columns", {"HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"}},
+                           {"mean", {7.9, 2.1, 5.0, 0.7, 3.0, 0.9, 17.1}},
+                           {"scale", {5.8, 2.1, 5.6, 1.9, 1.2, 0.6, 9.2}}};
+  std::ofstream(dir + "/scaler.json") << scaler.dump();
+  Result t =
+      run("test --checkpoint " + dir + " --root_path " + shared_path("data") + " --threads 1");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_EQ(last_line(t.out).rfind("mse:", 0), 0u);
+  Result f = run("forecast --checkpoint " + dir + " --input " + shared_path("data/ETTh1.csv"));
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(std::count(f.out.begin(), f.out.end(), '\n'), 97);
+
+  cfg["bogus_key"] = 1;
+  std::ofstream(dir + "/config.json") << cfg.dump(1);
+  Result bad = run("forecast --checkpoint " + dir + " --input " + shared_path("data/ETTh1.csv"));
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("bogus_key"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, UnwritableCheckpointsRoot) {
+  const std::string base = work() + "/ro";
+  fs::create_directories(base);
+  std::ofstream(base + "/file") << "x";
+  Result r = run("train " + kTiny + "--root_path " + tiny_csv_dir() + " --train_epochs 1 " +
+                 "--checkpoints " + base + "/file/sub");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("--checkpoints"), std::string::npos) << r.err;
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(base)) (void)e, ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
+// kill -INT mid-training, then --resume: same final line as an uninterrupted run.
+TEST(Cli, SigintThenResumeMatches) {
+  const std::string common =
+      "train --model PatchTST --d_model 16 --n_heads 2 --e_layers 1 "
+      "--d_ff 16 --data custom --data_path tiny.csv --seq_len 48 "
+      "--label_len 24 --pred_len 24 --batch_size 8 --train_epochs 6 "
+      "--patience 10 --learning_rate 0.001 --threads 1 --root_path " +
+      tiny_csv_dir();
+  Result full = run(common + " --checkpoints " + work() + "/sig_full");
+  ASSERT_EQ(full.rc, 0) << full.err;
+
+  const std::string root = work() + "/sig_int";
+  const std::string err = work() + "/sig_err.txt";
+  const std::string cmd =
+      "exec " + bin() + " " + common + " --checkpoints " + root + " >/dev/null 2>" + err;
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // wait for the first epoch line, then interrupt
+  for (int i = 0; i < 600 && read_text(err).find("epoch 1/") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 130) << read_text(err);
+  EXPECT_NE(read_text(err).find("--resume"), std::string::npos);
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(root)) dir = e.path().string();
+  EXPECT_TRUE(fs::exists(dir + "/resume/state.json"));
+
+  Result resumed = run(common + " --checkpoints " + root + " --resume");
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_EQ(last_line(resumed.out), last_line(full.out));
+  EXPECT_FALSE(fs::exists(dir + "/resume"));
+}
+
+namespace {
+// Removes the scratch folder after the run.
+struct CleanupWork : ::testing::Environment {
+  void TearDown() override { fs::remove_all(work()); }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new CleanupWork);
+}  // namespace

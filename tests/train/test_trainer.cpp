@@ -1,0 +1,340 @@
+// Trainer: metrics, early stopping, schedules, short runs, determinism, checkpoints, resume.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "attend/data/csv.h"
+#include "attend/io/safetensors.h"
+#include "attend/train/checkpoint.h"
+#include "attend/train/experiment.h"
+#include "attend/train/forecast.h"
+#include "attend/train/trainer.h"
+#include "support/gradcheck.h"
+
+namespace fs = std::filesystem;
+using namespace attend;
+using namespace attend::train;
+
+namespace {
+
+// The first `rows` rows of ETTh1 as a custom dataset (70/10/20 split).
+std::shared_ptr<const data::ForecastData> tiny_data(const RunConfig& cfg, int rows = 700) {
+  static std::string text;
+  if (text.empty()) {
+    std::ifstream in(attend::testing::shared_path("data/ETTh1.csv"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  size_t pos = 0;
+  for (int i = 0; i <= rows; ++i) pos = text.find('\n', pos) + 1;
+  auto table = data::parse_csv(std::string_view(text).substr(0, pos), "ETTh1_head.csv");
+  return std::make_shared<const data::ForecastData>(
+      data::make_forecast_data(table, data_config(cfg)));
+}
+
+RunConfig tiny_config(const std::string& model) {
+  RunConfig c;
+  c.model = model;
+  c.data = "custom";
+  c.seq_len = 48;
+  c.label_len = 24;
+  c.pred_len = 24;
+  c.d_model = 16;
+  c.n_heads = 2;
+  c.e_layers = 1;
+  c.d_ff = 32;
+  c.batch_size = 32;
+  c.train_epochs = 3;
+  c.learning_rate = 1e-3;
+  c.seed = 7;
+  return c;
+}
+
+std::string temp_dir(const std::string& name) {
+  fs::path p =
+      fs::temp_directory_path() / ("attend_train_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+}  // namespace
+
+TEST(Metrics, HandComputed) {
+  const float pred[] = {1, 2, 4, -1};
+  const float truth[] = {2, 2, 2, -2};
+  Metrics m = compute_metrics(pred, truth, 4);
+  // d = pred - true = -1, 0, 2, 1
+  EXPECT_DOUBLE_EQ(m.mse, (1 + 0 + 4 + 1) / 4.0);
+  EXPECT_DOUBLE_EQ(m.mae, (1 + 0 + 2 + 1) / 4.0);
+  EXPECT_DOUBLE_EQ(m.rmse, std::sqrt(1.5));
+  // |d / true| = 0.5, 0, 1, 0.5
+  EXPECT_DOUBLE_EQ(m.mape, 2.0 / 4.0);
+  EXPECT_DOUBLE_EQ(m.mspe, (0.25 + 0 + 1 + 0.25) / 4.0);
+  EXPECT_EQ(metrics_line(m), "mse:1.5, mae:1");
+}
+
+TEST(EarlyStopping, TslibRule) {
+  EarlyStopping es(2);
+  EXPECT_TRUE(es.step(1.0));   // first call saves
+  EXPECT_FALSE(es.step(1.1));  // worse: counter 1
+  EXPECT_EQ(es.counter(), 1);
+  EXPECT_TRUE(es.step(1.0));  // equal counts as improvement (score >= best + 0), counter reset
+  EXPECT_EQ(es.counter(), 0);
+  EXPECT_TRUE(es.step(0.5));
+  EXPECT_FALSE(es.step(0.6));
+  EXPECT_FALSE(es.early_stop());
+  EXPECT_FALSE(es.step(0.7));
+  EXPECT_TRUE(es.early_stop());
+  EXPECT_DOUBLE_EQ(*es.best_loss(), 0.5);
+  EarlyStopping copy(2);
+  copy.load_json(es.to_json());
+  EXPECT_EQ(copy.counter(), 2);
+  EXPECT_TRUE(copy.early_stop());
+}
+
+TEST(Trainer, EarlyStoppingEndsTraining) {
+  RunConfig c = tiny_config("DLinear");
+  c.train_epochs = 30;
+  c.patience = 1;
+  c.learning_rate = 0.05;  // large steps: the validation loss soon stops improving
+  Context ctx(ContextOptions{1, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  TrainResult r = t.train();
+  ASSERT_TRUE(r.early_stopped);
+  EXPECT_LT(r.epochs_run, 30);
+  EXPECT_FALSE(r.history.back().improved);
+}
+
+TEST(Trainer, Type1ScheduleStepsAfterEachEpoch) {
+  RunConfig c = tiny_config("DLinear");
+  c.patience = 100;
+  Context ctx(ContextOptions{1, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  TrainResult r = t.train();
+  ASSERT_EQ(r.history.size(), 3u);
+  // adjust_learning_rate(epoch + 1) after each epoch: type1 lr·0.5^(epoch-1)
+  EXPECT_DOUBLE_EQ(r.history[0].lr, 1e-3);
+  EXPECT_DOUBLE_EQ(r.history[1].lr, 1e-3);
+  EXPECT_DOUBLE_EQ(r.history[2].lr, 5e-4);
+  EXPECT_DOUBLE_EQ(t.optimizer().lr(), 2.5e-4);
+}
+
+TEST(Trainer, TstSchedulePerBatch) {
+  RunConfig c = tiny_config("DLinear");
+  c.lradj = "TST";
+  c.train_epochs = 2;
+  c.patience = 100;
+  Context ctx(ContextOptions{1, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  const int64_t nb = t.batches_per_epoch();
+  t.train();
+  optim::OneCycleOptions o;
+  o.max_lr = 1e-3;
+  o.total_steps = 2 * nb;
+  std::vector<Tensor> dummy = {Tensor::zeros({1})};
+  optim::Adam a(dummy, optim::AdamOptions{});
+  optim::OneCycleLR ref(a, o);
+  EXPECT_DOUBLE_EQ(t.optimizer().lr(), ref.lr_at(2 * nb));
+}
+
+TEST(Trainer, DLinearLossFalls) {
+  RunConfig c = tiny_config("DLinear");
+  Context ctx(ContextOptions{1, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  TrainResult r = t.train();
+  ASSERT_EQ(r.history.size(), 3u);
+  EXPECT_LT(r.history[2].train_loss, r.history[0].train_loss);
+}
+
+TEST(Trainer, PatchTSTLossFalls) {
+  RunConfig c = tiny_config("PatchTST");
+  Context ctx(ContextOptions{2, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  TrainResult r = t.train();
+  ASSERT_EQ(r.history.size(), 3u);
+  EXPECT_LT(r.history[2].train_loss, r.history[0].train_loss);
+  Metrics m = t.test(false);
+  EXPECT_TRUE(std::isfinite(m.mse));
+}
+
+TEST(Trainer, DeterministicForSeed) {
+  RunConfig c = tiny_config("PatchTST");
+  c.train_epochs = 2;
+  auto d = tiny_data(c);
+  Metrics m[2];
+  for (int i = 0; i < 2; ++i) {
+    Context ctx(ContextOptions{2, 0});
+    Trainer t(c, d, ctx);
+    t.train();
+    m[i] = t.test(false);
+  }
+  EXPECT_EQ(m[0].mse, m[1].mse);
+  EXPECT_EQ(m[0].mae, m[1].mae);
+}
+
+TEST(Trainer, InverseMetricsMatchInverseArrays) {
+  for (std::string features : {"M", "MS"}) {
+    RunConfig c = tiny_config("DLinear");
+    c.features = features;
+    c.train_epochs = 1;
+    Context ctx(ContextOptions{1, 0});
+    Trainer t(c, tiny_data(c), ctx);
+    t.train();
+    Predictions p = t.predict("test", false);
+    const auto& sc = t.data().scaler;
+    std::vector<float> pi(p.preds.size()), ti(p.trues.size());
+    for (size_t i = 0; i < pi.size(); ++i) {
+      const int64_t ch = p.first_channel + static_cast<int64_t>(i) % p.channels;
+      pi[i] = static_cast<float>(p.preds[i] * sc.scale()[ch] + sc.mean()[ch]);
+      ti[i] = static_cast<float>(p.trues[i] * sc.scale()[ch] + sc.mean()[ch]);
+    }
+    Metrics want = compute_metrics(pi.data(), ti.data(), static_cast<int64_t>(pi.size()));
+    Metrics got = t.test(true);
+    EXPECT_NEAR(got.mse, want.mse, 1e-6 * want.mse) << features;
+    EXPECT_NEAR(got.mae, want.mae, 1e-6 * want.mae) << features;
+    EXPECT_NE(got.mse, t.test(false).mse);
+  }
+}
+
+TEST(Checkpoint, RoundTripSamePredictions) {
+  RunConfig c = tiny_config("PatchTST");
+  c.train_epochs = 1;
+  Context ctx(ContextOptions{1, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  t.train();
+  const std::string dir = temp_dir("ckpt") + "/run";
+  write_folder_atomic(dir, [&](const std::string& tmp) { t.write_checkpoint(tmp); });
+  ASSERT_TRUE(fs::exists(dir + "/weights.safetensors"));
+  ASSERT_TRUE(fs::exists(dir + "/config.json"));
+  ASSERT_TRUE(fs::exists(dir + "/scaler.json"));
+  CheckpointInfo info = read_checkpoint(dir);
+  EXPECT_EQ(info.config.model, "PatchTST");
+  EXPECT_EQ(info.config.enc_in, 7);
+  EXPECT_EQ(info.scaler.columns(), t.data().columns);
+  Context ctx2(ContextOptions{1, 99});
+  Trainer t2(info.config, tiny_data(info.config), ctx2);
+  t2.load_weights(dir + "/weights.safetensors");
+  Predictions a = t.predict("test", false), b = t2.predict("test", false);
+  ASSERT_EQ(a.preds.size(), b.preds.size());
+  EXPECT_EQ(a.preds, b.preds);
+  // the checkpoint model built by load_checkpoint_model matches too
+  auto m = load_checkpoint_model(info, "h", ctx2);
+  EXPECT_EQ(m->state_dict().size(), t.model().state_dict().size());
+  // replacing the folder leaves no temporaries beside it
+  write_folder_atomic(dir, [&](const std::string& tmp) { t.write_checkpoint(tmp); });
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(dir).parent_path())) (void)e, ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(Checkpoint, FailedWriteLeavesNothing) {
+  const std::string root = temp_dir("fail");
+  EXPECT_THROW(write_folder_atomic(root + "/run",
+                                   [](const std::string& tmp) {
+                                     std::ofstream(tmp + "/half.txt") << "x";
+                                     fail("simulated failure");
+                                   }),
+               Error);
+  EXPECT_TRUE(fs::is_empty(root));
+  std::ofstream(root + "/file") << "x";
+  EXPECT_THROW(ensure_writable_folder(root + "/file/sub", "--checkpoints"), Error);
+}
+
+TEST(Checkpoint, UnknownConfigKeyRefused) {
+  nlohmann::json j = run_config_to_json(RunConfig{});
+  j["use_gpu"] = true;  // a run.py flag: accepted and ignored
+  EXPECT_NO_THROW(run_config_from_json(j, "config.json"));
+  j["bogus_key"] = 1;
+  try {
+    run_config_from_json(j, "config.json");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bogus_key"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RunConfig, SettingNameAsTslib) {
+  RunConfig c;
+  c.model = "DLinear";
+  c.des = "Exp";
+  EXPECT_EQ(setting_name(c),
+            "long_term_forecast_test_DLinear_ETTh1_ftM_sl96_ll48_pl96_dm512_nh8_el2_dl1_df2048_"
+            "expand2_dc4_fc1_ebtimeF_dtTrue_Exp_0");
+  c.loss = "foo";
+  EXPECT_THROW(validate(c), Error);
+}
+
+// Stopping after N batches, saving, and resuming in a fresh trainer ends where an uninterrupted
+// run ends (PatchTST with dropout: the generator position matters).
+TEST(Trainer, StopAndResumeMatchesUninterrupted) {
+  RunConfig c = tiny_config("PatchTST");
+  c.train_epochs = 3;
+  c.lradj = "TST";
+  auto d = tiny_data(c);
+  Metrics want;
+  {
+    Context ctx(ContextOptions{2, 0});
+    Trainer t(c, d, ctx);
+    t.train();
+    want = t.test(false);
+  }
+  const std::string dir = temp_dir("resume");
+  {
+    Context ctx(ContextOptions{2, 0});
+    Trainer t(c, d, ctx);
+    std::atomic<bool> stop{false};
+    int batches = 0;
+    const int64_t nb = t.batches_per_epoch();
+    TrainCallbacks cb;
+    cb.on_batch = [&](int, int64_t, int64_t, double) {
+      if (++batches == nb + 3) stop = true;  // mid epoch 2
+    };
+    t.set_callbacks(cb);
+    t.set_stop_flag(&stop);
+    TrainResult r = t.train();
+    ASSERT_TRUE(r.interrupted);
+    EXPECT_EQ(t.epoch(), 1);
+    EXPECT_EQ(t.batch(), 3);
+    t.write_resume(dir);
+  }
+  Context ctx(ContextOptions{2, 0});
+  Trainer t(c, d, ctx);
+  t.load_resume(dir);
+  TrainResult r = t.train();
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(r.history.size(), 3u);
+  Metrics got = t.test(false);
+  EXPECT_EQ(got.mse, want.mse);
+  EXPECT_EQ(got.mae, want.mae);
+}
+
+TEST(Forecast, FutureTimestamps) {
+  std::vector<int64_t> hourly = {0, 3600, 7200};
+  EXPECT_EQ(future_timestamps(hourly, 2, "h"), (std::vector<int64_t>{10800, 14400}));
+  int64_t jan31 = 0, feb29 = 0, mar31 = 0, dec31 = 0, nov30 = 0;
+  ASSERT_TRUE(data::parse_timestamp("2020-01-31", &jan31));
+  ASSERT_TRUE(data::parse_timestamp("2020-02-29", &feb29));
+  ASSERT_TRUE(data::parse_timestamp("2020-03-31", &mar31));
+  ASSERT_TRUE(data::parse_timestamp("2019-12-31", &dec31));
+  ASSERT_TRUE(data::parse_timestamp("2019-11-30", &nov30));
+  EXPECT_EQ(future_timestamps({nov30, dec31, jan31}, 2, "m"), (std::vector<int64_t>{feb29, mar31}));
+}
+
+namespace {
+// Removes the scratch folders after the run.
+struct CleanupTemp : ::testing::Environment {
+  void TearDown() override {
+    for (const char* n : {"ckpt", "fail", "resume"})
+      fs::remove_all(fs::temp_directory_path() /
+                     (std::string("attend_train_") + n + "_" + std::to_string(::getpid())));
+  }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new CleanupTemp);
+}  // namespace
