@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-scripts/build.sh
+scripts/build.sh -DATTEND_BUILD_TESTS=ON -DATTEND_BUILD_BENCH=ON
 # Spinning OpenMP workers starve each other on a shared 2-core machine.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 cd build

@@ -72,10 +72,149 @@ bool attention_dropout_keep(const AttentionParams& p, const AttentionDims& d, in
   return Generator::uniform01(p.seed, dropout_counter(p, d, b, h, i, j)) >= p.dropout_p;
 }
 
+namespace {
+
+// The row-wise kernel: per (b, h), K (and V for the backward) transposed into (dim, ldk) so each
+// query row's scores are dim broadcast-FMAs across all keys, and P·V / the gradient updates are
+// short axpys. No GEMM calls: for short sequences the per-call cost of a GEMM exceeds its work.
+bool use_rows_kernel(const AttentionDims& d, const AttentionParams& p) {
+  if (p.kernel != AttentionParams::Kernel::Auto) return p.kernel == AttentionParams::Kernel::Rows;
+  return d.len_k <= 64 || (d.len_k <= 128 && std::max(d.dim, d.dim_v) <= 32);
+}
+
+int64_t padded(int64_t n) { return (n + 31) / 32 * 32; }
+
+// x (n rows, stride ldx, dim features) -> xt (dim, ldk), zero padded past n.
+void transpose_rows(const float* x, int64_t ldx, int64_t n, int64_t dim, float* xt, int64_t ldk) {
+  for (int64_t c = 0; c < dim; ++c) {
+    float* row = xt + c * ldk;
+    for (int64_t j = 0; j < n; ++j) row[j] = x[j * ldx + c];
+    std::fill(row + n, row + ldk, 0.0f);
+  }
+}
+
+// Scores of query row i of head (b, h) with masks: s (len_k).
+void score_row(const AttentionDims& d, const float* qi, const float* kt, int64_t ldk,
+               const AttentionMask& mask, const AttentionParams& p, int64_t b, int64_t h,
+               int64_t i, float* s) {
+  detail::scores_row(qi, kt, ldk, d.dim, d.len_k, p.scale, s);
+  apply_masks(s, 1, d.len_k, d.len_k, b, h, i, 0, mask, p.causal);
+}
+
+// z_j = keep/(1 − p) or 0 for row i of head (b, h).
+void dropout_row(const AttentionDims& d, const AttentionParams& p, int64_t b, int64_t h, int64_t i,
+                 float* z) {
+  const float keep_scale = 1.0f / (1.0f - p.dropout_p);
+  uint64_t c = dropout_counter(p, d, b, h, i, 0);
+  for (int64_t j = 0; j < d.len_k; ++j)
+    z[j] = Generator::uniform01(p.seed, c + j) >= p.dropout_p ? keep_scale : 0.0f;
+}
+
+void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
+                  AttentionStrides ks, const float* v, AttentionStrides vs,
+                  const AttentionMask& mask, const AttentionParams& p, float* o,
+                  AttentionStrides os, float* lse, int threads) {
+  const int64_t heads = d.batch * d.heads, ldk = padded(d.len_k);
+  const bool dropout = p.dropout_p > 0.0f;
+#pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
+  {
+    std::vector<float> kt(d.dim * ldk), s(ldk), z(dropout ? d.len_k : 0);
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < heads; ++bh) {
+      const int64_t b = bh / d.heads, h = bh % d.heads;
+      const float* qh = q + b * qs.b + h * qs.h;
+      const float* vh = v + b * vs.b + h * vs.h;
+      float* oh = o + b * os.b + h * os.h;
+      transpose_rows(k + b * ks.b + h * ks.h, ks.l, d.len_k, d.dim, kt.data(), ldk);
+      for (int64_t i = 0; i < d.len_q; ++i) {
+        float* oi = oh + i * os.l;
+        std::fill(oi, oi + d.dim_v, 0.0f);
+        score_row(d, qh + i * qs.l, kt.data(), ldk, mask, p, b, h, i, s.data());
+        float m = -INFINITY, l = 0.0f, alpha;
+        detail::online_softmax_rows(s.data(), 1, d.len_k, ldk, &m, &l, &alpha);
+        if (l <= 0.0f) {
+          lse[bh * d.len_q + i] = -INFINITY;
+          continue;
+        }
+        lse[bh * d.len_q + i] = m + std::log(l);
+        const float inv = 1.0f / l;
+        if (dropout) dropout_row(d, p, b, h, i, z.data());
+        for (int64_t j = 0; j < d.len_k; ++j) {
+          float w = s[j] * inv * (dropout ? z[j] : 1.0f);
+          if (w != 0.0f) detail::axpy(w, vh + j * vs.l, oi, d.dim_v);
+        }
+      }
+    }
+  }
+}
+
+void backward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
+                   AttentionStrides ks, const float* v, AttentionStrides vs,
+                   const AttentionMask& mask, const AttentionParams& p, const float* o,
+                   AttentionStrides os, const float* lse, const float* dout, AttentionStrides dos,
+                   float* dq, AttentionStrides dqs, float* dk, AttentionStrides dks, float* dv,
+                   AttentionStrides dvs, int threads) {
+  const int64_t heads = d.batch * d.heads, ldk = padded(d.len_k);
+  const bool dropout = p.dropout_p > 0.0f;
+#pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
+  {
+    std::vector<float> kt(d.dim * ldk), vt(d.dim_v * ldk), s(ldk), dp(ldk),
+        z(dropout ? d.len_k : 0);
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < heads; ++bh) {
+      const int64_t b = bh / d.heads, h = bh % d.heads;
+      const float* qh = q + b * qs.b + h * qs.h;
+      const float* kh = k + b * ks.b + h * ks.h;
+      const float* oh = o + b * os.b + h * os.h;
+      const float* doh = dout + b * dos.b + h * dos.h;
+      float* dqh = dq + b * dqs.b + h * dqs.h;
+      float* dkh = dk + b * dks.b + h * dks.h;
+      float* dvh = dv + b * dvs.b + h * dvs.h;
+      transpose_rows(kh, ks.l, d.len_k, d.dim, kt.data(), ldk);
+      transpose_rows(v + b * vs.b + h * vs.h, vs.l, d.len_k, d.dim_v, vt.data(), ldk);
+      for (int64_t j = 0; j < d.len_k; ++j) {
+        std::fill(dkh + j * dks.l, dkh + j * dks.l + d.dim, 0.0f);
+        std::fill(dvh + j * dvs.l, dvh + j * dvs.l + d.dim_v, 0.0f);
+      }
+      for (int64_t i = 0; i < d.len_q; ++i) {
+        const float* qi = qh + i * qs.l;
+        const float* doi = doh + i * dos.l;
+        float* dqi = dqh + i * dqs.l;
+        std::fill(dqi, dqi + d.dim, 0.0f);
+        const float l = lse[bh * d.len_q + i];
+        if (l == -INFINITY) continue;  // fully masked row: no gradient
+        // P_i = exp(S_i − lse_i);  dP_i = dO_i · Vᵀ
+        score_row(d, qi, kt.data(), ldk, mask, p, b, h, i, s.data());
+        detail::exp_minus_rows(s.data(), 1, d.len_k, ldk, &l);
+        detail::scores_row(doi, vt.data(), ldk, d.dim_v, d.len_k, 1.0f, dp.data());
+        const float di = detail::dot(doi, oh + i * os.l, d.dim_v);
+        if (dropout) dropout_row(d, p, b, h, i, z.data());
+        for (int64_t j = 0; j < d.len_k; ++j) {
+          const float zj = dropout ? z[j] : 1.0f;
+          const float pd = s[j] * zj;  // weight that multiplied V_j
+          if (pd != 0.0f) detail::axpy(pd, doi, dvh + j * dvs.l, d.dim_v);
+          // dS_ij = P_ij (z_ij dP_ij − D_i), scaled for dQ and dK
+          const float ds = s[j] * (dp[j] * zj - di) * p.scale;
+          if (ds != 0.0f) {
+            detail::axpy(ds, kh + j * ks.l, dqi, d.dim);
+            detail::axpy(ds, qi, dkh + j * dks.l, d.dim);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void attention_forward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
                        AttentionStrides ks, const float* v, AttentionStrides vs,
                        const AttentionMask& mask, const AttentionParams& p, float* o,
                        AttentionStrides os, float* lse, int threads) {
+  if (use_rows_kernel(d, p)) {
+    forward_rows(d, q, qs, k, ks, v, vs, mask, p, o, os, lse, threads);
+    return;
+  }
   const int64_t qb = query_block(d.len_q);
   const int64_t n_qblocks = (d.len_q + qb - 1) / qb;
   const int64_t tasks = d.batch * d.heads * n_qblocks;
@@ -132,6 +271,11 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
                         AttentionStrides os, const float* lse, const float* dout,
                         AttentionStrides dos, float* dq, AttentionStrides dqs, float* dk,
                         AttentionStrides dks, float* dv, AttentionStrides dvs, int threads) {
+  if (use_rows_kernel(d, p)) {
+    backward_rows(d, q, qs, k, ks, v, vs, mask, p, o, os, lse, dout, dos, dq, dqs, dk, dks, dv, dvs,
+                  threads);
+    return;
+  }
   const int64_t qb = query_block(d.len_q);
   const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;

@@ -33,6 +33,9 @@ struct AttentionParams {
   float dropout_p = 0.0f;   // probability of zeroing an attention weight
   uint64_t seed = 0;        // dropout: keep(b,h,i,j) = uniform(seed, offset + ((b·H+h)·Lq+i)·Lk+j) >= p
   uint64_t offset = 0;
+  // Which fused kernel: Auto picks Rows for short sequences (where per-tile GEMM calls cost more
+  // than they compute) and Tiles otherwise. Both give the same results; tests pin each.
+  enum class Kernel { Auto, Tiles, Rows } kernel = Kernel::Auto;
 };
 
 // Forward. o receives the output, lse the log-sum-exp of each score row (−inf for a fully

@@ -105,6 +105,59 @@ float Dot(const float* x, const float* y, int64_t n) {
   return s;
 }
 
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  const hn::ScalableTag<float> df;
+  const hn::CappedTag<float, 8> d8;
+  const int64_t N = hn::Lanes(df);
+  const auto va = hn::Set(df, a);
+  int64_t j = 0;
+  for (; j + N <= n; j += N)
+    hn::StoreU(hn::MulAdd(va, hn::LoadU(df, x + j), hn::LoadU(df, y + j)), df, y + j);
+  const int64_t N8 = hn::Lanes(d8);
+  const auto va8 = hn::Set(d8, a);
+  for (; j + N8 <= n; j += N8)
+    hn::StoreU(hn::MulAdd(va8, hn::LoadU(d8, x + j), hn::LoadU(d8, y + j)), d8, y + j);
+  for (; j < n; ++j) y[j] += a * x[j];
+}
+
+void ScoresRow(const float* x, const float* kt, int64_t ldk, int64_t dim, int64_t n, float scale,
+               float* s) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  int64_t j = 0;
+  // Four vectors of keys at a time: dim FMAs each, x_d broadcast.
+  for (; j + 4 * N <= n; j += 4 * N) {
+    auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    for (int64_t d = 0; d < dim; ++d) {
+      const auto xd = hn::Set(df, x[d]);
+      const float* row = kt + d * ldk + j;
+      a0 = hn::MulAdd(xd, hn::LoadU(df, row), a0);
+      a1 = hn::MulAdd(xd, hn::LoadU(df, row + N), a1);
+      a2 = hn::MulAdd(xd, hn::LoadU(df, row + 2 * N), a2);
+      a3 = hn::MulAdd(xd, hn::LoadU(df, row + 3 * N), a3);
+    }
+    const auto vs = hn::Set(df, scale);
+    hn::StoreU(hn::Mul(a0, vs), df, s + j);
+    hn::StoreU(hn::Mul(a1, vs), df, s + j + N);
+    hn::StoreU(hn::Mul(a2, vs), df, s + j + 2 * N);
+    hn::StoreU(hn::Mul(a3, vs), df, s + j + 3 * N);
+  }
+  // Remaining keys: whole vectors over the padded row (ldk ≥ n rounded up to N), stored partially.
+  for (; j < n; j += N) {
+    auto acc = hn::Zero(df);
+    for (int64_t d = 0; d < dim; ++d)
+      acc = hn::MulAdd(hn::Set(df, x[d]), hn::LoadU(df, kt + d * ldk + j), acc);
+    acc = hn::Mul(acc, hn::Set(df, scale));
+    if (j + N <= n) {
+      hn::StoreU(acc, df, s + j);
+    } else {
+      HWY_ALIGN float tmp[hn::MaxLanes(df)];
+      hn::Store(acc, df, tmp);
+      for (int64_t t = 0; t < n - j; ++t) s[j + t] = tmp[t];
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace attend::kernels::detail
 HWY_AFTER_NAMESPACE();
@@ -116,6 +169,14 @@ HWY_EXPORT(ExpMinusRows);
 HWY_EXPORT(SoftmaxGradRows);
 HWY_EXPORT(ScaleRow);
 HWY_EXPORT(Dot);
+HWY_EXPORT(Axpy);
+HWY_EXPORT(ScoresRow);
+
+void axpy(float a, const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(Axpy)(a, x, y, n); }
+void scores_row(const float* x, const float* kt, int64_t ldk, int64_t dim, int64_t n, float scale,
+                float* s) {
+  HWY_DYNAMIC_DISPATCH(ScoresRow)(x, kt, ldk, dim, n, scale, s);
+}
 
 void online_softmax_rows(float* s, int64_t rows, int64_t cols, int64_t lds, float* m, float* l,
                          float* alpha) {

@@ -24,4 +24,12 @@ void scale_row(float* y, int64_t n, float a);
 // Σ_i x_i · y_i.
 float dot(const float* x, const float* y, int64_t n);
 
+// y ← y + a · x over n elements.
+void axpy(float a, const float* x, float* y, int64_t n);
+
+// s_j = scale · Σ_d x_d · kt[d·ldk + j] for j < n: one query row against keys stored transposed
+// (kt: (dim, ldk)), vectorised across keys — the short-sequence kernel's Q·Kᵀ row.
+void scores_row(const float* x, const float* kt, int64_t ldk, int64_t dim, int64_t n, float scale,
+                float* s);
+
 }  // namespace attend::kernels::detail

@@ -39,8 +39,8 @@ double max_rel_err(const std::vector<float>& a, const std::vector<double>& b) {
   return err;
 }
 
-void run_case(const Case& c) {
-  SCOPED_TRACE(name(c));
+void run_case(const Case& c, AttentionParams::Kernel kernel) {
+  SCOPED_TRACE(name(c) + (kernel == AttentionParams::Kernel::Rows ? " rows" : " tiles"));
   std::mt19937 rng(static_cast<unsigned>(c.lq * 131 + c.lk * 7 + c.dim));
   std::normal_distribution<float> nd(0.0f, 1.0f);
   AttentionDims d{c.b, c.h, c.lq, c.lk, c.dim, c.dim_v};
@@ -75,6 +75,7 @@ void run_case(const Case& c) {
   p.dropout_p = c.dropout;
   p.seed = 42;
   p.offset = 1000;
+  p.kernel = kernel;
 
   std::vector<float> o(q.size() / c.dim * c.dim_v), lse(c.b * c.h * c.lq);
   attention_forward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o.data(), os, lse.data(),
@@ -104,6 +105,12 @@ void run_case(const Case& c) {
   EXPECT_LT(max_rel_err(dk, dk64), 5e-5);
   EXPECT_LT(max_rel_err(dv, dv64), 5e-5);
   for (float x : dq) ASSERT_FALSE(std::isnan(x));
+}
+
+// Both fused kernels (tiled GEMM and row-wise) against the reference.
+void run_case(const Case& c) {
+  run_case(c, AttentionParams::Kernel::Tiles);
+  run_case(c, AttentionParams::Kernel::Rows);
 }
 
 TEST(AttentionKernel, GridAgainstReference) {
