@@ -1,0 +1,119 @@
+#include "attend/kernels/conv1d.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "attend/kernels/pool.h"
+
+namespace attend::kernels {
+namespace {
+
+template <typename T>
+std::vector<T> random_vec(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) x = static_cast<T>(u(rng));
+  return v;
+}
+
+template <typename T>
+void expect_near(const std::vector<T>& a, const std::vector<T>& b, double tol, const char* what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    ASSERT_NEAR(double(a[i]), double(b[i]), tol * (1 + std::abs(double(b[i])))) << what << " " << i;
+}
+
+// Fast (im2col + gemm) vs direct loops, forward and backward.
+template <typename T>
+void compare(const Conv1dShape& s, double tol) {
+  std::mt19937 rng(static_cast<unsigned>(s.n + 7 * s.c_in + 31 * s.l_in + s.k));
+  int64_t l_out = s.l_out();
+  ASSERT_GT(l_out, 0);
+  auto x = random_vec<T>(s.n * s.c_in * s.l_in, rng);
+  auto w = random_vec<T>(s.c_out * (s.c_in / s.groups) * s.k, rng);
+  auto b = random_vec<T>(s.c_out, rng);
+  auto dy = random_vec<T>(s.n * s.c_out * l_out, rng);
+  std::vector<T> col(std::max<int64_t>(1, s.col_size()));
+  std::vector<T> y(dy.size()), yr(dy.size());
+  conv1d_forward(s, x.data(), w.data(), b.data(), y.data(), col.data(), 2);
+  conv1d_forward_reference(s, x.data(), w.data(), b.data(), yr.data());
+  expect_near(y, yr, tol, "y");
+  conv1d_forward(s, x.data(), w.data(), static_cast<const T*>(nullptr), y.data(), col.data(), 2);
+  conv1d_forward_reference(s, x.data(), w.data(), static_cast<const T*>(nullptr), yr.data());
+  expect_near(y, yr, tol, "y (no bias)");
+  std::vector<T> dx(x.size(), T(7)), dxr(x.size()), dw(w.size(), T(7)), dwr(w.size()),
+      db(b.size(), T(7)), dbr(b.size());
+  conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), col.data(), 2);
+  conv1d_backward_reference(s, x.data(), w.data(), dy.data(), dxr.data(), dwr.data(), dbr.data());
+  expect_near(dx, dxr, tol, "dx");
+  expect_near(dw, dwr, tol, "dw");
+  expect_near(db, dbr, tol, "db");
+}
+
+TEST(Conv1dKernel, FastMatchesReference) {
+  // n, c_in, l_in, c_out, k, stride, padding, dilation, groups
+  for (Conv1dShape s :
+       {Conv1dShape{1, 1, 5, 1, 3, 1, 1, 1, 1}, Conv1dShape{2, 3, 17, 4, 3, 1, 1, 1, 1},
+        Conv1dShape{3, 4, 19, 6, 5, 2, 2, 1, 2}, Conv1dShape{2, 2, 23, 3, 3, 3, 0, 3, 1},
+        Conv1dShape{4, 8, 31, 8, 1, 1, 0, 1, 8}, Conv1dShape{2, 6, 12, 4, 1, 1, 0, 1, 1},
+        Conv1dShape{2, 5, 9, 7, 2, 1, 1, 2, 1}, Conv1dShape{8, 16, 96, 32, 3, 1, 1, 1, 1},
+        Conv1dShape{2, 3, 10, 2, 1, 2, 0, 1, 1}}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << s.n << " c_in=" << s.c_in << " l=" << s.l_in
+                                      << " k=" << s.k << " stride=" << s.stride << " pad="
+                                      << s.padding << " dil=" << s.dilation << " g=" << s.groups);
+    compare<float>(s, 1e-4);
+    compare<double>(s, 1e-12);
+  }
+}
+
+TEST(Conv1dKernel, HandComputed) {
+  // x = [1 2 3 4 5], w = [1 0 −1], padding 1: y = [−2 −2 −2 −2 4]
+  Conv1dShape s{1, 1, 5, 1, 3, 1, 1, 1, 1};
+  std::vector<float> x{1, 2, 3, 4, 5}, w{1, 0, -1}, y(5), col(s.col_size());
+  conv1d_forward(s, x.data(), w.data(), static_cast<const float*>(nullptr), y.data(), col.data(),
+                 1);
+  EXPECT_EQ(y, (std::vector<float>{-2, -2, -2, -2, 4}));
+}
+
+TEST(Conv1dKernel, Col2imIsAdjointOfIm2col) {
+  Conv1dShape s{1, 3, 11, 1, 4, 2, 3, 2, 1};
+  std::mt19937 rng(3);
+  auto x = random_vec<double>(s.c_in * s.l_in, rng);
+  auto c = random_vec<double>(s.c_in * s.k * s.l_out(), rng);
+  std::vector<double> col(c.size()), dx(x.size(), 0.0);
+  im2col1d(s, x.data(), col.data());
+  col2im1d(s, c.data(), dx.data());
+  double lhs = 0, rhs = 0;
+  for (size_t i = 0; i < c.size(); ++i) lhs += col[i] * c[i];
+  for (size_t i = 0; i < x.size(); ++i) rhs += x[i] * dx[i];
+  EXPECT_NEAR(lhs, rhs, 1e-12);
+}
+
+TEST(PoolKernel, MaxAndAvg) {
+  std::vector<float> x{1, 5, 2, 4, 3, 0}, y(4);
+  std::vector<int64_t> arg(4);
+  max_pool1d_forward(x.data(), 1, 6, 2, 2, 1, 4, y.data(), arg.data(), 1);
+  EXPECT_EQ(y, (std::vector<float>{1, 5, 4, 0}));
+  EXPECT_EQ(arg, (std::vector<int64_t>{0, 1, 3, 5}));
+  std::vector<float> dy{1, 2, 3, 4}, dx(6);
+  max_pool1d_backward(dy.data(), arg.data(), 1, 6, 4, dx.data());
+  EXPECT_EQ(dx, (std::vector<float>{1, 2, 0, 3, 0, 4}));
+  avg_pool1d_forward(x.data(), 1, 6, 2, 2, 1, 4, y.data(), 1);
+  EXPECT_EQ(y, (std::vector<float>{0.5, 3.5, 3.5, 0}));
+  avg_pool1d_backward(dy.data(), 1, 6, 2, 2, 1, 4, dx.data());
+  // windows [−1, 0] [1, 2] [3, 4] [5, 6], each passing dy / 2
+  EXPECT_EQ(dx, (std::vector<float>{0.5, 1, 1, 1.5, 1.5, 2}));
+  // NaN propagates through max.
+  std::vector<float> xn{1, NAN, 2, 3};
+  std::vector<float> yn(2);
+  std::vector<int64_t> an(2);
+  max_pool1d_forward(xn.data(), 1, 4, 2, 2, 0, 2, yn.data(), an.data(), 1);
+  EXPECT_TRUE(std::isnan(yn[0]));
+  EXPECT_EQ(yn[1], 3.f);
+}
+
+}  // namespace
+}  // namespace attend::kernels

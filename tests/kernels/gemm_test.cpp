@@ -1,0 +1,108 @@
+#include "attend/kernels/gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace attend::kernels {
+namespace {
+
+template <typename T>
+std::vector<T> random_vec(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) x = static_cast<T>(u(rng));
+  return v;
+}
+
+// Runs gemm and gemm_reference on the same random operands (with lda/ldb/ldc padding) and
+// compares every element of C, padding included (gemm must not write outside the M×N block).
+template <typename T>
+::testing::AssertionResult check(const GemmShape& s, T alpha, T beta, int threads, double tol) {
+  std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k + s.lda));
+  int64_t a_rows = s.trans_a ? s.k : s.m, b_rows = s.trans_b ? s.n : s.k;
+  auto a = random_vec<T>(std::max<int64_t>(1, a_rows * s.lda), rng);
+  auto b = random_vec<T>(std::max<int64_t>(1, b_rows * s.ldb), rng);
+  auto c = random_vec<T>(std::max<int64_t>(1, s.m * s.ldc), rng);
+  auto ref = c;
+  gemm(s, alpha, a.data(), b.data(), beta, c.data(), threads);
+  gemm_reference(s, alpha, a.data(), b.data(), beta, ref.data());
+  for (size_t i = 0; i < c.size(); ++i)
+    if (!(std::abs(double(c[i]) - double(ref[i])) <= tol * (1 + std::abs(double(ref[i])))))
+      return ::testing::AssertionFailure()
+             << "M=" << s.m << " N=" << s.n << " K=" << s.k << " ta=" << s.trans_a
+             << " tb=" << s.trans_b << " lda=" << s.lda << " element " << i << ": " << c[i]
+             << " vs " << ref[i];
+  return ::testing::AssertionSuccess();
+}
+
+template <typename T>
+void sweep(double tol) {
+  for (int64_t m : {1, 3, 17, 67})
+    for (int64_t n : {1, 5, 16, 33})
+      for (int64_t k : {0, 1, 7, 64, 129})
+        for (bool ta : {false, true})
+          for (bool tb : {false, true})
+            for (int64_t pad : {0, 3}) {
+              GemmShape s{ta, tb, m, n, k, 0, 0, n + pad};
+              s.lda = (ta ? m : k) + pad;
+              s.ldb = (tb ? k : n) + pad;
+              s.lda = std::max<int64_t>(s.lda, 1);
+              s.ldb = std::max<int64_t>(s.ldb, 1);
+              for (T beta : {T(0), T(1), T(0.5)}) ASSERT_TRUE(check<T>(s, T(1.5), beta, 2, tol));
+            }
+}
+
+TEST(Gemm, Float32MatchesReference) {
+  sweep<float>(1e-4);
+}
+TEST(Gemm, Float64MatchesReference) {
+  sweep<double>(1e-12);
+}
+
+TEST(Gemm, LargeThreaded) {
+  GemmShape s{false, true, 200, 150, 300, 300, 300, 150};
+  EXPECT_TRUE(check<float>(s, 1.f, 0.f, 2, 1e-4));
+  EXPECT_TRUE(check<double>(s, 1.0, 1.0, 2, 1e-12));
+}
+
+TEST(Gemm, KZeroScalesC) {
+  GemmShape s{false, false, 2, 2, 0, 1, 2, 2};
+  std::vector<float> a(1), b(1), c{1, 2, 3, 4};
+  gemm(s, 1.f, a.data(), b.data(), 0.5f, c.data(), 1);
+  EXPECT_EQ(c, (std::vector<float>{0.5, 1, 1.5, 2}));
+  gemm(s, 1.f, a.data(), b.data(), 0.f, c.data(), 1);
+  EXPECT_EQ(c, (std::vector<float>{0, 0, 0, 0}));
+}
+
+template <typename T>
+void batched(int64_t batch, const GemmShape& s, bool shared_a, int threads, double tol) {
+  std::mt19937 rng(7);
+  int64_t sa = shared_a ? 0 : (s.trans_a ? s.k : s.m) * s.lda;
+  int64_t sb = (s.trans_b ? s.n : s.k) * s.ldb, sc = s.m * s.ldc;
+  auto a = random_vec<T>(
+      std::max<int64_t>(1, shared_a ? (s.trans_a ? s.k : s.m) * s.lda : batch * sa), rng);
+  auto b = random_vec<T>(batch * sb, rng);
+  auto c = random_vec<T>(batch * sc, rng);
+  auto ref = c;
+  gemm_batched(s, batch, T(1), a.data(), sa, b.data(), sb, T(0.5), c.data(), sc, threads);
+  for (int64_t i = 0; i < batch; ++i)
+    gemm_reference(s, T(1), a.data() + i * sa, b.data() + i * sb, T(0.5), ref.data() + i * sc);
+  for (size_t i = 0; i < c.size(); ++i)
+    ASSERT_NEAR(double(c[i]), double(ref[i]), tol * (1 + std::abs(double(ref[i])))) << i;
+}
+
+TEST(Gemm, BatchedMatchesLoop) {
+  for (int threads : {1, 2}) {
+    batched<float>(12, GemmShape{false, true, 9, 11, 16, 16, 16, 11}, false, threads, 1e-4);
+    batched<float>(5, GemmShape{true, false, 7, 13, 5, 7, 13, 13}, true, threads, 1e-4);
+    batched<float>(3, GemmShape{false, false, 130, 70, 90, 90, 70, 70}, false, threads, 1e-4);
+    batched<double>(6, GemmShape{true, true, 4, 3, 8, 4, 8, 3}, false, threads, 1e-12);
+  }
+}
+
+}  // namespace
+}  // namespace attend::kernels

@@ -1,0 +1,249 @@
+// scaled_dot_product_attention and prob_sparse_attention at the op level: gradient checks of both
+// paths, fused against reference through views, masks, capture, ProbSparse semantics, errors.
+#include "attend/ops/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "attend/nn/attention.h"
+#include "attend/ops/ops.h"
+#include "support/gradcheck.h"
+
+namespace attend {
+namespace {
+
+using testing::all_close;
+using testing::gradcheck;
+using testing::random_leaf;
+
+TEST(Attention, GradcheckFusedFloat64CrossAttention) {
+  Context ctx({.threads = 1, .seed = 3});
+  Tensor q = random_leaf({2, 2, 5, 3}, ctx), k = random_leaf({2, 2, 7, 3}, ctx),
+         v = random_leaf({2, 2, 7, 4}, ctx);
+  AttentionOptions o;
+  o.path = AttentionPath::Fused;
+  EXPECT_TRUE(gradcheck(
+      [&](const std::vector<Tensor>& x) {
+        return scaled_dot_product_attention(x[0], x[1], x[2], o).output;
+      },
+      {q, k, v}));
+}
+
+TEST(Attention, GradcheckBothPathsWithMasks) {
+  Context ctx({.threads = 1, .seed = 4});
+  Tensor q = random_leaf({1, 2, 6, 4}, ctx), k = random_leaf({1, 2, 6, 4}, ctx),
+         v = random_leaf({1, 2, 6, 4}, ctx);
+  // Padding mask (B, 1, 1, Lk) hiding the last key, plus causal.
+  Tensor mask = Tensor::from_vector<double>({1, 1, 1, 1, 1, 0}, {1, 1, 1, 6}, ctx);
+  for (AttentionPath path : {AttentionPath::Fused, AttentionPath::Reference}) {
+    AttentionOptions o;
+    o.path = path;
+    o.causal = true;
+    o.mask = mask;
+    EXPECT_TRUE(gradcheck(
+        [&](const std::vector<Tensor>& x) {
+          return scaled_dot_product_attention(x[0], x[1], x[2], o).output;
+        },
+        {q, k, v}))
+        << (path == AttentionPath::Fused ? "fused" : "reference");
+  }
+}
+
+TEST(Attention, FusedMatchesReferenceOnTslibLayoutViews) {
+  Context ctx({.threads = 2, .seed = 5});
+  // Projections laid out (B, L, H, D), viewed as (B, H, L, D) as the multi-head layer does.
+  const int64_t B = 3, L = 97, S = 50, H = 4, D = 16;
+  Tensor qb = Tensor::normal({B, L, H, D}, 0, 1, DType::F32, ctx);
+  Tensor kb = Tensor::normal({B, S, H, D}, 0, 1, DType::F32, ctx);
+  Tensor vb = Tensor::normal({B, S, H, D}, 0, 1, DType::F32, ctx);
+  for (const Tensor& t : {qb, kb, vb}) t.set_requires_grad(true);
+  Tensor g = Tensor::normal({B, H, L, D}, 0, 1, DType::F32, ctx);
+  std::vector<std::vector<Tensor>> grads;
+  std::vector<Tensor> outs;
+  for (AttentionPath path : {AttentionPath::Fused, AttentionPath::Reference}) {
+    AttentionOptions o;
+    o.path = path;
+    Tensor q = permute(qb, {0, 2, 1, 3}), k = permute(kb, {0, 2, 1, 3}), v = permute(vb, {0, 2, 1, 3});
+    Tensor out = scaled_dot_product_attention(q, k, v, o).output;
+    out.backward(g);
+    outs.push_back(out.detach().contiguous_data());
+    grads.push_back({qb.grad(), kb.grad(), vb.grad()});
+    for (const Tensor& t : {qb, kb, vb}) t.zero_grad();
+  }
+  EXPECT_TRUE(all_close(outs[0], outs[1], 1e-5, 1e-4));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(all_close(grads[0][i], grads[1][i], 1e-5, 1e-3)) << i;
+}
+
+TEST(Attention, WeightsSumToOneAndFullyMaskedRowsAreZero) {
+  Context ctx({.threads = 1, .seed = 6});
+  Tensor q = Tensor::normal({2, 1, 4, 8}, 0, 1, DType::F32, ctx);
+  Tensor k = Tensor::normal({2, 1, 5, 8}, 0, 1, DType::F32, ctx);
+  Tensor v = Tensor::normal({2, 1, 5, 8}, 0, 1, DType::F32, ctx);
+  // Query 2 of every batch sees no key.
+  std::vector<float> m(4 * 5, 1.0f);
+  for (int j = 0; j < 5; ++j) m[2 * 5 + j] = 0.0f;
+  AttentionOptions o;
+  o.mask = Tensor::from_vector<float>(m, {4, 5}, ctx);
+  o.return_weights = true;
+  AttentionResult r = scaled_dot_product_attention(q, k, v, o);
+  std::vector<float> w = r.weights.to_vector<float>();
+  for (int row = 0; row < 2 * 4; ++row) {
+    double s = 0;
+    for (int j = 0; j < 5; ++j) s += w[row * 5 + j];
+    EXPECT_NEAR(s, row % 4 == 2 ? 0.0 : 1.0, 1e-5) << row;
+  }
+  o.return_weights = false;
+  o.path = AttentionPath::Fused;
+  Tensor fused = scaled_dot_product_attention(q, k, v, o).output;
+  EXPECT_TRUE(all_close(fused, r.output, 1e-5, 1e-4));
+  for (float x : select(select(fused, 2, 2), 1, 0).to_vector<float>()) EXPECT_EQ(x, 0.0f);
+}
+
+TEST(Attention, DropoutIsTheSameOnBothPaths) {
+  Context ctx({.threads = 1, .seed = 7});
+  Tensor q = Tensor::normal({2, 2, 30, 8}, 0, 1, DType::F32, ctx);
+  Tensor k = Tensor::normal({2, 2, 30, 8}, 0, 1, DType::F32, ctx);
+  Tensor v = Tensor::normal({2, 2, 30, 8}, 0, 1, DType::F32, ctx);
+  AttentionOptions o;
+  o.dropout_p = 0.3;
+  uint64_t counter = ctx.generator().counter();
+  o.path = AttentionPath::Fused;
+  Tensor a = scaled_dot_product_attention(q, k, v, o).output;
+  ctx.generator().set_counter(counter);
+  o.path = AttentionPath::Reference;
+  Tensor b = scaled_dot_product_attention(q, k, v, o).output;
+  EXPECT_TRUE(all_close(a, b, 1e-5, 1e-4));
+  o.dropout_p = 0.0;
+  Tensor c = scaled_dot_product_attention(q, k, v, o).output;
+  EXPECT_FALSE(all_close(a, c, 1e-5, 1e-4));  // dropout did something
+}
+
+TEST(Attention, ShapeErrorsNameTheShapes) {
+  Context ctx;
+  Tensor q = Tensor::zeros({1, 2, 3, 4}, DType::F32, ctx);
+  Tensor k = Tensor::zeros({1, 2, 5, 6}, DType::F32, ctx);
+  try {
+    scaled_dot_product_attention(q, k, k);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(1, 2, 3, 4)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(1, 2, 5, 6)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(scaled_dot_product_attention(Tensor::zeros({2, 3, 4}, DType::F32, ctx), q, q), Error);
+  AttentionOptions o;
+  o.mask = Tensor::ones({4, 4}, DType::F32, ctx);  // Lk is 3
+  EXPECT_THROW(scaled_dot_product_attention(q, q, q, o), Error);
+  o = {};
+  o.dropout_p = 1.0;
+  EXPECT_THROW(scaled_dot_product_attention(q, q, q, o), Error);
+}
+
+// ---- ProbSparse --------------------------------------------------------------------------------
+
+TEST(ProbSparse, AllQueriesSelectedEqualsFullAttention) {
+  Context ctx({.threads = 1, .seed = 8});
+  // factor 30 with L = 40: u = 30·⌈ln 40⌉ ≥ 40, every query attends fully.
+  Tensor q = Tensor::normal({2, 2, 40, 8}, 0, 1, DType::F32, ctx);
+  Tensor k = Tensor::normal({2, 2, 40, 8}, 0, 1, DType::F32, ctx);
+  Tensor v = Tensor::normal({2, 2, 40, 8}, 0, 1, DType::F32, ctx);
+  for (bool causal : {false, true}) {
+    ProbSparseOptions ps;
+    ps.factor = 30;
+    ps.causal = causal;
+    AttentionOptions full;
+    full.causal = causal;
+    EXPECT_TRUE(all_close(prob_sparse_attention(q, k, v, ps).output,
+                          scaled_dot_product_attention(q, k, v, full).output.contiguous_data(), 1e-5,
+                          1e-4));
+  }
+}
+
+TEST(ProbSparse, UnselectedQueriesGetMeanOrCumsumOfValues) {
+  Context ctx({.threads = 1, .seed = 9});
+  const int64_t L = 50;
+  Tensor q = Tensor::normal({1, 1, L, 4}, 0, 1, DType::F64, ctx);
+  Tensor k = Tensor::normal({1, 1, L, 4}, 0, 1, DType::F64, ctx);
+  Tensor v = Tensor::normal({1, 1, L, 4}, 0, 1, DType::F64, ctx);
+  for (bool causal : {false, true}) {
+    ProbSparseOptions ps;
+    ps.factor = 1;  // u = ⌈ln 50⌉ = 4 selected queries
+    ps.causal = causal;
+    ProbSparseResult r = prob_sparse_attention(q, k, v, ps);
+    ASSERT_EQ(r.selected.shape(), (Shape{1, 1, 4}));
+    std::vector<int64_t> sel = r.selected.to_vector<int64_t>();
+    std::vector<double> out = r.output.to_vector<double>(), vv = v.to_vector<double>();
+    for (int64_t i = 0; i < L; ++i) {
+      if (std::find(sel.begin(), sel.end(), i) != sel.end()) continue;
+      for (int c = 0; c < 4; ++c) {
+        double expect = 0;
+        int64_t n = causal ? i + 1 : L;
+        for (int64_t j = 0; j < n; ++j) expect += vv[j * 4 + c];
+        if (!causal) expect /= L;
+        EXPECT_NEAR(out[i * 4 + c], expect, 1e-12) << i;
+      }
+    }
+  }
+}
+
+TEST(ProbSparse, GradcheckWithInjectedSample) {
+  Context ctx({.threads = 1, .seed = 10});
+  Tensor q = random_leaf({2, 2, 9, 3}, ctx), k = random_leaf({2, 2, 9, 3}, ctx),
+         v = random_leaf({2, 2, 9, 3}, ctx);
+  for (bool causal : {false, true}) {
+    ProbSparseOptions ps;
+    ps.factor = 1;  // U = u = ⌈ln 9⌉ = 3
+    ps.causal = causal;
+    std::vector<int64_t> sample(9 * 3);
+    for (size_t i = 0; i < sample.size(); ++i) sample[i] = (i * 5 + 1) % 9;
+    ps.index_sample = Tensor::from_vector<int64_t>(sample, {9, 3}, ctx);
+    // Selection is piecewise constant: the check perturbs by 1e-6, far from a tie.
+    EXPECT_TRUE(gradcheck(
+        [&](const std::vector<Tensor>& x) { return prob_sparse_attention(x[0], x[1], x[2], ps).output; },
+        {q, k, v}))
+        << (causal ? "causal" : "full");
+  }
+}
+
+TEST(ProbSparse, BadSampleIsRefused) {
+  Context ctx;
+  Tensor q = Tensor::zeros({1, 1, 9, 3}, DType::F32, ctx);
+  ProbSparseOptions ps;
+  ps.factor = 1;
+  ps.index_sample = Tensor::zeros({9, 2}, DType::I64, ctx);  // U should be 3
+  EXPECT_THROW(prob_sparse_attention(q, q, q, ps), Error);
+  ps.index_sample = Tensor::full({9, 3}, 9, DType::I64, ctx);  // out of range
+  EXPECT_THROW(prob_sparse_attention(q, q, q, ps), Error);
+  ps = {};
+  ps.causal = true;
+  EXPECT_THROW(prob_sparse_attention(q, Tensor::zeros({1, 1, 5, 3}, DType::F32, ctx),
+                                     Tensor::zeros({1, 1, 5, 3}, DType::F32, ctx), ps),
+               Error);
+}
+
+// ---- the multi-head layer ----------------------------------------------------------------------
+
+TEST(AttentionLayer, SelfAndCrossAttentionWithCapture) {
+  Context ctx({.threads = 1, .seed = 11});
+  nn::InnerAttentionConfig inner;
+  inner.attention_dropout = 0.0;
+  nn::AttentionLayer layer(inner, 16, 4, nn::AttentionRole::Cross, 0, 0, ctx);
+  layer.eval();
+  Tensor x = Tensor::normal({2, 7, 16}, 0, 1, DType::F32, ctx);
+  Tensor mem = Tensor::normal({2, 11, 16}, 0, 1, DType::F32, ctx);
+  Tensor fast = layer.forward(x, mem, mem);
+  EXPECT_EQ(fast.shape(), (Shape{2, 7, 16}));
+  nn::AttentionCapture capture;
+  nn::set_attention_capture(layer, &capture);
+  Tensor captured = layer.forward(x, mem, mem);
+  EXPECT_TRUE(all_close(captured, fast, 1e-5, 1e-4));  // capture does not change the result
+  ASSERT_EQ(capture.records().size(), 1u);
+  EXPECT_EQ(capture.records()[0].weights.shape(), (Shape{2, 4, 7, 11}));
+  EXPECT_EQ(capture.records()[0].role, nn::AttentionRole::Cross);
+  nn::set_attention_capture(layer, nullptr);
+  layer.forward(x);  // self-attention
+  EXPECT_EQ(capture.records().size(), 1u);  // detached: nothing more recorded
+}
+
+}  // namespace
+}  // namespace attend

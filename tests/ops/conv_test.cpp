@@ -1,0 +1,220 @@
+#include "attend/ops/conv.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "attend/kernels/conv1d.h"
+#include "attend/ops/shape.h"
+#include "support/gradcheck.h"
+
+namespace attend {
+namespace {
+
+using testing::all_close;
+using testing::gradcheck;
+using testing::random_leaf;
+
+using V = std::vector<double>;
+
+Tensor T64(const V& v, const Shape& s, Context& ctx) {
+  return Tensor::from_doubles(v, s, DType::F64, ctx);
+}
+
+template <typename F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+    FAIL() << "no error thrown, expected one containing '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(Conv1d, HandComputedZerosAndCircular) {
+  Context ctx;
+  Tensor x = T64({1, 2, 3, 4, 5}, {1, 1, 5}, ctx);
+  Tensor w = T64({1, 0, -1}, {1, 1, 3}, ctx);
+  Tensor b = T64({0.5}, {1}, ctx);
+  Conv1dOptions o;
+  o.padding = 1;
+  // zeros: padded [0 1 2 3 4 5 0], y[t] = xp[t] − xp[t + 2] + 0.5
+  EXPECT_EQ(conv1d(x, w, b, o).to_vector<double>(), (V{-1.5, -1.5, -1.5, -1.5, 4.5}));
+  // circular: padded [5 1 2 3 4 5 1]
+  o.padding_mode = PaddingMode::Circular;
+  EXPECT_EQ(conv1d(x, w, b, o).to_vector<double>(), (V{3.5, -1.5, -1.5, -1.5, 3.5}));
+  // circular padding 2, kernel 5 = [1 0 0 0 0]: y[t] = xp[t] = x[(t − 2) mod 5]
+  Tensor w5 = T64({1, 0, 0, 0, 0}, {1, 1, 5}, ctx);
+  o.padding = 2;
+  EXPECT_EQ(conv1d(x, w5, Tensor(), o).to_vector<double>(), (V{4, 5, 1, 2, 3}));
+}
+
+TEST(Conv1d, HandComputedStrideDilationChannels) {
+  Context ctx;
+  Tensor x = T64({1, 2, 3, 4, 5, 6}, {1, 1, 6}, ctx);
+  Conv1dOptions o;
+  o.stride = 2;
+  o.dilation = 2;
+  // L_out = (6 − 2·1 − 1) / 2 + 1 = 2; y0 = x0 + x2, y1 = x2 + x4
+  EXPECT_EQ(conv1d(x, T64({1, 1}, {1, 1, 2}, ctx), Tensor(), o).to_vector<double>(), (V{4, 8}));
+  // Two input channels, two output channels, kernel 1 (pointwise path).
+  Tensor x2 = T64({1, 2, 3, 10, 20, 30}, {1, 2, 3}, ctx);
+  Tensor w2 = T64({1, 1, 1, -1}, {2, 2, 1}, ctx);
+  EXPECT_EQ(conv1d(x2, w2, T64({0, 1}, {2}, ctx)).to_vector<double>(),
+            (V{11, 22, 33, -8, -17, -26}));
+  // groups = 2: each output channel sees its own input channel.
+  Conv1dOptions g;
+  g.groups = 2;
+  Tensor wg = T64({2, -1}, {2, 1, 1}, ctx);
+  EXPECT_EQ(conv1d(x2, wg, Tensor(), g).to_vector<double>(), (V{2, 4, 6, -10, -20, -30}));
+  // Unbatched (C, L) input.
+  EXPECT_EQ(conv1d(reshape(x2, {2, 3}), w2, Tensor()).shape(), Shape({2, 3}));
+}
+
+TEST(Conv1d, FastMatchesReferenceFloat32) {
+  Context ctx;
+  struct Case {
+    int64_t n, c_in, l, c_out, k, stride, pad, dil, groups;
+    PaddingMode mode;
+  };
+  for (Case c : {Case{2, 3, 17, 4, 3, 1, 1, 1, 1, PaddingMode::Circular},
+                 Case{3, 4, 20, 6, 5, 2, 2, 2, 2, PaddingMode::Zeros},
+                 Case{1, 7, 96, 16, 3, 1, 1, 1, 1, PaddingMode::Circular},
+                 Case{2, 8, 33, 8, 1, 1, 0, 1, 4, PaddingMode::Zeros}}) {
+    Tensor x = Tensor::uniform({c.n, c.c_in, c.l}, -1, 1, DType::F64, ctx);
+    Tensor w = Tensor::uniform({c.c_out, c.c_in / c.groups, c.k}, -1, 1, DType::F64, ctx);
+    Tensor b = Tensor::uniform({c.c_out}, -1, 1, DType::F64, ctx);
+    Conv1dOptions o{c.stride, c.pad, c.dil, c.groups, c.mode};
+    Tensor y64 = conv1d(x, w, b, o);
+    Tensor y32 = conv1d(x.copy_as(DType::F32), w.copy_as(DType::F32), b.copy_as(DType::F32), o);
+    EXPECT_TRUE(all_close(y32, y64, 1e-5, 1e-4));
+    if (c.mode == PaddingMode::Zeros) {
+      kernels::Conv1dShape s{c.n, c.c_in, c.l, c.c_out, c.k, c.stride, c.pad, c.dil, c.groups};
+      Tensor ref = Tensor::empty(y64.shape(), DType::F64, ctx);
+      kernels::conv1d_forward_reference(s, x.data<double>(), w.data<double>(), b.data<double>(),
+                                        ref.data<double>());
+      EXPECT_TRUE(all_close(y64, ref, 1e-12));
+    }
+  }
+}
+
+TEST(Conv1d, Errors) {
+  Context ctx;
+  Tensor x = Tensor::zeros({2, 3, 10}, DType::F32, ctx);
+  expect_error(
+      [&] {
+        conv1d(x, Tensor::zeros({4, 2, 3}, DType::F32, ctx), Tensor());
+      },
+      "has 3 channels but weight of shape (4, 2, 3) expects 2");
+  Conv1dOptions g;
+  g.groups = 2;
+  expect_error(
+      [&] {
+        conv1d(x, Tensor::zeros({4, 1, 3}, DType::F32, ctx), Tensor(), g);
+      },
+      "has 3 channels");
+  expect_error(
+      [&] {
+        conv1d(x, Tensor::zeros({4, 3, 11}, DType::F32, ctx), Tensor());
+      },
+      "too short");
+  expect_error(
+      [&] {
+        conv1d(x, Tensor::zeros({4, 3, 3}, DType::F32, ctx), Tensor::zeros({5}, DType::F32, ctx));
+      },
+      "bias of shape (5)");
+  expect_error(
+      [&] {
+        conv1d(Tensor::zeros({3, 10, 2, 2}, DType::F32, ctx), Tensor(), Tensor());
+      },
+      "(N, C_in, L)");
+}
+
+TEST(Conv1dGrad, Options) {
+  Context ctx;
+  auto run = [](Conv1dOptions o) {
+    return [o](const std::vector<Tensor>& in) { return conv1d(in[0], in[1], in[2], o); };
+  };
+  Conv1dOptions plain;
+  EXPECT_TRUE(gradcheck(run(plain), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 3}, ctx),
+                                     random_leaf({4}, ctx)}));
+  Conv1dOptions strided{2, 2, 2, 1, PaddingMode::Zeros};
+  EXPECT_TRUE(gradcheck(run(strided), {random_leaf({2, 2, 9}, ctx), random_leaf({3, 2, 3}, ctx),
+                                       random_leaf({3}, ctx)}));
+  Conv1dOptions grouped{1, 1, 1, 2, PaddingMode::Zeros};
+  EXPECT_TRUE(gradcheck(run(grouped), {random_leaf({2, 4, 6}, ctx), random_leaf({6, 2, 3}, ctx),
+                                       random_leaf({6}, ctx)}));
+  Conv1dOptions circular{1, 1, 1, 1, PaddingMode::Circular};
+  EXPECT_TRUE(gradcheck(run(circular), {random_leaf({2, 3, 5}, ctx), random_leaf({4, 3, 3}, ctx),
+                                        random_leaf({4}, ctx)}));
+  Conv1dOptions circular2{2, 2, 1, 1, PaddingMode::Circular};
+  EXPECT_TRUE(gradcheck(run(circular2), {random_leaf({1, 2, 4}, ctx), random_leaf({2, 2, 3}, ctx),
+                                         random_leaf({2}, ctx)}));
+  // TSLib's TokenEmbedding: x (B, L, C) permuted to (B, C, L), circular, no bias.
+  EXPECT_TRUE(gradcheck(
+      [circular](const std::vector<Tensor>& in) {
+        return conv1d(permute(in[0], {0, 2, 1}), in[1], Tensor(), circular);
+      },
+      {random_leaf({2, 6, 3}, ctx), random_leaf({5, 3, 3}, ctx)}));
+}
+
+TEST(Pool1d, HandComputed) {
+  Context ctx;
+  Tensor x = T64({1, 5, 2, 4, 3, 0}, {1, 1, 6}, ctx);
+  EXPECT_EQ(max_pool1d(x, 2).to_vector<double>(), (V{5, 4, 3}));
+  EXPECT_EQ(max_pool1d(x, 3, 1).to_vector<double>(), (V{5, 5, 4, 4}));
+  // padding 1 pads −inf: windows [−inf 1] [5 2] [4 3] [0 −inf]
+  EXPECT_EQ(max_pool1d(x, 2, 2, 1).to_vector<double>(), (V{1, 5, 4, 0}));
+  EXPECT_EQ(avg_pool1d(x, 2).to_vector<double>(), (V{3, 3, 1.5}));
+  // count_include_pad: [0 1] [5 2] [4 3] [0 0] / 2
+  EXPECT_EQ(avg_pool1d(x, 2, 2, 1).to_vector<double>(), (V{0.5, 3.5, 3.5, 0}));
+  EXPECT_TRUE(all_close(avg_pool1d(x, 3, 1, 1),
+                        T64({2, 8.0 / 3, 11.0 / 3, 3, 7.0 / 3, 1}, {1, 1, 6}, ctx), 1e-12));
+  // Gradient of max goes to the argmax.
+  Tensor xl = x.detach();
+  xl.set_requires_grad(true);
+  max_pool1d(xl, 3, 1).backward(Tensor::ones({1, 1, 4}, DType::F64, ctx));
+  EXPECT_EQ(xl.grad().to_vector<double>(), (V{0, 2, 0, 2, 0, 0}));
+  expect_error([&] { max_pool1d(x, 2, 2, 2); }, "at most half");
+  expect_error([&] { avg_pool1d(x, 7); }, "too short");
+}
+
+TEST(Pool1dGrad, MaxAndAvg) {
+  Context ctx;
+  Tensor x = random_leaf({2, 3, 9}, ctx);
+  EXPECT_TRUE(
+      gradcheck([](const std::vector<Tensor>& in) { return max_pool1d(in[0], 3, 2, 1); }, {x}));
+  EXPECT_TRUE(
+      gradcheck([](const std::vector<Tensor>& in) { return avg_pool1d(in[0], 3, 2, 1); }, {x}));
+  // DLinear's moving average: kernel 5, stride 1 on a (B, C, L) view of (B, L, C).
+  Tensor y = random_leaf({2, 8, 3}, ctx);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return avg_pool1d(permute(in[0], {0, 2, 1}), 5, 1);
+      },
+      {y}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return max_pool1d(transpose(in[0], 1, 2), 2); }, {y}));
+}
+
+TEST(Embedding, LookupGradAndErrors) {
+  Context ctx;
+  Tensor w = T64({0, 1, 10, 11, 20, 21}, {3, 2}, ctx);
+  Tensor idx = Tensor::from_vector<int64_t>({2, 0, 2, 1}, {2, 2}, ctx);
+  Tensor e = embedding(idx, w);
+  EXPECT_EQ(e.shape(), Shape({2, 2, 2}));
+  EXPECT_EQ(e.to_vector<double>(), (V{20, 21, 0, 1, 20, 21, 10, 11}));
+  Tensor wl = random_leaf({3, 2}, ctx);
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return embedding(idx, in[0]); }, {wl}));
+  // Repeated rows accumulate.
+  Tensor wg = random_leaf({3, 2}, ctx);
+  embedding(idx, wg).backward(Tensor::ones({2, 2, 2}, DType::F64, ctx));
+  EXPECT_EQ(wg.grad().to_vector<double>(), (V{1, 1, 1, 1, 2, 2}));
+  expect_error([&] { embedding(Tensor::from_vector<int64_t>({0, 3}, {2}, ctx), w); }, "index 3");
+  expect_error([&] { embedding(Tensor::from_vector<int64_t>({-1}, {1}, ctx), w); }, "index -1");
+  expect_error([&] { embedding(T64({0}, {1}, ctx), w); }, "int64");
+}
+
+}  // namespace
+}  // namespace attend

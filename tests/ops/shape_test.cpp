@@ -1,0 +1,303 @@
+#include "attend/ops/shape.h"
+
+#include <gtest/gtest.h>
+
+#include "attend/autograd/node.h"
+#include "support/gradcheck.h"
+
+namespace attend {
+namespace {
+
+using testing::all_close;
+using testing::gradcheck;
+using testing::random_leaf;
+
+using V = std::vector<double>;
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+Tensor T64(const V& v, const Shape& s, Context& ctx) {
+  return Tensor::from_doubles(v, s, DType::F64, ctx);
+}
+Tensor I64(const std::vector<int64_t>& v, const Shape& s, Context& ctx) {
+  return Tensor::from_vector<int64_t>(v, s, ctx);
+}
+
+// Expects f() to throw attend::Error whose message contains `part`.
+template <typename F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+    FAIL() << "no error thrown, expected one containing '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(Shape, ReshapeIsViewWhenPossible) {
+  Context ctx;
+  Tensor x = Tensor::arange(6, DType::F64, ctx);
+  Tensor y = reshape(x, {2, -1});
+  EXPECT_EQ(y.shape(), Shape({2, 3}));
+  EXPECT_EQ(y.storage(), x.storage());
+  EXPECT_EQ(y.at({1, 0}), 3.0);
+  // A transposed tensor cannot be flattened as a view: copied, values in logical order.
+  Tensor t = transpose(y, 0, 1);
+  Tensor f = reshape(t, {6});
+  EXPECT_NE(f.storage(), x.storage());
+  EXPECT_EQ(f.to_vector<double>(), (V{0, 3, 1, 4, 2, 5}));
+  // Splitting a dim of a transposed view stays a view.
+  Tensor s = reshape(t, {3, 2, 1});
+  EXPECT_EQ(s.storage(), x.storage());
+  EXPECT_EQ(s.to_vector<double>(), (V{0, 3, 1, 4, 2, 5}));
+  expect_error([&] { reshape(x, {4, -1}); }, "(4, -1)");
+  expect_error([&] { reshape(x, {-1, -1}); }, "only one dimension");
+}
+
+TEST(Shape, FlattenSqueezeUnsqueeze) {
+  Context ctx;
+  Tensor x = Tensor::zeros({2, 1, 3, 4}, DType::F32, ctx);
+  EXPECT_EQ(flatten(x, 1).shape(), Shape({2, 12}));
+  EXPECT_EQ(flatten(x, 0, 1).shape(), Shape({2, 3, 4}));
+  EXPECT_EQ(squeeze(x, 1).shape(), Shape({2, 3, 4}));
+  EXPECT_EQ(squeeze(x, 0).shape(), Shape({2, 1, 3, 4}));
+  EXPECT_EQ(unsqueeze(x, -1).shape(), Shape({2, 1, 3, 4, 1}));
+  EXPECT_EQ(unsqueeze(x, 0).shape(), Shape({1, 2, 1, 3, 4}));
+  EXPECT_EQ(unsqueeze(x, 0).storage(), x.storage());
+  expect_error([&] { squeeze(x, 4); }, "out of range");
+}
+
+TEST(Shape, PermuteTranspose) {
+  Context ctx;
+  Tensor x = T64({0, 1, 2, 3, 4, 5}, {1, 2, 3}, ctx);
+  Tensor p = permute(x, {2, 0, 1});
+  EXPECT_EQ(p.shape(), Shape({3, 1, 2}));
+  EXPECT_EQ(p.to_vector<double>(), (V{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(p.storage(), x.storage());
+  EXPECT_EQ(transpose(x, -1, -2).to_vector<double>(), (V{0, 3, 1, 4, 2, 5}));
+  expect_error([&] { permute(x, {0, 0, 1}); }, "repeated");
+  expect_error([&] { permute(x, {0, 1}); }, "2 dims given");
+}
+
+TEST(Shape, SlicePythonSemantics) {
+  Context ctx;
+  Tensor x = Tensor::arange(10, DType::F64, ctx);
+  EXPECT_EQ(slice(x, 0, 2, 8, 3).to_vector<double>(), (V{2, 5}));
+  EXPECT_EQ(slice(x, 0, -3, 100).to_vector<double>(), (V{7, 8, 9}));
+  EXPECT_EQ(slice(x, 0, -100, 2).to_vector<double>(), (V{0, 1}));
+  EXPECT_EQ(slice(x, 0, 7, 3).numel(), 0);
+  EXPECT_EQ(slice(x, 0, 1, -1, 4).to_vector<double>(), (V{1, 5}));
+  Tensor m = reshape(x, {2, 5});
+  Tensor s = slice(m, 1, 1, 4, 2);
+  EXPECT_EQ(s.shape(), Shape({2, 2}));
+  EXPECT_EQ(s.to_vector<double>(), (V{1, 3, 6, 8}));
+  EXPECT_EQ(s.storage(), x.storage());
+  expect_error([&] { slice(x, 0, 0, 5, 0); }, "step");
+}
+
+TEST(Shape, SelectExpand) {
+  Context ctx;
+  Tensor x = T64({0, 1, 2, 3, 4, 5}, {2, 3}, ctx);
+  EXPECT_EQ(select(x, 1, -1).to_vector<double>(), (V{2, 5}));
+  EXPECT_EQ(select(x, 0, 1).to_vector<double>(), (V{3, 4, 5}));
+  expect_error([&] { select(x, 1, 3); }, "index 3");
+  Tensor c = T64({1, 2}, {2, 1}, ctx);
+  Tensor e = expand(c, {2, 2, 3});
+  EXPECT_EQ(e.shape(), Shape({2, 2, 3}));
+  EXPECT_EQ(e.strides()[0], 0);
+  EXPECT_EQ(e.to_vector<double>(), (V{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2}));
+  EXPECT_EQ(expand(c, {-1, 4}).shape(), Shape({2, 4}));
+  expect_error([&] { expand(x, {3, 3}); }, "cannot expand shape (2, 3) to (3, 3)");
+}
+
+TEST(Shape, RepeatTorchSemantics) {
+  Context ctx;
+  Tensor x = T64({1, 2, 3}, {3}, ctx);
+  Tensor r = repeat(x, {2, 2});  // torch: x.repeat(2, 2)
+  EXPECT_EQ(r.shape(), Shape({2, 6}));
+  EXPECT_EQ(r.to_vector<double>(), (V{1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3}));
+  Tensor m = T64({1, 2, 3, 4}, {2, 2}, ctx);
+  Tensor r2 = repeat(transpose(m, 0, 1), {1, 2, 1});
+  EXPECT_EQ(r2.shape(), Shape({1, 4, 2}));
+  EXPECT_EQ(r2.to_vector<double>(), (V{1, 3, 2, 4, 1, 3, 2, 4}));
+  expect_error([&] { repeat(m, {2}); }, "1 repeats");
+}
+
+TEST(Shape, ContiguousCopiesOnlyViews) {
+  Context ctx;
+  Tensor x = T64({1, 2, 3, 4}, {2, 2}, ctx);
+  EXPECT_TRUE(contiguous(x).is_same(x));
+  Tensor c = contiguous(transpose(x, 0, 1));
+  EXPECT_TRUE(c.is_contiguous());
+  EXPECT_EQ(c.to_vector<double>(), (V{1, 3, 2, 4}));
+}
+
+TEST(Shape, ConcatStackSplit) {
+  Context ctx;
+  Tensor a = T64({1, 2, 3, 4}, {2, 2}, ctx), b = T64({5, 6}, {2, 1}, ctx);
+  EXPECT_EQ(concat({a, b}, 1).to_vector<double>(), (V{1, 2, 5, 3, 4, 6}));
+  EXPECT_EQ(concat({a, transpose(a, 0, 1)}, 0).to_vector<double>(), (V{1, 2, 3, 4, 1, 3, 2, 4}));
+  expect_error([&] { concat({a, b}, 0); }, "differ outside dimension 0");
+  Tensor s = stack({a, a}, 1);
+  EXPECT_EQ(s.shape(), Shape({2, 2, 2}));
+  EXPECT_EQ(s.to_vector<double>(), (V{1, 2, 1, 2, 3, 4, 3, 4}));
+  expect_error([&] { stack({a, b}, 0); }, "cannot be stacked");
+  Tensor x = Tensor::arange(7, DType::F64, ctx);
+  auto p = split(x, 3, 0);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[2].to_vector<double>(), (V{6}));
+  EXPECT_EQ(p[1].storage(), x.storage());
+  auto q = split(x, std::vector<int64_t>{2, 5}, 0);
+  EXPECT_EQ(q[1].to_vector<double>(), (V{2, 3, 4, 5, 6}));
+  expect_error([&] { split(x, std::vector<int64_t>{2, 4}, 0); }, "add up to 6");
+}
+
+TEST(Shape, SplitRecordsOneNode) {
+  Context ctx;
+  Tensor x = random_leaf({2, 6}, ctx);
+  auto p = split(x, 2, 1);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_TRUE(p[0].grad_fn() != nullptr);
+  EXPECT_EQ(p[0].grad_fn(), p[2].grad_fn());
+  {
+    NoGradGuard ng;
+    EXPECT_EQ(split(x, 2, 1)[0].grad_fn(), nullptr);
+  }
+}
+
+TEST(Shape, IndexSelectGather) {
+  Context ctx;
+  Tensor x = T64({1, 2, 3, 4, 5, 6}, {3, 2}, ctx);
+  Tensor s = index_select(x, 0, I64({2, 0, 2}, {3}, ctx));
+  EXPECT_EQ(s.to_vector<double>(), (V{5, 6, 1, 2, 5, 6}));
+  EXPECT_EQ(index_select(x, 1, I64({1}, {1}, ctx)).to_vector<double>(), (V{2, 4, 6}));
+  expect_error([&] { index_select(x, 0, I64({0, 3}, {2}, ctx)); }, "index 3");
+  // torch.gather(t, 1, [[0, 0], [1, 0]]) with t = [[1, 2], [3, 4]] -> [[1, 1], [4, 3]]
+  Tensor t = T64({1, 2, 3, 4}, {2, 2}, ctx);
+  EXPECT_EQ(gather(t, 1, I64({0, 0, 1, 0}, {2, 2}, ctx)).to_vector<double>(), (V{1, 1, 4, 3}));
+  EXPECT_EQ(gather(t, 0, I64({1, 0}, {1, 2}, ctx)).to_vector<double>(), (V{3, 2}));
+  expect_error([&] { gather(t, 1, I64({0, 5}, {1, 2}, ctx)); }, "index 5");
+  expect_error([&] { gather(t, 1, I64({0, -1}, {1, 2}, ctx)); }, "index -1");
+}
+
+TEST(Shape, MaskedFillWhere) {
+  Context ctx;
+  Tensor x = T64({1, 2, 3, 4, 5, 6}, {2, 3}, ctx);
+  Tensor mask = T64({1, 0, 1}, {3}, ctx);
+  EXPECT_EQ(masked_fill(x, mask, -9).to_vector<double>(), (V{-9, 2, -9, -9, 5, -9}));
+  Tensor bmask = I64({0, 1}, {2, 1}, ctx);
+  EXPECT_EQ(masked_fill(x, bmask, 0).to_vector<double>(), (V{1, 2, 3, 0, 0, 0}));
+  expect_error(
+      [&] {
+        masked_fill(T64({1, 2, 3}, {3}, ctx), T64({1, 0, 1, 0, 1, 0}, {2, 3}, ctx), 0);
+      },
+      "does not broadcast");
+  Tensor cond = I64({1, 0, 0}, {3}, ctx);
+  Tensor b = T64({7}, {1}, ctx);
+  Tensor w = where(cond, x, b);
+  EXPECT_EQ(w.to_vector<double>(), (V{1, 7, 7, 4, 7, 7}));
+}
+
+// ---- gradient checks ------------------------------------------------------------------------
+
+TEST(ShapeGrad, Views) {
+  Context ctx;
+  Tensor x = random_leaf({3, 4}, ctx);
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return reshape(in[0], {2, 6}); }, {x}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return reshape(transpose(in[0], 0, 1), {12}); }, {x}));
+  EXPECT_TRUE(
+      gradcheck([](const std::vector<Tensor>& in) { return flatten(unsqueeze(in[0], 1)); }, {x}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return squeeze(unsqueeze(in[0], 2), 2); }, {x}));
+  Tensor y = random_leaf({2, 3, 4}, ctx);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return permute(in[0], {2, 0, 1});
+      },
+      {y}));
+  EXPECT_TRUE(
+      gradcheck([](const std::vector<Tensor>& in) { return slice(in[0], 2, 1, 4, 2); }, {y}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return slice(transpose(in[0], 1, 2), 1, -3, 100); },
+      {y}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return select(in[0], 1, -1); }, {y}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return contiguous(transpose(in[0], 0, 2)); }, {y}));
+}
+
+TEST(ShapeGrad, ExpandRepeat) {
+  Context ctx;
+  Tensor x = random_leaf({3, 1}, ctx);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return expand(in[0], {2, 3, 4});
+      },
+      {x}));
+  Tensor y = random_leaf({2, 3}, ctx);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return repeat(in[0], {2, 1, 3});
+      },
+      {y}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return repeat(transpose(in[0], 0, 1), {2, 2});
+      },
+      {y}));
+}
+
+TEST(ShapeGrad, ConcatStackSplit) {
+  Context ctx;
+  Tensor a = random_leaf({2, 3}, ctx), b = random_leaf({2, 2}, ctx), c = random_leaf({3, 2}, ctx);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return concat({in[0], in[1], transpose(in[2], 0, 1)}, 1);
+      },
+      {a, b, c}));
+  Tensor d = random_leaf({2, 3}, ctx);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return stack({in[0], in[1]}, 2);
+      },
+      {a, d}));
+  Tensor x = random_leaf({3, 7}, ctx);
+  // Pieces used out of order and one unused: its gradient is zero.
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        auto p = split(in[0], 3, 1);
+        return concat({p[2], p[0]}, 1);
+      },
+      {x}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        auto p = split(transpose(in[0], 0, 1), std::vector<int64_t>{4, 3}, 0);
+        return stack({p[1], slice(p[0], 0, 0, 3)}, 0);
+      },
+      {x}));
+}
+
+TEST(ShapeGrad, Indexing) {
+  Context ctx;
+  Tensor x = random_leaf({4, 3}, ctx);
+  Tensor idx = I64({3, 0, 3, 1}, {4}, ctx);
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return index_select(in[0], 0, idx); }, {x}));
+  EXPECT_TRUE(gradcheck(
+      [&](const std::vector<Tensor>& in) { return index_select(transpose(in[0], 0, 1), 1, idx); },
+      {x}));
+  Tensor gidx = I64({0, 2, 2, 1, 0, 0}, {2, 3}, ctx);
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return gather(in[0], 1, gidx); }, {x}));
+  Tensor g0 = I64({3, 3, 0, 1, 2, 1}, {2, 3}, ctx);
+  EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return gather(in[0], 0, g0); }, {x}));
+  Tensor mask = T64({0, 1, 1}, {3}, ctx);
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return masked_fill(in[0], mask, 5.0); }, {x}));
+  Tensor a = random_leaf({4, 1}, ctx), b = random_leaf({3}, ctx);
+  Tensor cond = I64({1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1}, {4, 3}, ctx);
+  EXPECT_TRUE(
+      gradcheck([&](const std::vector<Tensor>& in) { return where(cond, in[0], in[1]); }, {a, b}));
+}
+
+}  // namespace
+}  // namespace attend
