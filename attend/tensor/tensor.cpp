@@ -203,34 +203,47 @@ void Tensor::copy_from(const Tensor& src) const {
     std::memmove(raw_data(), src.raw_data(), numel() * dtype_size(dtype()));
     return;
   }
-  // Fast path: same dtype, both with unit innermost stride -> copy rows.
   const void* sbase = src.impl_->storage->data;
   void* dbase = impl_->storage->data;
   DType st = src.dtype(), dt = dtype();
-  if (st == dt && dt == DType::F32 && ndim() >= 1 && src.strides().back() == 1 &&
-      strides().back() == 1) {
-    int64_t row = shape().back();
-    Shape outer(shape().begin(), shape().end() - 1);
-    Strides sst(src.strides().begin(), src.strides().end() - 1);
-    Strides dst(strides().begin(), strides().end() - 1);
-    std::vector<int64_t> doffs(outer.numel());
-    for_each_offset(outer, dst, offset(), [&](int64_t i, int64_t off) { doffs[i] = off; });
-    for_each_offset(outer, sst, src.offset(), [&](int64_t i, int64_t off) {
-      std::memcpy(static_cast<float*>(dbase) + doffs[i], static_cast<const float*>(sbase) + off,
-                  row * sizeof(float));
-    });
+  if (numel() == 0) return;
+  // Walk both layouts together: outer dims by counters, the last dim as a tight strided loop.
+  const int n = ndim();
+  const int64_t inner = n ? shape()[n - 1] : 1;
+  const int64_t ds = n ? strides()[n - 1] : 1, ss = n ? src.strides()[n - 1] : 1;
+  const int64_t outer = inner ? numel() / inner : 0;
+  int64_t idx[kMaxDims] = {0};
+  int64_t doff = offset(), soff = src.offset();
+  auto copy_rows = [&](auto elem) {
+    using T = decltype(elem);
+    T* d = static_cast<T*>(dbase);
+    const T* sp = static_cast<const T*>(sbase);
+    for (int64_t r = 0; r < outer; ++r) {
+      if (ds == 1 && ss == 1) {
+        std::memcpy(d + doff, sp + soff, inner * sizeof(T));
+      } else {
+        for (int64_t j = 0; j < inner; ++j) d[doff + j * ds] = sp[soff + j * ss];
+      }
+      for (int k = n - 2; k >= 0; --k) {
+        doff += strides()[k];
+        soff += src.strides()[k];
+        if (++idx[k] < shape()[k]) break;
+        doff -= strides()[k] * shape()[k];
+        soff -= src.strides()[k] * shape()[k];
+        idx[k] = 0;
+      }
+    }
+  };
+  if (st == dt) {  // same dtype: copy bits (int64 values must not pass through double)
+    if (dtype_size(dt) == 4) {
+      copy_rows(float{});
+    } else {
+      copy_rows(int64_t{});
+    }
     return;
   }
   std::vector<int64_t> doffs(numel());
   for_each_offset(shape(), strides(), offset(), [&](int64_t i, int64_t off) { doffs[i] = off; });
-  if (st == dt) {  // same dtype: copy bits (int64 values must not pass through double)
-    const size_t es = dtype_size(dt);
-    for_each_offset(src.shape(), src.strides(), src.offset(), [&](int64_t i, int64_t off) {
-      std::memcpy(static_cast<char*>(dbase) + doffs[i] * es,
-                  static_cast<const char*>(sbase) + off * es, es);
-    });
-    return;
-  }
   for_each_offset(src.shape(), src.strides(), src.offset(),
                   [&](int64_t i, int64_t off) { store(dbase, dt, doffs[i], load(sbase, st, off)); });
 }
