@@ -47,11 +47,12 @@ uint64_t dropout_counter(const AttentionParams& p, const AttentionDims& d, int64
 void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const AttentionDims& d,
                    const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t j0) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
+  const uint64_t drop = Generator::below_threshold(p.dropout_p);
   for (int64_t i = 0; i < rows; ++i) {
     uint64_t c = dropout_counter(p, d, b, h, i0 + i, j0);
     float* row = s + i * lds;
     for (int64_t j = 0; j < cols; ++j)
-      row[j] *= Generator::uniform01(p.seed, c + j) >= p.dropout_p ? keep_scale : 0.0f;
+      row[j] *= Generator::draw_below(p.seed, c + j, drop) ? 0.0f : keep_scale;
   }
 }
 
@@ -69,7 +70,8 @@ bool worth_threading(const AttentionDims& d, int64_t tasks, int threads) {
 
 bool attention_dropout_keep(const AttentionParams& p, const AttentionDims& d, int64_t b, int64_t h,
                             int64_t i, int64_t j) {
-  return Generator::uniform01(p.seed, dropout_counter(p, d, b, h, i, j)) >= p.dropout_p;
+  return !Generator::draw_below(p.seed, dropout_counter(p, d, b, h, i, j),
+                                Generator::below_threshold(p.dropout_p));
 }
 
 namespace {
@@ -82,68 +84,58 @@ bool use_rows_kernel(const AttentionDims& d, const AttentionParams& p) {
   return d.len_k <= 64 || (d.len_k <= 128 && std::max(d.dim, d.dim_v) <= 32);
 }
 
-int64_t padded(int64_t n) { return (n + 31) / 32 * 32; }
-
-// x (n rows, stride ldx, dim features) -> xt (dim, ldk), zero padded past n.
-void transpose_rows(const float* x, int64_t ldx, int64_t n, int64_t dim, float* xt, int64_t ldk) {
-  for (int64_t c = 0; c < dim; ++c) {
-    float* row = xt + c * ldk;
-    for (int64_t j = 0; j < n; ++j) row[j] = x[j * ldx + c];
-    std::fill(row + n, row + ldk, 0.0f);
+// z (lq, lk): the dropout multipliers keep/(1 − p) or 0 of head (b, h).
+void dropout_head(const AttentionDims& d, const AttentionParams& p, int64_t b, int64_t h,
+                  float* z) {
+  const float keep_scale = 1.0f / (1.0f - p.dropout_p);
+  const uint64_t drop = Generator::below_threshold(p.dropout_p);
+  for (int64_t i = 0; i < d.len_q; ++i) {
+    uint64_t c = dropout_counter(p, d, b, h, i, 0);
+    for (int64_t j = 0; j < d.len_k; ++j)
+      z[i * d.len_k + j] = Generator::draw_below(p.seed, c + j, drop) ? 0.0f : keep_scale;
   }
 }
 
-// Scores of query row i of head (b, h) with masks: s (len_k).
-void score_row(const AttentionDims& d, const float* qi, const float* kt, int64_t ldk,
-               const AttentionMask& mask, const AttentionParams& p, int64_t b, int64_t h,
-               int64_t i, float* s) {
-  detail::scores_row(qi, kt, ldk, d.dim, d.len_k, p.scale, s);
-  apply_masks(s, 1, d.len_k, d.len_k, b, h, i, 0, mask, p.causal);
-}
-
-// z_j = keep/(1 − p) or 0 for row i of head (b, h).
-void dropout_row(const AttentionDims& d, const AttentionParams& p, int64_t b, int64_t h, int64_t i,
-                 float* z) {
-  const float keep_scale = 1.0f / (1.0f - p.dropout_p);
-  uint64_t c = dropout_counter(p, d, b, h, i, 0);
-  for (int64_t j = 0; j < d.len_k; ++j)
-    z[j] = Generator::uniform01(p.seed, c + j) >= p.dropout_p ? keep_scale : 0.0f;
+// The per-head description shared by the forward and backward of the row-wise kernel.
+detail::RowsHead rows_head(const AttentionDims& d, const float* q, AttentionStrides qs,
+                           const float* k, AttentionStrides ks, const float* v,
+                           AttentionStrides vs, const AttentionMask& mask,
+                           const AttentionParams& p, int64_t b, int64_t h) {
+  detail::RowsHead r;
+  r.q = q + b * qs.b + h * qs.h, r.q_ld = qs.l;
+  r.k = k + b * ks.b + h * ks.h, r.k_ld = ks.l;
+  r.v = v + b * vs.b + h * vs.h, r.v_ld = vs.l;
+  if (mask.data) {
+    r.mask = mask.data + b * mask.stride_b + h * mask.stride_h;
+    r.mask_q = mask.stride_q, r.mask_k = mask.stride_k;
+  }
+  r.lq = d.len_q, r.lk = d.len_k, r.dim = d.dim, r.dim_v = d.dim_v;
+  r.scale = p.scale;
+  r.causal = p.causal;
+  return r;
 }
 
 void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
                   AttentionStrides ks, const float* v, AttentionStrides vs,
                   const AttentionMask& mask, const AttentionParams& p, float* o,
                   AttentionStrides os, float* lse, int threads) {
-  const int64_t heads = d.batch * d.heads, ldk = padded(d.len_k);
+  const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;
 #pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
   {
-    std::vector<float> kt(d.dim * ldk), s(ldk), z(dropout ? d.len_k : 0);
+    std::vector<float> scratch(detail::rows_head_scratch(d.len_k, d.dim, d.dim_v));
+    std::vector<float> z(dropout ? d.len_q * d.len_k : 0);
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < heads; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
-      const float* qh = q + b * qs.b + h * qs.h;
-      const float* vh = v + b * vs.b + h * vs.h;
-      float* oh = o + b * os.b + h * os.h;
-      transpose_rows(k + b * ks.b + h * ks.h, ks.l, d.len_k, d.dim, kt.data(), ldk);
-      for (int64_t i = 0; i < d.len_q; ++i) {
-        float* oi = oh + i * os.l;
-        std::fill(oi, oi + d.dim_v, 0.0f);
-        score_row(d, qh + i * qs.l, kt.data(), ldk, mask, p, b, h, i, s.data());
-        float m = -INFINITY, l = 0.0f, alpha;
-        detail::online_softmax_rows(s.data(), 1, d.len_k, ldk, &m, &l, &alpha);
-        if (l <= 0.0f) {
-          lse[bh * d.len_q + i] = -INFINITY;
-          continue;
-        }
-        lse[bh * d.len_q + i] = m + std::log(l);
-        const float inv = 1.0f / l;
-        if (dropout) dropout_row(d, p, b, h, i, z.data());
-        for (int64_t j = 0; j < d.len_k; ++j) {
-          float w = s[j] * inv * (dropout ? z[j] : 1.0f);
-          if (w != 0.0f) detail::axpy(w, vh + j * vs.l, oi, d.dim_v);
-        }
+      detail::RowsHead r = rows_head(d, q, qs, k, ks, v, vs, mask, p, b, h);
+      r.out = o + b * os.b + h * os.h, r.out_ld = os.l;
+      r.lse = lse + bh * d.len_q;
+      if (dropout) {
+        dropout_head(d, p, b, h, z.data());
+        r.dropout = z.data();
       }
+      detail::rows_head_forward(r, scratch.data());
     }
   }
 }
@@ -154,53 +146,27 @@ void backward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, 
                    AttentionStrides os, const float* lse, const float* dout, AttentionStrides dos,
                    float* dq, AttentionStrides dqs, float* dk, AttentionStrides dks, float* dv,
                    AttentionStrides dvs, int threads) {
-  const int64_t heads = d.batch * d.heads, ldk = padded(d.len_k);
+  const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;
 #pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
   {
-    std::vector<float> kt(d.dim * ldk), vt(d.dim_v * ldk), s(ldk), dp(ldk),
-        z(dropout ? d.len_k : 0);
+    std::vector<float> scratch(detail::rows_head_scratch(d.len_k, d.dim, d.dim_v));
+    std::vector<float> z(dropout ? d.len_q * d.len_k : 0);
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < heads; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
-      const float* qh = q + b * qs.b + h * qs.h;
-      const float* kh = k + b * ks.b + h * ks.h;
-      const float* oh = o + b * os.b + h * os.h;
-      const float* doh = dout + b * dos.b + h * dos.h;
-      float* dqh = dq + b * dqs.b + h * dqs.h;
-      float* dkh = dk + b * dks.b + h * dks.h;
-      float* dvh = dv + b * dvs.b + h * dvs.h;
-      transpose_rows(kh, ks.l, d.len_k, d.dim, kt.data(), ldk);
-      transpose_rows(v + b * vs.b + h * vs.h, vs.l, d.len_k, d.dim_v, vt.data(), ldk);
-      for (int64_t j = 0; j < d.len_k; ++j) {
-        std::fill(dkh + j * dks.l, dkh + j * dks.l + d.dim, 0.0f);
-        std::fill(dvh + j * dvs.l, dvh + j * dvs.l + d.dim_v, 0.0f);
+      detail::RowsHead r = rows_head(d, q, qs, k, ks, v, vs, mask, p, b, h);
+      r.o = o + b * os.b + h * os.h, r.o_ld = os.l;
+      r.lse = const_cast<float*>(lse + bh * d.len_q);
+      r.dout = dout + b * dos.b + h * dos.h, r.dout_ld = dos.l;
+      r.dq = dq + b * dqs.b + h * dqs.h, r.dq_ld = dqs.l;
+      r.dk = dk + b * dks.b + h * dks.h, r.dk_ld = dks.l;
+      r.dv = dv + b * dvs.b + h * dvs.h, r.dv_ld = dvs.l;
+      if (dropout) {
+        dropout_head(d, p, b, h, z.data());
+        r.dropout = z.data();
       }
-      for (int64_t i = 0; i < d.len_q; ++i) {
-        const float* qi = qh + i * qs.l;
-        const float* doi = doh + i * dos.l;
-        float* dqi = dqh + i * dqs.l;
-        std::fill(dqi, dqi + d.dim, 0.0f);
-        const float l = lse[bh * d.len_q + i];
-        if (l == -INFINITY) continue;  // fully masked row: no gradient
-        // P_i = exp(S_i − lse_i);  dP_i = dO_i · Vᵀ
-        score_row(d, qi, kt.data(), ldk, mask, p, b, h, i, s.data());
-        detail::exp_minus_rows(s.data(), 1, d.len_k, ldk, &l);
-        detail::scores_row(doi, vt.data(), ldk, d.dim_v, d.len_k, 1.0f, dp.data());
-        const float di = detail::dot(doi, oh + i * os.l, d.dim_v);
-        if (dropout) dropout_row(d, p, b, h, i, z.data());
-        for (int64_t j = 0; j < d.len_k; ++j) {
-          const float zj = dropout ? z[j] : 1.0f;
-          const float pd = s[j] * zj;  // weight that multiplied V_j
-          if (pd != 0.0f) detail::axpy(pd, doi, dvh + j * dvs.l, d.dim_v);
-          // dS_ij = P_ij (z_ij dP_ij − D_i), scaled for dQ and dK
-          const float ds = s[j] * (dp[j] * zj - di) * p.scale;
-          if (ds != 0.0f) {
-            detail::axpy(ds, kh + j * ks.l, dqi, d.dim);
-            detail::axpy(ds, qi, dkh + j * dks.l, d.dim);
-          }
-        }
-      }
+      detail::rows_head_backward(r, scratch.data());
     }
   }
 }

@@ -14,40 +14,44 @@ namespace attend::kernels::detail {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Tile rows are read in whole vectors up to round_up(cols, lanes) ≤ lds; lanes past cols are
+// masked (their memory belongs to the same row buffer, so reading it is safe).
 void OnlineSoftmaxRows(float* s, int64_t rows, int64_t cols, int64_t lds, float* m, float* l,
                        float* alpha) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
   const auto lowest = hn::Set(df, -FLT_MAX);
+  const auto neg_inf = hn::Set(df, -INFINITY);
   for (int64_t i = 0; i < rows; ++i) {
     float* row = s + i * lds;
-    auto vmax = hn::Set(df, -INFINITY);
-    int64_t j = 0;
-    for (; j + N <= cols; j += N) vmax = hn::Max(vmax, hn::LoadU(df, row + j));
-    float mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
-    for (; j < cols; ++j) mx = std::max(mx, row[j]);
-    float m_new = std::max(m[i], mx);
+    auto vmax = neg_inf;
+    for (int64_t j = 0; j < cols; j += N) {
+      auto x = hn::LoadU(df, row + j);
+      if (j + N > cols) x = hn::IfThenElse(hn::FirstN(df, cols - j), x, neg_inf);
+      vmax = hn::Max(vmax, x);
+    }
+    const float mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
+    const float m_new = std::max(m[i], mx);
     if (m_new == -INFINITY) {  // everything masked so far
-      for (j = 0; j < cols; ++j) row[j] = 0.0f;
+      for (int64_t j = 0; j < cols; ++j) row[j] = 0.0f;
       alpha[i] = 1.0f;
       continue;
     }
     const auto vm = hn::Set(df, m_new);
     auto vsum = hn::Zero(df);
-    for (j = 0; j + N <= cols; j += N) {
-      auto x = hn::Max(hn::Sub(hn::LoadU(df, row + j), vm), lowest);
-      auto e = hn::Exp(df, x);
-      hn::StoreU(e, df, row + j);
+    for (int64_t j = 0; j < cols; j += N) {
+      auto e = hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, row + j), vm), lowest));
+      if (j + N > cols) {
+        const auto keep = hn::FirstN(df, cols - j);
+        e = hn::IfThenElseZero(keep, e);
+        hn::BlendedStore(e, keep, df, row + j);
+      } else {
+        hn::StoreU(e, df, row + j);
+      }
       vsum = hn::Add(vsum, e);
     }
-    float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
-    for (; j < cols; ++j) {
-      float e = row[j] == -INFINITY ? 0.0f : std::exp(row[j] - m_new);
-      row[j] = e;
-      sum += e;
-    }
     alpha[i] = std::exp(m[i] - m_new);  // m = −inf gives 0
-    l[i] = l[i] * alpha[i] + sum;
+    l[i] = l[i] * alpha[i] + hn::GetLane(hn::SumOfLanes(df, vsum));
     m[i] = m_new;
   }
 }
@@ -63,10 +67,13 @@ void ExpMinusRows(float* s, int64_t rows, int64_t cols, int64_t lds, const float
       continue;
     }
     const auto vl = hn::Set(df, lse[i]);
-    int64_t j = 0;
-    for (; j + N <= cols; j += N)
-      hn::StoreU(hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, row + j), vl), lowest)), df, row + j);
-    for (; j < cols; ++j) row[j] = row[j] == -INFINITY ? 0.0f : std::exp(row[j] - lse[i]);
+    for (int64_t j = 0; j < cols; j += N) {
+      auto e = hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, row + j), vl), lowest));
+      if (j + N > cols)
+        hn::BlendedStore(e, hn::FirstN(df, cols - j), df, row + j);
+      else
+        hn::StoreU(e, df, row + j);
+    }
   }
 }
 
@@ -78,10 +85,13 @@ void SoftmaxGradRows(float* dp, const float* p, int64_t rows, int64_t cols, int6
     float* d = dp + i * ld;
     const float* pr = p + i * ld;
     const auto vd = hn::Set(df, di[i]);
-    int64_t j = 0;
-    for (; j + N <= cols; j += N)
-      hn::StoreU(hn::Mul(hn::LoadU(df, pr + j), hn::Sub(hn::LoadU(df, d + j), vd)), df, d + j);
-    for (; j < cols; ++j) d[j] = pr[j] * (d[j] - di[i]);
+    for (int64_t j = 0; j < cols; j += N) {
+      auto r = hn::Mul(hn::LoadU(df, pr + j), hn::Sub(hn::LoadU(df, d + j), vd));
+      if (j + N > cols)
+        hn::BlendedStore(r, hn::FirstN(df, cols - j), df, d + j);
+      else
+        hn::StoreU(r, df, d + j);
+    }
   }
 }
 
@@ -120,41 +130,172 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (; j < n; ++j) y[j] += a * x[j];
 }
 
-void ScoresRow(const float* x, const float* kt, int64_t ldk, int64_t dim, int64_t n, float scale,
-               float* s) {
+// ---- row-wise head kernels -------------------------------------------------------------------------
+
+// x (n rows, stride ld, dim features) -> xt (dim, ldk), zero padded past n.
+void TransposeRows(const float* x, int64_t ld, int64_t n, int64_t dim, float* xt, int64_t ldk) {
+  for (int64_t c = 0; c < dim; ++c) {
+    float* row = xt + c * ldk;
+    for (int64_t j = 0; j < n; ++j) row[j] = x[j * ld + c];
+    for (int64_t j = n; j < ldk; ++j) row[j] = 0.0f;
+  }
+}
+
+// s (ldk) = scale · Σ_c x_c · xt[c, :], then masks; lanes ≥ lk become −inf.
+void HeadScores(const RowsHead& h, int64_t i, const float* kt, int64_t ldk, float* s) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  int64_t j = 0;
-  // Four vectors of keys at a time: dim FMAs each, x_d broadcast.
-  for (; j + 4 * N <= n; j += 4 * N) {
-    auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
-    for (int64_t d = 0; d < dim; ++d) {
-      const auto xd = hn::Set(df, x[d]);
-      const float* row = kt + d * ldk + j;
-      a0 = hn::MulAdd(xd, hn::LoadU(df, row), a0);
-      a1 = hn::MulAdd(xd, hn::LoadU(df, row + N), a1);
-      a2 = hn::MulAdd(xd, hn::LoadU(df, row + 2 * N), a2);
-      a3 = hn::MulAdd(xd, hn::LoadU(df, row + 3 * N), a3);
-    }
-    const auto vs = hn::Set(df, scale);
-    hn::StoreU(hn::Mul(a0, vs), df, s + j);
-    hn::StoreU(hn::Mul(a1, vs), df, s + j + N);
-    hn::StoreU(hn::Mul(a2, vs), df, s + j + 2 * N);
-    hn::StoreU(hn::Mul(a3, vs), df, s + j + 3 * N);
-  }
-  // Remaining keys: whole vectors over the padded row (ldk ≥ n rounded up to N), stored partially.
-  for (; j < n; j += N) {
+  const float* qi = h.q + i * h.q_ld;
+  for (int64_t j = 0; j < ldk; j += N) {
     auto acc = hn::Zero(df);
-    for (int64_t d = 0; d < dim; ++d)
-      acc = hn::MulAdd(hn::Set(df, x[d]), hn::LoadU(df, kt + d * ldk + j), acc);
-    acc = hn::Mul(acc, hn::Set(df, scale));
-    if (j + N <= n) {
-      hn::StoreU(acc, df, s + j);
-    } else {
-      HWY_ALIGN float tmp[hn::MaxLanes(df)];
-      hn::Store(acc, df, tmp);
-      for (int64_t t = 0; t < n - j; ++t) s[j + t] = tmp[t];
+    for (int64_t c = 0; c < h.dim; ++c)
+      acc = hn::MulAdd(hn::Set(df, qi[c]), hn::LoadU(df, kt + c * ldk + j), acc);
+    hn::StoreU(hn::Mul(acc, hn::Set(df, h.scale)), df, s + j);
+  }
+  if (h.mask) {
+    const float* mrow = h.mask + i * h.mask_q;
+    for (int64_t j = 0; j < h.lk; ++j) s[j] += mrow[j * h.mask_k];
+  }
+  const int64_t first_masked = h.causal ? std::min(i + 1, h.lk) : h.lk;
+  for (int64_t j = first_masked; j < ldk; ++j) s[j] = -INFINITY;
+}
+
+// out[c] = Σ_j p_j · xt[c, j] for c < dim (dots across keys).
+void DotsAcrossKeys(const float* p, const float* xt, int64_t ldk, int64_t dim, float* out) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  for (int64_t c = 0; c < dim; ++c) {
+    auto acc = hn::Zero(df);
+    for (int64_t j = 0; j < ldk; j += N)
+      acc = hn::MulAdd(hn::LoadU(df, p + j), hn::LoadU(df, xt + c * ldk + j), acc);
+    out[c] = hn::GetLane(hn::SumOfLanes(df, acc));
+  }
+}
+
+// xt[c, :] += a_c · p for c < dim (rank-1 update across keys).
+void Rank1AcrossKeys(const float* a, const float* p, float* xt, int64_t ldk, int64_t dim) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  for (int64_t c = 0; c < dim; ++c) {
+    if (a[c] == 0.0f) continue;
+    const auto va = hn::Set(df, a[c]);
+    float* row = xt + c * ldk;
+    for (int64_t j = 0; j < ldk; j += N)
+      hn::StoreU(hn::MulAdd(va, hn::LoadU(df, p + j), hn::LoadU(df, row + j)), df, row + j);
+  }
+}
+
+int64_t PaddedKeys(int64_t lk) { return (lk + 15) / 16 * 16; }
+
+void RowsHeadForward(const RowsHead& h, float* scratch) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  const int64_t ldk = PaddedKeys(h.lk);
+  float* kt = scratch;
+  float* vt = kt + h.dim * ldk;
+  float* s = vt + h.dim_v * ldk;
+  const bool dots = h.dim_v <= 16;  // P·V as dots across keys (small Dv) or as axpys over Dv
+  TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
+  if (dots) TransposeRows(h.v, h.v_ld, h.lk, h.dim_v, vt, ldk);
+  const auto lowest = hn::Set(df, -FLT_MAX);
+  for (int64_t i = 0; i < h.lq; ++i) {
+    float* oi = h.out + i * h.out_ld;
+    HeadScores(h, i, kt, ldk, s);
+    auto vmax = hn::Set(df, -INFINITY);
+    for (int64_t j = 0; j < ldk; j += N) vmax = hn::Max(vmax, hn::LoadU(df, s + j));
+    const float m = hn::GetLane(hn::MaxOfLanes(df, vmax));
+    if (m == -INFINITY) {  // every key masked: zero output
+      for (int64_t c = 0; c < h.dim_v; ++c) oi[c] = 0.0f;
+      h.lse[i] = -INFINITY;
+      continue;
     }
+    const auto vm = hn::Set(df, m);
+    auto vsum = hn::Zero(df);
+    for (int64_t j = 0; j < ldk; j += N) {
+      const auto e = hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, s + j), vm), lowest));
+      hn::StoreU(e, df, s + j);
+      vsum = hn::Add(vsum, e);
+    }
+    // Lanes that were −inf give exp(−FLT_MAX − m) = 0.
+    const float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
+    h.lse[i] = m + std::log(sum);
+    const auto inv = hn::Set(df, 1.0f / sum);
+    const float* z = h.dropout ? h.dropout + i * h.lk : nullptr;
+    for (int64_t j = 0; j < ldk; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, s + j), inv), df, s + j);
+    if (z)
+      for (int64_t j = 0; j < h.lk; ++j) s[j] *= z[j];
+    if (dots) {
+      DotsAcrossKeys(s, vt, ldk, h.dim_v, oi);
+    } else {
+      for (int64_t c = 0; c < h.dim_v; ++c) oi[c] = 0.0f;
+      for (int64_t j = 0; j < h.lk; ++j)
+        if (s[j] != 0.0f) Axpy(s[j], h.v + j * h.v_ld, oi, h.dim_v);
+    }
+  }
+}
+
+void RowsHeadBackward(const RowsHead& h, float* scratch) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  const int64_t ldk = PaddedKeys(h.lk);
+  float* kt = scratch;
+  float* vt = kt + h.dim * ldk;
+  float* dkt = vt + h.dim_v * ldk;
+  float* dvt = dkt + h.dim * ldk;
+  float* s = dvt + h.dim_v * ldk;
+  float* dp = s + ldk;
+  float* pd = dp + ldk;
+  float* qs = pd + ldk;  // (dim) scale · q_i
+  TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
+  TransposeRows(h.v, h.v_ld, h.lk, h.dim_v, vt, ldk);
+  for (int64_t j = 0; j < (h.dim + h.dim_v) * ldk; ++j) dkt[j] = 0.0f;
+  const auto lowest = hn::Set(df, -FLT_MAX);
+  for (int64_t i = 0; i < h.lq; ++i) {
+    float* dqi = h.dq + i * h.dq_ld;
+    const float l = h.lse[i];
+    if (l == -INFINITY) {  // fully masked row: no gradient
+      for (int64_t c = 0; c < h.dim; ++c) dqi[c] = 0.0f;
+      continue;
+    }
+    const float* doi = h.dout + i * h.dout_ld;
+    // P_i = exp(S_i − lse_i);  dP_i = dO_i · Vᵀ
+    HeadScores(h, i, kt, ldk, s);
+    const auto vl = hn::Set(df, l);
+    for (int64_t j = 0; j < ldk; j += N)
+      hn::StoreU(hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, s + j), vl), lowest)), df, s + j);
+    for (int64_t j = 0; j < ldk; j += N) {
+      auto acc = hn::Zero(df);
+      for (int64_t c = 0; c < h.dim_v; ++c)
+        acc = hn::MulAdd(hn::Set(df, doi[c]), hn::LoadU(df, vt + c * ldk + j), acc);
+      hn::StoreU(acc, df, dp + j);
+    }
+    const float di = Dot(doi, h.o + i * h.o_ld, h.dim_v);
+    const float* p_used = s;
+    if (h.dropout) {  // weights that multiplied V, and dP through the same mask
+      const float* z = h.dropout + i * h.lk;
+      for (int64_t j = 0; j < h.lk; ++j) {
+        pd[j] = s[j] * z[j];
+        dp[j] *= z[j];
+      }
+      for (int64_t j = h.lk; j < ldk; ++j) pd[j] = 0.0f;
+      p_used = pd;
+    }
+    // dVᵀ[c, :] += dO_i[c] · P_used
+    Rank1AcrossKeys(doi, p_used, dvt, ldk, h.dim_v);
+    // dS = P ∘ (dP − D_i) · scale (stored in dp)
+    const auto vd = hn::Set(df, di), vsc = hn::Set(df, h.scale);
+    for (int64_t j = 0; j < ldk; j += N)
+      hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(df, s + j), hn::Sub(hn::LoadU(df, dp + j), vd)), vsc),
+                 df, dp + j);
+    // dQ_i = dS · K ;  dKᵀ[c, :] += q_i[c] · dS
+    DotsAcrossKeys(dp, kt, ldk, h.dim, dqi);
+    const float* qi = h.q + i * h.q_ld;
+    for (int64_t c = 0; c < h.dim; ++c) qs[c] = qi[c];
+    Rank1AcrossKeys(qs, dp, dkt, ldk, h.dim);
+  }
+  for (int64_t j = 0; j < h.lk; ++j) {
+    for (int64_t c = 0; c < h.dim; ++c) h.dk[j * h.dk_ld + c] = dkt[c * ldk + j];
+    for (int64_t c = 0; c < h.dim_v; ++c) h.dv[j * h.dv_ld + c] = dvt[c * ldk + j];
   }
 }
 
@@ -169,13 +310,18 @@ HWY_EXPORT(ExpMinusRows);
 HWY_EXPORT(SoftmaxGradRows);
 HWY_EXPORT(ScaleRow);
 HWY_EXPORT(Dot);
-HWY_EXPORT(Axpy);
-HWY_EXPORT(ScoresRow);
+HWY_EXPORT(RowsHeadForward);
+HWY_EXPORT(RowsHeadBackward);
 
-void axpy(float a, const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(Axpy)(a, x, y, n); }
-void scores_row(const float* x, const float* kt, int64_t ldk, int64_t dim, int64_t n, float scale,
-                float* s) {
-  HWY_DYNAMIC_DISPATCH(ScoresRow)(x, kt, ldk, dim, n, scale, s);
+int64_t rows_head_scratch(int64_t lk, int64_t dim, int64_t dim_v) {
+  const int64_t ldk = (lk + 15) / 16 * 16;
+  return 2 * (dim + dim_v) * ldk + 3 * ldk + dim + 64;
+}
+void rows_head_forward(const RowsHead& h, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(RowsHeadForward)(h, scratch);
+}
+void rows_head_backward(const RowsHead& h, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(RowsHeadBackward)(h, scratch);
 }
 
 void online_softmax_rows(float* s, int64_t rows, int64_t cols, int64_t lds, float* m, float* l,

@@ -24,12 +24,32 @@ void scale_row(float* y, int64_t n, float a);
 // Σ_i x_i · y_i.
 float dot(const float* x, const float* y, int64_t n);
 
-// y ← y + a · x over n elements.
-void axpy(float a, const float* x, float* y, int64_t n);
+// One (b, h) head of the row-wise kernel (short sequences). K and V are transposed into
+// (dim, ldk) scratch so every per-row step is a vector across keys: scores, softmax, P·V (as dots
+// over keys for small Dv), and in the backward the rank-1 updates of dKᵀ and dVᵀ.
+struct RowsHead {
+  const float* q;  int64_t q_ld;   // (lq, dim)
+  const float* k;  int64_t k_ld;   // (lk, dim)
+  const float* v;  int64_t v_ld;   // (lk, dim_v)
+  const float* o;  int64_t o_ld;   // forward output (read by the backward)
+  float* out;      int64_t out_ld; // forward: O rows
+  float* lse;                      // (lq)
+  const float* mask = nullptr;     // additive, already offset to this (b, h)
+  int64_t mask_q = 0, mask_k = 0;
+  const float* dropout = nullptr;  // (lq, lk) multipliers keep/(1 − p) or 0; null = none
+  int64_t lq = 0, lk = 0, dim = 0, dim_v = 0;
+  float scale = 1.0f;
+  bool causal = false;
+  // backward
+  const float* dout = nullptr; int64_t dout_ld = 0;
+  float* dq = nullptr; int64_t dq_ld = 0;
+  float* dk = nullptr; int64_t dk_ld = 0;
+  float* dv = nullptr; int64_t dv_ld = 0;
+};
 
-// s_j = scale · Σ_d x_d · kt[d·ldk + j] for j < n: one query row against keys stored transposed
-// (kt: (dim, ldk)), vectorised across keys — the short-sequence kernel's Q·Kᵀ row.
-void scores_row(const float* x, const float* kt, int64_t ldk, int64_t dim, int64_t n, float scale,
-                float* s);
+// Scratch floats a head needs: forward and backward.
+int64_t rows_head_scratch(int64_t lk, int64_t dim, int64_t dim_v);
+void rows_head_forward(const RowsHead& h, float* scratch);
+void rows_head_backward(const RowsHead& h, float* scratch);
 
 }  // namespace attend::kernels::detail

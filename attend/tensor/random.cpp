@@ -35,12 +35,12 @@ void Generator::fill_normal(double* out, int64_t n, double mean, double stddev, 
   fill(out, n, threads, [&](int64_t i) { return mean + stddev * normal01(s, c + i); });
 }
 void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads) {
-  uint64_t c = reserve(n), s = seed_;
-  fill(out, n, threads, [&](int64_t i) { return uniform01(s, c + i) < p ? 1.0 : 0.0; });
+  uint64_t c = reserve(n), s = seed_, t = below_threshold(p);
+  fill(out, n, threads, [&](int64_t i) { return draw_below(s, c + i, t) ? 1.0f : 0.0f; });
 }
 void Generator::fill_bernoulli(double* out, int64_t n, double p, int threads) {
-  uint64_t c = reserve(n), s = seed_;
-  fill(out, n, threads, [&](int64_t i) { return uniform01(s, c + i) < p ? 1.0 : 0.0; });
+  uint64_t c = reserve(n), s = seed_, t = below_threshold(p);
+  fill(out, n, threads, [&](int64_t i) { return draw_below(s, c + i, t) ? 1.0 : 0.0; });
 }
 
 }  // namespace attend

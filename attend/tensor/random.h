@@ -1,6 +1,7 @@
 #pragma once
 // Counter-based random numbers: value i of a draw depends only on (seed, counter + i), so results
 // are the same whatever the thread count, and a draw can be filled in parallel.
+#include <cmath>
 #include <cstdint>
 
 namespace attend {
@@ -34,6 +35,16 @@ class Generator {
   // Uniform in [0, 1) with 53 random bits.
   static double uniform01(uint64_t seed, uint64_t counter) {
     return static_cast<double>(bits(seed, counter) >> 11) * 0x1.0p-53;
+  }
+  // The integer form of `uniform01(seed, c) < p`: draws whose top 53 bits are below
+  // below_threshold(p) are exactly those with uniform01 < p (no floating point per draw).
+  static uint64_t below_threshold(double p) {
+    if (p <= 0.0) return 0;
+    if (p >= 1.0) return uint64_t(1) << 53;
+    return static_cast<uint64_t>(std::ceil(p * 0x1.0p53));
+  }
+  static bool draw_below(uint64_t seed, uint64_t counter, uint64_t threshold) {
+    return (bits(seed, counter) >> 11) < threshold;
   }
   // Standard normal (Box-Muller on two counters 2c, 2c+1).
   static double normal01(uint64_t seed, uint64_t counter);
