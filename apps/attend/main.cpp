@@ -20,6 +20,8 @@
 #include "attend/train/forecast.h"
 #include "attend/train/progress.h"
 #include "bench_command.h"
+#include "explain_command.h"
+#include "compare_command.h"
 
 namespace fs = std::filesystem;
 using attend::train::FlagKind;
@@ -279,6 +281,8 @@ int real_main(int argc, char** argv) {
 
   auto* models = app.add_subcommand("models", "list the models");
   attend::cli::add_bench_command(app);  // runs from its parse callback
+  attend::cli::add_explain_command(app);  // runs from its parse callback, then exits
+  attend::cli::add_compare_command(app);
 
   try {
     app.parse(argc, argv);
@@ -292,7 +296,9 @@ int real_main(int argc, char** argv) {
   }
   if (threads < 0) throw UsageError("--threads must be >= 0");
 
-  if (app.get_subcommand("bench")->parsed()) return 0;
+  // These run from their parse callbacks; nothing is left to do here.
+  for (const char* done : {"bench", "explain", "compare"})
+    if (app.get_subcommand(done)->parsed()) return 0;
   if (models->parsed()) {
     for (const auto& n : attend::models::model_names()) fmt::print("{}\n", n);
     return 0;

@@ -1,0 +1,59 @@
+#pragma once
+// `attend explain`: seeing inside a trained model on one test window and over the test set.
+// Writes into an output folder:
+//   heatmaps/<role>_L<l>[_var-<name>]_{h<k>,mean}.{png,svg}  attention per layer and head
+//   weights/<role>_L<l>.{npy,json}                          raw weights of the window
+//   head_stats.{csv,md,json}, head_distance.{png,svg}, head_entropy.{png,svg}
+//   forecast.{png,svg}, rollout.{png,svg} (what mattered, under the input series)
+//   TFT: selection_{static,history,future}.{png,svg}
+//   report.html (everything, images embedded)
+// Roles are "encoder-self", "decoder-self" and "cross". A model without attention (DLinear, LSTM,
+// TCN) is an error saying so; nothing is written.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attend/data/dataset.h"
+#include "attend/models/model.h"
+#include "attend/train/run_config.h"
+
+namespace attend::explain {
+
+struct ExplainOptions {
+  std::string out;               // output folder (created when missing)
+  std::optional<int64_t> index;  // test window to explain (none: from date, else window 0)
+  std::string date;              // forecast origin = timestamp of the window's last input row
+  int64_t max_batches = 0;       // test batches averaged for head statistics (0: all)
+  std::string source;            // what is explained (checkpoint folder), shown in the report
+  std::function<void(const std::string&)> log;  // progress lines (may be empty)
+};
+
+struct ExplainResult {
+  std::string report;              // path of report.html
+  int64_t window = 0;              // test window explained
+  int64_t origin = 0;              // its forecast origin (seconds since 1970 UTC)
+  int64_t batches = 0;             // test batches averaged for head statistics
+  std::vector<std::string> files;  // every file written
+};
+
+// The test window named by options.index or options.date (neither: window 0; both: error).
+// Errors name the bad value and the valid range.
+int64_t select_window(const data::ForecastSplit& test, const ExplainOptions& options);
+
+// Explains `model` (eval mode is set) on the test split of `data`; cfg gives label_len,
+// pred_len, features and batch_size. Throws attend::Error when the model has no attention.
+ExplainResult explain_model(models::ForecastModel& model, const data::ForecastData& data,
+                            const train::RunConfig& cfg, const ExplainOptions& options,
+                            Context& ctx);
+
+// Loads the data named by cfg (a checkpoint's resolved config with any data flags applied) and
+// the weights in checkpoint_dir, then explains.
+ExplainResult explain_checkpoint(const std::string& checkpoint_dir, const train::RunConfig& cfg,
+                                 const ExplainOptions& options, Context& ctx);
+
+// The error text for a model without attention.
+std::string no_attention_message(const std::string& model);
+
+}  // namespace attend::explain
