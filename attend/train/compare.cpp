@@ -1,0 +1,291 @@
+// Side-by-side training, testing and timing of several models on one dataset.
+#include "attend/train/compare.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "attend/autograd/node.h"
+#include "attend/io/atomic_file.h"
+#include "attend/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace attend::train {
+
+namespace {
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+
+// Number of time-mark columns the data layer makes for a model config: timeF features, or the
+// integer calendar marks of TSLib's timeenc 0 (month, day, weekday, hour[, minute]).
+int64_t mark_columns(const models::ModelConfig& c) {
+  if (c.embed == "timeF") return models::time_feature_count(c.freq);
+  return c.freq == "t" ? 5 : 4;
+}
+
+// Marks for timing: timeF values in [-0.5, 0.5], integer marks 0 (a valid index everywhere).
+Tensor random_marks(const models::ModelConfig& c, int64_t batch, int64_t len, Context& ctx) {
+  const Shape s{batch, len, mark_columns(c)};
+  if (c.embed == "timeF") return Tensor::uniform(s, -0.5, 0.5, DType::F32, ctx);
+  return Tensor::zeros(s, DType::F32, ctx);
+}
+
+// A cell of a table: finite numbers with `digits` decimals, others as "nan"/"inf".
+std::string num(double v, int digits) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{:.{}f}", v, digits);
+}
+
+struct Column {
+  const char* name;
+  std::function<std::string(const CompareRow&)> cell;
+};
+
+const std::vector<Column>& columns() {
+  static const std::vector<Column> cols = {
+      {"model", [](const CompareRow& r) { return r.model; }},
+      {"params", [](const CompareRow& r) { return std::to_string(r.params); }},
+      {"epochs", [](const CompareRow& r) { return std::to_string(r.epochs); }},
+      {"train_s", [](const CompareRow& r) { return num(r.train_s, 3); }},
+      {"epoch_train_s", [](const CompareRow& r) { return num(r.epoch_train_s, 3); }},
+      {"mse", [](const CompareRow& r) { return num(r.metrics.mse, 6); }},
+      {"mae", [](const CompareRow& r) { return num(r.metrics.mae, 6); }},
+      {"latency_b1_ms", [](const CompareRow& r) { return num(r.latency_b1_ms, 3); }},
+      {"latency_b32_ms", [](const CompareRow& r) { return num(r.latency_b32_ms, 3); }},
+  };
+  return cols;
+}
+
+}  // namespace
+
+std::string canonical_model_name(const std::string& name) {
+  const std::string n = name == "TFT" ? "TemporalFusionTransformer" : name;
+  const auto names = models::model_names();
+  if (std::find(names.begin(), names.end(), n) != names.end()) return n;
+  std::string known;
+  for (const auto& k : names) {
+    if (!known.empty()) known += ", ";
+    known += k;
+  }
+  fail("[compare] unknown model '{}'; known: {} (TFT = TemporalFusionTransformer)", name, known);
+}
+
+std::vector<std::string> parse_model_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  size_t pos = 0;
+  while (true) {
+    const size_t comma = list.find(',', pos);
+    const std::string item =
+        trim(list.substr(pos, comma == std::string::npos ? comma : comma - pos));
+    ATTEND_CHECK(!item.empty(), "[compare] --models '{}' has an empty entry", list);
+    const std::string name = canonical_model_name(item);
+    ATTEND_CHECK(seen.insert(name).second, "[compare] --models lists '{}' twice", item);
+    out.push_back(name);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
+                                            const LatencyOptions& options, Context& ctx) {
+  ATTEND_CHECK(options.repeats > 0 && options.warmup >= 0,
+               "[latency] repeats must be positive and warmup non-negative (got {}, {})",
+               options.repeats, options.warmup);
+  const models::ModelConfig& c = model.config();
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<LatencyResult> out;
+  for (const int64_t B : options.batches) {
+    ATTEND_CHECK(B > 0, "[latency] batch size must be positive, got {}", B);
+    const int64_t Ly = c.label_len + c.pred_len;
+    // x_enc: (B, seq_len, enc_in); x_dec: (B, label_len + pred_len, dec_in) as the trainer builds
+    // it (zeros over the horizon); marks: (B, L, F).
+    Tensor x_enc = Tensor::normal({B, c.seq_len, c.enc_in}, 0, 1, DType::F32, ctx);
+    Tensor x_dec, xm, ym;
+    if (model.uses_decoder_input()) x_dec = Tensor::zeros({B, Ly, c.dec_in}, DType::F32, ctx);
+    if (model.uses_time_marks()) {
+      xm = random_marks(c, B, c.seq_len, ctx);
+      ym = random_marks(c, B, Ly, ctx);
+    }
+    for (int i = 0; i < options.warmup; ++i) model.forecast(x_enc, xm, x_dec, ym);
+    std::vector<double> ms;
+    for (int i = 0; i < options.repeats; ++i) {
+      const double t0 = now_seconds();
+      Tensor y = model.forecast(x_enc, xm, x_dec, ym);
+      ms.push_back((now_seconds() - t0) * 1e3);
+    }
+    std::sort(ms.begin(), ms.end());
+    out.push_back({B, ms[ms.size() / 2], ms.front()});
+  }
+  model.train(was_training);
+  return out;
+}
+
+std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<std::string>& names,
+                                       Context& ctx, const CompareOptions& options) {
+  ATTEND_CHECK(!names.empty(), "[compare] no models given");
+  std::vector<std::string> models;
+  for (const auto& n : names) models.push_back(canonical_model_name(n));
+  for (const auto& m : models) {
+    RunConfig c = cfg;
+    c.model = m;
+    validate(c);
+  }
+  auto log = [&](const std::string& s) {
+    if (options.log) options.log(s);
+  };
+  auto data =
+      std::make_shared<const data::ForecastData>(data::load_forecast_data(data_config(cfg)));
+  LatencyOptions lat = options.latency;
+  lat.batches = {1, 32};
+  std::vector<CompareRow> rows;
+  for (const auto& m : models) {
+    RunConfig c = cfg;
+    c.model = m;
+    Trainer trainer(c, data, ctx);
+    CompareRow row;
+    row.model = m;
+    row.params = trainer.model().num_parameters();
+    // Optimisation-loop time of each epoch: from the epoch's start to its last batch.
+    double epoch_start = 0, loop_total = 0;
+    int loops = 0;
+    TrainCallbacks cb;
+    cb.on_batch = [&](int, int64_t batch, int64_t batches, double) {
+      if (batch == batches) {
+        loop_total += now_seconds() - epoch_start;
+        ++loops;
+      }
+    };
+    cb.on_epoch = [&](const EpochReport& r) {
+      log(fmt::format("{}: epoch {}/{} train {:.4f} val {:.4f} ({:.1f} s)", m, r.epoch, r.epochs,
+                      r.train_loss, r.val_loss, r.seconds));
+      epoch_start = now_seconds();
+    };
+    trainer.set_callbacks(cb);
+    log(fmt::format("{}: training ({} parameters)", m, row.params));
+    const double t0 = now_seconds();
+    epoch_start = t0;
+    TrainResult tr = trainer.train();
+    row.train_s = now_seconds() - t0;
+    row.epochs = tr.epochs_run;
+    row.epoch_train_s = loops > 0 ? loop_total / loops : 0.0;
+    row.metrics = trainer.test(c.inverse);
+    auto latency = forecast_latency(trainer.model(), lat, ctx);
+    row.latency_b1_ms = latency[0].median_ms;
+    row.latency_b32_ms = latency[1].median_ms;
+    log(fmt::format("{}: mse {:.6f} mae {:.6f} | latency b1 {:.3f} ms, b32 {:.3f} ms", m,
+                    row.metrics.mse, row.metrics.mae, row.latency_b1_ms, row.latency_b32_ms));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::string compare_to_csv(const std::vector<CompareRow>& rows) {
+  std::string s;
+  for (size_t i = 0; i < columns().size(); ++i) {
+    if (i) s += ',';
+    s += columns()[i].name;
+  }
+  s += "\n";
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < columns().size(); ++i) {
+      if (i) s += ',';
+      s += columns()[i].cell(r);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+std::string compare_to_markdown(const std::vector<CompareRow>& rows) {
+  std::string head = "|", rule = "|";
+  for (size_t i = 0; i < columns().size(); ++i) {
+    head += fmt::format(" {} |", columns()[i].name);
+    rule += i == 0 ? " --- |" : " ---: |";
+  }
+  std::string s = head + "\n" + rule + "\n";
+  for (const auto& r : rows) {
+    s += "|";
+    for (const auto& col : columns()) s += fmt::format(" {} |", col.cell(r));
+    s += "\n";
+  }
+  return s;
+}
+
+std::vector<std::string> write_compare(const std::vector<CompareRow>& rows,
+                                       const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ATTEND_CHECK(fs::is_directory(dir), "[compare] --out '{}': cannot create the folder ({})", dir,
+               ec ? ec.message() : "not a folder");
+  const std::string csv = (fs::path(dir) / "compare.csv").string();
+  const std::string md = (fs::path(dir) / "compare.md").string();
+  io::write_file_atomic(csv, compare_to_csv(rows));
+  io::write_file_atomic(md, compare_to_markdown(rows));
+  return {csv, md};
+}
+
+ModelBenchResult bench_model(const RunConfig& cfg_in, const LatencyOptions& options, Context& ctx) {
+  RunConfig cfg = cfg_in;
+  cfg.model = canonical_model_name(cfg.model);
+  if (cfg.enc_in == 0) cfg.enc_in = 7;
+  if (cfg.dec_in == 0) cfg.dec_in = 7;
+  if (cfg.c_out == 0) cfg.c_out = 7;
+  const std::string freq = cfg.freq == "auto" || cfg.freq.empty() ? "h" : cfg.freq;
+  cfg.freq = freq;
+  validate(cfg);
+  std::vector<std::string> columns;
+  for (int64_t i = 0; i < cfg.enc_in; ++i) columns.push_back(fmt::format("c{}", i));
+  ctx.generator().manual_seed(static_cast<uint64_t>(cfg.seed));
+  auto model = models::make_model(model_config(cfg, columns, freq), ctx);
+  ModelBenchResult r;
+  r.model = cfg.model;
+  r.params = model->num_parameters();
+  r.latency = forecast_latency(*model, options, ctx);
+  return r;
+}
+
+std::string format_model_bench(const RunConfig& cfg, const ModelBenchResult& r, int threads,
+                               bool json) {
+  if (json) {
+    std::string s;
+    for (const auto& l : r.latency) {
+      nlohmann::json j = {{"side", "attend"},       {"model", r.model},
+                          {"threads", threads},     {"batch", l.batch},
+                          {"params", r.params},     {"median_ms", l.median_ms},
+                          {"min_ms", l.min_ms},     {"d_model", cfg.d_model},
+                          {"seq_len", cfg.seq_len}, {"pred_len", cfg.pred_len}};
+      s += j.dump() + "\n";
+    }
+    return s;
+  }
+  std::string s =
+      fmt::format("{}: {} parameters | seq_len {} pred_len {} d_model {} | threads {} (0 = all)\n",
+                  r.model, r.params, cfg.seq_len, cfg.pred_len, cfg.d_model, threads);
+  s += fmt::format("{:>8}{:>14}{:>12}\n", "batch", "median ms", "min ms");
+  for (const auto& l : r.latency)
+    s += fmt::format("{:>8}{:>14.3f}{:>12.3f}\n", l.batch, l.median_ms, l.min_ms);
+  return s;
+}
+
+}  // namespace attend::train
