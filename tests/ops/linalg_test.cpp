@@ -178,8 +178,8 @@ TEST(Linear, HandComputedAndLayouts) {
   EXPECT_EQ(ref.shape(), Shape({2, 3, 4}));
   EXPECT_TRUE(all_close(
       linear(x3.copy_as(DType::F32), w3.copy_as(DType::F32), b3.copy_as(DType::F32)), ref, 1e-5));
-  EXPECT_TRUE(
-      all_close(reshape(linear(x3, w3), {6, 4}), matmul(reshape(x3, {6, 5}), transpose(w3, 0, 1)), 1e-12));
+  EXPECT_TRUE(all_close(reshape(linear(x3, w3), {6, 4}),
+                        matmul(reshape(x3, {6, 5}), transpose(w3, 0, 1)), 1e-12));
   // Transposed x, transposed weight storage, 1-d x.
   Tensor xt = transpose(Tensor::uniform({5, 6}, -1, 1, DType::F64, ctx), 0, 1);
   Tensor wt = transpose(Tensor::uniform({5, 4}, -1, 1, DType::F64, ctx), 0, 1);
