@@ -90,7 +90,7 @@ void BM_Gemm_DirectDnnl(benchmark::State& state) {
   int threads = static_cast<int>(state.range(3));
   std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n);
   // Same thread rule as kernels::gemm, so the comparison measures only the wrapper.
-  omp_set_num_threads(2.0 * m * n * k < 2e5 ? 1 : threads);
+  omp_set_num_threads(2.0 * m * n * k < 8e6 ? 1 : threads);
   for (auto _ : state) {
     dnnl_sgemm('N', 'N', m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
     benchmark::ClobberMemory();

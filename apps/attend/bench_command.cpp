@@ -29,6 +29,9 @@ void add_bench_command(CLI::App& app) {
   attn->add_flag("--prob_sparse", cfg->prob_sparse, "also time Informer's ProbSparse attention");
   attn->add_option("--factor", cfg->factor, "ProbSparse sampling factor")->capture_default_str()->check(CLI::PositiveNumber);
   attn->add_flag("!--no_reference", cfg->reference, "skip the reference path (it needs B·H·Lq·Lk floats)");
+  attn->add_option("--kernel", cfg->kernel, "fused kernel: auto, tiles or rows")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "tiles", "rows"}));
   attn->add_flag("--json", *json, "print JSON");
   attn->callback([cfg, json] {
     auto results = perf::bench_attention(*cfg);

@@ -164,6 +164,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   p.scale = static_cast<float>(o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(d.dim)));
   p.causal = o.causal;
   p.dropout_p = static_cast<float>(o.dropout_p);
+  p.kernel = static_cast<AttentionParams::Kernel>(static_cast<int>(o.fused_kernel));
   if (o.dropout_p > 0) {
     Generator& g = q_in.context().generator();
     p.seed = g.seed();

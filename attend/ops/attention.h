@@ -27,6 +27,8 @@ struct AttentionOptions {
   double dropout_p = 0.0;       // on the weights, drawn from q's context generator (pass 0 in eval)
   bool return_weights = false;  // also return the weights (B, H, Lq, Lk): takes the reference path
   AttentionPath path = AttentionPath::Auto;
+  // Fused path only: which kernel (benchmarks pin one; Auto picks by shape).
+  enum class FusedKernel { Auto, Tiles, Rows } fused_kernel = FusedKernel::Auto;
 };
 
 struct AttentionResult {

@@ -76,6 +76,11 @@ std::vector<AttentionBenchResult> bench_attention(const AttentionBenchConfig& c)
   AttentionOptions fused;
   fused.causal = c.causal;
   fused.path = AttentionPath::Fused;
+  ATTEND_CHECK(c.kernel == "auto" || c.kernel == "tiles" || c.kernel == "rows",
+               "[bench attention] --kernel must be auto, tiles or rows, got '{}'", c.kernel);
+  fused.fused_kernel = c.kernel == "tiles"  ? AttentionOptions::FusedKernel::Tiles
+                       : c.kernel == "rows" ? AttentionOptions::FusedKernel::Rows
+                                            : AttentionOptions::FusedKernel::Auto;
   add("fused",
       time_it(ctx, c.warmup, c.repeats,
               run([&] { return scaled_dot_product_attention(q, k, v, fused).output; })),

@@ -17,6 +17,7 @@ struct AttentionBenchConfig {
   bool prob_sparse = false;  // also time Informer's ProbSparse attention (self-attention shapes)
   int64_t factor = 5;        // ProbSparse sampling factor
   bool reference = true;     // also time the reference (materialising) path
+  std::string kernel = "auto";  // fused kernel: auto | tiles | rows
 };
 
 struct AttentionBenchResult {
