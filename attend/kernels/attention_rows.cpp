@@ -130,6 +130,28 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (; j < n; ++j) y[j] += a * x[j];
 }
 
+void SparsityMeasure(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
+                     const int64_t* idx, int64_t len_q, int64_t n_sample, int64_t dim,
+                     int64_t len_k, float* m) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  for (int64_t i = 0; i < len_q; ++i) {
+    const float* qi = q + i * q_ld;
+    float mx = -INFINITY, sum = 0.0f;
+    for (int64_t j = 0; j < n_sample; ++j) {
+      const float* kj = k + idx[i * n_sample + j] * k_ld;
+      auto acc = hn::Zero(df);
+      int64_t c = 0;
+      for (; c + N <= dim; c += N) acc = hn::MulAdd(hn::LoadU(df, qi + c), hn::LoadU(df, kj + c), acc);
+      float s = hn::GetLane(hn::SumOfLanes(df, acc));
+      for (; c < dim; ++c) s += qi[c] * kj[c];
+      mx = std::max(mx, s);
+      sum += s;
+    }
+    m[i] = mx - sum / static_cast<float>(len_k);
+  }
+}
+
 // ---- row-wise head kernels -------------------------------------------------------------------------
 
 // x (n rows, stride ld, dim features) -> xt (dim, ldk), zero padded past n.
@@ -311,6 +333,13 @@ HWY_EXPORT(SoftmaxGradRows);
 HWY_EXPORT(ScaleRow);
 HWY_EXPORT(Dot);
 HWY_EXPORT(RowsHeadForward);
+HWY_EXPORT(SparsityMeasure);
+
+void sparsity_measure(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
+                      const int64_t* idx, int64_t len_q, int64_t n_sample, int64_t dim,
+                      int64_t len_k, float* m) {
+  HWY_DYNAMIC_DISPATCH(SparsityMeasure)(q, q_ld, k, k_ld, idx, len_q, n_sample, dim, len_k, m);
+}
 HWY_EXPORT(RowsHeadBackward);
 
 int64_t rows_head_scratch(int64_t lk, int64_t dim, int64_t dim_v) {

@@ -24,6 +24,12 @@ void scale_row(float* y, int64_t n, float a);
 // Σ_i x_i · y_i.
 float dot(const float* x, const float* y, int64_t n);
 
+// Informer's sparsity measure for one head: for each query i, over its sampled keys
+// idx[i·n_sample + j], m_i = max_j(q_i·k_idx) − Σ_j(q_i·k_idx) / len_k.
+void sparsity_measure(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
+                      const int64_t* idx, int64_t len_q, int64_t n_sample, int64_t dim,
+                      int64_t len_k, float* m);
+
 // One (b, h) head of the row-wise kernel (short sequences). K and V are transposed into
 // (dim, ldk) scratch so every per-row step is a vector across keys: scores, softmax, P·V (as dots
 // over keys for small Dv), and in the backward the rank-1 updates of dKᵀ and dVᵀ.

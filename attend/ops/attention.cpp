@@ -5,6 +5,7 @@
 
 #include "attend/autograd/node.h"
 #include "attend/kernels/attention.h"
+#include "attend/kernels/attention_rows.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/linalg.h"
 #include "attend/ops/nn_functional.h"
@@ -263,6 +264,27 @@ void attention_backward_any(const AttentionDims& d, const double* q, AttentionSt
                                                 dk, dks, dv, dvs);
 }
 
+// M_i = max_j(q_i·k_idx) − Σ_j(q_i·k_idx)/Lk over each query's sampled keys (SIMD for float32).
+void sparsity_measure_any(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
+                          const int64_t* idx, int64_t len_q, int64_t n_sample, int64_t dim,
+                          int64_t len_k, float* m) {
+  kernels::detail::sparsity_measure(q, q_ld, k, k_ld, idx, len_q, n_sample, dim, len_k, m);
+}
+void sparsity_measure_any(const double* q, int64_t q_ld, const double* k, int64_t k_ld,
+                          const int64_t* idx, int64_t len_q, int64_t n_sample, int64_t dim,
+                          int64_t len_k, double* m) {
+  for (int64_t i = 0; i < len_q; ++i) {
+    double mx = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < n_sample; ++j) {
+      double s = 0;
+      for (int64_t c = 0; c < dim; ++c) s += q[i * q_ld + c] * k[idx[i * n_sample + j] * k_ld + c];
+      mx = std::max(mx, s);
+      sum += s;
+    }
+    m[i] = mx - sum / static_cast<double>(len_k);
+  }
+}
+
 int64_t ceil_log(int64_t n) { return static_cast<int64_t>(std::ceil(std::log(static_cast<double>(n)))); }
 
 struct ProbSparsePlan {
@@ -310,28 +332,23 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
   const T* kp = k.data<T>();
   const T* vp = v.data<T>();
   AttentionStrides qs = strides_bhl(q), ks = strides_bhl(k), vs = strides_bhl(v);
-  std::vector<T> m(d.len_q);
-  std::vector<int64_t> order(d.len_q);
-  for (int64_t b = 0; b < d.batch; ++b)
-    for (int64_t h = 0; h < d.heads; ++h) {
-      for (int64_t i = 0; i < d.len_q; ++i) {
-        const T* qi = qp + b * qs.b + h * qs.h + i * qs.l;
-        T mx = -INFINITY, sum = 0;
-        for (int64_t j = 0; j < n_sample; ++j) {
-          const T* kj = kp + b * ks.b + h * ks.h + idx[i * n_sample + j] * ks.l;
-          T s = 0;
-          for (int64_t c = 0; c < d.dim; ++c) s += qi[c] * kj[c];
-          mx = std::max(mx, s);
-          sum += s;
-        }
-        m[i] = mx - sum / static_cast<T>(d.len_k);
-      }
+  const int64_t heads = d.batch * d.heads;
+#pragma omp parallel num_threads(ctx.threads()) if (heads > 1 && d.len_q * n_sample * d.dim > 65536)
+  {
+    std::vector<T> m(d.len_q);
+    std::vector<int64_t> order(d.len_q);
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < heads; ++bh) {
+      const int64_t b = bh / d.heads, h = bh % d.heads;
+      sparsity_measure_any(qp + b * qs.b + h * qs.h, qs.l, kp + b * ks.b + h * ks.h, ks.l, idx,
+                           d.len_q, n_sample, d.dim, d.len_k, m.data());
       for (int64_t i = 0; i < d.len_q; ++i) order[i] = i;
       std::partial_sort(order.begin(), order.begin() + n_top, order.end(),
                         [&](int64_t a, int64_t c) { return m[a] > m[c] || (m[a] == m[c] && a < c); });
       std::sort(order.begin(), order.begin() + n_top);
-      std::copy(order.begin(), order.begin() + n_top, sel + (b * d.heads + h) * n_top);
+      std::copy(order.begin(), order.begin() + n_top, sel + bh * n_top);
     }
+  }
 
   // Causal: selected query at position s sees keys j ≤ s.
   if (o.causal) {
