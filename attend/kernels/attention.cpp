@@ -47,12 +47,13 @@ uint64_t dropout_counter(const AttentionParams& p, const AttentionDims& d, int64
 void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const AttentionDims& d,
                    const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t j0) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
-  const uint64_t drop = Generator::below_threshold(p.dropout_p);
+  const uint32_t drop = Generator::threshold16(p.dropout_p);
+  std::vector<float> z(cols);
   for (int64_t i = 0; i < rows; ++i) {
-    uint64_t c = dropout_counter(p, d, b, h, i0 + i, j0);
+    Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i0 + i, j0), cols, drop, 0.0f,
+                           keep_scale, z.data());
     float* row = s + i * lds;
-    for (int64_t j = 0; j < cols; ++j)
-      row[j] *= Generator::draw_below(p.seed, c + j, drop) ? 0.0f : keep_scale;
+    for (int64_t j = 0; j < cols; ++j) row[j] *= z[j];
   }
 }
 
@@ -70,8 +71,8 @@ bool worth_threading(const AttentionDims& d, int64_t tasks, int threads) {
 
 bool attention_dropout_keep(const AttentionParams& p, const AttentionDims& d, int64_t b, int64_t h,
                             int64_t i, int64_t j) {
-  return !Generator::draw_below(p.seed, dropout_counter(p, d, b, h, i, j),
-                                Generator::below_threshold(p.dropout_p));
+  return !Generator::draw16_below(p.seed, dropout_counter(p, d, b, h, i, j),
+                                  Generator::threshold16(p.dropout_p));
 }
 
 namespace {
@@ -91,12 +92,10 @@ bool use_rows_kernel(const AttentionDims& d, const AttentionParams& p) {
 void dropout_head(const AttentionDims& d, const AttentionParams& p, int64_t b, int64_t h,
                   float* z) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
-  const uint64_t drop = Generator::below_threshold(p.dropout_p);
-  for (int64_t i = 0; i < d.len_q; ++i) {
-    uint64_t c = dropout_counter(p, d, b, h, i, 0);
-    for (int64_t j = 0; j < d.len_k; ++j)
-      z[i * d.len_k + j] = Generator::draw_below(p.seed, c + j, drop) ? 0.0f : keep_scale;
-  }
+  const uint32_t drop = Generator::threshold16(p.dropout_p);
+  for (int64_t i = 0; i < d.len_q; ++i)
+    Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i, 0), d.len_k, drop, 0.0f,
+                           keep_scale, z + i * d.len_k);
 }
 
 // The per-head description shared by the forward and backward of the row-wise kernel.

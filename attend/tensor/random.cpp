@@ -1,5 +1,6 @@
 #include "attend/tensor/random.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace attend {
@@ -34,13 +35,32 @@ void Generator::fill_normal(double* out, int64_t n, double mean, double stddev, 
   uint64_t c = reserve(n), s = seed_;
   fill(out, n, threads, [&](int64_t i) { return mean + stddev * normal01(s, c + i); });
 }
+void Generator::fill_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
+                            float below, float above, float* out) {
+  int64_t i = 0;
+  while (i < n) {
+    const uint64_t c = first + static_cast<uint64_t>(i);
+    uint64_t h = bits(seed, c >> 2) >> (16 * (c & 3));
+    for (uint64_t lane = c & 3; lane < 4 && i < n; ++lane, ++i, h >>= 16)
+      out[i] = (h & 0xFFFF) < threshold ? below : above;
+  }
+}
+
 void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads) {
-  uint64_t c = reserve(n), s = seed_, t = below_threshold(p);
-  fill(out, n, threads, [&](int64_t i) { return draw_below(s, c + i, t) ? 1.0f : 0.0f; });
+  const uint64_t c = reserve(n), s = seed_;
+  const uint32_t t = threshold16(p);
+  // Chunks of 4096 draws (a multiple of 4, so chunk boundaries keep the hash groups aligned).
+  const int64_t chunks = (n + 4095) / 4096;
+#pragma omp parallel for num_threads(threads) schedule(static) if (n > 262144 && threads > 1)
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t begin = k * 4096;
+    fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, 1.0f, 0.0f, out + begin);
+  }
 }
 void Generator::fill_bernoulli(double* out, int64_t n, double p, int threads) {
-  uint64_t c = reserve(n), s = seed_, t = below_threshold(p);
-  fill(out, n, threads, [&](int64_t i) { return draw_below(s, c + i, t) ? 1.0 : 0.0; });
+  const uint64_t c = reserve(n), s = seed_;
+  const uint32_t t = threshold16(p);
+  fill(out, n, threads, [&](int64_t i) { return draw16_below(s, c + i, t) ? 1.0 : 0.0; });
 }
 
 }  // namespace attend
