@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Accuracy runs for docs/benchmarks.md: each model at TSLib's run.py defaults (d_model 512,
+# n_heads 8, e_layers 2, d_ff 2048, dropout 0.1, lr 1e-4, batch 32, 10 epochs, patience 3,
+# lradj type1), seq_len 96 (36 for national_illness, label_len 18), every test window kept.
+# Usage: bench/accuracy.sh MODEL [DATASET ...]   (datasets: ETTh1 ETTh2 exchange_rate national_illness)
+# Prints one Markdown row per run: model | dataset | horizon | mse | mae | seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=$1
+shift
+datasets=("$@")
+[[ ${#datasets[@]} -gt 0 ]] || datasets=(ETTh1 ETTh2 exchange_rate national_illness)
+attend=${ATTEND:-build/attend}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+for ds in "${datasets[@]}"; do
+  case $ds in
+    ETTh1|ETTh2) data=$ds; seq=96; label=48; horizons=(96 192 336 720) ;;
+    exchange_rate) data=custom; seq=96; label=48; horizons=(96 192 336 720) ;;
+    national_illness) data=custom; seq=36; label=18; horizons=(24 36 48 60) ;;
+    *) echo "unknown dataset $ds" >&2; exit 2 ;;
+  esac
+  for pl in "${horizons[@]}"; do
+    start=$(date +%s)
+    line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
+      --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" \
+      --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" ${EXTRA_FLAGS:-} 2>/dev/null | tail -1)
+    secs=$(( $(date +%s) - start ))
+    mse=$(sed -E 's/mse:([0-9.e-]+), mae:([0-9.e-]+)/\1/' <<<"$line")
+    mae=$(sed -E 's/mse:([0-9.e-]+), mae:([0-9.e-]+)/\2/' <<<"$line")
+    printf '| %s | %s | %s | %.3f | %.3f | %s |\n' "$model" "$ds" "$pl" "$mse" "$mae" "$secs"
+  done
+done
