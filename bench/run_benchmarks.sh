@@ -4,7 +4,7 @@ set -x
 cd "$(dirname "$0")/.."
 mkdir -p runs
 export OMP_WAIT_POLICY=passive
-./build-bench/bench_engine --benchmark_min_time=0.5 > runs/final_engine.txt 2>&1
+./build/bench_engine --benchmark_min_time=0.5 > runs/final_engine.txt 2>&1
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_mlp_step.py --threads 1 > runs/final_torch_mlp_t1.txt 2>&1
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_mlp_step.py --threads 2 > runs/final_torch_mlp_t2.txt 2>&1
 python3 bench/attention_compare.py --threads 2 --repeats 3 --shapes "224,4,12,8;224,4,42,16;224,4,64,128;32,8,96,64;32,8,336,64;32,8,720,64" > runs/final_attention.md 2>&1
