@@ -20,8 +20,8 @@
 #include "attend/train/forecast.h"
 #include "attend/train/progress.h"
 #include "bench_command.h"
-#include "explain_command.h"
 #include "compare_command.h"
+#include "explain_command.h"
 
 namespace fs = std::filesystem;
 using attend::train::FlagKind;
@@ -280,9 +280,9 @@ int real_main(int argc, char** argv) {
   fc->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* models = app.add_subcommand("models", "list the models");
-  attend::cli::add_bench_command(app);  // runs from its parse callback
-  attend::cli::add_explain_command(app);  // runs from its parse callback, then exits
-  attend::cli::add_compare_command(app);
+  attend::cli::add_bench_command(app);    // runs from its parse callback
+  attend::cli::add_explain_command(app);  // runs from its parse callback
+  attend::cli::add_compare_command(app);  // runs from its parse callback
 
   try {
     app.parse(argc, argv);

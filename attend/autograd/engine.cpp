@@ -28,8 +28,12 @@ Tensor add_same_shape(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-bool grad_mode_enabled() { return g_grad_mode; }
-void set_grad_mode(bool enabled) { g_grad_mode = enabled; }
+bool grad_mode_enabled() {
+  return g_grad_mode;
+}
+void set_grad_mode(bool enabled) {
+  g_grad_mode = enabled;
+}
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
   auto leaf = leaf_.lock();
@@ -85,7 +89,8 @@ bool needs_grad(std::span<const Tensor> inputs) {
 void attach_node(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs,
                  std::span<const Tensor> outputs) {
   node->next_edges.reserve(inputs.size());
-  for (const Tensor& t : inputs) node->next_edges.push_back(t.defined() ? gradient_edge(t) : Edge{});
+  for (const Tensor& t : inputs)
+    node->next_edges.push_back(t.defined() ? gradient_edge(t) : Edge{});
   for (size_t i = 0; i < outputs.size(); ++i) {
     TensorImpl* impl = outputs[i].impl();
     if (!impl) continue;

@@ -86,8 +86,9 @@ class NoGradGuard {
   bool previous_;
 };
 
-// ---- recording helpers used by ops ---------------------------------------------------------------
-// The edge a gradient for `t` flows into: its grad_fn, its leaf accumulator, or none.
+// ---- recording helpers used by ops
+// --------------------------------------------------------------- The edge a gradient for `t` flows
+// into: its grad_fn, its leaf accumulator, or none.
 Edge gradient_edge(const Tensor& t);
 
 // True when grad mode is on and any of the tensors requires a gradient.
@@ -126,8 +127,8 @@ void record(const char* name, const std::vector<Tensor>& inputs, const Tensor& o
 
 // Records a many-output op: `backward(grads) -> {grad per input}`; grads[i] may be undefined.
 template <typename F>
-void record_multi(const char* name, std::span<const Tensor> inputs,
-                  std::span<const Tensor> outputs, F&& backward) {
+void record_multi(const char* name, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
+                  F&& backward) {
   auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
   node->num_outputs = static_cast<uint32_t>(outputs.size());
   attach_node(node, inputs, outputs);

@@ -15,7 +15,9 @@ namespace {
 constexpr int64_t kKeyBlock = 512;
 
 // Query rows per tile: long sequences amortise the K/V reads over more rows.
-int64_t query_block(int64_t len_q) { return len_q >= 768 ? 128 : 64; }
+int64_t query_block(int64_t len_q) {
+  return len_q >= 768 ? 128 : 64;
+}
 
 // Adds the additive mask and the causal mask to a score tile S (rows × cols, stride lds) that
 // covers queries [i0, i0 + rows) and keys [j0, j0 + cols) of head (b, h).
@@ -100,9 +102,9 @@ void dropout_head(const AttentionDims& d, const AttentionParams& p, int64_t b, i
 
 // The per-head description shared by the forward and backward of the row-wise kernel.
 detail::RowsHead rows_head(const AttentionDims& d, const float* q, AttentionStrides qs,
-                           const float* k, AttentionStrides ks, const float* v,
-                           AttentionStrides vs, const AttentionMask& mask,
-                           const AttentionParams& p, int64_t b, int64_t h) {
+                           const float* k, AttentionStrides ks, const float* v, AttentionStrides vs,
+                           const AttentionMask& mask, const AttentionParams& p, int64_t b,
+                           int64_t h) {
   detail::RowsHead r;
   r.q = q + b * qs.b + h * qs.h, r.q_ld = qs.l;
   r.k = k + b * ks.b + h * ks.h, r.k_ld = ks.l;
@@ -278,7 +280,8 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
         const float* qt = qh + i0 * qs.l;
         const float* dot_ = doh + i0 * dos.l;
         float* dqt = dqh + i0 * dqs.l;
-        for (int64_t i = 0; i < rows; ++i) std::fill(dqt + i * dqs.l, dqt + i * dqs.l + d.dim, 0.0f);
+        for (int64_t i = 0; i < rows; ++i)
+          std::fill(dqt + i * dqs.l, dqt + i * dqs.l + d.dim, 0.0f);
         const int64_t kend = key_end(d, p, i0, rows);
         for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
           const int64_t cols = std::min(kKeyBlock, kend - j0);
@@ -318,7 +321,8 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
   }
 }
 
-// ---- reference twin ------------------------------------------------------------------------------
+// ---- reference twin
+// ------------------------------------------------------------------------------
 
 namespace {
 
@@ -334,7 +338,8 @@ void reference_scores(const AttentionDims& d, const T* q, AttentionStrides qs, c
     for (int64_t c = 0; c < d.dim; ++c) acc += qi[c] * kj[c];
     T sc = acc * static_cast<T>(p.scale);
     if (mask.data)
-      sc += mask.data[b * mask.stride_b + h * mask.stride_h + i * mask.stride_q + j * mask.stride_k];
+      sc +=
+          mask.data[b * mask.stride_b + h * mask.stride_h + i * mask.stride_q + j * mask.stride_k];
     if (p.causal && j > i) sc = -INFINITY;
     scores[j] = sc;
   }
@@ -412,7 +417,8 @@ void attention_backward_reference(const AttentionDims& d, const T* q, AttentionS
           T* dvj = dv + b * dvs.b + h * dvs.h + j * dvs.l;
           for (int64_t c = 0; c < d.dim_v; ++c) dvj[c] += z * prob[j] * doi[c];
         }
-        // dS_ij = P_ij (dP_ij − Σ_k P_ik dP_ik); dQ_i = scale Σ_j dS_ij K_j; dK_j += scale dS_ij Q_i
+        // dS_ij = P_ij (dP_ij − Σ_k P_ik dP_ik); dQ_i = scale Σ_j dS_ij K_j; dK_j += scale dS_ij
+        // Q_i
         T* dqi = dq + b * dqs.b + h * dqs.h + i * dqs.l;
         const T* qi = q + b * qs.b + h * qs.h + i * qs.l;
         for (int64_t c = 0; c < d.dim; ++c) dqi[c] = 0;
@@ -435,25 +441,18 @@ template void attention_forward_reference<float>(const AttentionDims&, const flo
                                                  const AttentionMask&, const AttentionParams&,
                                                  float*, AttentionStrides, float*);
 template void attention_forward_reference<double>(const AttentionDims&, const double*,
-                                                  AttentionStrides, const double*,
-                                                  AttentionStrides, const double*,
-                                                  AttentionStrides, const AttentionMask&,
-                                                  const AttentionParams&, double*,
-                                                  AttentionStrides, double*);
-template void attention_backward_reference<float>(const AttentionDims&, const float*,
-                                                  AttentionStrides, const float*, AttentionStrides,
-                                                  const float*, AttentionStrides,
+                                                  AttentionStrides, const double*, AttentionStrides,
+                                                  const double*, AttentionStrides,
                                                   const AttentionMask&, const AttentionParams&,
-                                                  const float*, AttentionStrides, float*,
-                                                  AttentionStrides, float*, AttentionStrides,
-                                                  float*, AttentionStrides);
-template void attention_backward_reference<double>(const AttentionDims&, const double*,
-                                                   AttentionStrides, const double*,
-                                                   AttentionStrides, const double*,
-                                                   AttentionStrides, const AttentionMask&,
-                                                   const AttentionParams&, const double*,
-                                                   AttentionStrides, double*, AttentionStrides,
-                                                   double*, AttentionStrides, double*,
-                                                   AttentionStrides);
+                                                  double*, AttentionStrides, double*);
+template void attention_backward_reference<float>(
+    const AttentionDims&, const float*, AttentionStrides, const float*, AttentionStrides,
+    const float*, AttentionStrides, const AttentionMask&, const AttentionParams&, const float*,
+    AttentionStrides, float*, AttentionStrides, float*, AttentionStrides, float*, AttentionStrides);
+template void attention_backward_reference<double>(
+    const AttentionDims&, const double*, AttentionStrides, const double*, AttentionStrides,
+    const double*, AttentionStrides, const AttentionMask&, const AttentionParams&, const double*,
+    AttentionStrides, double*, AttentionStrides, double*, AttentionStrides, double*,
+    AttentionStrides);
 
 }  // namespace attend::kernels

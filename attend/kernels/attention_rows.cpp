@@ -130,9 +130,8 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (; j < n; ++j) y[j] += a * x[j];
 }
 
-void SparsityMeasure(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
-                     const int64_t* idx, int64_t len_q, int64_t n_sample, int64_t dim,
-                     int64_t len_k, float* m) {
+void SparsityMeasure(const float* q, int64_t q_ld, const float* k, int64_t k_ld, const int64_t* idx,
+                     int64_t len_q, int64_t n_sample, int64_t dim, int64_t len_k, float* m) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
   for (int64_t i = 0; i < len_q; ++i) {
@@ -142,7 +141,8 @@ void SparsityMeasure(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
       const float* kj = k + idx[i * n_sample + j] * k_ld;
       auto acc = hn::Zero(df);
       int64_t c = 0;
-      for (; c + N <= dim; c += N) acc = hn::MulAdd(hn::LoadU(df, qi + c), hn::LoadU(df, kj + c), acc);
+      for (; c + N <= dim; c += N)
+        acc = hn::MulAdd(hn::LoadU(df, qi + c), hn::LoadU(df, kj + c), acc);
       float s = hn::GetLane(hn::SumOfLanes(df, acc));
       for (; c < dim; ++c) s += qi[c] * kj[c];
       mx = std::max(mx, s);
@@ -152,7 +152,8 @@ void SparsityMeasure(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
   }
 }
 
-// ---- row-wise head kernels -------------------------------------------------------------------------
+// ---- row-wise head kernels
+// -------------------------------------------------------------------------
 
 // x (n rows, stride ld, dim features) -> xt (dim, ldk), zero padded past n.
 void TransposeRows(const float* x, int64_t ld, int64_t n, int64_t dim, float* xt, int64_t ldk) {
@@ -207,7 +208,9 @@ void Rank1AcrossKeys(const float* a, const float* p, float* xt, int64_t ldk, int
   }
 }
 
-int64_t PaddedKeys(int64_t lk) { return (lk + 15) / 16 * 16; }
+int64_t PaddedKeys(int64_t lk) {
+  return (lk + 15) / 16 * 16;
+}
 
 void RowsHeadForward(const RowsHead& h, float* scratch) {
   const hn::ScalableTag<float> df;
@@ -364,7 +367,9 @@ void softmax_grad_rows(float* dp, const float* p, int64_t rows, int64_t cols, in
                        const float* di) {
   HWY_DYNAMIC_DISPATCH(SoftmaxGradRows)(dp, p, rows, cols, ld, di);
 }
-void scale_row(float* y, int64_t n, float a) { HWY_DYNAMIC_DISPATCH(ScaleRow)(y, n, a); }
+void scale_row(float* y, int64_t n, float a) {
+  HWY_DYNAMIC_DISPATCH(ScaleRow)(y, n, a);
+}
 float dot(const float* x, const float* y, int64_t n) {
   return HWY_DYNAMIC_DISPATCH(Dot)(x, y, n);
 }

@@ -34,23 +34,32 @@ void sparsity_measure(const float* q, int64_t q_ld, const float* k, int64_t k_ld
 // (dim, ldk) scratch so every per-row step is a vector across keys: scores, softmax, P·V (as dots
 // over keys for small Dv), and in the backward the rank-1 updates of dKᵀ and dVᵀ.
 struct RowsHead {
-  const float* q;  int64_t q_ld;   // (lq, dim)
-  const float* k;  int64_t k_ld;   // (lk, dim)
-  const float* v;  int64_t v_ld;   // (lk, dim_v)
-  const float* o;  int64_t o_ld;   // forward output (read by the backward)
-  float* out;      int64_t out_ld; // forward: O rows
-  float* lse;                      // (lq)
-  const float* mask = nullptr;     // additive, already offset to this (b, h)
+  const float* q;
+  int64_t q_ld;  // (lq, dim)
+  const float* k;
+  int64_t k_ld;  // (lk, dim)
+  const float* v;
+  int64_t v_ld;  // (lk, dim_v)
+  const float* o;
+  int64_t o_ld;  // forward output (read by the backward)
+  float* out;
+  int64_t out_ld;               // forward: O rows
+  float* lse;                   // (lq)
+  const float* mask = nullptr;  // additive, already offset to this (b, h)
   int64_t mask_q = 0, mask_k = 0;
   const float* dropout = nullptr;  // (lq, lk) multipliers keep/(1 − p) or 0; null = none
   int64_t lq = 0, lk = 0, dim = 0, dim_v = 0;
   float scale = 1.0f;
   bool causal = false;
   // backward
-  const float* dout = nullptr; int64_t dout_ld = 0;
-  float* dq = nullptr; int64_t dq_ld = 0;
-  float* dk = nullptr; int64_t dk_ld = 0;
-  float* dv = nullptr; int64_t dv_ld = 0;
+  const float* dout = nullptr;
+  int64_t dout_ld = 0;
+  float* dq = nullptr;
+  int64_t dq_ld = 0;
+  float* dk = nullptr;
+  int64_t dk_ld = 0;
+  float* dv = nullptr;
+  int64_t dv_ld = 0;
 };
 
 // Scratch floats a head needs: forward and backward.

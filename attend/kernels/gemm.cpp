@@ -43,7 +43,8 @@ void check_shape(const GemmShape& s) {
 template <typename T>
 void scale_c(const GemmShape& s, T beta, T* c) {
   for (int64_t i = 0; i < s.m; ++i)
-    for (int64_t j = 0; j < s.n; ++j) c[i * s.ldc + j] = beta == T(0) ? T(0) : beta * c[i * s.ldc + j];
+    for (int64_t j = 0; j < s.n; ++j)
+      c[i * s.ldc + j] = beta == T(0) ? T(0) : beta * c[i * s.ldc + j];
 }
 
 // Single-threaded backend call.

@@ -27,9 +27,9 @@ struct ModelConfig {
   std::string embed = "timeF";  // timeF | fixed | learned
   std::string freq = "h";       // time-feature frequency letter
   std::string activation = "gelu";
-  int64_t use_norm = 1;     // iTransformer (ignored by TSLib at the pinned commit; see docs)
-  int64_t patch_len = 16;   // PatchTST patch length (TSLib's model ignores the flag: fixed 16)
-  int64_t stride = 8;       // PatchTST patch stride (fixed 8 in TSLib)
+  int64_t use_norm = 1;    // iTransformer (ignored by TSLib at the pinned commit; see docs)
+  int64_t patch_len = 16;  // PatchTST patch length (TSLib's model ignores the flag: fixed 16)
+  int64_t stride = 8;      // PatchTST patch stride (fixed 8 in TSLib)
   // TFT (beyond TSLib: roles set by flags, not dataset names)
   std::vector<int64_t> static_columns;  // indices into the enc_in variables
   std::vector<int64_t> known_columns;   // future-known inputs besides the time features

@@ -47,8 +47,8 @@ Tensor maybe_dropout(const Tensor& x, double p, bool training) {
 
 PositionalEmbedding::PositionalEmbedding(int64_t d_model, int64_t max_len, Context& ctx,
                                          DType dtype) {
-  pe_ = register_buffer("pe", reshape(sinusoid_table(max_len, d_model, ctx, dtype),
-                                      {1, max_len, d_model}));
+  pe_ = register_buffer(
+      "pe", reshape(sinusoid_table(max_len, d_model, ctx, dtype), {1, max_len, d_model}));
 }
 
 Tensor PositionalEmbedding::forward(const Tensor& x) {
@@ -59,9 +59,9 @@ Tensor PositionalEmbedding::forward(const Tensor& x) {
 }
 
 TokenEmbedding::TokenEmbedding(int64_t c_in, int64_t d_model, Context& ctx, DType dtype) {
-  token_conv_ = register_module(
-      "tokenConv", std::make_shared<nn::Conv1d>(c_in, d_model, 3, 1, 1, 1, 1, false,
-                                                PaddingMode::Circular, ctx, dtype));
+  token_conv_ =
+      register_module("tokenConv", std::make_shared<nn::Conv1d>(c_in, d_model, 3, 1, 1, 1, 1, false,
+                                                                PaddingMode::Circular, ctx, dtype));
   nn::init::kaiming_normal_(token_conv_->weight(), 0.0, nn::init::FanMode::FanIn,
                             nn::init::Nonlinearity::LeakyReLU);
 }
@@ -76,7 +76,9 @@ FixedEmbedding::FixedEmbedding(int64_t c_in, int64_t d_model, Context& ctx, DTyp
   emb_->weight().impl()->requires_grad = false;  // frozen, as TSLib's requires_grad=False
 }
 
-Tensor FixedEmbedding::forward(const Tensor& indices) { return emb_->forward(indices).detach(); }
+Tensor FixedEmbedding::forward(const Tensor& indices) {
+  return emb_->forward(indices).detach();
+}
 
 TemporalEmbedding::TemporalEmbedding(int64_t d_model, bool fixed, const std::string& freq,
                                      Context& ctx, DType dtype) {
@@ -102,17 +104,19 @@ Tensor TemporalEmbedding::forward(const Tensor& marks) {
 
 TimeFeatureEmbedding::TimeFeatureEmbedding(int64_t d_model, const std::string& freq, Context& ctx,
                                            DType dtype) {
-  embed_ = register_module("embed", std::make_shared<nn::Linear>(time_feature_count(freq), d_model,
-                                                                 false, ctx, dtype));
+  embed_ = register_module(
+      "embed", std::make_shared<nn::Linear>(time_feature_count(freq), d_model, false, ctx, dtype));
 }
 
-Tensor TimeFeatureEmbedding::forward(const Tensor& marks) { return embed_->forward(marks); }
+Tensor TimeFeatureEmbedding::forward(const Tensor& marks) {
+  return embed_->forward(marks);
+}
 
 DataEmbedding::DataEmbedding(int64_t c_in, int64_t d_model, const std::string& embed,
                              const std::string& freq, double dropout, Context& ctx, DType dtype)
     : dropout_(dropout) {
-  value_embedding_ =
-      register_module("value_embedding", std::make_shared<TokenEmbedding>(c_in, d_model, ctx, dtype));
+  value_embedding_ = register_module("value_embedding",
+                                     std::make_shared<TokenEmbedding>(c_in, d_model, ctx, dtype));
   position_embedding_ = register_module(
       "position_embedding", std::make_shared<PositionalEmbedding>(d_model, 5000, ctx, dtype));
   if (embed == "timeF") {
@@ -136,8 +140,8 @@ Tensor DataEmbedding::forward(const Tensor& x, const Tensor& marks) {
 DataEmbeddingInverted::DataEmbeddingInverted(int64_t c_in, int64_t d_model, double dropout,
                                              Context& ctx, DType dtype)
     : dropout_(dropout) {
-  value_embedding_ =
-      register_module("value_embedding", std::make_shared<nn::Linear>(c_in, d_model, true, ctx, dtype));
+  value_embedding_ = register_module("value_embedding",
+                                     std::make_shared<nn::Linear>(c_in, d_model, true, ctx, dtype));
 }
 
 Tensor DataEmbeddingInverted::forward(const Tensor& x, const Tensor& marks) {
@@ -164,13 +168,13 @@ Tensor PatchEmbedding::forward(const Tensor& x) {
                "[PatchEmbedding] seq_len {} is shorter than patch_len {}", L, patch_len_);
   // ReplicationPad1d((0, padding)): repeat the last value.
   Tensor padded = x;
-  if (padding_ > 0)
-    padded = concat({x, expand(slice(x, 2, L - 1, L), {B, C, padding_})}, 2);
+  if (padding_ > 0) padded = concat({x, expand(slice(x, 2, L - 1, L), {B, C, padding_})}, 2);
   // unfold(-1, patch_len, stride): (B, C, n, patch_len)
   const int64_t n = (L + padding_ - patch_len_) / stride_ + 1;
   std::vector<Tensor> patches;
   patches.reserve(n);
-  for (int64_t p = 0; p < n; ++p) patches.push_back(slice(padded, 2, p * stride_, p * stride_ + patch_len_));
+  for (int64_t p = 0; p < n; ++p)
+    patches.push_back(slice(padded, 2, p * stride_, p * stride_ + patch_len_));
   Tensor unfolded = reshape(stack(patches, 2), {B * C, n, patch_len_});
   Tensor out = add(value_embedding_->forward(unfolded), position_embedding_->forward(unfolded));
   return maybe_dropout(out, dropout_, is_training());

@@ -48,7 +48,8 @@ class FixedEmbedding : public nn::Module {
 // [month, day, weekday, hour, (minute/15)].
 class TemporalEmbedding : public nn::Module {
  public:
-  TemporalEmbedding(int64_t d_model, bool fixed, const std::string& freq, Context& ctx, DType dtype);
+  TemporalEmbedding(int64_t d_model, bool fixed, const std::string& freq, Context& ctx,
+                    DType dtype);
   Tensor forward(const Tensor& marks) override;
   std::string type_name() const override { return "TemporalEmbedding"; }
 
@@ -103,7 +104,9 @@ class PatchEmbedding : public nn::Module {
   PatchEmbedding(int64_t d_model, int64_t patch_len, int64_t stride, int64_t padding,
                  double dropout, Context& ctx, DType dtype);
   Tensor forward(const Tensor& x) override;
-  int64_t num_patches(int64_t seq_len) const { return (seq_len + padding_ - patch_len_) / stride_ + 1; }
+  int64_t num_patches(int64_t seq_len) const {
+    return (seq_len + padding_ - patch_len_) / stride_ + 1;
+  }
   std::string type_name() const override { return "PatchEmbedding"; }
 
  private:

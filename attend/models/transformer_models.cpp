@@ -17,7 +17,8 @@ std::shared_ptr<AttentionLayer> make_attention(const ModelConfig& c, bool prob_s
                                                bool mask_flag, AttentionRole role, Context& ctx,
                                                DType dtype) {
   InnerAttentionConfig inner;
-  inner.kind = prob_sparse ? InnerAttentionConfig::Kind::ProbSparse : InnerAttentionConfig::Kind::Full;
+  inner.kind =
+      prob_sparse ? InnerAttentionConfig::Kind::ProbSparse : InnerAttentionConfig::Kind::Full;
   inner.mask_flag = mask_flag;
   inner.factor = c.factor;
   inner.attention_dropout = c.dropout;
@@ -25,8 +26,9 @@ std::shared_ptr<AttentionLayer> make_attention(const ModelConfig& c, bool prob_s
 }
 
 // e_layers encoder layers of full (or ProbSparse) self-attention.
-std::vector<std::shared_ptr<nn::EncoderLayer>> encoder_layers(const ModelConfig& c, bool prob_sparse,
-                                                              Context& ctx, DType dtype) {
+std::vector<std::shared_ptr<nn::EncoderLayer>> encoder_layers(const ModelConfig& c,
+                                                              bool prob_sparse, Context& ctx,
+                                                              DType dtype) {
   ATTEND_CHECK(c.e_layers > 0, "--e_layers must be positive, got {}", c.e_layers);
   std::vector<std::shared_ptr<nn::EncoderLayer>> layers;
   nn::Activation act = nn::parse_activation(c.activation);
@@ -54,7 +56,8 @@ void check_input(const Tensor& x, int64_t len, int64_t vars, const char* model, 
 
 }  // namespace
 
-// ---- Transformer / Informer ------------------------------------------------------------------------
+// ---- Transformer / Informer
+// ------------------------------------------------------------------------
 
 Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype)
     : Transformer(c, ctx, dtype, false) {}
@@ -72,9 +75,9 @@ Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype, bool i
     for (int64_t i = 0; i + 1 < c.e_layers; ++i)
       convs.push_back(std::make_shared<nn::ConvLayer>(c.d_model, ctx, dtype));
   encoder_ = register_module(
-      "encoder", std::make_shared<nn::Encoder>(encoder_layers(c, informer, ctx, dtype), convs,
-                                               std::make_shared<nn::LayerNorm>(c.d_model, 1e-5,
-                                                                               true, ctx, dtype)));
+      "encoder", std::make_shared<nn::Encoder>(
+                     encoder_layers(c, informer, ctx, dtype), convs,
+                     std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype)));
   dec_embedding_ = register_module(
       "dec_embedding",
       std::make_shared<DataEmbedding>(c.dec_in, c.d_model, c.embed, c.freq, c.dropout, ctx, dtype));
@@ -86,10 +89,9 @@ Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype, bool i
         make_attention(c, informer, false, AttentionRole::Cross, ctx, dtype), c.d_model, c.d_ff,
         c.dropout, act, ctx, dtype));
   decoder_ = register_module(
-      "decoder",
-      std::make_shared<nn::Decoder>(
-          layers, std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype),
-          std::make_shared<nn::Linear>(c.d_model, c.c_out, true, ctx, dtype)));
+      "decoder", std::make_shared<nn::Decoder>(
+                     layers, std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype),
+                     std::make_shared<nn::Linear>(c.d_model, c.c_out, true, ctx, dtype)));
 }
 
 Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
@@ -105,18 +107,21 @@ Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, cons
   return slice(dec_out, 1, -c.pred_len, dec_out.size(1));
 }
 
-// ---- iTransformer ------------------------------------------------------------------------------------
+// ---- iTransformer
+// ------------------------------------------------------------------------------------
 
 ITransformer::ITransformer(const ModelConfig& c, Context& ctx, DType dtype) : ForecastModel(c) {
   check_common(c);
   enc_embedding_ = register_module(
-      "enc_embedding", std::make_shared<DataEmbeddingInverted>(c.seq_len, c.d_model, c.dropout, ctx, dtype));
+      "enc_embedding",
+      std::make_shared<DataEmbeddingInverted>(c.seq_len, c.d_model, c.dropout, ctx, dtype));
   encoder_ = register_module(
-      "encoder", std::make_shared<nn::Encoder>(
-                     encoder_layers(c, false, ctx, dtype), std::vector<std::shared_ptr<nn::ConvLayer>>{},
-                     std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype)));
-  projection_ = register_module("projection",
-                                std::make_shared<nn::Linear>(c.d_model, c.pred_len, true, ctx, dtype));
+      "encoder",
+      std::make_shared<nn::Encoder>(
+          encoder_layers(c, false, ctx, dtype), std::vector<std::shared_ptr<nn::ConvLayer>>{},
+          std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype)));
+  projection_ = register_module(
+      "projection", std::make_shared<nn::Linear>(c.d_model, c.pred_len, true, ctx, dtype));
 }
 
 Tensor ITransformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor&,
@@ -138,7 +143,8 @@ namespace {
 // TSLib's FlattenHead; only its Linear has parameters ("head.linear.*").
 struct FlattenHead : nn::Module {
   FlattenHead(int64_t nf, int64_t target_window, Context& ctx, DType dtype) {
-    linear = register_module("linear", std::make_shared<nn::Linear>(nf, target_window, true, ctx, dtype));
+    linear = register_module("linear",
+                             std::make_shared<nn::Linear>(nf, target_window, true, ctx, dtype));
   }
   std::string type_name() const override { return "FlattenHead"; }
   std::shared_ptr<nn::Linear> linear;
@@ -156,9 +162,9 @@ PatchTST::PatchTST(const ModelConfig& c, Context& ctx, DType dtype) : ForecastMo
   norm->push_back(std::make_shared<nn::Transpose>(1, 2));
   norm->push_back(std::make_shared<nn::BatchNorm1d>(c.d_model, 1e-5, 0.1, true, true, ctx, dtype));
   norm->push_back(std::make_shared<nn::Transpose>(1, 2));
-  encoder_ = register_module(
-      "encoder", std::make_shared<nn::Encoder>(encoder_layers(c, false, ctx, dtype),
-                                               std::vector<std::shared_ptr<nn::ConvLayer>>{}, norm));
+  encoder_ = register_module("encoder", std::make_shared<nn::Encoder>(
+                                            encoder_layers(c, false, ctx, dtype),
+                                            std::vector<std::shared_ptr<nn::ConvLayer>>{}, norm));
   // FlattenHead: head.linear (pred_len, d_model · patch_num)
   auto head = std::make_shared<FlattenHead>(c.d_model * num_patches_, c.pred_len, ctx, dtype);
   head_linear_ = head->linear;

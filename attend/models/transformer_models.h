@@ -53,7 +53,8 @@ class ITransformer : public ForecastModel {
   std::shared_ptr<nn::Linear> projection_;
 };
 
-// PatchTST (Nie et al.): channel-independent patches as tokens, BatchNorm encoder norm, flatten head.
+// PatchTST (Nie et al.): channel-independent patches as tokens, BatchNorm encoder norm, flatten
+// head.
 class PatchTST : public ForecastModel {
  public:
   PatchTST(const ModelConfig& c, Context& ctx, DType dtype);

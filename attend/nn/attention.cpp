@@ -7,9 +7,12 @@ namespace attend::nn {
 
 const char* attention_role_name(AttentionRole role) {
   switch (role) {
-    case AttentionRole::EncoderSelf: return "encoder self-attention";
-    case AttentionRole::DecoderSelf: return "decoder self-attention";
-    case AttentionRole::Cross: return "cross-attention";
+    case AttentionRole::EncoderSelf:
+      return "encoder self-attention";
+    case AttentionRole::DecoderSelf:
+      return "decoder self-attention";
+    case AttentionRole::Cross:
+      return "cross-attention";
   }
   return "?";
 }
@@ -23,11 +26,11 @@ Tensor IndexSampleQueue::next() {
 }
 
 AttentionLayer::AttentionLayer(const InnerAttentionConfig& inner, int64_t d_model, int64_t n_heads,
-                               AttentionRole role, int64_t d_keys, int64_t d_values,
-                               Context& ctx, DType dtype)
+                               AttentionRole role, int64_t d_keys, int64_t d_values, Context& ctx,
+                               DType dtype)
     : inner_(inner), n_heads_(n_heads), role_(role) {
-  ATTEND_CHECK(n_heads > 0 && d_model > 0, "[AttentionLayer] d_model {} and n_heads {} must be positive",
-               d_model, n_heads);
+  ATTEND_CHECK(n_heads > 0 && d_model > 0,
+               "[AttentionLayer] d_model {} and n_heads {} must be positive", d_model, n_heads);
   d_keys_ = d_keys > 0 ? d_keys : d_model / n_heads;
   d_values_ = d_values > 0 ? d_values : d_model / n_heads;
   ATTEND_CHECK(d_keys_ > 0 && d_values_ > 0,
@@ -50,9 +53,11 @@ Tensor AttentionLayer::forward(const Tensor& queries, const Tensor& keys, const 
                queries.shape().str(), keys.shape().str(), values.shape().str());
   const int64_t B = queries.size(0), L = queries.size(1), S = keys.size(1), H = n_heads_;
   // (B, L, H·d) projections viewed as (B, H, L, d) without copies.
-  Tensor q = permute(reshape(query_projection_->forward(queries), {B, L, H, d_keys_}), {0, 2, 1, 3});
+  Tensor q =
+      permute(reshape(query_projection_->forward(queries), {B, L, H, d_keys_}), {0, 2, 1, 3});
   Tensor k = permute(reshape(key_projection_->forward(keys), {B, S, H, d_keys_}), {0, 2, 1, 3});
-  Tensor v = permute(reshape(value_projection_->forward(values), {B, S, H, d_values_}), {0, 2, 1, 3});
+  Tensor v =
+      permute(reshape(value_projection_->forward(values), {B, S, H, d_values_}), {0, 2, 1, 3});
 
   Tensor out;  // (B, L, H·d_values)
   if (inner_.kind == InnerAttentionConfig::Kind::Full) {
@@ -90,14 +95,13 @@ void for_each_attention_layer(Module& m, const std::string& prefix, F&& f) {
 }  // namespace
 
 void set_attention_capture(Module& root, AttentionCapture* capture) {
-  for_each_attention_layer(root, "", [&](AttentionLayer& l, const std::string& name) {
-    l.set_capture(capture, name);
-  });
+  for_each_attention_layer(
+      root, "", [&](AttentionLayer& l, const std::string& name) { l.set_capture(capture, name); });
 }
 
 void set_index_samples(Module& root, IndexSampleQueue* queue) {
-  for_each_attention_layer(root, "",
-                           [&](AttentionLayer& l, const std::string&) { l.set_index_samples(queue); });
+  for_each_attention_layer(
+      root, "", [&](AttentionLayer& l, const std::string&) { l.set_index_samples(queue); });
 }
 
 }  // namespace attend::nn

@@ -18,9 +18,9 @@ const char* attention_role_name(AttentionRole role);
 
 // One recorded attention map.
 struct CapturedAttention {
-  std::string layer;   // dotted module name, e.g. "encoder.attn_layers.0.attention"
+  std::string layer;  // dotted module name, e.g. "encoder.attn_layers.0.attention"
   AttentionRole role;
-  Tensor weights;      // (B, H, Lq, Lk), detached
+  Tensor weights;  // (B, H, Lq, Lk), detached
 };
 
 // Collects the weights of every attention layer it is attached to (explain mode). Off (nullptr)
@@ -53,7 +53,7 @@ struct InnerAttentionConfig {
   Kind kind = Kind::Full;
   bool mask_flag = false;  // causal (TSLib's TriangularCausalMask / ProbMask) when no mask is given
   int64_t factor = 5;      // ProbSparse: sampling factor c
-  std::optional<double> scale;  // default 1/√d_keys
+  std::optional<double> scale;     // default 1/√d_keys
   double attention_dropout = 0.1;  // FullAttention only (ProbAttention never applies its dropout)
 };
 

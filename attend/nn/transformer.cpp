@@ -18,7 +18,9 @@ Tensor apply_activation(Activation a, const Tensor& x) {
   return a == Activation::Relu ? relu(x) : gelu(x);
 }
 
-Tensor Transpose::forward(const Tensor& x) { return transpose(x, dim0_, dim1_); }
+Tensor Transpose::forward(const Tensor& x) {
+  return transpose(x, dim0_, dim1_);
+}
 
 namespace {
 
@@ -36,7 +38,9 @@ Tensor maybe_dropout(const Tensor& x, double p, bool training) {
 
 EncoderLayer::EncoderLayer(std::shared_ptr<AttentionLayer> attention, int64_t d_model, int64_t d_ff,
                            double dropout, Activation activation, Context& ctx, DType dtype)
-    : d_model_(d_model), d_ff_(d_ff > 0 ? d_ff : 4 * d_model), dropout_(dropout),
+    : d_model_(d_model),
+      d_ff_(d_ff > 0 ? d_ff : 4 * d_model),
+      dropout_(dropout),
       activation_(activation) {
   attention_ = register_module("attention", std::move(attention));
   conv1_ = register_module("conv1", std::make_shared<Conv1d>(d_model_, d_ff_, 1, 1, 0, 1, 1, true,
@@ -51,9 +55,11 @@ Tensor EncoderLayer::forward(const Tensor& x_in, const Tensor& attn_mask) {
   ATTEND_CHECK(x_in.ndim() == 3 && x_in.size(2) == d_model_,
                "[EncoderLayer] expected input (B, L, {}), got {}", d_model_, x_in.shape().str());
   const bool train = is_training();
-  Tensor x = add(x_in, maybe_dropout(attention_->forward(x_in, x_in, x_in, attn_mask), dropout_, train));
+  Tensor x =
+      add(x_in, maybe_dropout(attention_->forward(x_in, x_in, x_in, attn_mask), dropout_, train));
   x = norm1_->forward(x);
-  Tensor y = maybe_dropout(apply_activation(activation_, pointwise_conv(*conv1_, x)), dropout_, train);
+  Tensor y =
+      maybe_dropout(apply_activation(activation_, pointwise_conv(*conv1_, x)), dropout_, train);
   y = maybe_dropout(pointwise_conv(*conv2_, y), dropout_, train);
   return norm2_->forward(add(x, y));
 }
@@ -62,7 +68,9 @@ DecoderLayer::DecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
                            std::shared_ptr<AttentionLayer> cross_attention, int64_t d_model,
                            int64_t d_ff, double dropout, Activation activation, Context& ctx,
                            DType dtype)
-    : d_model_(d_model), d_ff_(d_ff > 0 ? d_ff : 4 * d_model), dropout_(dropout),
+    : d_model_(d_model),
+      d_ff_(d_ff > 0 ? d_ff : 4 * d_model),
+      dropout_(dropout),
       activation_(activation) {
   self_attention_ = register_module("self_attention", std::move(self_attention));
   cross_attention_ = register_module("cross_attention", std::move(cross_attention));
@@ -82,21 +90,24 @@ Tensor DecoderLayer::forward(const Tensor& x_in, const Tensor& cross, const Tens
                "[DecoderLayer] expected x (B, L, {0}) and cross (B, S, {0}), got {1} and {2}",
                d_model_, x_in.shape().str(), cross.shape().str());
   const bool train = is_training();
-  Tensor x = add(x_in, maybe_dropout(self_attention_->forward(x_in, x_in, x_in, x_mask), dropout_, train));
+  Tensor x =
+      add(x_in, maybe_dropout(self_attention_->forward(x_in, x_in, x_in, x_mask), dropout_, train));
   x = norm1_->forward(x);
-  x = add(x, maybe_dropout(cross_attention_->forward(x, cross, cross, cross_mask), dropout_, train));
+  x = add(x,
+          maybe_dropout(cross_attention_->forward(x, cross, cross, cross_mask), dropout_, train));
   x = norm2_->forward(x);
-  Tensor y = maybe_dropout(apply_activation(activation_, pointwise_conv(*conv1_, x)), dropout_, train);
+  Tensor y =
+      maybe_dropout(apply_activation(activation_, pointwise_conv(*conv1_, x)), dropout_, train);
   y = maybe_dropout(pointwise_conv(*conv2_, y), dropout_, train);
   return norm3_->forward(add(x, y));
 }
 
 ConvLayer::ConvLayer(int64_t channels, Context& ctx, DType dtype) {
-  down_conv_ = register_module("downConv",
-                               std::make_shared<Conv1d>(channels, channels, 3, 1, 2, 1, 1, true,
-                                                        PaddingMode::Circular, ctx, dtype));
-  norm_ = register_module("norm", std::make_shared<BatchNorm1d>(channels, 1e-5, 0.1, true, true,
-                                                                ctx, dtype));
+  down_conv_ =
+      register_module("downConv", std::make_shared<Conv1d>(channels, channels, 3, 1, 2, 1, 1, true,
+                                                           PaddingMode::Circular, ctx, dtype));
+  norm_ = register_module(
+      "norm", std::make_shared<BatchNorm1d>(channels, 1e-5, 0.1, true, true, ctx, dtype));
 }
 
 Tensor ConvLayer::forward(const Tensor& x) {
@@ -107,7 +118,8 @@ Tensor ConvLayer::forward(const Tensor& x) {
 }
 
 Encoder::Encoder(std::vector<std::shared_ptr<EncoderLayer>> attn_layers,
-                 std::vector<std::shared_ptr<ConvLayer>> conv_layers, std::shared_ptr<Module> norm) {
+                 std::vector<std::shared_ptr<ConvLayer>> conv_layers,
+                 std::shared_ptr<Module> norm) {
   attn_layers_ = register_module("attn_layers", std::make_shared<ModuleList>());
   for (auto& l : attn_layers) attn_layers_->push_back(l);
   if (!conv_layers.empty()) {

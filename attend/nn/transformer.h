@@ -1,9 +1,11 @@
 #pragma once
 // TSLib's Transformer building blocks (layers/Transformer_EncDec.py), post-norm:
-//   EncoderLayer: x = norm1(x + drop(attn(x))); y = drop(act(conv1(x))); out = norm2(x + drop(conv2(y)))
-//   DecoderLayer: x = norm1(x + drop(self_attn(x))); x = norm2(x + drop(cross_attn(x, enc)));
+//   EncoderLayer: x = norm1(x + drop(attn(x))); y = drop(act(conv1(x))); out = norm2(x +
+//   drop(conv2(y))) DecoderLayer: x = norm1(x + drop(self_attn(x))); x = norm2(x +
+//   drop(cross_attn(x, enc)));
 //                 y = drop(act(conv1(x))); out = norm3(x + drop(conv2(y)))
-//   ConvLayer (Informer distilling): Conv1d(k 3, circular pad 2) → BatchNorm1d → ELU → MaxPool1d(3, 2, 1)
+//   ConvLayer (Informer distilling): Conv1d(k 3, circular pad 2) → BatchNorm1d → ELU → MaxPool1d(3,
+//   2, 1)
 // conv1/conv2 are kernel-size-1 Conv1d parameters ([d_ff, d_model, 1]); they run as one GEMM over
 // the (B·L, d_model) rows, without the transposes.
 #include <memory>

@@ -172,8 +172,8 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
     p.offset = g.reserve(static_cast<uint64_t>(d.batch * d.heads * d.len_q * d.len_k));
   }
 
-  bool reference = o.path == AttentionPath::Reference ||
-                   (o.path == AttentionPath::Auto && o.return_weights);
+  bool reference =
+      o.path == AttentionPath::Reference || (o.path == AttentionPath::Auto && o.return_weights);
   ATTEND_CHECK(!(o.path == AttentionPath::Fused && o.return_weights),
                "[attention] the fused path does not return weights; use Auto or Reference");
   if (reference) return reference_path(q_in, k_in, v_in, o, d, p);
@@ -213,9 +213,9 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
              } else {
                kernels::attention_backward_reference<double>(
                    d, q.data<double>(), strides_bhl(q), k.data<double>(), strides_bhl(k),
-                   v.data<double>(), strides_bhl(v), km.view, p, go.data<double>(),
-                   strides_bhl(go), dq.data<double>(), strides_bhl(dq), dk.data<double>(),
-                   strides_bhl(dk), dv.data<double>(), strides_bhl(dv));
+                   v.data<double>(), strides_bhl(v), km.view, p, go.data<double>(), strides_bhl(go),
+                   dq.data<double>(), strides_bhl(dq), dk.data<double>(), strides_bhl(dk),
+                   dv.data<double>(), strides_bhl(dv));
              }
              return std::vector<Tensor>{dq, dk, dv};
            });
@@ -225,7 +225,8 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
 
 }  // namespace attend
 
-// ---- ProbSparse attention --------------------------------------------------------------------------
+// ---- ProbSparse attention
+// --------------------------------------------------------------------------
 
 namespace attend {
 
@@ -233,9 +234,9 @@ namespace {
 
 // The fused float32 kernels, or the reference twins for float64 (gradient checks).
 void attention_forward_any(const AttentionDims& d, const float* q, AttentionStrides qs,
-                           const float* k, AttentionStrides ks, const float* v,
-                           AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
-                           float* o, AttentionStrides os, float* lse, int threads) {
+                           const float* k, AttentionStrides ks, const float* v, AttentionStrides vs,
+                           const AttentionMask& m, const AttentionParams& p, float* o,
+                           AttentionStrides os, float* lse, int threads) {
   kernels::attention_forward(d, q, qs, k, ks, v, vs, m, p, o, os, lse, threads);
 }
 void attention_forward_any(const AttentionDims& d, const double* q, AttentionStrides qs,
@@ -285,14 +286,16 @@ void sparsity_measure_any(const double* q, int64_t q_ld, const double* k, int64_
   }
 }
 
-int64_t ceil_log(int64_t n) { return static_cast<int64_t>(std::ceil(std::log(static_cast<double>(n)))); }
+int64_t ceil_log(int64_t n) {
+  return static_cast<int64_t>(std::ceil(std::log(static_cast<double>(n))));
+}
 
 struct ProbSparsePlan {
-  AttentionDims full;   // (B, H, Lq, Lk, D, Dv)
-  AttentionDims top;    // (B, H, u, Lk, D, Dv)
+  AttentionDims full;  // (B, H, Lq, Lk, D, Dv)
+  AttentionDims top;   // (B, H, u, Lk, D, Dv)
   AttentionParams params;
-  Tensor selected;      // int64 (B, H, u), ascending
-  Tensor mask;          // float32 (B, H, u, Lk) additive causal mask, or undefined
+  Tensor selected;  // int64 (B, H, u), ascending
+  Tensor mask;      // float32 (B, H, u, Lk) additive causal mask, or undefined
   AttentionMask mask_view;
 };
 
@@ -343,8 +346,9 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
       sparsity_measure_any(qp + b * qs.b + h * qs.h, qs.l, kp + b * ks.b + h * ks.h, ks.l, idx,
                            d.len_q, n_sample, d.dim, d.len_k, m.data());
       for (int64_t i = 0; i < d.len_q; ++i) order[i] = i;
-      std::partial_sort(order.begin(), order.begin() + n_top, order.end(),
-                        [&](int64_t a, int64_t c) { return m[a] > m[c] || (m[a] == m[c] && a < c); });
+      std::partial_sort(
+          order.begin(), order.begin() + n_top, order.end(),
+          [&](int64_t a, int64_t c) { return m[a] > m[c] || (m[a] == m[c] && a < c); });
       std::sort(order.begin(), order.begin() + n_top);
       std::copy(order.begin(), order.begin() + n_top, sel + bh * n_top);
     }
@@ -452,9 +456,9 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
              AttentionStrides tvs{d.heads * n_top * d.dim_v, n_top * d.dim_v, d.dim_v};
              attention_backward_any(plan.top, q_top.data<T>(), ts, k.data<T>(), strides_bhl(k),
                                     v.data<T>(), strides_bhl(v), plan.mask_view, plan.params,
-                                    o_top.data<T>(), tvs, lse.data<T>(), gt, tvs,
-                                    dq_top.data<T>(), ts, dk.data<T>(), strides_bhl(dk),
-                                    dv.data<T>(), strides_bhl(dv), ctx.threads());
+                                    o_top.data<T>(), tvs, lse.data<T>(), gt, tvs, dq_top.data<T>(),
+                                    ts, dk.data<T>(), strides_bhl(dk), dv.data<T>(),
+                                    strides_bhl(dv), ctx.threads());
              AttentionStrides dqs = strides_bhl(dq), dvs = strides_bhl(dv);
              T* dqp = dq.data<T>();
              T* dvp = dv.data<T>();
@@ -509,11 +513,12 @@ ProbSparseResult prob_sparse_attention(const Tensor& q_in, const Tensor& k_in, c
   ATTEND_CHECK(q_in.dtype() == k_in.dtype() && q_in.dtype() == v_in.dtype(),
                "[prob_sparse_attention] q, k, v dtypes differ");
   const Shape &qsh = q_in.shape(), &ksh = k_in.shape(), &vsh = v_in.shape();
-  ATTEND_CHECK(qsh[0] == ksh[0] && qsh[0] == vsh[0] && qsh[1] == ksh[1] && qsh[1] == vsh[1] &&
-                   qsh[3] == ksh[3] && ksh[2] == vsh[2] && ksh[2] > 0 && qsh[2] > 0,
-               "[prob_sparse_attention] shapes q {}, k {}, v {} do not agree: need q (B, H, Lq, D), "
-               "k (B, H, Lk, D), v (B, H, Lk, Dv) with Lq, Lk > 0",
-               qsh.str(), ksh.str(), vsh.str());
+  ATTEND_CHECK(
+      qsh[0] == ksh[0] && qsh[0] == vsh[0] && qsh[1] == ksh[1] && qsh[1] == vsh[1] &&
+          qsh[3] == ksh[3] && ksh[2] == vsh[2] && ksh[2] > 0 && qsh[2] > 0,
+      "[prob_sparse_attention] shapes q {}, k {}, v {} do not agree: need q (B, H, Lq, D), "
+      "k (B, H, Lk, D), v (B, H, Lk, Dv) with Lq, Lk > 0",
+      qsh.str(), ksh.str(), vsh.str());
   ATTEND_CHECK(!o.causal || qsh[2] == ksh[2],
                "[prob_sparse_attention] the causal (masked) form needs Lq == Lk, got {} and {}",
                qsh[2], ksh[2]);

@@ -1,7 +1,8 @@
 #pragma once
 // Scaled dot-product attention: softmax(Q Kᵀ · scale + mask) V, differentiable.
 //   q: (B, H, Lq, D), k: (B, H, Lk, D), v: (B, H, Lk, Dv) -> output (B, H, Lq, Dv)
-// Self-attention passes q, k, v from one sequence; cross-attention takes k, v from another (Lq ≠ Lk).
+// Self-attention passes q, k, v from one sequence; cross-attention takes k, v from another (Lq ≠
+// Lk).
 #include <optional>
 
 #include "attend/tensor/tensor.h"
@@ -60,9 +61,9 @@ struct ProbSparseOptions {
 };
 
 struct ProbSparseResult {
-  Tensor output;    // (B, H, Lq, Dv), contiguous (TSLib returns this layout)
-  Tensor weights;   // (B, H, Lq, Lk) when return_weights
-  Tensor selected;  // int64 (B, H, u): the queries that attended fully, ascending
+  Tensor output;        // (B, H, Lq, Dv), contiguous (TSLib returns this layout)
+  Tensor weights;       // (B, H, Lq, Lk) when return_weights
+  Tensor selected;      // int64 (B, H, u): the queries that attended fully, ascending
   Tensor index_sample;  // int64 (Lq, U): the key sample used
 };
 

@@ -8,7 +8,7 @@ enum class PaddingMode { Zeros, Circular };
 
 struct Conv1dOptions {
   int64_t stride = 1;
-  int64_t padding = 0;   // on each side
+  int64_t padding = 0;  // on each side
   int64_t dilation = 1;
   int64_t groups = 1;
   PaddingMode padding_mode = PaddingMode::Zeros;

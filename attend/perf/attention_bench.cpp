@@ -33,7 +33,8 @@ Timing time_it(Context& ctx, int warmup, int repeats, const std::function<void()
   for (int i = 0; i < std::max(1, repeats); ++i) {
     auto t0 = std::chrono::steady_clock::now();
     f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   size_t peak = ctx.allocator().stats().peak_bytes_in_use;
   std::sort(ms.begin(), ms.end());
@@ -81,16 +82,16 @@ std::vector<AttentionBenchResult> bench_attention(const AttentionBenchConfig& c)
   fused.fused_kernel = c.kernel == "tiles"  ? AttentionOptions::FusedKernel::Tiles
                        : c.kernel == "rows" ? AttentionOptions::FusedKernel::Rows
                                             : AttentionOptions::FusedKernel::Auto;
-  add("fused",
-      time_it(ctx, c.warmup, c.repeats,
-              run([&] { return scaled_dot_product_attention(q, k, v, fused).output; })),
+  add("fused", time_it(ctx, c.warmup, c.repeats, run([&] {
+                         return scaled_dot_product_attention(q, k, v, fused).output;
+                       })),
       flops);
   if (c.reference) {
     AttentionOptions ref = fused;
     ref.path = AttentionPath::Reference;
-    add("reference",
-        time_it(ctx, c.warmup, c.repeats,
-                run([&] { return scaled_dot_product_attention(q, k, v, ref).output; })),
+    add("reference", time_it(ctx, c.warmup, c.repeats, run([&] {
+                               return scaled_dot_product_attention(q, k, v, ref).output;
+                             })),
         flops);
   }
   if (c.prob_sparse) {
@@ -98,9 +99,9 @@ std::vector<AttentionBenchResult> bench_attention(const AttentionBenchConfig& c)
     ps.factor = c.factor;
     ps.causal = c.causal;
     // GFLOP/s of ProbSparse is reported against the dense model FLOPs (an effective rate).
-    add("probsparse",
-        time_it(ctx, c.warmup, c.repeats,
-                run([&] { return prob_sparse_attention(q, k, v, ps).output; })),
+    add("probsparse", time_it(ctx, c.warmup, c.repeats, run([&] {
+                                return prob_sparse_attention(q, k, v, ps).output;
+                              })),
         flops);
   }
   return results;
@@ -110,10 +111,11 @@ std::string format_attention_bench(const AttentionBenchConfig& c,
                                    const std::vector<AttentionBenchResult>& results, bool json) {
   if (json) {
     nlohmann::json j;
-    j["config"] = {{"batch", c.batch},     {"heads", c.heads},       {"len_q", c.len_q},
-                   {"len_k", c.len_k},     {"dim", c.dim},           {"causal", c.causal},
+    j["config"] = {{"batch", c.batch},       {"heads", c.heads},
+                   {"len_q", c.len_q},       {"len_k", c.len_k},
+                   {"dim", c.dim},           {"causal", c.causal},
                    {"backward", c.backward}, {"threads", Context({.threads = c.threads}).threads()},
-                   {"repeats", c.repeats}, {"gemm", kernels::gemm_backend_name()}};
+                   {"repeats", c.repeats},   {"gemm", kernels::gemm_backend_name()}};
     for (const auto& r : results)
       j["results"].push_back({{"path", r.path},
                               {"median_ms", r.median_ms},

@@ -10,22 +10,22 @@ namespace attend::perf {
 struct AttentionBenchConfig {
   int64_t batch = 32, heads = 8, len_q = 96, len_k = 96, dim = 64;
   bool causal = false;
-  bool backward = false;   // time forward + backward instead of forward only
-  int threads = 0;         // 0 = all hardware threads
+  bool backward = false;  // time forward + backward instead of forward only
+  int threads = 0;        // 0 = all hardware threads
   int warmup = 2;
   int repeats = 10;
-  bool prob_sparse = false;  // also time Informer's ProbSparse attention (self-attention shapes)
-  int64_t factor = 5;        // ProbSparse sampling factor
-  bool reference = true;     // also time the reference (materialising) path
+  bool prob_sparse = false;     // also time Informer's ProbSparse attention (self-attention shapes)
+  int64_t factor = 5;           // ProbSparse sampling factor
+  bool reference = true;        // also time the reference (materialising) path
   std::string kernel = "auto";  // fused kernel: auto | tiles | rows
 };
 
 struct AttentionBenchResult {
-  std::string path;          // "fused", "reference", "probsparse"
+  std::string path;  // "fused", "reference", "probsparse"
   double median_ms = 0;
   double min_ms = 0;
-  double gflops = 0;         // model FLOPs / median time (see flops())
-  double peak_extra_mib = 0; // peak allocator bytes above the inputs during one call
+  double gflops = 0;          // model FLOPs / median time (see flops())
+  double peak_extra_mib = 0;  // peak allocator bytes above the inputs during one call
 };
 
 // Model FLOPs: forward 4·B·H·Lq·Lk·D (Q·Kᵀ and P·V), backward twice that; causal halves both.

@@ -7,7 +7,9 @@ namespace attend {
 
 CachingAllocator::CachingAllocator(size_t max_cached_bytes) : max_cached_bytes_(max_cached_bytes) {}
 
-CachingAllocator::~CachingAllocator() { release_cached(); }
+CachingAllocator::~CachingAllocator() {
+  release_cached();
+}
 
 void* CachingAllocator::allocate(size_t bytes) {
   size_t size = round_up(bytes == 0 ? 1 : bytes);

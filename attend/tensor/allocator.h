@@ -12,9 +12,9 @@ namespace attend {
 constexpr size_t kAlignment = 64;
 
 struct AllocatorStats {
-  size_t bytes_in_use = 0;       // handed out and not yet returned
-  size_t peak_bytes_in_use = 0;  // high-water mark of bytes_in_use since reset_peak()
-  size_t bytes_cached = 0;       // returned blocks kept for reuse
+  size_t bytes_in_use = 0;          // handed out and not yet returned
+  size_t peak_bytes_in_use = 0;     // high-water mark of bytes_in_use since reset_peak()
+  size_t bytes_cached = 0;          // returned blocks kept for reuse
   uint64_t system_allocations = 0;  // calls to the system allocator
 };
 
@@ -36,7 +36,9 @@ class CachingAllocator {
   void reset_peak();
 
  private:
-  static size_t round_up(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+  static size_t round_up(size_t bytes) {
+    return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  }
   mutable std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   size_t max_cached_bytes_;

@@ -16,7 +16,9 @@ Context::Context(const ContextOptions& options)
       generator_(options.seed),
       allocator_(options.max_cached_bytes) {}
 
-void Context::set_threads(int n) { threads_ = n > 0 ? n : hardware_threads(); }
+void Context::set_threads(int n) {
+  threads_ = n > 0 ? n : hardware_threads();
+}
 
 Context& default_context() {
   static Context context;

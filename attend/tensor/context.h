@@ -10,8 +10,8 @@
 namespace attend {
 
 struct ContextOptions {
-  int threads = 0;         // worker threads for kernels; 0 = all hardware threads
-  uint64_t seed = 0;       // seed of the context's generator
+  int threads = 0;    // worker threads for kernels; 0 = all hardware threads
+  uint64_t seed = 0;  // seed of the context's generator
   size_t max_cached_bytes = size_t(4) << 30;  // allocator cache limit
 };
 

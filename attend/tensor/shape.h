@@ -18,7 +18,9 @@ class Dims {
   Dims(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.end()); }
   explicit Dims(const std::vector<int64_t>& dims) { assign(dims.begin(), dims.end()); }
   template <typename It>
-  Dims(It first, It last) { assign(first, last); }
+  Dims(It first, It last) {
+    assign(first, last);
+  }
 
   int size() const { return n_; }
   bool empty() const { return n_ == 0; }

@@ -7,7 +7,8 @@ namespace attend {
 namespace {
 
 std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Context& ctx) {
-  for (int64_t d : shape) ATTEND_CHECK(d >= 0, "[tensor] negative dimension in shape {}", shape.str());
+  for (int64_t d : shape)
+    ATTEND_CHECK(d >= 0, "[tensor] negative dimension in shape {}", shape.str());
   auto impl = std::make_shared<TensorImpl>();
   size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
   void* p = ctx.allocator().allocate(bytes);
@@ -21,18 +22,27 @@ std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Context& 
 
 double load(const void* base, DType t, int64_t i) {
   switch (t) {
-    case DType::F32: return static_cast<const float*>(base)[i];
-    case DType::F64: return static_cast<const double*>(base)[i];
-    case DType::I64: return static_cast<double>(static_cast<const int64_t*>(base)[i]);
+    case DType::F32:
+      return static_cast<const float*>(base)[i];
+    case DType::F64:
+      return static_cast<const double*>(base)[i];
+    case DType::I64:
+      return static_cast<double>(static_cast<const int64_t*>(base)[i]);
   }
   return 0;
 }
 
 void store(void* base, DType t, int64_t i, double v) {
   switch (t) {
-    case DType::F32: static_cast<float*>(base)[i] = static_cast<float>(v); break;
-    case DType::F64: static_cast<double*>(base)[i] = v; break;
-    case DType::I64: static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v); break;
+    case DType::F32:
+      static_cast<float*>(base)[i] = static_cast<float>(v);
+      break;
+    case DType::F64:
+      static_cast<double*>(base)[i] = v;
+      break;
+    case DType::I64:
+      static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v);
+      break;
   }
 }
 
@@ -161,8 +171,8 @@ template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
 Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t offset) const {
-  ATTEND_CHECK(shape.size() == strides.size(), "[as_strided] shape {} and strides {} differ in rank",
-               shape.str(), strides.str());
+  ATTEND_CHECK(shape.size() == strides.size(),
+               "[as_strided] shape {} and strides {} differ in rank", shape.str(), strides.str());
   // Bounds: the smallest and largest element offsets must lie inside the storage.
   if (shape.numel() > 0) {
     int64_t lo = offset, hi = offset;
@@ -244,8 +254,9 @@ void Tensor::copy_from(const Tensor& src) const {
   }
   std::vector<int64_t> doffs(numel());
   for_each_offset(shape(), strides(), offset(), [&](int64_t i, int64_t off) { doffs[i] = off; });
-  for_each_offset(src.shape(), src.strides(), src.offset(),
-                  [&](int64_t i, int64_t off) { store(dbase, dt, doffs[i], load(sbase, st, off)); });
+  for_each_offset(src.shape(), src.strides(), src.offset(), [&](int64_t i, int64_t off) {
+    store(dbase, dt, doffs[i], load(sbase, st, off));
+  });
 }
 
 void Tensor::fill(double value) const {
@@ -257,11 +268,13 @@ void Tensor::fill(double value) const {
     for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = v;
     return;
   }
-  for_each_offset(shape(), strides(), offset(), [&](int64_t, int64_t off) { store(base, t, off, value); });
+  for_each_offset(shape(), strides(), offset(),
+                  [&](int64_t, int64_t off) { store(base, t, off, value); });
 }
 
 const Tensor& Tensor::set_requires_grad(bool value) const {
-  ATTEND_CHECK(!value || dtype() != DType::I64, "[requires_grad] an int64 tensor cannot have a gradient");
+  ATTEND_CHECK(!value || dtype() != DType::I64,
+               "[requires_grad] an int64 tensor cannot have a gradient");
   ATTEND_CHECK(is_leaf(), "[requires_grad] can only be set on a leaf tensor (use detach())");
   impl_->requires_grad = value;
   return *this;

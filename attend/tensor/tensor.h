@@ -33,15 +33,15 @@ struct Storage {
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
-  Strides strides;  // in elements
+  Strides strides;     // in elements
   int64_t offset = 0;  // in elements
   DType dtype = DType::F32;
   Context* context = nullptr;
   // autograd
   bool requires_grad = false;
-  uint32_t output_nr = 0;               // which output of grad_fn this is
-  std::shared_ptr<Node> grad_fn;        // null for leaves
-  std::shared_ptr<TensorImpl> grad;     // accumulated gradient of a leaf
+  uint32_t output_nr = 0;                // which output of grad_fn this is
+  std::shared_ptr<Node> grad_fn;         // null for leaves
+  std::shared_ptr<TensorImpl> grad;      // accumulated gradient of a leaf
   std::weak_ptr<Node> grad_accumulator;  // cached AccumulateGrad node of a leaf
 };
 
@@ -177,9 +177,12 @@ void for_each_offset(const Shape& shape, const Strides& strides, int64_t offset,
 template <typename F>
 auto dispatch_float(DType t, const char* what, F&& f) {
   switch (t) {
-    case DType::F32: return f(float{});
-    case DType::F64: return f(double{});
-    default: fail("[{}] expects a float32 or float64 tensor, got {}", what, dtype_name(t));
+    case DType::F32:
+      return f(float{});
+    case DType::F64:
+      return f(double{});
+    default:
+      fail("[{}] expects a float32 or float64 tensor, got {}", what, dtype_name(t));
   }
 }
 

@@ -95,8 +95,8 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
   for (float x : o) ASSERT_FALSE(std::isnan(x));
 
   std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
-  attention_backward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o.data(), os,
-                     lse.data(), dout.data(), os, dq.data(), qs, dk.data(), ks, dv.data(), vs, 2);
+  attention_backward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o.data(), os, lse.data(),
+                     dout.data(), os, dq.data(), qs, dk.data(), ks, dv.data(), vs, 2);
   std::vector<double> dq64(q.size()), dk64(k.size()), dv64(v.size());
   attention_backward_reference<double>(d, q64.data(), qs, k64.data(), ks, v64.data(), vs, mask, p,
                                        do64.data(), os, dq64.data(), qs, dk64.data(), ks,

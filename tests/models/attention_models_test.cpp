@@ -7,12 +7,22 @@
 namespace attend::testing {
 namespace {
 
-TEST(Parity, DLinear) { check_parity("DLinear"); }
-TEST(Parity, PatchTST) { check_parity("PatchTST"); }
-TEST(Parity, Transformer) { check_parity("Transformer"); }
-TEST(Parity, ITransformer) { check_parity("iTransformer"); }
+TEST(Parity, DLinear) {
+  check_parity("DLinear");
+}
+TEST(Parity, PatchTST) {
+  check_parity("PatchTST");
+}
+TEST(Parity, Transformer) {
+  check_parity("Transformer");
+}
+TEST(Parity, ITransformer) {
+  check_parity("iTransformer");
+}
 // factor 30: every query selected, so ProbSparse equals dense attention in TSLib's layout.
-TEST(Parity, InformerDense) { check_parity("Informer"); }
+TEST(Parity, InformerDense) {
+  check_parity("Informer");
+}
 
 // factor 3: truly sparse; the key samples TSLib drew are replayed in evaluation order.
 TEST(Parity, InformerSparse) {

@@ -125,11 +125,13 @@ inline void check_parity(const std::string& fixture_name, const ParityOptions& o
   for (const auto& [name, p] : model->named_parameters()) {
     auto it = f.expected.find("grad." + name);
     if (it == f.expected.end()) {
-      EXPECT_FALSE(p.grad().defined() && p.requires_grad() && [&] {
-        for (double v : p.grad().to_vector<double>())
-          if (v != 0) return true;
-        return false;
-      }()) << name << " has a gradient but the reference has none";
+      EXPECT_FALSE(p.grad().defined() && p.requires_grad() &&
+                   [&] {
+                     for (double v : p.grad().to_vector<double>())
+                       if (v != 0) return true;
+                     return false;
+                   }())
+          << name << " has a gradient but the reference has none";
       continue;
     }
     ASSERT_TRUE(p.grad().defined()) << "no gradient for " << name;

@@ -64,7 +64,8 @@ TEST(Attention, FusedMatchesReferenceOnTslibLayoutViews) {
   for (AttentionPath path : {AttentionPath::Fused, AttentionPath::Reference}) {
     AttentionOptions o;
     o.path = path;
-    Tensor q = permute(qb, {0, 2, 1, 3}), k = permute(kb, {0, 2, 1, 3}), v = permute(vb, {0, 2, 1, 3});
+    Tensor q = permute(qb, {0, 2, 1, 3}), k = permute(kb, {0, 2, 1, 3}),
+           v = permute(vb, {0, 2, 1, 3});
     Tensor out = scaled_dot_product_attention(q, k, v, o).output;
     out.backward(g);
     outs.push_back(out.detach().contiguous_data());
@@ -130,7 +131,8 @@ TEST(Attention, ShapeErrorsNameTheShapes) {
     EXPECT_NE(std::string(e.what()).find("(1, 2, 3, 4)"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("(1, 2, 5, 6)"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(scaled_dot_product_attention(Tensor::zeros({2, 3, 4}, DType::F32, ctx), q, q), Error);
+  EXPECT_THROW(scaled_dot_product_attention(Tensor::zeros({2, 3, 4}, DType::F32, ctx), q, q),
+               Error);
   AttentionOptions o;
   o.mask = Tensor::ones({4, 4}, DType::F32, ctx);  // Lk is 3
   EXPECT_THROW(scaled_dot_product_attention(q, q, q, o), Error);
@@ -154,8 +156,8 @@ TEST(ProbSparse, AllQueriesSelectedEqualsFullAttention) {
     AttentionOptions full;
     full.causal = causal;
     EXPECT_TRUE(all_close(prob_sparse_attention(q, k, v, ps).output,
-                          scaled_dot_product_attention(q, k, v, full).output.contiguous_data(), 1e-5,
-                          1e-4));
+                          scaled_dot_product_attention(q, k, v, full).output.contiguous_data(),
+                          1e-5, 1e-4));
   }
 }
 
@@ -199,7 +201,9 @@ TEST(ProbSparse, GradcheckWithInjectedSample) {
     ps.index_sample = Tensor::from_vector<int64_t>(sample, {9, 3}, ctx);
     // Selection is piecewise constant: the check perturbs by 1e-6, far from a tie.
     EXPECT_TRUE(gradcheck(
-        [&](const std::vector<Tensor>& x) { return prob_sparse_attention(x[0], x[1], x[2], ps).output; },
+        [&](const std::vector<Tensor>& x) {
+          return prob_sparse_attention(x[0], x[1], x[2], ps).output;
+        },
         {q, k, v}))
         << (causal ? "causal" : "full");
   }
@@ -241,7 +245,7 @@ TEST(AttentionLayer, SelfAndCrossAttentionWithCapture) {
   EXPECT_EQ(capture.records()[0].weights.shape(), (Shape{2, 4, 7, 11}));
   EXPECT_EQ(capture.records()[0].role, nn::AttentionRole::Cross);
   nn::set_attention_capture(layer, nullptr);
-  layer.forward(x);  // self-attention
+  layer.forward(x);                         // self-attention
   EXPECT_EQ(capture.records().size(), 1u);  // detached: nothing more recorded
 }
 

@@ -65,9 +65,8 @@ inline ::testing::AssertionResult gradcheck(
       }
       double numeric = (lp - lm) / (2 * eps);
       if (std::abs(numeric - analytic[i]) > atol + rtol * std::abs(numeric)) {
-        return ::testing::AssertionFailure()
-               << "input " << k << " element " << i << ": analytic " << analytic[i]
-               << " vs numeric " << numeric;
+        return ::testing::AssertionFailure() << "input " << k << " element " << i << ": analytic "
+                                             << analytic[i] << " vs numeric " << numeric;
       }
     }
   }
@@ -78,7 +77,8 @@ inline ::testing::AssertionResult gradcheck(
 inline ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double atol = 1e-5,
                                             double rtol = 1e-4) {
   if (!(a.shape() == b.shape()))
-    return ::testing::AssertionFailure() << "shapes " << a.shape().str() << " vs " << b.shape().str();
+    return ::testing::AssertionFailure()
+           << "shapes " << a.shape().str() << " vs " << b.shape().str();
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
   for (size_t i = 0; i < va.size(); ++i) {
     if (!(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i])))
