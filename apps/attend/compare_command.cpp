@@ -1,5 +1,7 @@
 #include "compare_command.h"
 
+#include "flags.h"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -19,90 +21,6 @@ using train::FlagKind;
 using train::FlagSpec;
 using train::RunConfig;
 
-// One run.py flag registered on one subcommand.
-struct Binding {
-  const FlagSpec* spec = nullptr;
-  CLI::Option* option = nullptr;
-  std::string text;
-  std::vector<std::string> texts;
-  bool flag = false;
-};
-
-using Bindings = std::deque<Binding>;
-
-// Registers the run flags attend reads on `app`, except those in `skip`.
-void add_run_flags(CLI::App& app, Bindings& out, const std::set<std::string>& skip) {
-  for (const auto& f : train::run_flags()) {
-    if (!f.used || skip.count(f.name)) continue;
-    Binding& b = out.emplace_back();
-    b.spec = &f;
-    const std::string name = std::string("--") + f.name;
-    const std::string help = train::flag_help(f);
-    switch (f.kind) {
-      case FlagKind::StoreTrue:
-      case FlagKind::StoreFalse:
-        b.option = app.add_flag(name, b.flag, help);
-        break;
-      case FlagKind::IntList:
-        b.option = app.add_option(name, b.texts, help);
-        b.option->expected(1, CLI::detail::expected_max_vector_size);
-        break;
-      default:
-        b.option = app.add_option(name, b.text, help);
-        b.option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    }
-    b.option->group("Run flags (TSLib run.py names)");
-  }
-}
-
-nlohmann::json parse_int(const std::string& flag, const std::string& s) {
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != 0 || errno)
-    throw CLI::ValidationError(flag, "'" + s + "' is not an integer");
-  return static_cast<int64_t>(v);
-}
-
-// Applies the given flags to cfg; bad values are usage errors (exit code 2).
-void apply_run_flags(const Bindings& bs, RunConfig& cfg) {
-  for (const auto& b : bs) {
-    if (b.option->count() == 0) continue;
-    const std::string flag = std::string("--") + b.spec->name;
-    nlohmann::json v;
-    switch (b.spec->kind) {
-      case FlagKind::Int:
-        v = parse_int(flag, b.text);
-        break;
-      case FlagKind::Float: {
-        char* end = nullptr;
-        const double d = std::strtod(b.text.c_str(), &end);
-        if (b.text.empty() || *end != 0)
-          throw CLI::ValidationError(flag, "'" + b.text + "' is not a number");
-        v = d;
-        break;
-      }
-      case FlagKind::StoreTrue:
-        v = true;
-        break;
-      case FlagKind::StoreFalse:
-        v = false;
-        break;
-      case FlagKind::IntList:
-        v = nlohmann::json::array();
-        for (const auto& t : b.texts) v.push_back(parse_int(flag, t));
-        break;
-      default:
-        v = b.text;
-    }
-    try {
-      train::set_flag(cfg, b.spec->name, v, flag);
-    } catch (const Error& e) {
-      throw CLI::ValidationError(e.what());
-    }
-  }
-}
-
 struct CompareArgs {
   std::string models = "PatchTST,iTransformer,Transformer,Informer,TFT,LSTM,TCN,DLinear";
   std::string out = "./runs/compare";
@@ -117,7 +35,7 @@ void run_compare(const CompareArgs& a) {
   RunConfig cfg;
   try {
     models = train::parse_model_list(a.models);
-    apply_run_flags(a.flags, cfg);
+    apply_flags(a.flags, cfg);
     cfg.model = models.front();
     train::validate(cfg);
   } catch (const Error& e) {
@@ -147,7 +65,7 @@ void run_bench_model(const BenchModelArgs& a) {
   opt.warmup = a.warmup;
   opt.repeats = a.repeats;
   try {
-    apply_run_flags(a.flags, cfg);
+    apply_flags(a.flags, cfg);
     cfg.model = train::canonical_model_name(cfg.model);
     train::validate(cfg);
   } catch (const Error& e) {
@@ -180,7 +98,13 @@ void add_compare_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmp->add_flag("--quiet", ca->quiet, "no progress lines on stderr");
-  add_run_flags(*cmp, ca->flags, {"model", "is_training", "checkpoints"});
+  add_flags(
+      *cmp, ca->flags,
+      [](const train::FlagSpec& f) {
+        const std::string n = f.name;
+        return f.used && n != "model" && n != "is_training" && n != "checkpoints";
+      },
+      "Run flags (TSLib run.py names)");
   cmp->callback([ca] { run_compare(*ca); });
 
   CLI::App* bench = nullptr;
@@ -210,7 +134,13 @@ void add_compare_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   model->add_flag("--json", ba->json, "print one JSON line per batch size");
-  add_run_flags(*model, ba->flags, {"is_training", "checkpoints"});
+  add_flags(
+      *model, ba->flags,
+      [](const train::FlagSpec& f) {
+        const std::string n = f.name;
+        return f.used && n != "is_training" && n != "checkpoints";
+      },
+      "Run flags (TSLib run.py names)");
   model->callback([ba] { run_bench_model(*ba); });
 }
 

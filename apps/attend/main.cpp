@@ -22,8 +22,14 @@
 #include "bench_command.h"
 #include "compare_command.h"
 #include "explain_command.h"
+#include "flags.h"
 
 namespace fs = std::filesystem;
+using attend::cli::add_flags;
+using attend::cli::apply_flags;
+using attend::cli::Bindings;
+using attend::cli::given;
+using attend::cli::UsageError;
 using attend::train::FlagKind;
 using attend::train::FlagSpec;
 using attend::train::RunConfig;
@@ -35,127 +41,6 @@ std::atomic<bool> g_stop{false};
 
 void on_sigint(int) {
   g_stop.store(true);
-}
-
-// A usage error: printed as "error: ..." with exit code 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// One flag registered on one (sub)command.
-struct Binding {
-  const FlagSpec* spec = nullptr;
-  CLI::Option* option = nullptr;
-  std::string text;
-  std::vector<std::string> texts;
-  bool flag = false;
-};
-
-using Bindings = std::deque<Binding>;
-
-std::string default_text(const FlagSpec& f) {
-  RunConfig d;
-  const auto j = attend::train::run_config_to_json(d);
-  if (f.used && j.contains(f.name)) {
-    if (std::string(f.name) == "enc_in" || std::string(f.name) == "dec_in" ||
-        std::string(f.name) == "c_out")
-      return "columns of the data";
-    const auto& v = j.at(f.name);
-    return v.is_string() ? v.get<std::string>() : v.dump();
-  }
-  auto v = nlohmann::json::parse(f.default_json);
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
-// Registers flags on `app`; `only` limits them to a set of names (empty: all).
-void add_flags(CLI::App& app, Bindings& out, const std::set<std::string>& only = {}) {
-  for (const auto& f : attend::train::run_flags()) {
-    if (!only.empty() && !only.count(f.name)) continue;
-    Binding& b = out.emplace_back();
-    b.spec = &f;
-    const std::string name = std::string("--") + f.name;
-    std::string help = attend::train::flag_help(f);
-    const std::string group = f.used ? "Options" : "run.py options (accepted, ignored)";
-    switch (f.kind) {
-      case FlagKind::StoreTrue:
-      case FlagKind::StoreFalse:
-        b.option = app.add_flag(name, b.flag, help);
-        break;
-      case FlagKind::IntList:
-        b.option = app.add_option(name, b.texts, help + " [default: " + default_text(f) + "]");
-        b.option->expected(1, CLI::detail::expected_max_vector_size);
-        break;
-      default:
-        b.option = app.add_option(name, b.text, help + " [default: " + default_text(f) + "]");
-        b.option->type_name(f.kind == FlagKind::Int     ? "INT"
-                            : f.kind == FlagKind::Float ? "FLOAT"
-                                                        : "TEXT");
-        b.option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // argparse: last wins
-    }
-    b.option->group(group);
-  }
-}
-
-nlohmann::json parse_int(const std::string& flag, const std::string& s) {
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != 0 || errno) throw UsageError(flag + ": '" + s + "' is not an integer");
-  return static_cast<int64_t>(v);
-}
-
-// Applies the flags given on the command line to cfg; returns the run.py flags without effect.
-std::vector<std::string> apply_flags(const Bindings& bs, RunConfig& cfg) {
-  std::vector<std::string> ignored;
-  for (const auto& b : bs) {
-    if (b.option->count() == 0) continue;
-    const std::string flag = std::string("--") + b.spec->name;
-    nlohmann::json v;
-    switch (b.spec->kind) {
-      case FlagKind::Str:
-      case FlagKind::StrList:
-      case FlagKind::FloatList:
-        v = b.text;
-        break;
-      case FlagKind::Int:
-        v = parse_int(flag, b.text);
-        break;
-      case FlagKind::Float: {
-        char* end = nullptr;
-        double d = std::strtod(b.text.c_str(), &end);
-        if (b.text.empty() || *end != 0)
-          throw UsageError(flag + ": '" + b.text + "' is not a number");
-        v = d;
-        break;
-      }
-      case FlagKind::StoreTrue:
-        v = true;
-        break;
-      case FlagKind::StoreFalse:
-        v = false;
-        break;
-      case FlagKind::IntList:
-        v = nlohmann::json::array();
-        for (const auto& t : b.texts) v.push_back(parse_int(flag, t));
-        break;
-    }
-    try {
-      attend::train::set_flag(cfg, b.spec->name, v, flag);
-    } catch (const attend::Error& e) {
-      throw UsageError(e.what());
-    }
-    if (!b.spec->used)
-      ignored.push_back(flag);
-    else if (std::string(b.spec->name) == "des")
-      ignored.push_back("--des (names the run folder only)");
-  }
-  return ignored;
-}
-
-bool given(const Bindings& bs, const std::string& name) {
-  for (const auto& b : bs)
-    if (b.spec->name == name) return b.option->count() > 0;
-  return false;
 }
 
 void check(const RunConfig& cfg) {
@@ -267,8 +152,10 @@ int real_main(int argc, char** argv) {
   std::string checkpoint;
   test->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
   Bindings test_flags;
+  const std::set<std::string> test_flag_names = {"root_path", "data_path",  "data",   "target",
+                                                 "freq",      "batch_size", "inverse"};
   add_flags(*test, test_flags,
-            {"root_path", "data_path", "data", "target", "freq", "batch_size", "inverse"});
+            [&](const FlagSpec& f) { return test_flag_names.count(f.name) > 0; });
   test->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* fc = app.add_subcommand("forecast", "forecast the next pred_len rows after a CSV");

@@ -1,0 +1,122 @@
+#include "flags.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+namespace attend::cli {
+
+using train::FlagKind;
+using train::FlagSpec;
+using train::RunConfig;
+
+namespace {
+std::string default_text(const FlagSpec& f) {
+  RunConfig d;
+  const auto j = attend::train::run_config_to_json(d);
+  if (f.used && j.contains(f.name)) {
+    if (std::string(f.name) == "enc_in" || std::string(f.name) == "dec_in" ||
+        std::string(f.name) == "c_out")
+      return "columns of the data";
+    const auto& v = j.at(f.name);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  auto v = nlohmann::json::parse(f.default_json);
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+nlohmann::json parse_int(const std::string& flag, const std::string& s) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != 0 || errno) throw UsageError(flag + ": '" + s + "' is not an integer");
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+void add_flags(CLI::App& app, Bindings& out, const std::function<bool(const FlagSpec&)>& keep,
+               const std::string& used_group) {
+  for (const auto& f : attend::train::run_flags()) {
+    if (keep && !keep(f)) continue;
+    Binding& b = out.emplace_back();
+    b.spec = &f;
+    const std::string name = std::string("--") + f.name;
+    std::string help = attend::train::flag_help(f);
+    const std::string group = f.used ? used_group : "run.py options (accepted, ignored)";
+    switch (f.kind) {
+      case FlagKind::StoreTrue:
+      case FlagKind::StoreFalse:
+        b.option = app.add_flag(name, b.flag, help);
+        break;
+      case FlagKind::IntList:
+        b.option = app.add_option(name, b.texts, help + " [default: " + default_text(f) + "]");
+        b.option->expected(1, CLI::detail::expected_max_vector_size);
+        break;
+      default:
+        b.option = app.add_option(name, b.text, help + " [default: " + default_text(f) + "]");
+        b.option->type_name(f.kind == FlagKind::Int     ? "INT"
+                            : f.kind == FlagKind::Float ? "FLOAT"
+                                                        : "TEXT");
+        b.option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // argparse: last wins
+    }
+    b.option->group(group);
+  }
+}
+
+// Applies the flags given on the command line to cfg; returns the run.py flags without effect.
+std::vector<std::string> apply_flags(const Bindings& bs, RunConfig& cfg) {
+  std::vector<std::string> ignored;
+  for (const auto& b : bs) {
+    if (b.option->count() == 0) continue;
+    const std::string flag = std::string("--") + b.spec->name;
+    nlohmann::json v;
+    switch (b.spec->kind) {
+      case FlagKind::Str:
+      case FlagKind::StrList:
+      case FlagKind::FloatList:
+        v = b.text;
+        break;
+      case FlagKind::Int:
+        v = parse_int(flag, b.text);
+        break;
+      case FlagKind::Float: {
+        char* end = nullptr;
+        double d = std::strtod(b.text.c_str(), &end);
+        if (b.text.empty() || *end != 0)
+          throw UsageError(flag + ": '" + b.text + "' is not a number");
+        v = d;
+        break;
+      }
+      case FlagKind::StoreTrue:
+        v = true;
+        break;
+      case FlagKind::StoreFalse:
+        v = false;
+        break;
+      case FlagKind::IntList:
+        v = nlohmann::json::array();
+        for (const auto& t : b.texts) v.push_back(parse_int(flag, t));
+        break;
+    }
+    try {
+      attend::train::set_flag(cfg, b.spec->name, v, flag);
+    } catch (const attend::Error& e) {
+      throw UsageError(e.what());
+    }
+    if (!b.spec->used)
+      ignored.push_back(flag);
+    else if (std::string(b.spec->name) == "des")
+      ignored.push_back("--des (names the run folder only)");
+  }
+  return ignored;
+}
+
+bool given(const Bindings& bs, const std::string& name) {
+  for (const auto& b : bs)
+    if (b.spec->name == name) return b.option->count() > 0;
+  return false;
+}
+
+}  // namespace attend::cli
