@@ -11,8 +11,8 @@
 #include "attend/ops/ops.h"
 
 #if defined(ATTEND_GEMM_DNNL)
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 #endif
 
 namespace attend {
@@ -47,7 +47,8 @@ void BM_OpOverhead_AddNoGrad(benchmark::State& state) {
 }
 BENCHMARK(BM_OpOverhead_AddNoGrad);
 
-// A chain of 64 tiny tape ops (mul, add, tanh) then backward: the per-op cost of forward + backward.
+// A chain of 64 tiny tape ops (mul, add, tanh) then backward: the per-op cost of forward +
+// backward.
 void BM_OpOverhead_ChainForwardBackward(benchmark::State& state) {
   Context ctx({.threads = 1});
   Tensor x = Tensor::ones({4}, DType::F32, ctx);
@@ -56,7 +57,7 @@ void BM_OpOverhead_ChainForwardBackward(benchmark::State& state) {
   for (auto _ : state) {
     Tensor h = x;
     for (int i = 0; i < ops / 4; ++i) h = tanh(add(mul(h, 0.5), h));  // 3 ops
-    Tensor loss = sum(h);                                              // +1 per 48: close enough
+    Tensor loss = sum(h);                                             // +1 per 48: close enough
     loss.backward();
     x.zero_grad();
   }
@@ -66,9 +67,9 @@ BENCHMARK(BM_OpOverhead_ChainForwardBackward);
 
 // ---- GEMM --------------------------------------------------------------------------------------
 void set_gemm_counters(benchmark::State& state, double m, double n, double k) {
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * n * k * state.iterations(),
-                                                 benchmark::Counter::kIsRate,
-                                                 benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * m * n * k * state.iterations(), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
 }
 
 // args: M, N, K, threads
@@ -103,10 +104,10 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
     b->Args({1024, 1024, 1024, threads});  // large square
     b->Args({512, 512, 512, threads});
-    b->Args({3072, 32, 32, threads});      // skinny: Linear(32->32) on B*L = 3072 rows
-    b->Args({3072, 64, 32, threads});      // FFN up-projection
-    b->Args({96, 96, 64, threads});        // one attention head: Q·Kᵀ
-    b->Args({32, 32, 7, threads});         // tiny: Linear(7->32) on a batch of 32
+    b->Args({3072, 32, 32, threads});  // skinny: Linear(32->32) on B*L = 3072 rows
+    b->Args({3072, 64, 32, threads});  // FFN up-projection
+    b->Args({96, 96, 64, threads});    // one attention head: Q·Kᵀ
+    b->Args({32, 32, 7, threads});     // tiny: Linear(7->32) on a batch of 32
   }
   b->ArgNames({"M", "N", "K", "threads"});
 }
