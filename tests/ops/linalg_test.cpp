@@ -12,21 +12,9 @@ using testing::all_close;
 using testing::gradcheck;
 using testing::random_leaf;
 
-using V = std::vector<double>;
-
-Tensor T64(const V& v, const Shape& s, Context& ctx) {
-  return Tensor::from_doubles(v, s, DType::F64, ctx);
-}
-
-template <typename F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    FAIL() << "no error thrown, expected one containing '" << part << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
+using testing::T64;
+using testing::V;
 
 // Naive batched product of 3-d operands with size-1 batch broadcast: (Ba, M, K) x (Bb, K, N).
 Tensor naive_bmm(const Tensor& a, const Tensor& b) {

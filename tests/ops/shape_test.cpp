@@ -12,25 +12,13 @@ using testing::all_close;
 using testing::gradcheck;
 using testing::random_leaf;
 
-using V = std::vector<double>;
+using testing::expect_error;
+using testing::T64;
+using testing::V;
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-Tensor T64(const V& v, const Shape& s, Context& ctx) {
-  return Tensor::from_doubles(v, s, DType::F64, ctx);
-}
 Tensor I64(const std::vector<int64_t>& v, const Shape& s, Context& ctx) {
   return Tensor::from_vector<int64_t>(v, s, ctx);
-}
-
-// Expects f() to throw attend::Error whose message contains `part`.
-template <typename F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    FAIL() << "no error thrown, expected one containing '" << part << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 TEST(Shape, ReshapeIsViewWhenPossible) {

@@ -87,6 +87,24 @@ inline ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, do
   return ::testing::AssertionSuccess();
 }
 
+using V = std::vector<double>;
+
+// A float64 tensor of `shape` holding `values`.
+inline Tensor T64(const V& values, const Shape& shape, Context& ctx) {
+  return Tensor::from_doubles(values, shape, DType::F64, ctx);
+}
+
+// Expects f() to throw attend::Error whose message contains `part`.
+template <typename F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error thrown, expected one containing '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
 // Path of a file under ../shared (the environment variable ATTEND_SHARED overrides).
 inline std::string shared_path(const std::string& rel) {
   const char* env = std::getenv("ATTEND_SHARED");
