@@ -165,7 +165,17 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   p.scale = static_cast<float>(o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(d.dim)));
   p.causal = o.causal;
   p.dropout_p = static_cast<float>(o.dropout_p);
-  p.kernel = static_cast<AttentionParams::Kernel>(static_cast<int>(o.fused_kernel));
+  switch (o.fused_kernel) {
+    case AttentionOptions::FusedKernel::Auto:
+      p.kernel = AttentionParams::Kernel::Auto;
+      break;
+    case AttentionOptions::FusedKernel::Tiles:
+      p.kernel = AttentionParams::Kernel::Tiles;
+      break;
+    case AttentionOptions::FusedKernel::Rows:
+      p.kernel = AttentionParams::Kernel::Rows;
+      break;
+  }
   if (o.dropout_p > 0) {
     Generator& g = q_in.context().generator();
     p.seed = g.seed();
