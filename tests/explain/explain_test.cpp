@@ -23,6 +23,7 @@
 #include "attend/train/checkpoint.h"
 #include "attend/train/trainer.h"
 #include "support/gradcheck.h"
+#include "support/tiny_data.h"
 
 namespace fs = std::filesystem;
 using namespace attend;
@@ -39,20 +40,8 @@ std::string temp_dir(const std::string& name) {
   return p.string();
 }
 
-// The first `rows` rows of ETTh1 as a custom dataset (70/10/20 split).
-std::shared_ptr<const data::ForecastData> tiny_data(const RunConfig& cfg, int rows = 500) {
-  static std::string text;
-  if (text.empty()) {
-    std::ifstream in(attend::testing::shared_path("data/ETTh1.csv"));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  size_t pos = 0;
-  for (int i = 0; i <= rows; ++i) pos = text.find('\n', pos) + 1;
-  auto table = data::parse_csv(std::string_view(text).substr(0, pos), "ETTh1_head.csv");
-  return std::make_shared<const data::ForecastData>(
-      data::make_forecast_data(table, train::data_config(cfg)));
+std::shared_ptr<const data::ForecastData> tiny_data(const RunConfig& cfg) {
+  return attend::testing::tiny_data(cfg, 500);
 }
 
 RunConfig tiny_config(const std::string& model) {
