@@ -4,6 +4,8 @@
 # lradj type1), seq_len 96 (36 for national_illness, label_len 18), every test window kept.
 # Usage: bench/accuracy.sh MODEL [DATASET ...]   (datasets: ETTh1 ETTh2 exchange_rate national_illness)
 # Prints one Markdown row per run: model | dataset | horizon | mse | mae | seconds.
+# SEEDS="1 2 3" runs each horizon once per seed and prints the means (MSE ± its std over seeds);
+# EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
@@ -21,12 +23,22 @@ for ds in "${datasets[@]}"; do
   esac
   for pl in "${horizons[@]}"; do
     start=$(date +%s)
-    line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
-      --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" \
-      --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" ${EXTRA_FLAGS:-} 2>/dev/null | tail -1)
+    results=()
+    for seed in ${SEEDS:-2}; do
+      line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
+        --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" --seed "$seed" \
+        --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" ${EXTRA_FLAGS:-} 2>/dev/null | tail -1)
+      results+=("$(sed -E 's/mse:([0-9.e+-]+), mae:([0-9.e+-]+)/\1 \2/' <<<"$line")")
+    done
     secs=$(( $(date +%s) - start ))
-    mse=$(sed -E 's/mse:([0-9.e-]+), mae:([0-9.e-]+)/\1/' <<<"$line")
-    mae=$(sed -E 's/mse:([0-9.e-]+), mae:([0-9.e-]+)/\2/' <<<"$line")
-    printf '| %s | %s | %s | %.3f | %.3f | %s |\n' "$model" "$ds" "$pl" "$mse" "$mae" "$secs"
+    # One seed: mse | mae. Several: the mean, then "± population std" of MSE over the seeds.
+    printf '%s\n' "${results[@]}" | awk -v m="$model" -v d="$ds" -v h="$pl" -v s="$secs" '
+      { mse[NR] = $1; mae[NR] = $2; a += $1; b += $2 }
+      END {
+        a /= NR; b /= NR; v = 0
+        for (i = 1; i <= NR; ++i) v += (mse[i] - a) ^ 2
+        sd = NR > 1 ? sprintf(" ± %.3f", sqrt(v / NR)) : ""
+        printf "| %s | %s | %s | %.3f%s | %.3f | %s |\n", m, d, h, a, sd, b, s
+      }'
   done
 done

@@ -39,12 +39,28 @@ void avg_pool1d_forward(const T* x, int64_t rows, int64_t l_in, int64_t k, int64
 #pragma omp parallel for num_threads(threads) if (rows * l_out * k > 32768)
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * l_in;
+    T* yr = y + r * l_out;
+    if (stride == 1) {
+      // Sliding window: window t covers [t − p, t − p + k) ∩ [0, L_in); the running sum adds the
+      // element entering and drops the one leaving, in double so that it stays within an ulp or
+      // two of the direct sum.
+      double acc = 0;
+      int64_t lo = 0, hi = 0;  // the sum covers [lo, hi)
+      for (int64_t t = 0; t < l_out; ++t) {
+        int64_t want_lo = std::max<int64_t>(t - padding, 0);
+        int64_t want_hi = std::clamp<int64_t>(t - padding + k, want_lo, l_in);
+        for (; hi < want_hi; ++hi) acc += static_cast<double>(xr[hi]);
+        for (; lo < want_lo; ++lo) acc -= static_cast<double>(xr[lo]);
+        yr[t] = static_cast<T>(acc) * inv;
+      }
+      continue;
+    }
     for (int64_t t = 0; t < l_out; ++t) {
       int64_t lo = std::max<int64_t>(t * stride - padding, 0);
       int64_t hi = std::min<int64_t>(t * stride - padding + k, l_in);
       T acc = T(0);
       for (int64_t i = lo; i < hi; ++i) acc += xr[i];
-      y[r * l_out + t] = acc * inv;
+      yr[t] = acc * inv;
     }
   }
 }

@@ -92,6 +92,31 @@ TEST(Conv1dKernel, Col2imIsAdjointOfIm2col) {
   EXPECT_NEAR(lhs, rhs, 1e-12);
 }
 
+// The stride-1 average (a running sum) against the direct window sums, for every padding up to
+// the window and inputs of mixed magnitude, where a float running sum would drift.
+TEST(PoolKernel, SlidingAverageMatchesDirectSums) {
+  const int64_t l_in = 97;
+  std::vector<float> x(2 * l_in);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>((i % 7 == 0 ? 1e4 : 1.0) * std::sin(0.37 * static_cast<double>(i)));
+  for (int64_t k : {1, 2, 5, 25}) {
+    for (int64_t pad = 0; pad <= k / 2; ++pad) {
+      int64_t l_out = l_in + 2 * pad - k + 1;
+      std::vector<float> y(2 * l_out);
+      avg_pool1d_forward(x.data(), 2, l_in, k, 1, pad, l_out, y.data(), 1);
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t t = 0; t < l_out; ++t) {
+          double want = 0;
+          for (int64_t i = t - pad; i < t - pad + k; ++i)
+            if (i >= 0 && i < l_in) want += x[r * l_in + i];
+          want /= static_cast<double>(k);
+          ASSERT_NEAR(y[r * l_out + t], want, 1e-6 * (1 + std::abs(want)))
+              << "k " << k << " pad " << pad << " row " << r << " t " << t;
+        }
+    }
+  }
+}
+
 TEST(PoolKernel, MaxAndAvg) {
   std::vector<float> x{1, 5, 2, 4, 3, 0}, y(4);
   std::vector<int64_t> arg(4);
