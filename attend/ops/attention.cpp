@@ -397,18 +397,26 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
     for (int64_t h = 0; h < d.heads; ++h) {
       T* oh = op + (b * d.heads + h) * d.len_q * d.dim_v;
       const T* vh = vp + b * vs.b + h * vs.h;
+      // Row by row, so that the inner loops run along contiguous Dv.
       if (o.causal) {
-        for (int64_t c = 0; c < d.dim_v; ++c) {
-          T acc = 0;
-          for (int64_t i = 0; i < d.len_q; ++i) oh[i * d.dim_v + c] = (acc += vh[i * vs.l + c]);
+        // oh[i] = Σ_{j ≤ i} v[j]
+        std::copy(vh, vh + d.dim_v, oh);
+        for (int64_t i = 1; i < d.len_q; ++i) {
+          const T* prev = oh + (i - 1) * d.dim_v;
+          const T* vi = vh + i * vs.l;
+          T* oi = oh + i * d.dim_v;
+          for (int64_t c = 0; c < d.dim_v; ++c) oi[c] = prev[c] + vi[c];
         }
       } else {
-        for (int64_t c = 0; c < d.dim_v; ++c) {
-          T acc = 0;
-          for (int64_t j = 0; j < d.len_k; ++j) acc += vh[j * vs.l + c];
-          acc /= static_cast<T>(d.len_k);
-          for (int64_t i = 0; i < d.len_q; ++i) oh[i * d.dim_v + c] = acc;
+        // oh[i] = Σ_j v[j] / Lk for every i
+        T* o0 = oh;
+        std::copy(vh, vh + d.dim_v, o0);
+        for (int64_t j = 1; j < d.len_k; ++j) {
+          const T* vj = vh + j * vs.l;
+          for (int64_t c = 0; c < d.dim_v; ++c) o0[c] += vj[c];
         }
+        for (int64_t c = 0; c < d.dim_v; ++c) o0[c] /= static_cast<T>(d.len_k);
+        for (int64_t i = 1; i < d.len_q; ++i) std::copy(o0, o0 + d.dim_v, oh + i * d.dim_v);
       }
       for (int64_t r = 0; r < n_top; ++r) {
         const T* src = ot + ((b * d.heads + h) * n_top + r) * d.dim_v;

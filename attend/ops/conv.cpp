@@ -17,8 +17,17 @@ namespace {
 template <typename T>
 void circular_pad(const T* x, int64_t rows, int64_t l, int64_t p, T* xp) {
   int64_t lp = l + 2 * p;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < lp; ++i) xp[r * lp + i] = x[r * l + (((i - p) % l) + l) % l];
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * l;
+    T* out = xp + r * lp;
+    if (p <= l) {  // [x[l−p..l) | x | x[0..p)]
+      std::copy(xr + l - p, xr + l, out);
+      std::copy(xr, xr + l, out + p);
+      std::copy(xr, xr + p, out + p + l);
+    } else {
+      for (int64_t i = 0; i < lp; ++i) out[i] = xr[(((i - p) % l) + l) % l];
+    }
+  }
 }
 
 // Adjoint of circular_pad: dx (R, L) = fold of dxp (R, L + 2p).

@@ -173,7 +173,14 @@ Tensor binary_forward(Binary op, const Tensor& a, const Tensor& b) {
       a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.context());
   if (out.numel() == 0) return out;
-  const Plan p = make_plan(a, b, out_shape);
+  Plan p = make_plan(a, b, out_shape);
+  // An operand read with a stride along the innermost dim (a transposed view) is copied to a
+  // contiguous tensor first: a tiled transpose and a unit-stride kernel beat a strided scalar loop.
+  const int64_t ia = p.nd ? p.sa[p.nd - 1] : 0, ib = p.nd ? p.sb[p.nd - 1] : 0;
+  if (ia > 1 || ib > 1) {
+    Tensor ac = ia > 1 ? a.contiguous_data() : a, bc = ib > 1 ? b.contiguous_data() : b;
+    return binary_forward(op, ac, bc);
+  }
   dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     run_binary<T>(op, a.data<T>(), b.data<T>(), out.data<T>(), p, a.context().threads());

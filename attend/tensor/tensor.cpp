@@ -206,6 +206,66 @@ Tensor Tensor::copy_as(DType dtype) const {
   return out;
 }
 
+namespace {
+
+// d[i·d_i + j] = s[i + j·s_j] for i < rows, j < cols, in 16 × 16 tiles so that both the reads
+// (unit stride along i) and the writes (unit stride along j) stay within a few cache lines.
+template <typename T>
+void transpose_tiles(const T* s, int64_t s_j, T* d, int64_t d_i, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
+    const int64_t i1 = std::min(rows, i0 + kTile);
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+      const int64_t j1 = std::min(cols, j0 + kTile);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = j0; j < j1; ++j) d[i * d_i + j] = s[i + j * s_j];
+    }
+  }
+}
+
+}  // namespace
+
+// Same-dtype copy where the destination's last dim is unit-stride but the source's is not, and the
+// source is unit-stride along another dim k (a permuted view, e.g. (B, L, H, D) -> (B, H, L, D)):
+// every (dim k, last dim) plane is a 2-d transpose. Returns false when no such k exists.
+bool Tensor::copy_transposed(const Tensor& src) const {
+  const int n = ndim();
+  int k = -1;
+  for (int i = 0; i < n - 1; ++i)
+    if (src.strides()[i] == 1 && shape()[i] > 1) k = i;
+  if (k < 0) return false;
+  const int64_t rows = shape()[k], cols = shape()[n - 1];
+  const int64_t d_i = strides()[k], s_j = src.strides()[n - 1];
+  // Outer dims: every dim except k and the last.
+  int64_t outer = 1;
+  for (int i = 0; i < n - 1; ++i)
+    if (i != k) outer *= shape()[i];
+  int64_t idx[kMaxDims] = {0};
+  int64_t doff = offset(), soff = src.offset();
+  auto run = [&](auto elem) {
+    using T = decltype(elem);
+    T* d = static_cast<T*>(impl_->storage->data);
+    const T* sp = static_cast<const T*>(src.impl_->storage->data);
+    for (int64_t r = 0; r < outer; ++r) {
+      transpose_tiles(sp + soff, s_j, d + doff, d_i, rows, cols);
+      for (int i = n - 2; i >= 0; --i) {
+        if (i == k) continue;
+        doff += strides()[i];
+        soff += src.strides()[i];
+        if (++idx[i] < shape()[i]) break;
+        doff -= strides()[i] * shape()[i];
+        soff -= src.strides()[i] * shape()[i];
+        idx[i] = 0;
+      }
+    }
+  };
+  if (dtype_size(dtype()) == 4)
+    run(float{});
+  else
+    run(int64_t{});
+  return true;
+}
+
 void Tensor::copy_from(const Tensor& src) const {
   ATTEND_CHECK(src.shape() == shape(), "[copy] source shape {} differs from destination shape {}",
                src.shape().str(), shape().str());
@@ -224,6 +284,7 @@ void Tensor::copy_from(const Tensor& src) const {
   const int64_t outer = inner ? numel() / inner : 0;
   int64_t idx[kMaxDims] = {0};
   int64_t doff = offset(), soff = src.offset();
+  if (st == dt && ds == 1 && ss != 1 && n >= 2 && copy_transposed(src)) return;
   auto copy_rows = [&](auto elem) {
     using T = decltype(elem);
     T* d = static_cast<T*>(dbase);

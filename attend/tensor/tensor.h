@@ -149,6 +149,9 @@ class Tensor {
   std::string str(int max_values = 8) const;
 
  private:
+  // copy_from's path for permuted views (a 2-d tiled transpose per plane); false if not one.
+  bool copy_transposed(const Tensor& src) const;
+
   std::shared_ptr<TensorImpl> impl_;
 };
 

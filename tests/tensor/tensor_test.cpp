@@ -42,6 +42,34 @@ TEST(Tensor, StridedViewAndContiguousCopy) {
   EXPECT_THROW(t.as_strided({4, 2}, {1, 3}, 0), Error);  // past the end of storage
 }
 
+// Permuted views take the tiled-transpose copy; its result must equal the element-by-element walk
+// (to_vector) for tile-unaligned sizes, an offset, and both 4- and 8-byte elements.
+TEST(Tensor, PermutedViewsCopyLikeTheElementWalk) {
+  Context ctx;
+  const int64_t B = 2, L = 19, H = 3, D = 21;
+  std::vector<float> vf(1 + B * L * H * D);
+  std::vector<int64_t> vi(vf.size());
+  for (size_t i = 0; i < vf.size(); ++i) {
+    vf[i] = static_cast<float>(i);
+    vi[i] = static_cast<int64_t>(i) * 1000003;
+  }
+  Tensor tf = Tensor::from_vector<float>(vf, {static_cast<int64_t>(vf.size())}, ctx);
+  Tensor ti = Tensor::from_vector<int64_t>(vi, {static_cast<int64_t>(vi.size())}, ctx);
+  // (B, L, H, D) stored at offset 1, viewed as (B, H, D, L): strides (L·H·D, D, 1, H·D).
+  for (const Tensor& base : {tf, ti}) {
+    Tensor v = base.as_strided({B, H, D, L}, {L * H * D, D, 1, H * D}, 1);
+    Tensor c = v.contiguous_data();
+    ASSERT_TRUE(c.is_contiguous());
+    if (base.dtype() == DType::F32)
+      EXPECT_EQ(c.to_vector<float>(), v.to_vector<float>());
+    else
+      EXPECT_EQ(c.to_vector<int64_t>(), v.to_vector<int64_t>());
+  }
+  // Unit stride on a middle dim: (B, L, H, D) viewed as (B, D, H, L).
+  Tensor w = tf.as_strided({B, D, H, L}, {L * H * D, 1, D, H * D}, 1);
+  EXPECT_EQ(w.contiguous_data().to_vector<float>(), w.to_vector<float>());
+}
+
 TEST(Tensor, CopyConvertsDtype) {
   Context ctx;
   Tensor t = Tensor::from_vector<float>({1.5f, -2.f}, {2}, ctx);
