@@ -35,17 +35,6 @@ void Generator::fill_normal(double* out, int64_t n, double mean, double stddev, 
   uint64_t c = reserve(n), s = seed_;
   fill(out, n, threads, [&](int64_t i) { return mean + stddev * normal01(s, c + i); });
 }
-void Generator::fill_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
-                            float below, float above, float* out) {
-  int64_t i = 0;
-  while (i < n) {
-    const uint64_t c = first + static_cast<uint64_t>(i);
-    uint64_t h = bits(seed, c >> 2) >> (16 * (c & 3));
-    for (uint64_t lane = c & 3; lane < 4 && i < n; ++lane, ++i, h >>= 16)
-      out[i] = (h & 0xFFFF) < threshold ? below : above;
-  }
-}
-
 void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads) {
   const uint64_t c = reserve(n), s = seed_;
   const uint32_t t = threshold16(p);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "attend/kernels/random.h"
+
 namespace attend {
 
 class Generator {
@@ -27,10 +29,7 @@ class Generator {
 
   // 64 random bits for (seed, counter): splitmix64 finaliser over a Weyl sequence.
   static uint64_t bits(uint64_t seed, uint64_t counter) {
-    uint64_t z = seed * 0xD1B54A32D192ED03ull + (counter + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return kernels::random_bits(seed, counter);
   }
   // Uniform in [0, 1) with 53 random bits.
   static double uniform01(uint64_t seed, uint64_t counter) {
@@ -47,9 +46,12 @@ class Generator {
   static bool draw16_below(uint64_t seed, uint64_t counter, uint32_t threshold) {
     return ((bits(seed, counter >> 2) >> (16 * (counter & 3))) & 0xFFFF) < threshold;
   }
-  // out[i] = (draw16(first + i) < threshold) ? below : above, for i < n (one hash per 4 draws).
+  // out[i] = (draw16(first + i) < threshold) ? below : above, for i < n (one hash per 4 draws;
+  // kernels::fill_draw16).
   static void fill_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
-                          float above, float* out);
+                          float above, float* out) {
+    kernels::fill_draw16(seed, first, n, threshold, below, above, out);
+  }
   // Standard normal (Box-Muller on two counters 2c, 2c+1).
   static double normal01(uint64_t seed, uint64_t counter);
 

@@ -1,0 +1,26 @@
+#pragma once
+// Counter-based random bits and the Bernoulli draws behind every dropout mask.
+//   bits(seed, c)  = splitmix64 finaliser of seed·K0 + (c + 1)·K1 (a Weyl sequence)
+//   draw16(c)      = 16 bits 16·(c mod 4) .. 16·(c mod 4) + 15 of bits(seed, c / 4)
+// so one hash serves four draws, and any range of draws can be produced independently of the rest
+// (threads and tiles draw their own ranges and agree with a sequential fill).
+#include <cstdint>
+
+namespace attend::kernels {
+
+inline uint64_t random_bits(uint64_t seed, uint64_t counter) {
+  uint64_t z = seed * 0xD1B54A32D192ED03ull + (counter + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// out[i] = draw16(first + i) < threshold ? below : above, for i < n; threshold in [0, 65536].
+// SIMD (AVX-512) where available.
+void fill_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
+                 float above, float* out);
+// The scalar reference twin.
+void fill_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
+                           float below, float above, float* out);
+
+}  // namespace attend::kernels
