@@ -28,12 +28,12 @@ inline int conv_threads(const Conv1dShape& s, int threads) {
 }  // namespace
 
 template <typename T>
-void im2col1d(const Conv1dShape& s, const T* x, T* col) {
+void im2col1d(const Conv1dShape& s, const T* x, T* col, int64_t ld) {
   int64_t l_out = s.l_out();
   for (int64_t c = 0; c < s.c_in; ++c) {
     const T* xc = x + c * s.l_in;
     for (int64_t j = 0; j < s.k; ++j) {
-      T* row = col + (c * s.k + j) * l_out;
+      T* row = col + (c * s.k + j) * ld;
       int64_t lo, hi;
       valid_range(s, j, l_out, lo, hi);
       int64_t base = j * s.dilation - s.padding;
@@ -49,12 +49,12 @@ void im2col1d(const Conv1dShape& s, const T* x, T* col) {
 }
 
 template <typename T>
-void col2im1d(const Conv1dShape& s, const T* dcol, T* dx) {
+void col2im1d(const Conv1dShape& s, const T* dcol, T* dx, int64_t ld) {
   int64_t l_out = s.l_out();
   for (int64_t c = 0; c < s.c_in; ++c) {
     T* dxc = dx + c * s.l_in;
     for (int64_t j = 0; j < s.k; ++j) {
-      const T* row = dcol + (c * s.k + j) * l_out;
+      const T* row = dcol + (c * s.k + j) * ld;
       int64_t lo, hi;
       valid_range(s, j, l_out, lo, hi);
       int64_t base = j * s.dilation - s.padding;
@@ -63,87 +63,131 @@ void col2im1d(const Conv1dShape& s, const T* dcol, T* dx) {
   }
 }
 
+namespace {
+
+// col (C_in·K, N·L_out) of the whole batch: sample n fills columns [n·L_out, (n + 1)·L_out).
 template <typename T>
-void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y, T* col,
+void im2col_batch(const Conv1dShape& s, const T* x, T* col, int threads) {
+  const int64_t l_out = s.l_out(), ld = s.n * l_out;
+#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * s.c_in * s.k * l_out > 32768)
+  for (int64_t n = 0; n < s.n; ++n) im2col1d(s, x + n * s.c_in * s.l_in, col + n * l_out, ld);
+}
+
+// Between the batch-major (N, C, L) and channel-major (C, N·L) layouts of one tensor, adding
+// bias[c] (if given) on the way to batch-major.
+template <typename T>
+void to_batch_major(const T* cm, const T* bias, int64_t n, int64_t c, int64_t l, T* bm) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < c; ++o) {
+      const T* src = cm + (o * n + i) * l;
+      T* dst = bm + (i * c + o) * l;
+      if (bias) {
+        const T b = bias[o];
+        for (int64_t t = 0; t < l; ++t) dst[t] = src[t] + b;
+      } else {
+        std::memcpy(dst, src, l * sizeof(T));
+      }
+    }
+}
+template <typename T>
+void to_channel_major(const T* bm, int64_t n, int64_t c, int64_t l, T* cm) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < c; ++o) std::memcpy(cm + (o * n + i) * l, bm + (i * c + o) * l, l * sizeof(T));
+}
+
+}  // namespace
+
+template <typename T>
+void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y, T* scratch,
                     int threads) {
   threads = conv_threads(s, threads);
-  int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
-  int64_t kk = cig * s.k;  // reduction length per group
+  const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
+  const int64_t kk = cig * s.k;  // reduction length per group
+  const int64_t cols = s.n * l_out;
+  if (s.n == 0 || l_out <= 0) return;
+  // B (C_in·K, N·L_out): x itself for one pointwise sample, else the im2col matrix.
   const T* b = x;
-  int64_t b_stride = s.c_in * s.l_in;
-  if (!s.is_pointwise()) {
-    int64_t per = s.c_in * s.k * l_out;
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * per > 32768)
-    for (int64_t n = 0; n < s.n; ++n) im2col1d(s, x + n * s.c_in * s.l_in, col + n * per);
-    b = col;
-    b_stride = per;
+  T* rest = scratch;
+  if (!(s.is_pointwise() && s.n == 1)) {
+    im2col_batch(s, x, scratch, threads);
+    b = scratch;
+    rest = scratch + s.c_in * s.k * cols;
   }
+  // Y (C_out, N·L_out): y itself for one sample (the layouts agree), else scratch.
+  T* yc = s.n == 1 ? y : rest;
   T beta = T(0);
-  if (bias) {
-    for (int64_t n = 0; n < s.n; ++n)
-      for (int64_t o = 0; o < s.c_out; ++o)
-        std::fill_n(y + (n * s.c_out + o) * l_out, l_out, bias[o]);
+  if (bias && s.n == 1) {
+    for (int64_t o = 0; o < s.c_out; ++o) std::fill_n(y + o * l_out, l_out, bias[o]);
     beta = T(1);
   }
-  // y_{n,g} (C_out/g, L_out) = W_g (C_out/g, C_in/g·K) · col_{n,g} (C_in/g·K, L_out)
-  GemmShape gs{false,
-               false,
-               cog,
-               l_out,
-               kk,
-               std::max<int64_t>(kk, 1),
-               std::max<int64_t>(l_out, 1),
-               std::max<int64_t>(l_out, 1)};
+  // Y_g (C_out/g, N·L_out) = W_g (C_out/g, C_in/g·K) · B_g (C_in/g·K, N·L_out)
+  const GemmShape gs{false, false, cog, cols, kk, std::max<int64_t>(kk, 1), cols, cols};
   for (int64_t g = 0; g < s.groups; ++g)
-    gemm_batched(gs, s.n, T(1), w + g * cog * kk, 0, b + g * kk * l_out, b_stride, beta,
-                 y + g * cog * l_out, s.c_out * l_out, threads);
+    gemm(gs, T(1), w + g * cog * kk, b + g * kk * cols, beta, yc + g * cog * cols, threads);
+  if (s.n > 1) to_batch_major(yc, bias, s.n, s.c_out, l_out, y);
 }
 
 template <typename T>
 void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
-                     T* col, int threads) {
+                     T* scratch, int threads) {
   threads = conv_threads(s, threads);
-  int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
-  int64_t kk = cig * s.k;
-  int64_t ly = std::max<int64_t>(l_out, 1), lk = std::max<int64_t>(kk, 1);
+  const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
+  const int64_t kk = cig * s.k, cols = s.n * l_out;
   if (db) {
+    // db[o] = Σ_{n, t} dy[n][o][t], in 16 independent partial sums (vectorisable in order).
     for (int64_t o = 0; o < s.c_out; ++o) {
-      T acc = T(0);
+      T part[16] = {};
+      T tail = T(0);
       for (int64_t n = 0; n < s.n; ++n) {
         const T* r = dy + (n * s.c_out + o) * l_out;
-        for (int64_t t = 0; t < l_out; ++t) acc += r[t];
+        int64_t t = 0;
+        for (; t + 16 <= l_out; t += 16)
+          for (int i = 0; i < 16; ++i) part[i] += r[t + i];
+        for (; t < l_out; ++t) tail += r[t];
       }
+      T acc = tail;
+      for (T v : part) acc += v;
       db[o] = acc;
     }
   }
-  bool pointwise = s.is_pointwise();
-  int64_t per = pointwise ? s.c_in * s.l_in : s.c_in * s.k * l_out;
+  if (!dw && !dx) return;
+  if (s.n == 0 || l_out <= 0) {
+    if (dw) std::fill_n(dw, s.c_out * kk, T(0));
+    if (dx) std::fill_n(dx, s.n * s.c_in * s.l_in, T(0));
+    return;
+  }
+  const bool x_is_col = s.is_pointwise() && s.n == 1;
+  T* col = scratch;  // (C_in·K, N·L_out), unless x is already that matrix
+  T* rest = x_is_col ? scratch : scratch + s.c_in * s.k * cols;
+  // dY (C_out, N·L_out): dy itself for one sample, else re-laid out into scratch.
+  const T* dyc = dy;
+  if (s.n > 1) {
+    to_channel_major(dy, s.n, s.c_out, l_out, rest);
+    dyc = rest;
+  }
   if (dw) {
     const T* b = x;
-    if (!pointwise) {
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * per > 32768)
-      for (int64_t n = 0; n < s.n; ++n) im2col1d(s, x + n * s.c_in * s.l_in, col + n * per);
+    if (!x_is_col) {
+      im2col_batch(s, x, col, threads);
       b = col;
     }
-    // dW_g (C_out/g, C_in/g·K) = Σ_n dy_{n,g} (C_out/g, L_out) · col_{n,g}ᵀ (L_out, C_in/g·K)
-    GemmShape gs{false, true, cog, kk, l_out, ly, ly, lk};
+    // dW_g (C_out/g, C_in/g·K) = dY_g (C_out/g, N·L_out) · B_gᵀ (N·L_out, C_in/g·K)
+    const GemmShape gs{false, true, cog, kk, cols, cols, cols, std::max<int64_t>(kk, 1)};
     for (int64_t g = 0; g < s.groups; ++g)
-      for (int64_t n = 0; n < s.n; ++n)
-        gemm(gs, T(1), dy + n * s.c_out * l_out + g * cog * l_out, b + n * per + g * kk * l_out,
-             n == 0 ? T(0) : T(1), dw + g * cog * kk, threads);
-    if (s.n == 0) std::fill_n(dw, s.c_out * kk, T(0));
+      gemm(gs, T(1), dyc + g * cog * cols, b + g * kk * cols, T(0), dw + g * cog * kk, threads);
   }
   if (dx) {
-    // dcol_{n,g} (C_in/g·K, L_out) = W_gᵀ (C_in/g·K, C_out/g) · dy_{n,g} (C_out/g, L_out)
-    T* dcol = pointwise ? dx : col;
-    GemmShape gs{true, false, kk, l_out, cog, lk, ly, ly};
+    // dB_g (C_in/g·K, N·L_out) = W_gᵀ (C_in/g·K, C_out/g) · dY_g (C_out/g, N·L_out); the col
+    // buffer is free again once dW is done.
+    T* dcol = x_is_col ? dx : col;
+    const GemmShape gs{true, false, kk, cols, cog, std::max<int64_t>(kk, 1), cols, cols};
     for (int64_t g = 0; g < s.groups; ++g)
-      gemm_batched(gs, s.n, T(1), w + g * cog * kk, 0, dy + g * cog * l_out, s.c_out * l_out, T(0),
-                   dcol + g * kk * l_out, per, threads);
-    if (!pointwise) {
+      gemm(gs, T(1), w + g * cog * kk, dyc + g * cog * cols, T(0), dcol + g * kk * cols, threads);
+    if (!x_is_col) {
       std::fill_n(dx, s.n * s.c_in * s.l_in, T(0));
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * per > 32768)
-      for (int64_t n = 0; n < s.n; ++n) col2im1d(s, col + n * per, dx + n * s.c_in * s.l_in);
+#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * s.c_in * s.k * l_out > 32768)
+      for (int64_t n = 0; n < s.n; ++n)
+        col2im1d(s, col + n * l_out, dx + n * s.c_in * s.l_in, cols);
     }
   }
 }
@@ -193,8 +237,8 @@ void conv1d_backward_reference(const Conv1dShape& s, const T* x, const T* w, con
 }
 
 #define ATTEND_CONV1D_INSTANTIATE(T)                                                               \
-  template void im2col1d<T>(const Conv1dShape&, const T*, T*);                                     \
-  template void col2im1d<T>(const Conv1dShape&, const T*, T*);                                     \
+  template void im2col1d<T>(const Conv1dShape&, const T*, T*, int64_t);                            \
+  template void col2im1d<T>(const Conv1dShape&, const T*, T*, int64_t);                            \
   template void conv1d_forward<T>(const Conv1dShape&, const T*, const T*, const T*, T*, T*, int);  \
   template void conv1d_backward<T>(const Conv1dShape&, const T*, const T*, const T*, T*, T*, T*,   \
                                    T*, int);                                                       \

@@ -1,6 +1,7 @@
 #include "attend/models/tcn.h"
 
 #include "attend/models/common.h"
+#include "attend/ops/conv.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/shape.h"
 
@@ -22,10 +23,12 @@ TemporalBlock::TemporalBlock(int64_t n_inputs, int64_t n_outputs, int64_t kernel
 }
 
 Tensor TemporalBlock::forward(const Tensor& x) {
-  const int64_t L = x.size(2);
-  // conv(x): (B, C_out, L + chomp); the first L outputs see only steps ≤ t.
-  Tensor y = relu(slice(conv1_->forward(x), 2, 0, L));
-  y = relu(slice(conv2_->forward(y), 2, 0, L));
+  // The reference pads chomp zeros on both sides and cuts the last chomp outputs; padding only
+  // before the input gives exactly those L outputs, each seeing steps ≤ t: (B, C, L) -> (B, C_out, L).
+  Conv1dOptions causal = conv1_->options();
+  causal.padding_right = 0;
+  Tensor y = relu(conv1d(x, conv1_->weight(), conv1_->bias(), causal));
+  y = relu(conv1d(y, conv2_->weight(), conv2_->bias(), causal));
   Tensor res = downsample_ ? downsample_->forward(x) : x;
   return relu(add(y, res));
 }

@@ -66,13 +66,19 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
     ATTEND_CHECK(bias.ndim() == 1 && bias.shape()[0] == c_out && bias.dtype() == x_in.dtype(),
                  "[conv1d] bias of shape {} does not match weight of shape {}", bias.shape().str(),
                  weight.shape().str());
+  ATTEND_CHECK(o.padding_right >= -1, "[conv1d] padding_right must be >= 0 (or -1: as padding), got {}",
+               o.padding_right);
   bool circular = o.padding_mode == PaddingMode::Circular && o.padding > 0;
+  if (circular)
+    ATTEND_CHECK(o.padding_right < 0 || o.padding_right == o.padding,
+                 "[conv1d] circular padding is symmetric, got padding {} and padding_right {}",
+                 o.padding, o.padding_right);
   if (circular)
     ATTEND_CHECK(l > 0, "[conv1d] circular padding needs a non-empty input, got shape {}",
                  x_in.shape().str());
   kernels::Conv1dShape s{n,       c_in,     circular ? l + 2 * o.padding : l, c_out,
                          k,       o.stride, circular ? 0 : o.padding,         o.dilation,
-                         o.groups};
+                         o.groups, circular ? 0 : o.padding_right};
   int64_t l_out = s.l_out();
   ATTEND_CHECK(l_out > 0,
                "[conv1d] input of shape {} is too short for kernel {} (padding {}, dilation {})",
@@ -89,7 +95,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
       xp = Tensor::empty(Shape{n, c_in, s.l_in}, x.dtype(), x.context());
       circular_pad(x.data<T>(), n * c_in, l, o.padding, xp.data<T>());
     }
-    Tensor col = Tensor::empty(Shape{s.col_size()}, x.dtype(), x.context());
+    Tensor col = Tensor::empty(Shape{s.scratch_size()}, x.dtype(), x.context());
     kernels::conv1d_forward(s, xp.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
                             y.data<T>(), col.data<T>(), threads);
   });
@@ -108,7 +114,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
              if (rb) db = Tensor::empty(Shape{s.c_out}, dt, ctx);
              dispatch_float(dt, "conv1d", [&](auto tag) {
                using T = decltype(tag);
-               Tensor col = Tensor::empty(Shape{s.col_size()}, dt, ctx);
+               Tensor col = Tensor::empty(Shape{s.scratch_size()}, dt, ctx);
                kernels::conv1d_backward(s, xp.data<T>(), w.data<T>(), gc.data<T>(),
                                         rx ? dxp.data<T>() : nullptr, rw ? dw.data<T>() : nullptr,
                                         rb ? db.data<T>() : nullptr, col.data<T>(), ctx.threads());

@@ -8,14 +8,15 @@ enum class PaddingMode { Zeros, Circular };
 
 struct Conv1dOptions {
   int64_t stride = 1;
-  int64_t padding = 0;  // on each side
+  int64_t padding = 0;  // on each side (before the input when padding_right is set)
   int64_t dilation = 1;
   int64_t groups = 1;
   PaddingMode padding_mode = PaddingMode::Zeros;
+  int64_t padding_right = -1;  // zeros after the input; −1: the same as padding
 };
 
 // x: (N, C_in, L), weight: (C_out, C_in / groups, K), bias: (C_out) or undefined
-// -> (N, C_out, L_out), L_out = (L + 2·padding − dilation·(K − 1) − 1) / stride + 1.
+// -> (N, C_out, L_out), L_out = (L + padding + padding_right − dilation·(K − 1) − 1) / stride + 1.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const Conv1dOptions& options = {});
 // x: (N, C, L) -> (N, C, L_out); padding with −inf; stride defaults to kernel_size.

@@ -36,7 +36,7 @@ void compare(const Conv1dShape& s, double tol) {
   auto w = random_vec<T>(s.c_out * (s.c_in / s.groups) * s.k, rng);
   auto b = random_vec<T>(s.c_out, rng);
   auto dy = random_vec<T>(s.n * s.c_out * l_out, rng);
-  std::vector<T> col(std::max<int64_t>(1, s.col_size()));
+  std::vector<T> col(std::max<int64_t>(1, s.scratch_size()));
   std::vector<T> y(dy.size()), yr(dy.size());
   conv1d_forward(s, x.data(), w.data(), b.data(), y.data(), col.data(), 2);
   conv1d_forward_reference(s, x.data(), w.data(), b.data(), yr.data());
@@ -60,10 +60,17 @@ TEST(Conv1dKernel, FastMatchesReference) {
         Conv1dShape{3, 4, 19, 6, 5, 2, 2, 1, 2}, Conv1dShape{2, 2, 23, 3, 3, 3, 0, 3, 1},
         Conv1dShape{4, 8, 31, 8, 1, 1, 0, 1, 8}, Conv1dShape{2, 6, 12, 4, 1, 1, 0, 1, 1},
         Conv1dShape{2, 5, 9, 7, 2, 1, 1, 2, 1}, Conv1dShape{8, 16, 96, 32, 3, 1, 1, 1, 1},
-        Conv1dShape{2, 3, 10, 2, 1, 2, 0, 1, 1}}) {
+        Conv1dShape{2, 3, 10, 2, 1, 2, 0, 1, 1},
+        // one sample: pointwise (x is the im2col matrix), grouped, strided
+        Conv1dShape{1, 6, 12, 4, 1, 1, 0, 1, 1}, Conv1dShape{1, 4, 19, 6, 5, 2, 2, 1, 2},
+        // TCN's second block: dilation 2, padding (K − 1)·2 on both sides
+        Conv1dShape{5, 16, 40, 16, 3, 1, 4, 2, 1},
+        // causal: padding before the input only (padding_right 0), and a longer right side
+        Conv1dShape{3, 5, 20, 4, 3, 1, 4, 2, 1, 0}, Conv1dShape{2, 3, 9, 2, 2, 2, 1, 1, 1, 3}}) {
     SCOPED_TRACE(::testing::Message() << "n=" << s.n << " c_in=" << s.c_in << " l=" << s.l_in
                                       << " k=" << s.k << " stride=" << s.stride << " pad="
-                                      << s.padding << " dil=" << s.dilation << " g=" << s.groups);
+                                      << s.padding << " pad_right=" << s.pad_right() << " dil="
+                                      << s.dilation << " g=" << s.groups);
     compare<float>(s, 1e-4);
     compare<double>(s, 1e-12);
   }
@@ -72,7 +79,7 @@ TEST(Conv1dKernel, FastMatchesReference) {
 TEST(Conv1dKernel, HandComputed) {
   // x = [1 2 3 4 5], w = [1 0 −1], padding 1: y = [−2 −2 −2 −2 4]
   Conv1dShape s{1, 1, 5, 1, 3, 1, 1, 1, 1};
-  std::vector<float> x{1, 2, 3, 4, 5}, w{1, 0, -1}, y(5), col(s.col_size());
+  std::vector<float> x{1, 2, 3, 4, 5}, w{1, 0, -1}, y(5), col(s.scratch_size());
   conv1d_forward(s, x.data(), w.data(), static_cast<const float*>(nullptr), y.data(), col.data(),
                  1);
   EXPECT_EQ(y, (std::vector<float>{-2, -2, -2, -2, 4}));
@@ -84,8 +91,8 @@ TEST(Conv1dKernel, Col2imIsAdjointOfIm2col) {
   auto x = random_vec<double>(s.c_in * s.l_in, rng);
   auto c = random_vec<double>(s.c_in * s.k * s.l_out(), rng);
   std::vector<double> col(c.size()), dx(x.size(), 0.0);
-  im2col1d(s, x.data(), col.data());
-  col2im1d(s, c.data(), dx.data());
+  im2col1d(s, x.data(), col.data(), s.l_out());
+  col2im1d(s, c.data(), dx.data(), s.l_out());
   double lhs = 0, rhs = 0;
   for (size_t i = 0; i < c.size(); ++i) lhs += col[i] * c[i];
   for (size_t i = 0; i < x.size(); ++i) rhs += x[i] * dx[i];

@@ -35,6 +35,15 @@ TEST(Conv1d, HandComputedZerosAndCircular) {
   Tensor w5 = T64({1, 0, 0, 0, 0}, {1, 1, 5}, ctx);
   o.padding = 2;
   EXPECT_EQ(conv1d(x, w5, Tensor(), o).to_vector<double>(), (V{4, 5, 1, 2, 3}));
+  // causal: padded [0 0 1 2 3 4 5], y[t] = xp[t] − xp[t + 2] + 0.5
+  Conv1dOptions c;
+  c.padding = 2;
+  c.padding_right = 0;
+  EXPECT_EQ(conv1d(x, w, b, c).to_vector<double>(), (V{-0.5, -1.5, -1.5, -1.5, -1.5}));
+  o.padding_right = 0;  // circular padding has to stay symmetric
+  expect_error([&] { conv1d(x, w5, Tensor(), o); }, "circular padding is symmetric");
+  c.padding_right = -2;
+  expect_error([&] { conv1d(x, w, b, c); }, "padding_right must be >= 0");
 }
 
 TEST(Conv1d, HandComputedStrideDilationChannels) {
@@ -132,6 +141,10 @@ TEST(Conv1dGrad, Options) {
   Conv1dOptions grouped{1, 1, 1, 2, PaddingMode::Zeros};
   EXPECT_TRUE(gradcheck(run(grouped), {random_leaf({2, 4, 6}, ctx), random_leaf({6, 2, 3}, ctx),
                                        random_leaf({6}, ctx)}));
+  // Causal (TCN): two zeros before the input, none after; dilation 2.
+  Conv1dOptions causal{1, 2, 2, 1, PaddingMode::Zeros, 0};
+  EXPECT_TRUE(gradcheck(run(causal), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
+                                      random_leaf({4}, ctx)}));
   Conv1dOptions circular{1, 1, 1, 1, PaddingMode::Circular};
   EXPECT_TRUE(gradcheck(run(circular), {random_leaf({2, 3, 5}, ctx), random_leaf({4, 3, 3}, ctx),
                                         random_leaf({4}, ctx)}));
