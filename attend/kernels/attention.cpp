@@ -84,10 +84,13 @@ namespace {
 // short axpys. No GEMM calls: for short sequences the per-call cost of a GEMM exceeds its work.
 bool use_rows_kernel(const AttentionDims& d, const AttentionParams& p) {
   if (p.kernel != AttentionParams::Kernel::Auto) return p.kernel == AttentionParams::Kernel::Rows;
-  // Measured (B·H = 896, forward + backward, 2 threads): rows wins only for very short, narrow
-  // heads (Lk 12, D 8: 0.98 ms vs 1.73; Lk 24, D 8: 2.2 vs 2.9); from Lk 32 or D 32 up, the
-  // GEMM tiles win (Lk 42, D 16: 5.5 vs 8.3; Lk 64, D 128: 41 vs 120).
-  return d.len_k <= 24 && std::max(d.dim, d.dim_v) <= 16;
+  // Measured (`attend bench attention --kernel rows|tiles`, 1 thread, forward / forward +
+  // backward): rows wins for very short, narrow heads (B·H 896, D 16: Lk 12 0.86 / 2.2 ms against
+  // 1.29 / 3.2; Lk 16 1.16 / 2.6 against 1.69 / 5.9; D 8, Lk 24: 2.2 vs 2.9 f+b in an earlier
+  // run), the GEMM tiles from Lk 24 at D 16 up (B·H 128: Lk 24 0.23 / 0.71 against 0.33 / 0.80;
+  // Lk 96 1.37 / 5.6 against 2.7 / 9.3).
+  const int64_t width = std::max(d.dim, d.dim_v);
+  return (d.len_k <= 16 && width <= 16) || (d.len_k <= 24 && width <= 8);
 }
 
 // z (lq, lk): the dropout multipliers keep/(1 − p) or 0 of head (b, h).
@@ -134,7 +137,7 @@ void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, c
       const int64_t b = bh / d.heads, h = bh % d.heads;
       detail::RowsHead r = rows_head(d, q, qs, k, ks, v, vs, mask, p, b, h);
       r.out = o + b * os.b + h * os.h, r.out_ld = os.l;
-      r.lse = lse + bh * d.len_q;
+      r.lse = lse ? lse + bh * d.len_q : nullptr;
       if (dropout) {
         dropout_head(d, p, b, h, z.data());
         r.dropout = z.data();
@@ -199,7 +202,7 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
       const int64_t i0 = (t % n_qblocks) * qb, rows = std::min(qb, d.len_q - i0);
       const float* qt = q + b * qs.b + h * qs.h + i0 * qs.l;
       float* ot = o + b * os.b + h * os.h + i0 * os.l;
-      float* lt = lse + (b * d.heads + h) * d.len_q + i0;
+      float* lt = lse ? lse + (b * d.heads + h) * d.len_q + i0 : nullptr;
       for (int64_t i = 0; i < rows; ++i) {
         std::fill(ot + i * os.l, ot + i * os.l + d.dim_v, 0.0f);
         m[i] = -INFINITY;
@@ -226,8 +229,8 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
       for (int64_t i = 0; i < rows; ++i) {
         if (l[i] > 0.0f) {
           detail::scale_row(ot + i * os.l, d.dim_v, 1.0f / l[i]);
-          lt[i] = m[i] + std::log(l[i]);
-        } else {
+          if (lt) lt[i] = m[i] + std::log(l[i]);
+        } else if (lt) {
           lt[i] = -INFINITY;  // fully masked row: output stays zero
         }
       }

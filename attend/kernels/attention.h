@@ -39,7 +39,7 @@ struct AttentionParams {
 };
 
 // Forward. o receives the output, lse the log-sum-exp of each score row (−inf for a fully
-// masked row, whose output is zero).
+// masked row, whose output is zero); lse may be null when no backward follows.
 void attention_forward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
                        AttentionStrides ks, const float* v, AttentionStrides vs,
                        const AttentionMask& mask, const AttentionParams& p, float* o,

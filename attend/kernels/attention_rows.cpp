@@ -115,21 +115,6 @@ float Dot(const float* x, const float* y, int64_t n) {
   return s;
 }
 
-void Axpy(float a, const float* x, float* y, int64_t n) {
-  const hn::ScalableTag<float> df;
-  const hn::CappedTag<float, 8> d8;
-  const int64_t N = hn::Lanes(df);
-  const auto va = hn::Set(df, a);
-  int64_t j = 0;
-  for (; j + N <= n; j += N)
-    hn::StoreU(hn::MulAdd(va, hn::LoadU(df, x + j), hn::LoadU(df, y + j)), df, y + j);
-  const int64_t N8 = hn::Lanes(d8);
-  const auto va8 = hn::Set(d8, a);
-  for (; j + N8 <= n; j += N8)
-    hn::StoreU(hn::MulAdd(va8, hn::LoadU(d8, x + j), hn::LoadU(d8, y + j)), d8, y + j);
-  for (; j < n; ++j) y[j] += a * x[j];
-}
-
 void SparsityMeasure(const float* q, int64_t q_ld, const float* k, int64_t k_ld, const int64_t* idx,
                      int64_t len_q, int64_t n_sample, int64_t dim, int64_t len_k, float* m) {
   const hn::ScalableTag<float> df;
@@ -183,15 +168,28 @@ void HeadScores(const RowsHead& h, int64_t i, const float* kt, int64_t ldk, floa
   for (int64_t j = first_masked; j < ldk; ++j) s[j] = -INFINITY;
 }
 
-// out[c] = Σ_j p_j · xt[c, j] for c < dim (dots across keys).
-void DotsAcrossKeys(const float* p, const float* xt, int64_t ldk, int64_t dim, float* out) {
+// out[c] = Σ_{j < n} p_j · v[j, c] for c < dim: per chunk of N columns one register accumulates
+// the broadcast-weighted rows, so there is no horizontal sum and one store (a masked load/store
+// for the last partial chunk).
+void WeightedSumOfRows(const float* p, const float* v, int64_t v_ld, int64_t n, int64_t dim,
+                       float* out) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  for (int64_t c = 0; c < dim; ++c) {
+  int64_t c = 0;
+  for (; c + N <= dim; c += N) {
     auto acc = hn::Zero(df);
-    for (int64_t j = 0; j < ldk; j += N)
-      acc = hn::MulAdd(hn::LoadU(df, p + j), hn::LoadU(df, xt + c * ldk + j), acc);
-    out[c] = hn::GetLane(hn::SumOfLanes(df, acc));
+    for (int64_t j = 0; j < n; ++j)
+      acc = hn::MulAdd(hn::Set(df, p[j]), hn::LoadU(df, v + j * v_ld + c), acc);
+    hn::StoreU(acc, df, out + c);
+  }
+  if (c < dim) {
+    const auto m = hn::FirstN(df, static_cast<size_t>(dim - c));
+    auto acc = hn::Zero(df);
+    for (int64_t j = 0; j < n; ++j)
+      acc = hn::MulAdd(hn::Set(df, p[j]), hn::MaskedLoad(m, df, v + j * v_ld + c), acc);
+    HWY_ALIGN float tmp[hn::MaxLanes(df)];
+    hn::Store(acc, df, tmp);
+    for (int64_t k = 0; k < dim - c; ++k) out[c + k] = tmp[k];
   }
 }
 
@@ -219,9 +217,7 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
   float* kt = scratch;
   float* vt = kt + h.dim * ldk;
   float* s = vt + h.dim_v * ldk;
-  const bool dots = h.dim_v <= 16;  // P·V as dots across keys (small Dv) or as axpys over Dv
   TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
-  if (dots) TransposeRows(h.v, h.v_ld, h.lk, h.dim_v, vt, ldk);
   const auto lowest = hn::Set(df, -FLT_MAX);
   for (int64_t i = 0; i < h.lq; ++i) {
     float* oi = h.out + i * h.out_ld;
@@ -231,7 +227,7 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
     const float m = hn::GetLane(hn::MaxOfLanes(df, vmax));
     if (m == -INFINITY) {  // every key masked: zero output
       for (int64_t c = 0; c < h.dim_v; ++c) oi[c] = 0.0f;
-      h.lse[i] = -INFINITY;
+      if (h.lse) h.lse[i] = -INFINITY;
       continue;
     }
     const auto vm = hn::Set(df, m);
@@ -243,19 +239,15 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
     }
     // Lanes that were −inf give exp(−FLT_MAX − m) = 0.
     const float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
-    h.lse[i] = m + std::log(sum);
+    if (h.lse) h.lse[i] = m + std::log(sum);
     const auto inv = hn::Set(df, 1.0f / sum);
     const float* z = h.dropout ? h.dropout + i * h.lk : nullptr;
     for (int64_t j = 0; j < ldk; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, s + j), inv), df, s + j);
     if (z)
       for (int64_t j = 0; j < h.lk; ++j) s[j] *= z[j];
-    if (dots) {
-      DotsAcrossKeys(s, vt, ldk, h.dim_v, oi);
-    } else {
-      for (int64_t c = 0; c < h.dim_v; ++c) oi[c] = 0.0f;
-      for (int64_t j = 0; j < h.lk; ++j)
-        if (s[j] != 0.0f) Axpy(s[j], h.v + j * h.v_ld, oi, h.dim_v);
-    }
+    // O_i = P_i · V over the keys the row can see (j ≤ i when causal).
+    const int64_t seen = h.causal ? std::min(i + 1, h.lk) : h.lk;
+    WeightedSumOfRows(s, h.v, h.v_ld, seen, h.dim_v, oi);
   }
 }
 
@@ -313,7 +305,7 @@ void RowsHeadBackward(const RowsHead& h, float* scratch) {
       hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(df, s + j), hn::Sub(hn::LoadU(df, dp + j), vd)), vsc),
                  df, dp + j);
     // dQ_i = dS · K ;  dKᵀ[c, :] += q_i[c] · dS
-    DotsAcrossKeys(dp, kt, ldk, h.dim, dqi);
+    WeightedSumOfRows(dp, h.k, h.k_ld, h.lk, h.dim, dqi);
     const float* qi = h.q + i * h.q_ld;
     for (int64_t c = 0; c < h.dim; ++c) qs[c] = qi[c];
     Rank1AcrossKeys(qs, dp, dkt, ldk, h.dim);

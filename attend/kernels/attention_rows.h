@@ -44,7 +44,7 @@ struct RowsHead {
   int64_t o_ld;  // forward output (read by the backward)
   float* out;
   int64_t out_ld;               // forward: O rows
-  float* lse;                   // (lq)
+  float* lse;                   // (lq); forward: may be null (not needed)
   const float* mask = nullptr;  // additive, already offset to this (b, h)
   int64_t mask_q = 0, mask_k = 0;
   const float* dropout = nullptr;  // (lq, lk) multipliers keep/(1 − p) or 0; null = none

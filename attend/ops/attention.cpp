@@ -195,12 +195,16 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   Tensor buf = Tensor::empty({d.batch, d.len_q, d.heads, d.dim_v}, q.dtype(), ctx);
   Tensor out = buf.as_strided({d.batch, d.heads, d.len_q, d.dim_v},
                               {d.len_q * d.heads * d.dim_v, d.dim_v, d.heads * d.dim_v, 1}, 0);
-  Tensor lse = Tensor::empty({d.batch, d.heads, d.len_q}, q.dtype(), ctx);
+  // The log-sum-exp rows only serve the backward: not computed for inference (float32).
+  const bool grad = needs_grad({q_in, k_in, v_in});
+  Tensor lse;
+  if (grad || q.dtype() != DType::F32) lse = Tensor::empty({d.batch, d.heads, d.len_q}, q.dtype(), ctx);
 
   if (q.dtype() == DType::F32) {
     kernels::attention_forward(d, q.data<float>(), strides_bhl(q), k.data<float>(), strides_bhl(k),
                                v.data<float>(), strides_bhl(v), km.view, p, out.data<float>(),
-                               strides_bhl(out), lse.data<float>(), ctx.threads());
+                               strides_bhl(out), grad ? lse.data<float>() : nullptr,
+                               ctx.threads());
   } else {
     ATTEND_CHECK(q.dtype() == DType::F64, "[attention] expects float32 or float64 inputs");
     kernels::attention_forward_reference<double>(
@@ -208,7 +212,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
         strides_bhl(v), km.view, p, out.data<double>(), strides_bhl(out), lse.data<double>());
   }
 
-  if (needs_grad({q_in, k_in, v_in})) {
+  if (grad) {
     record("scaled_dot_product_attention", {q, k, v}, out,
            [q, k, v, km, p, d, o_saved = out.detach(), lse](const Tensor& g) {
              Tensor go = rows_contiguous(g);
