@@ -97,10 +97,145 @@ void to_channel_major(const T* bm, int64_t n, int64_t c, int64_t l, T* cm) {
 
 }  // namespace
 
+// ---- channels-last: x (N, L_in, C_in), y (N, L_out, C_out)
+
+namespace {
+
+// col (N·L_out, C_in·K), row n·L_out + t = [g][j][c] = x[n][t·s − p + j·d][g·cig + c] or 0.
+template <typename T>
+void im2col_nlc(const Conv1dShape& s, const T* x, T* col, int threads) {
+  const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, ld = s.c_in * s.k;
+#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * l_out * ld > 32768)
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t t = 0; t < l_out; ++t) {
+      T* row = col + (n * l_out + t) * ld;
+      for (int64_t j = 0; j < s.k; ++j) {
+        const int64_t pos = t * s.stride - s.padding + j * s.dilation;
+        const bool inside = pos >= 0 && pos < s.l_in;
+        const T* src = x + (n * s.l_in + pos) * s.c_in;
+        for (int64_t g = 0; g < s.groups; ++g) {
+          T* dst = row + (g * s.k + j) * cig;
+          if (inside)
+            std::memcpy(dst, src + g * cig, cig * sizeof(T));
+          else
+            std::fill_n(dst, cig, T(0));
+        }
+      }
+    }
+}
+
+// Adjoint of im2col_nlc: dx (N, L_in, C_in) = scatter-add of dcol (zeroed first).
+template <typename T>
+void col2im_nlc(const Conv1dShape& s, const T* dcol, T* dx, int threads) {
+  const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, ld = s.c_in * s.k;
+  std::fill_n(dx, s.n * s.l_in * s.c_in, T(0));
+#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * l_out * ld > 32768)
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t t = 0; t < l_out; ++t) {
+      const T* row = dcol + (n * l_out + t) * ld;
+      for (int64_t j = 0; j < s.k; ++j) {
+        const int64_t pos = t * s.stride - s.padding + j * s.dilation;
+        if (pos < 0 || pos >= s.l_in) continue;
+        T* dst = dx + (n * s.l_in + pos) * s.c_in;
+        for (int64_t g = 0; g < s.groups; ++g) {
+          const T* src = row + (g * s.k + j) * cig;
+          for (int64_t c = 0; c < cig; ++c) dst[g * cig + c] += src[c];
+        }
+      }
+    }
+}
+
+// w (C_out, cig, K) <-> w' (C_out, K, cig)
+template <typename T>
+void weight_to_kc(const T* w, int64_t c_out, int64_t cig, int64_t k, T* wp) {
+  for (int64_t o = 0; o < c_out; ++o)
+    for (int64_t c = 0; c < cig; ++c)
+      for (int64_t j = 0; j < k; ++j) wp[(o * k + j) * cig + c] = w[(o * cig + c) * k + j];
+}
+template <typename T>
+void weight_from_kc(const T* wp, int64_t c_out, int64_t cig, int64_t k, T* w) {
+  for (int64_t o = 0; o < c_out; ++o)
+    for (int64_t c = 0; c < cig; ++c)
+      for (int64_t j = 0; j < k; ++j) w[(o * cig + c) * k + j] = wp[(o * k + j) * cig + c];
+}
+
+template <typename T>
+void conv1d_forward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y,
+                        T* scratch, int threads) {
+  const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
+  const int64_t kk = s.k * cig, rows = s.n * l_out, ld = s.c_in * s.k;
+  if (rows <= 0) return;
+  T* wp = scratch;  // (C_out, K, cig)
+  weight_to_kc(w, s.c_out, cig, s.k, wp);
+  const T* col = x;
+  if (!s.is_pointwise()) {
+    T* c = scratch + 2 * s.c_out * kk;
+    im2col_nlc(s, x, c, threads);
+    col = c;
+  }
+  T beta = T(0);
+  if (bias) {
+    for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + s.c_out, y + r * s.c_out);
+    beta = T(1);
+  }
+  // Y_g (N·L_out, C_out/g) = col_g (N·L_out, K·cig) · W'_gᵀ (K·cig, C_out/g)
+  const GemmShape gs{false, true, rows, cog, kk, ld, std::max<int64_t>(kk, 1), s.c_out};
+  for (int64_t g = 0; g < s.groups; ++g)
+    gemm(gs, T(1), col + g * kk, wp + g * cog * kk, beta, y + g * cog, threads);
+}
+
+template <typename T>
+void conv1d_backward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw,
+                         T* db, T* scratch, int threads) {
+  const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
+  const int64_t kk = s.k * cig, rows = s.n * l_out, ld = s.c_in * s.k;
+  if (db) {
+    // db[o] = Σ_rows dy[r][o]: rows added as vectors.
+    std::fill_n(db, s.c_out, T(0));
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* d = dy + r * s.c_out;
+      for (int64_t o = 0; o < s.c_out; ++o) db[o] += d[o];
+    }
+  }
+  if (!dw && !dx) return;
+  if (rows <= 0) {
+    if (dw) std::fill_n(dw, s.c_out * kk, T(0));
+    if (dx) std::fill_n(dx, s.n * s.l_in * s.c_in, T(0));
+    return;
+  }
+  T* wp = scratch;                   // W' (C_out, K, cig)
+  T* dwp = scratch + s.c_out * kk;   // dW' (C_out, K, cig)
+  T* colbuf = dwp + s.c_out * kk;    // (N·L_out, C_in·K) unless pointwise
+  if (dw) {
+    const T* col = x;
+    if (!s.is_pointwise()) {
+      im2col_nlc(s, x, colbuf, threads);
+      col = colbuf;
+    }
+    // dW'_g (C_out/g, K·cig) = dY_gᵀ (C_out/g, N·L_out) · col_g (N·L_out, K·cig)
+    const GemmShape gs{true, false, cog, kk, rows, s.c_out, ld, std::max<int64_t>(kk, 1)};
+    for (int64_t g = 0; g < s.groups; ++g)
+      gemm(gs, T(1), dy + g * cog, col + g * kk, T(0), dwp + g * cog * kk, threads);
+    weight_from_kc(dwp, s.c_out, cig, s.k, dw);
+  }
+  if (dx) {
+    weight_to_kc(w, s.c_out, cig, s.k, wp);
+    // dcol_g (N·L_out, K·cig) = dY_g (N·L_out, C_out/g) · W'_g (C_out/g, K·cig); pointwise: dx.
+    T* dcol = s.is_pointwise() ? dx : colbuf;
+    const GemmShape gs{false, false, rows, kk, cog, s.c_out, std::max<int64_t>(kk, 1), ld};
+    for (int64_t g = 0; g < s.groups; ++g)
+      gemm(gs, T(1), dy + g * cog, wp + g * cog * kk, T(0), dcol + g * kk, threads);
+    if (!s.is_pointwise()) col2im_nlc(s, dcol, dx, threads);
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y, T* scratch,
                     int threads) {
   threads = conv_threads(s, threads);
+  if (s.channels_last) return conv1d_forward_nlc(s, x, w, bias, y, scratch, threads);
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   const int64_t kk = cig * s.k;  // reduction length per group
   const int64_t cols = s.n * l_out;
@@ -131,6 +266,7 @@ template <typename T>
 void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
                      T* scratch, int threads) {
   threads = conv_threads(s, threads);
+  if (s.channels_last) return conv1d_backward_nlc(s, x, w, dy, dx, dw, db, scratch, threads);
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   const int64_t kk = cig * s.k, cols = s.n * l_out;
   if (db) {
@@ -192,6 +328,13 @@ void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, 
   }
 }
 
+namespace {
+// Element offset of (sample n, channel c, position t) in a tensor of C channels and length L.
+inline int64_t at(const Conv1dShape& s, int64_t n, int64_t c, int64_t t, int64_t C, int64_t L) {
+  return s.channels_last ? (n * L + t) * C + c : (n * C + c) * L + t;
+}
+}  // namespace
+
 template <typename T>
 void conv1d_forward_reference(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
@@ -204,9 +347,9 @@ void conv1d_forward_reference(const Conv1dShape& s, const T* x, const T* w, cons
           for (int64_t j = 0; j < s.k; ++j) {
             int64_t pos = t * s.stride - s.padding + j * s.dilation;
             if (pos < 0 || pos >= s.l_in) continue;
-            acc += w[(o * cig + c) * s.k + j] * x[(n * s.c_in + g * cig + c) * s.l_in + pos];
+            acc += w[(o * cig + c) * s.k + j] * x[at(s, n, g * cig + c, pos, s.c_in, s.l_in)];
           }
-        y[(n * s.c_out + o) * l_out + t] = acc;
+        y[at(s, n, o, t, s.c_out, l_out)] = acc;
       }
     }
 }
@@ -222,13 +365,13 @@ void conv1d_backward_reference(const Conv1dShape& s, const T* x, const T* w, con
     for (int64_t o = 0; o < s.c_out; ++o) {
       int64_t g = o / cog;
       for (int64_t t = 0; t < l_out; ++t) {
-        T gy = dy[(n * s.c_out + o) * l_out + t];
+        T gy = dy[at(s, n, o, t, s.c_out, l_out)];
         if (db) db[o] += gy;
         for (int64_t c = 0; c < cig; ++c)
           for (int64_t j = 0; j < s.k; ++j) {
             int64_t pos = t * s.stride - s.padding + j * s.dilation;
             if (pos < 0 || pos >= s.l_in) continue;
-            int64_t xi = (n * s.c_in + g * cig + c) * s.l_in + pos, wi = (o * cig + c) * s.k + j;
+            int64_t xi = at(s, n, g * cig + c, pos, s.c_in, s.l_in), wi = (o * cig + c) * s.k + j;
             if (dx) dx[xi] += w[wi] * gy;
             if (dw) dw[wi] += x[xi] * gy;
           }

@@ -15,6 +15,8 @@ struct Conv1dShape {
   // Zeros after the input; −1: the same as `padding` (before it). 0 with padding (K − 1)·dilation
   // is a causal convolution.
   int64_t padding_right = -1;
+  // Channels-last layouts x (N, L_in, C_in), y (N, L_out, C_out) instead of (N, C, L).
+  bool channels_last = false;
   int64_t pad_right() const { return padding_right < 0 ? padding : padding_right; }
   // L_out = (L_in + padding + pad_right − dilation·(K − 1) − 1) / stride + 1 (<= 0: invalid).
   int64_t l_out() const {
@@ -25,7 +27,11 @@ struct Conv1dShape {
   // Scratch of conv1d_forward / conv1d_backward, in elements: the im2col matrix of the whole batch,
   // col (C_in·K, N·L_out) (none for one pointwise sample), plus, for N > 1, the output or its
   // gradient in channel-major layout (C_out, N·L_out).
+  // Channels-last: the weight and its gradient re-laid out as (C_out, K, C_in/groups), plus the
+  // im2col matrix (N·L_out, C_in·K) unless pointwise (then x itself is that matrix).
   int64_t scratch_size() const {
+    if (channels_last)
+      return 2 * c_out * k * (c_in / groups) + (is_pointwise() ? 0 : n * l_out() * c_in * k);
     const int64_t col = (is_pointwise() && n == 1) ? 0 : c_in * k * n * l_out();
     return col + (n > 1 ? c_out * n * l_out() : 0);
   }
@@ -40,7 +46,9 @@ template <typename T>
 void col2im1d(const Conv1dShape& s, const T* dcol, T* dx, int64_t ld);
 
 // Forward as one GEMM over the whole batch: Y (C_out/g, N·L_out) = W_g · col_g, then Y is laid out
-// as y (N, C_out, L_out) with the bias added. bias may be null; scratch has s.scratch_size()
+// as y (N, C_out, L_out) with the bias added. Channels-last: Y (N·L_out, C_out/g) = col_g · W'_gᵀ
+// written straight into y, with col rows [g][j][c] = x[n][t·s − p + j·d][g·C_in/groups + c] and
+// W' = W permuted to (C_out, K, C_in/groups). bias may be null; scratch has s.scratch_size()
 // elements.
 template <typename T>
 void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y, T* scratch,

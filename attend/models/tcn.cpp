@@ -22,14 +22,22 @@ TemporalBlock::TemporalBlock(int64_t n_inputs, int64_t n_outputs, int64_t kernel
                                                    PaddingMode::Zeros, ctx, dtype));
 }
 
-Tensor TemporalBlock::forward(const Tensor& x) {
+Tensor TemporalBlock::forward(const Tensor& x) { return forward(x, /*channels_last=*/false); }
+
+Tensor TemporalBlock::forward(const Tensor& x, bool channels_last) {
   // The reference pads chomp zeros on both sides and cuts the last chomp outputs; padding only
-  // before the input gives exactly those L outputs, each seeing steps ≤ t: (B, C, L) -> (B, C_out, L).
+  // before the input gives exactly those L outputs, each seeing steps ≤ t.
   Conv1dOptions causal = conv1_->options();
   causal.padding_right = 0;
+  causal.channels_last = channels_last;
   Tensor y = relu(conv1d(x, conv1_->weight(), conv1_->bias(), causal));
   y = relu(conv1d(y, conv2_->weight(), conv2_->bias(), causal));
-  Tensor res = downsample_ ? downsample_->forward(x) : x;
+  Tensor res = x;
+  if (downsample_) {
+    Conv1dOptions pointwise = downsample_->options();
+    pointwise.channels_last = channels_last;
+    res = conv1d(x, downsample_->weight(), downsample_->bias(), pointwise);
+  }
   return relu(add(y, res));
 }
 
@@ -62,10 +70,15 @@ Tensor TCN::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Te
                "[TCN] expected x_enc of shape (B, {}, {}), got {}", c.seq_len, c.enc_in,
                x_enc.defined() ? x_enc.shape().str() : "none");
   WindowNorm norm;
-  Tensor x = permute(normalize_window(x_enc, norm), {0, 2, 1});  // (B, enc_in, L)
-  for (const auto& block : blocks_) x = block->forward(x);       // (B, d_model, L)
+  // Batches run channels-last (B, L, C): one GEMM per convolution over all B·L rows and no
+  // transposes. A single window runs (1, C, L), where the GEMM output is already in place and
+  // channels-last would only add the per-call weight re-layout (measured: 0.065 vs 0.12 ms).
+  const bool channels_last = x_enc.size(0) > 1;
+  Tensor x = normalize_window(x_enc, norm);  // (B, L, enc_in)
+  if (!channels_last) x = permute(x, {0, 2, 1});
+  for (const auto& block : blocks_) x = block->forward(x, channels_last);
   // last step (B, d_model) -> (B, pred_len·c_out) -> (B, pred_len, c_out)
-  Tensor y = head_->forward(select(x, 2, c.seq_len - 1));
+  Tensor y = head_->forward(select(x, channels_last ? 1 : 2, c.seq_len - 1));
   y = reshape(y, {x.size(0), c.pred_len, c.c_out});
   return denormalize_window(y, norm);
 }

@@ -12,13 +12,16 @@ namespace attend::models {
 
 // relu(relu(causal_conv2(relu(causal_conv1(x)))) + res), res = x or downsample(x) (1×1 conv when
 // the channel counts differ). Causal conv = Conv1d with (k − 1)·d zeros on both sides, keeping the
-// first L outputs.
+// first L outputs (computed as (k − 1)·d zeros before the input only). Parameters as PyTorch's
+// Conv1d.
 class TemporalBlock : public nn::Module {
  public:
   TemporalBlock(int64_t n_inputs, int64_t n_outputs, int64_t kernel_size, int64_t dilation,
                 Context& ctx, DType dtype);
-  // x: (B, C_in, L) -> (B, C_out, L)
+  // x: (B, C_in, L) -> (B, C_out, L), as PyTorch's block
   Tensor forward(const Tensor& x) override;
+  // The same on channels-last tensors when asked: (B, L, C_in) -> (B, L, C_out)
+  Tensor forward(const Tensor& x, bool channels_last);
   std::string type_name() const override { return "TemporalBlock"; }
 
  private:

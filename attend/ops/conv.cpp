@@ -13,39 +13,48 @@ namespace attend {
 
 namespace {
 
-// xp (R, L + 2p): xp[r][i] = x[r][(i − p) mod L] (PyTorch's circular padding).
+// x viewed as (R, L, I) -> xp (R, L + 2p, I): xp[r][i] = x[r][(i − p) mod L] (PyTorch's circular
+// padding along L; I = 1 for (N, C, L) tensors, I = C for channels-last (N, L, C)).
 template <typename T>
-void circular_pad(const T* x, int64_t rows, int64_t l, int64_t p, T* xp) {
-  int64_t lp = l + 2 * p;
+void circular_pad(const T* x, int64_t rows, int64_t l, int64_t p, int64_t inner, T* xp) {
+  const int64_t lp = l + 2 * p;
   for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * l;
-    T* out = xp + r * lp;
+    const T* xr = x + r * l * inner;
+    T* out = xp + r * lp * inner;
     if (p <= l) {  // [x[l−p..l) | x | x[0..p)]
-      std::copy(xr + l - p, xr + l, out);
-      std::copy(xr, xr + l, out + p);
-      std::copy(xr, xr + p, out + p + l);
+      std::copy(xr + (l - p) * inner, xr + l * inner, out);
+      std::copy(xr, xr + l * inner, out + p * inner);
+      std::copy(xr, xr + p * inner, out + (p + l) * inner);
     } else {
-      for (int64_t i = 0; i < lp; ++i) out[i] = xr[(((i - p) % l) + l) % l];
+      for (int64_t i = 0; i < lp; ++i) {
+        const T* src = xr + ((((i - p) % l) + l) % l) * inner;
+        std::copy(src, src + inner, out + i * inner);
+      }
     }
   }
 }
 
-// Adjoint of circular_pad: dx (R, L) = fold of dxp (R, L + 2p).
+// Adjoint of circular_pad: dx (R, L, I) = fold of dxp (R, L + 2p, I).
 template <typename T>
-void circular_unpad(const T* dxp, int64_t rows, int64_t l, int64_t p, T* dx) {
-  int64_t lp = l + 2 * p;
-  std::fill_n(dx, rows * l, T(0));
+void circular_unpad(const T* dxp, int64_t rows, int64_t l, int64_t p, int64_t inner, T* dx) {
+  const int64_t lp = l + 2 * p;
+  std::fill_n(dx, rows * l * inner, T(0));
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < lp; ++i) dx[r * l + (((i - p) % l) + l) % l] += dxp[r * lp + i];
+    for (int64_t i = 0; i < lp; ++i) {
+      T* dst = dx + (r * l + (((i - p) % l) + l) % l) * inner;
+      const T* src = dxp + (r * lp + i) * inner;
+      for (int64_t c = 0; c < inner; ++c) dst[c] += src[c];
+    }
 }
 
 }  // namespace
 
 Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
               const Conv1dOptions& o) {
+  const bool cl = o.channels_last;
   ATTEND_CHECK(x_in.defined() && (x_in.ndim() == 3 || x_in.ndim() == 2),
-               "[conv1d] input must be (N, C_in, L) or (C_in, L), got shape {}",
-               x_in.defined() ? x_in.shape().str() : "undefined");
+               "[conv1d] input must be {} or {}, got shape {}", cl ? "(N, L, C_in)" : "(N, C_in, L)",
+               cl ? "(L, C_in)" : "(C_in, L)", x_in.defined() ? x_in.shape().str() : "undefined");
   if (x_in.ndim() == 2) return squeeze(conv1d(unsqueeze(x_in, 0), weight, bias, o), 0);
   ATTEND_CHECK(weight.defined() && weight.ndim() == 3,
                "[conv1d] weight must be (C_out, C_in / groups, K), got shape {}",
@@ -53,13 +62,13 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   ATTEND_CHECK(o.stride > 0 && o.dilation > 0 && o.padding >= 0 && o.groups > 0,
                "[conv1d] invalid options stride={} padding={} dilation={} groups={}", o.stride,
                o.padding, o.dilation, o.groups);
-  int64_t n = x_in.shape()[0], c_in = x_in.shape()[1], l = x_in.shape()[2];
+  int64_t n = x_in.shape()[0], c_in = x_in.shape()[cl ? 2 : 1], l = x_in.shape()[cl ? 1 : 2];
   int64_t c_out = weight.shape()[0], k = weight.shape()[2];
   ATTEND_CHECK(
       c_in % o.groups == 0 && c_out % o.groups == 0 && weight.shape()[1] * o.groups == c_in,
-      "[conv1d] input of shape {} has {} channels but weight of shape {} expects {} "
+      "[conv1d] {}input of shape {} has {} channels but weight of shape {} expects {} "
       "(groups={})",
-      x_in.shape().str(), c_in, weight.shape().str(), weight.shape()[1] * o.groups, o.groups);
+      cl ? "channels-last (N, L, C_in) " : "", x_in.shape().str(), c_in, weight.shape().str(), weight.shape()[1] * o.groups, o.groups);
   ATTEND_CHECK(x_in.dtype() == weight.dtype(), "[conv1d] input is {} but weight is {}",
                dtype_name(x_in.dtype()), dtype_name(weight.dtype()));
   if (bias.defined())
@@ -78,7 +87,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                  x_in.shape().str());
   kernels::Conv1dShape s{n,       c_in,     circular ? l + 2 * o.padding : l, c_out,
                          k,       o.stride, circular ? 0 : o.padding,         o.dilation,
-                         o.groups, circular ? 0 : o.padding_right};
+                         o.groups, circular ? 0 : o.padding_right, cl};
   int64_t l_out = s.l_out();
   ATTEND_CHECK(l_out > 0,
                "[conv1d] input of shape {} is too short for kernel {} (padding {}, dilation {})",
@@ -86,14 +95,18 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
 
   Tensor x = x_in.contiguous_data(), w = weight.contiguous_data();
   Tensor bc = bias.defined() ? bias.contiguous_data() : Tensor();
-  Tensor y = Tensor::empty(Shape{n, c_out, l_out}, x.dtype(), x.context());
+  Tensor y = Tensor::empty(cl ? Shape{n, l_out, c_out} : Shape{n, c_out, l_out}, x.dtype(),
+                           x.context());
+  // Circular padding of L: rows (N, L, C) with inner C channels-last, (N·C, L) with inner 1 else.
+  const int64_t pad_rows = cl ? n : n * c_in, pad_inner = cl ? c_in : 1;
   int threads = x.context().threads();
   Tensor xp = x;  // the input the kernel sees (circularly padded when asked)
   dispatch_float(x.dtype(), "conv1d", [&](auto tag) {
     using T = decltype(tag);
     if (circular) {
-      xp = Tensor::empty(Shape{n, c_in, s.l_in}, x.dtype(), x.context());
-      circular_pad(x.data<T>(), n * c_in, l, o.padding, xp.data<T>());
+      xp = Tensor::empty(cl ? Shape{n, s.l_in, c_in} : Shape{n, c_in, s.l_in}, x.dtype(),
+                         x.context());
+      circular_pad(x.data<T>(), pad_rows, l, o.padding, pad_inner, xp.data<T>());
     }
     Tensor col = Tensor::empty(Shape{s.scratch_size()}, x.dtype(), x.context());
     kernels::conv1d_forward(s, xp.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
@@ -102,14 +115,14 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
 
   if (needs_grad({x_in, weight, bias}))
     record("conv1d", {x_in, weight, bias}, y,
-           [s, xp, w, l, pad = o.padding, circular, rx = x_in.requires_grad(),
+           [s, xp, w, l, pad = o.padding, circular, pad_rows, pad_inner, rx = x_in.requires_grad(),
             rw = weight.requires_grad(),
             rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
              Tensor gc = g.contiguous_data();
              Tensor dx, dxp, dw, db;
              Context& ctx = gc.context();
              DType dt = gc.dtype();
-             if (rx) dxp = Tensor::empty(Shape{s.n, s.c_in, s.l_in}, dt, ctx);
+             if (rx) dxp = Tensor::empty(xp.shape(), dt, ctx);
              if (rw) dw = Tensor::empty(w.shape(), dt, ctx);
              if (rb) db = Tensor::empty(Shape{s.c_out}, dt, ctx);
              dispatch_float(dt, "conv1d", [&](auto tag) {
@@ -119,8 +132,9 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                                         rx ? dxp.data<T>() : nullptr, rw ? dw.data<T>() : nullptr,
                                         rb ? db.data<T>() : nullptr, col.data<T>(), ctx.threads());
                if (rx && circular) {
-                 dx = Tensor::empty(Shape{s.n, s.c_in, l}, dt, ctx);
-                 circular_unpad(dxp.data<T>(), s.n * s.c_in, l, pad, dx.data<T>());
+                 dx = Tensor::empty(s.channels_last ? Shape{s.n, l, s.c_in} : Shape{s.n, s.c_in, l},
+                                    dt, ctx);
+                 circular_unpad(dxp.data<T>(), pad_rows, l, pad, pad_inner, dx.data<T>());
                } else {
                  dx = dxp;
                }

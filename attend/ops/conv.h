@@ -13,10 +13,12 @@ struct Conv1dOptions {
   int64_t groups = 1;
   PaddingMode padding_mode = PaddingMode::Zeros;
   int64_t padding_right = -1;  // zeros after the input; −1: the same as padding
+  bool channels_last = false;  // x (N, L, C_in) -> (N, L_out, C_out) instead of (N, C, L)
 };
 
 // x: (N, C_in, L), weight: (C_out, C_in / groups, K), bias: (C_out) or undefined
-// -> (N, C_out, L_out), L_out = (L + padding + padding_right − dilation·(K − 1) − 1) / stride + 1.
+// -> (N, C_out, L_out) (channels_last: (N, L, C_in) -> (N, L_out, C_out)),
+// L_out = (L + padding + padding_right − dilation·(K − 1) − 1) / stride + 1.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const Conv1dOptions& options = {});
 // x: (N, C, L) -> (N, C, L_out); padding with −inf; stride defaults to kernel_size.

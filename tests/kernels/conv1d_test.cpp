@@ -73,6 +73,37 @@ TEST(Conv1dKernel, FastMatchesReference) {
                                       << s.dilation << " g=" << s.groups);
     compare<float>(s, 1e-4);
     compare<double>(s, 1e-12);
+    Conv1dShape cl = s;  // the same convolution on channels-last tensors
+    cl.channels_last = true;
+    SCOPED_TRACE("channels_last");
+    compare<float>(cl, 1e-4);
+    compare<double>(cl, 1e-12);
+  }
+}
+
+// Channels-last on (N, L, C) data equals the (N, C, L) reference on the same data transposed.
+TEST(Conv1dKernel, ChannelsLastIsTheTransposedConvolution) {
+  for (Conv1dShape s : {Conv1dShape{3, 5, 20, 4, 3, 1, 4, 2, 1, 0}, Conv1dShape{2, 4, 11, 6, 3, 2, 1, 1, 2},
+                        Conv1dShape{2, 7, 9, 8, 1, 1, 0, 1, 1}}) {
+    std::mt19937 rng(11);
+    const int64_t l_out = s.l_out();
+    auto x = random_vec<double>(s.n * s.c_in * s.l_in, rng);
+    auto w = random_vec<double>(s.c_out * (s.c_in / s.groups) * s.k, rng);
+    auto b = random_vec<double>(s.c_out, rng);
+    std::vector<double> x_nlc(x.size()), y(s.n * s.c_out * l_out), y_nlc(y.size());
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t c = 0; c < s.c_in; ++c)
+        for (int64_t t = 0; t < s.l_in; ++t)
+          x_nlc[(n * s.l_in + t) * s.c_in + c] = x[(n * s.c_in + c) * s.l_in + t];
+    conv1d_forward_reference(s, x.data(), w.data(), b.data(), y.data());
+    Conv1dShape cl = s;
+    cl.channels_last = true;
+    std::vector<double> scratch(std::max<int64_t>(1, cl.scratch_size()));
+    conv1d_forward(cl, x_nlc.data(), w.data(), b.data(), y_nlc.data(), scratch.data(), 1);
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t o = 0; o < s.c_out; ++o)
+        for (int64_t t = 0; t < l_out; ++t)
+          ASSERT_NEAR(y_nlc[(n * l_out + t) * s.c_out + o], y[(n * s.c_out + o) * l_out + t], 1e-12);
   }
 }
 

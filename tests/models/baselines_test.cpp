@@ -85,19 +85,21 @@ TEST(Baselines, TemporalBlockIsCausal) {
   Context ctx({.threads = 1, .seed = 5});
   models::TemporalBlock block(2, 4, 3, 2, ctx, DType::F64);
   const int64_t L = 10;
-  Tensor x = Tensor::normal({1, 2, L}, 0.0, 1.0, DType::F64, ctx);
-  Tensor y0 = block.forward(x);
-  EXPECT_EQ(y0.shape(), Shape({1, 4, L}));
+  Tensor x = Tensor::normal({1, L, 2}, 0.0, 1.0, DType::F64, ctx);  // channels-last (B, L, C)
+  Tensor y0 = block.forward(x, /*channels_last=*/true);
+  EXPECT_EQ(y0.shape(), Shape({1, L, 4}));
+  // The (B, C, L) layout gives the same numbers.
+  EXPECT_TRUE(all_close(permute(block.forward(permute(x, {0, 2, 1})), {0, 2, 1}), y0, 1e-12));
   Tensor x2 = x.copy_as(DType::F64);
-  x2.data<double>()[6] += 5.0;      // channel 0, step 6
-  x2.data<double>()[L + 6] -= 3.0;  // channel 1, step 6
-  Tensor y1 = block.forward(x2);
+  x2.data<double>()[6 * 2] += 5.0;      // step 6, channel 0
+  x2.data<double>()[6 * 2 + 1] -= 3.0;  // step 6, channel 1
+  Tensor y1 = block.forward(x2, /*channels_last=*/true);
   auto a = y0.to_vector<double>(), b = y1.to_vector<double>();
   bool later_changed = false;
-  for (int64_t ch = 0; ch < 4; ++ch)
-    for (int64_t t = 0; t < L; ++t) {
-      if (t < 6) EXPECT_EQ(a[ch * L + t], b[ch * L + t]) << "channel " << ch << " step " << t;
-      if (t >= 6 && a[ch * L + t] != b[ch * L + t]) later_changed = true;
+  for (int64_t t = 0; t < L; ++t)
+    for (int64_t ch = 0; ch < 4; ++ch) {
+      if (t < 6) EXPECT_EQ(a[t * 4 + ch], b[t * 4 + ch]) << "channel " << ch << " step " << t;
+      if (t >= 6 && a[t * 4 + ch] != b[t * 4 + ch]) later_changed = true;
     }
   EXPECT_TRUE(later_changed);
 }
@@ -112,6 +114,22 @@ TEST(Baselines, TemporalBlockHandComputed) {
     nn::init::constant_(p, name.find("bias") != std::string::npos ? 0.0 : 1.0);
   Tensor x = Tensor::from_vector<double>({1, 2, 3}, Shape({1, 1, 3}), ctx);
   EXPECT_EQ(block.forward(x).to_vector<double>(), (std::vector<double>{2, 6, 13}));
+  EXPECT_EQ(block.forward(reshape(x, {1, 3, 1}), true).to_vector<double>(),
+            (std::vector<double>{2, 6, 13}));
+}
+
+// TCN runs a single window (1, C, L) and batches channels-last: the same forecasts either way.
+TEST(Baselines, TcnBatchOfOneMatchesTheBatch) {
+  Context ctx({.threads = 1, .seed = 3});
+  auto c = tiny_config("TCN");
+  auto model = models::make_model(c, ctx, DType::F64);
+  model->eval();
+  Tensor x = Tensor::normal({3, c.seq_len, c.enc_in}, 0.0, 1.0, DType::F64, ctx);
+  Tensor batch = model->forecast(x, Tensor(), Tensor(), Tensor());
+  for (int64_t b = 0; b < 3; ++b) {
+    Tensor one = model->forecast(slice(x, 0, b, b + 1), Tensor(), Tensor(), Tensor());
+    EXPECT_TRUE(all_close(one, slice(batch, 0, b, b + 1), 1e-12)) << "window " << b;
+  }
 }
 
 TEST(Baselines, Errors) {

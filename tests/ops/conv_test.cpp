@@ -46,6 +46,25 @@ TEST(Conv1d, HandComputedZerosAndCircular) {
   expect_error([&] { conv1d(x, w, b, c); }, "padding_right must be >= 0");
 }
 
+// Channels-last equals the (N, C, L) convolution of the transposed input, transposed back, for
+// zeros and circular padding.
+TEST(Conv1d, ChannelsLastMatchesTransposedLayout) {
+  Context ctx;
+  Tensor x = random_leaf({3, 10, 4}, ctx), w = random_leaf({5, 4, 3}, ctx), b = random_leaf({5}, ctx);
+  for (PaddingMode mode : {PaddingMode::Zeros, PaddingMode::Circular}) {
+    Conv1dOptions o{1, 1, 2, 1, mode};
+    Tensor want = permute(conv1d(permute(x, {0, 2, 1}), w, b, o), {0, 2, 1});
+    o.channels_last = true;
+    Tensor got = conv1d(x, w, b, o);
+    EXPECT_EQ(got.shape(), want.shape());
+    EXPECT_TRUE(all_close(got, want, 1e-12));
+  }
+  Conv1dOptions cl;
+  cl.channels_last = true;
+  expect_error([&] { conv1d(permute(x, {0, 2, 1}), w, b, cl); },
+               "channels-last (N, L, C_in) input of shape (3, 4, 10) has 10 channels");
+}
+
 TEST(Conv1d, HandComputedStrideDilationChannels) {
   Context ctx;
   Tensor x = T64({1, 2, 3, 4, 5, 6}, {1, 1, 6}, ctx);
@@ -145,6 +164,17 @@ TEST(Conv1dGrad, Options) {
   Conv1dOptions causal{1, 2, 2, 1, PaddingMode::Zeros, 0};
   EXPECT_TRUE(gradcheck(run(causal), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
                                       random_leaf({4}, ctx)}));
+  // Channels-last (N, L, C): causal, grouped and circular.
+  Conv1dOptions causal_cl = causal;
+  causal_cl.channels_last = true;
+  EXPECT_TRUE(gradcheck(run(causal_cl), {random_leaf({2, 7, 3}, ctx), random_leaf({4, 3, 2}, ctx),
+                                         random_leaf({4}, ctx)}));
+  Conv1dOptions grouped_cl{2, 1, 1, 2, PaddingMode::Zeros, -1, true};
+  EXPECT_TRUE(gradcheck(run(grouped_cl), {random_leaf({2, 6, 4}, ctx),
+                                          random_leaf({6, 2, 3}, ctx), random_leaf({6}, ctx)}));
+  Conv1dOptions circular_cl{1, 1, 1, 1, PaddingMode::Circular, -1, true};
+  EXPECT_TRUE(gradcheck(run(circular_cl), {random_leaf({2, 5, 3}, ctx),
+                                           random_leaf({4, 3, 3}, ctx), random_leaf({4}, ctx)}));
   Conv1dOptions circular{1, 1, 1, 1, PaddingMode::Circular};
   EXPECT_TRUE(gradcheck(run(circular), {random_leaf({2, 3, 5}, ctx), random_leaf({4, 3, 3}, ctx),
                                         random_leaf({4}, ctx)}));
