@@ -50,6 +50,18 @@ void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const Atte
                    const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t j0) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
   const uint32_t drop = Generator::threshold16(p.dropout_p);
+  if (j0 == 0 && cols == d.len_k) {
+    // The tile spans whole rows: its counters are consecutive, one fill for all of them.
+    std::vector<float> z(rows * cols);
+    Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i0, 0), rows * cols, drop, 0.0f,
+                           keep_scale, z.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      float* row = s + i * lds;
+      const float* zi = z.data() + i * cols;
+      for (int64_t j = 0; j < cols; ++j) row[j] *= zi[j];
+    }
+    return;
+  }
   std::vector<float> z(cols);
   for (int64_t i = 0; i < rows; ++i) {
     Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i0 + i, j0), cols, drop, 0.0f,
@@ -98,9 +110,9 @@ void dropout_head(const AttentionDims& d, const AttentionParams& p, int64_t b, i
                   float* z) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
   const uint32_t drop = Generator::threshold16(p.dropout_p);
-  for (int64_t i = 0; i < d.len_q; ++i)
-    Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i, 0), d.len_k, drop, 0.0f,
-                           keep_scale, z + i * d.len_k);
+  // A head's counters are consecutive (row-major (i, j)): one fill for all Lq·Lk draws.
+  Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, 0, 0), d.len_q * d.len_k, drop, 0.0f,
+                         keep_scale, z);
 }
 
 // The per-head description shared by the forward and backward of the row-wise kernel.
