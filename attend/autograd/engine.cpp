@@ -2,6 +2,7 @@
 #include <unordered_map>
 
 #include "attend/autograd/node.h"
+#include "attend/kernels/elementwise.h"
 
 namespace attend {
 
@@ -9,21 +10,27 @@ namespace {
 
 thread_local bool g_grad_mode = true;
 
-// a + b for same-shape float tensors, as a new contiguous tensor (gradient accumulation).
-Tensor add_same_shape(const Tensor& a, const Tensor& b) {
-  ATTEND_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(),
-               "[backward] gradients of shapes {} and {} cannot be accumulated", a.shape().str(),
-               b.shape().str());
-  Tensor ac = a.contiguous_data(), bc = b.contiguous_data();
-  Tensor out = Tensor::empty(a.shape(), a.dtype(), a.context());
-  dispatch_float(a.dtype(), "backward", [&](auto tag) {
-    using T = decltype(tag);
-    const T* pa = ac.data<T>();
-    const T* pb = bc.data<T>();
-    T* po = out.data<T>();
-    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = pa[i] + pb[i];
-  });
-  return out;
+// slot += g for same-shape gradients. In place when nothing else can see slot's buffer (its
+// tensor and storage are referenced only by slot: the engine's own accumulation buffer), else into
+// a new contiguous tensor, since incoming gradients may alias each other or saved tensors.
+void accumulate(Tensor& slot, const Tensor& g) {
+  ATTEND_CHECK(slot.shape() == g.shape() && slot.dtype() == g.dtype(),
+               "[backward] gradients of shapes {} and {} cannot be accumulated", slot.shape().str(),
+               g.shape().str());
+  const bool private_buffer = slot.is_contiguous() && slot.impl_ptr().use_count() == 1 &&
+                              slot.storage().use_count() == 1;
+  Tensor a = slot.contiguous_data(), b = g.contiguous_data();
+  Tensor out = private_buffer ? slot : Tensor::empty(slot.shape(), slot.dtype(), slot.context());
+  const int64_t n = out.numel();
+  if (out.dtype() == DType::F32) {
+    kernels::binary_same(kernels::Binary::Add, a.data<float>(), b.data<float>(),
+                         out.data<float>(), n, out.context().threads());
+  } else {
+    ATTEND_CHECK(out.dtype() == DType::F64, "[backward] gradients must be float32 or float64");
+    kernels::binary_same_reference(kernels::Binary::Add, a.data<double>(), b.data<double>(),
+                                   out.data<double>(), n);
+  }
+  slot = out;
 }
 
 }  // namespace
@@ -46,7 +53,9 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
     // clipping update leaf grads in place.
     leaf->grad = g.copy_as(leaf->dtype).impl_ptr();
   } else {
-    leaf->grad = add_same_shape(Tensor(leaf->grad), g).impl_ptr();
+    Tensor sum(std::move(leaf->grad));
+    accumulate(sum, g);
+    leaf->grad = sum.impl_ptr();
   }
   return {};
 }
@@ -143,7 +152,10 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
     visit_from(e.fn.get());
     auto& buf = buffers[e.fn.get()];
     buf.resize(e.fn->num_outputs);
-    buf[e.input_nr] = buf[e.input_nr].defined() ? add_same_shape(buf[e.input_nr], g) : g;
+    if (buf[e.input_nr].defined())
+      accumulate(buf[e.input_nr], g);
+    else
+      buf[e.input_nr] = g;
     root_edges.push_back(e);
   }
   for (const Edge& e : root_edges)
@@ -173,7 +185,10 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
         auto& buf = buffers[e.fn.get()];
         buf.resize(e.fn->num_outputs);
         Tensor& slot = buf[e.input_nr];
-        slot = slot.defined() ? add_same_shape(slot, grad_inputs[i]) : grad_inputs[i];
+        if (slot.defined())
+          accumulate(slot, grad_inputs[i]);
+        else
+          slot = grad_inputs[i];
       }
       if (--dependencies[e.fn.get()] == 0) ready.push_back(e.fn);
     }

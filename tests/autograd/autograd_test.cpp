@@ -24,6 +24,24 @@ TEST(Autograd, TensorUsedTwiceAccumulates) {
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{3, 5, 7}));
 }
 
+// Accumulation reuses the engine's own buffer only when nothing else sees it: gradients that
+// alias each other (add passes g to both inputs), a grad the caller holds, and float32 (the SIMD
+// path) must all come out right.
+TEST(Autograd, AccumulationNeverWritesIntoSharedGradients) {
+  for (DType dt : {DType::F64, DType::F32}) {
+    Tensor x = Tensor::from_doubles({1, 2, 3, 4, 5}, {5}, dt);
+    x.set_requires_grad(true);
+    // y = x + x (the same g twice), z = y·y + y + y: dz/dx = 2·(2y + 2) = 8x + 4
+    Tensor y = add(x, x);
+    sum(add(add(mul(y, y), y), y)).backward();
+    EXPECT_TRUE(all_close(x.grad(), Tensor::from_doubles({12, 20, 28, 36, 44}, {5}, dt), 1e-6));
+    Tensor held = x.grad();  // the caller keeps the first grad: a second backward must not change it
+    sum(add(x, x)).backward();
+    EXPECT_TRUE(all_close(held, Tensor::from_doubles({12, 20, 28, 36, 44}, {5}, dt), 1e-6));
+    EXPECT_TRUE(all_close(x.grad(), Tensor::from_doubles({14, 22, 30, 38, 46}, {5}, dt), 1e-6));
+  }
+}
+
 TEST(Autograd, NoGradGuardRecordsNothing) {
   Tensor x = leaf({1, 2}, {2});
   Tensor y;
