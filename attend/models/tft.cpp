@@ -96,7 +96,9 @@ Tensor GLU::forward(const Tensor& x) {
   // [a | b] = x·[W1; W2]ᵀ + [b1; b2]
   Tensor g =
       linear(x, concat({fc1->weight(), fc2->weight()}, 0), concat({fc1->bias(), fc2->bias()}, 0));
-  return mul(slice(g, last, 0, n), sigmoid(slice(g, last, n, 2 * n)));
+  // split: one backward node writes both halves' gradients (two slices would each zero-fill).
+  std::vector<Tensor> ab = split(g, std::vector<int64_t>{n, n}, last);
+  return mul(ab[0], sigmoid(ab[1]));
 }
 
 GateAddNorm::GateAddNorm(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
@@ -138,8 +140,9 @@ Tensor GRN::forward(const Tensor& a, const Tensor& c) {
     const int last = a.ndim() - 1;
     Tensor both = linear(a, concat({lin_a->weight(), project_a->weight()}, 0),
                          concat({lin_a->bias(), project_a->bias()}, 0));
-    x = slice(both, last, 0, h);
-    skip = slice(both, last, h, 2 * h);
+    std::vector<Tensor> parts = split(both, std::vector<int64_t>{h, h}, last);
+    x = parts[0];
+    skip = parts[1];
   } else {
     x = lin_a->forward(a);
     skip = a;
@@ -202,7 +205,8 @@ Tensor VariableSelectionNetwork::forward(const Tensor& x, const Tensor& c, Tenso
   Tensor h = elu(affine(xr, wa, ba));
   h = maybe_dropout(affine(h, wi, bi), variable_grns_[0]->dropout, is_training());
   Tensor g = affine(h, wg, bg);  // (n, N, 2d)
-  Tensor y = add(mul(slice(g, 2, 0, d), sigmoid(slice(g, 2, d, 2 * d))), xr);
+  std::vector<Tensor> ab = split(g, std::vector<int64_t>{d, d}, 2);
+  Tensor y = add(mul(ab[0], sigmoid(ab[1])), xr);
   y = layer_norm(y, Tensor(), Tensor(), 1e-5);
   y = add(mul(y, unsqueeze(stack(lw, 0), 1)), unsqueeze(stack(lb, 0), 1));  // (n, N, d)
 
@@ -242,12 +246,14 @@ Tensor InterpretableMultiHeadAttention::forward(const Tensor& x, int64_t n_queri
   const Tensor& W = qkv_linears_->weight();  // ((2H + 1)·dh, d): q heads, k heads, shared v
   // q for the last n_queries steps only: (B, H, Lq, dh)
   // q · dh^−½ (the scale folded into the smaller operand).
-  Tensor q = linear(slice(x, 1, T - n_queries, T), slice(W, 0, 0, H * dh));
+  std::vector<Tensor> w_qkv = split(W, std::vector<int64_t>{H * dh, (H + 1) * dh}, 0);
+  Tensor q = linear(slice(x, 1, T - n_queries, T), w_qkv[0]);
   q = permute(reshape(mul(q, 1.0 / std::sqrt(static_cast<double>(dh))), {B, n_queries, H, dh}),
               {0, 2, 1, 3});
-  Tensor kv = linear(x, slice(W, 0, H * dh, (2 * H + 1) * dh));  // (B, T, (H + 1)·dh)
-  Tensor kt = permute(reshape(slice(kv, 2, 0, H * dh), {B, T, H, dh}), {0, 2, 3, 1});  // (B,H,dh,T)
-  Tensor v = slice(kv, 2, H * dh, (H + 1) * dh);                                       // (B, T, dh)
+  Tensor kv = linear(x, w_qkv[1]);  // (B, T, (H + 1)·dh)
+  std::vector<Tensor> k_v = split(kv, std::vector<int64_t>{H * dh, dh}, 2);
+  Tensor kt = permute(reshape(k_v[0], {B, T, H, dh}), {0, 2, 3, 1});  // (B, H, dh, T)
+  Tensor v = k_v[1];                                                 // (B, T, dh)
   // p_h = softmax(q_h k_hᵀ · dh^−½ + mask); the heads share V, so mean_h(p_h V) = (mean_h p_h) V.
   Tensor scores = add(matmul(q, kt), slice(mask_, 0, T - n_queries, T));
   Tensor p = mean(softmax(scores, 3), {1});  // (B, Lq, T)

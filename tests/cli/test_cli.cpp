@@ -250,8 +250,8 @@ TEST(Cli, SigintThenResumeMatches) {
   const std::string common =
       "train --model PatchTST --d_model 16 --n_heads 2 --e_layers 1 "
       "--d_ff 16 --data custom --data_path tiny.csv --seq_len 48 "
-      "--label_len 24 --pred_len 24 --batch_size 8 --train_epochs 6 "
-      "--patience 10 --learning_rate 0.001 --threads 1 --root_path " +
+      "--label_len 24 --pred_len 24 --batch_size 8 --train_epochs 30 "
+      "--patience 40 --learning_rate 0.001 --threads 1 --root_path " +
       tiny_csv_dir();
   Result full = run(common + " --checkpoints " + work() + "/sig_full");
   ASSERT_EQ(full.rc, 0) << full.err;
@@ -266,7 +266,8 @@ TEST(Cli, SigintThenResumeMatches) {
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  // wait for the first epoch line, then interrupt
+  // wait for the first epoch line, then interrupt (30 epochs leave a wide margin on a loaded
+  // machine: with 6 the run could finish before the signal arrived)
   for (int i = 0; i < 600 && read_text(err).find("epoch 1/") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   kill(pid, SIGINT);
