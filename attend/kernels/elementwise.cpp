@@ -287,6 +287,58 @@ void BinaryOuterRows(Binary op, const float* a, const float* v, float* out, int6
     BinaryScalarRange(op, a + r * cols, v[r], out + r * cols, cols, reversed);
 }
 
+// Rows [r0, r1) of out = a ⊙ σ(b) (+ r), g rows = [a | b] (2·d), r may be null.
+void GluRows(const float* g, const float* r, float* out, int64_t r0, int64_t r1, int64_t d) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  const auto one = hn::Set(df, 1.0f);
+  for (int64_t row = r0; row < r1; ++row) {
+    const float* a = g + row * 2 * d;
+    const float* b = a + d;
+    float* o = out + row * d;
+    const float* rr = r ? r + row * d : nullptr;
+    int64_t j = 0;
+    for (; j + N <= d; j += N) {
+      const auto s = one / (one + ExpSafe(df, hn::Neg(hn::LoadU(df, b + j))));
+      auto y = hn::Mul(hn::LoadU(df, a + j), s);
+      if (rr) y = hn::Add(y, hn::LoadU(df, rr + j));
+      hn::StoreU(y, df, o + j);
+    }
+    for (; j < d; ++j) {
+      const float s = 1.0f / (1.0f + std::exp(-b[j]));
+      o[j] = a[j] * s + (rr ? rr[j] : 0.0f);
+    }
+  }
+}
+
+// Rows [r0, r1) of dg = [dout ⊙ σ(b) | dout ⊙ a ⊙ σ(b)(1 − σ(b))].
+void GluBackwardRows(const float* g, const float* dout, float* dg, int64_t r0, int64_t r1,
+                     int64_t d) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = hn::Lanes(df);
+  const auto one = hn::Set(df, 1.0f);
+  for (int64_t row = r0; row < r1; ++row) {
+    const float* a = g + row * 2 * d;
+    const float* b = a + d;
+    const float* go = dout + row * d;
+    float* da = dg + row * 2 * d;
+    float* db = da + d;
+    int64_t j = 0;
+    for (; j + N <= d; j += N) {
+      const auto s = one / (one + ExpSafe(df, hn::Neg(hn::LoadU(df, b + j))));
+      const auto gv = hn::LoadU(df, go + j);
+      hn::StoreU(hn::Mul(gv, s), df, da + j);
+      hn::StoreU(hn::Mul(hn::Mul(gv, hn::LoadU(df, a + j)), hn::Mul(s, hn::Sub(one, s))), df,
+                 db + j);
+    }
+    for (; j < d; ++j) {
+      const float s = 1.0f / (1.0f + std::exp(-b[j]));
+      da[j] = go[j] * s;
+      db[j] = go[j] * a[j] * s * (1.0f - s);
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace attend::kernels
 HWY_AFTER_NAMESPACE();
@@ -300,6 +352,8 @@ HWY_EXPORT(BinarySameRange);
 HWY_EXPORT(BinaryScalarRange);
 HWY_EXPORT(BinaryInnerRows);
 HWY_EXPORT(BinaryOuterRows);
+HWY_EXPORT(GluRows);
+HWY_EXPORT(GluBackwardRows);
 
 namespace {
 
@@ -356,6 +410,19 @@ void binary_outer(Binary op, const float* a, const float* v, float* out, int64_t
                   bool vec_first, int threads) {
   parallel_range(rows, threads, cols, [&](int64_t b, int64_t e) {
     HWY_DYNAMIC_DISPATCH(BinaryOuterRows)(op, a, v, out, b, e, cols, vec_first);
+  });
+}
+
+void glu_forward(const float* g, const float* r, float* out, int64_t rows, int64_t d, int threads) {
+  parallel_range(rows, threads, 8 * d, [&](int64_t b, int64_t e) {
+    HWY_DYNAMIC_DISPATCH(GluRows)(g, r, out, b, e, d);
+  });
+}
+
+void glu_backward(const float* g, const float* dout, float* dg, int64_t rows, int64_t d,
+                  int threads) {
+  parallel_range(rows, threads, 8 * d, [&](int64_t b, int64_t e) {
+    HWY_DYNAMIC_DISPATCH(GluBackwardRows)(g, dout, dg, b, e, d);
   });
 }
 
@@ -517,13 +584,35 @@ void unary_backward_reference(Unary op, T param, const T* x, const T* y, const T
   }
 }
 
+template <typename T>
+void glu_forward_reference(const T* g, const T* r, T* out, int64_t rows, int64_t d) {
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t j = 0; j < d; ++j) {
+      const T a = g[row * 2 * d + j], b = g[row * 2 * d + d + j];
+      out[row * d + j] = a / (T(1) + std::exp(-b)) + (r ? r[row * d + j] : T(0));
+    }
+}
+
+template <typename T>
+void glu_backward_reference(const T* g, const T* dout, T* dg, int64_t rows, int64_t d) {
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t j = 0; j < d; ++j) {
+      const T a = g[row * 2 * d + j], b = g[row * 2 * d + d + j], go = dout[row * d + j];
+      const T s = T(1) / (T(1) + std::exp(-b));
+      dg[row * 2 * d + j] = go * s;
+      dg[row * 2 * d + d + j] = go * a * s * (T(1) - s);
+    }
+}
+
 #define ATTEND_INSTANTIATE(T)                                                                      \
   template void binary_same_reference<T>(Binary, const T*, const T*, T*, int64_t);                 \
   template void binary_scalar_reference<T>(Binary, const T*, T, T*, int64_t, bool);                \
   template void binary_inner_reference<T>(Binary, const T*, const T*, T*, int64_t, int64_t, bool); \
   template void binary_outer_reference<T>(Binary, const T*, const T*, T*, int64_t, int64_t, bool); \
   template void unary_reference<T>(Unary, T, const T*, T*, int64_t);                               \
-  template void unary_backward_reference<T>(Unary, T, const T*, const T*, const T*, T*, int64_t);
+  template void unary_backward_reference<T>(Unary, T, const T*, const T*, const T*, T*, int64_t); \
+  template void glu_forward_reference<T>(const T*, const T*, T*, int64_t, int64_t);                \
+  template void glu_backward_reference<T>(const T*, const T*, T*, int64_t, int64_t);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)
 #undef ATTEND_INSTANTIATE

@@ -28,6 +28,13 @@ void unary(Unary op, float param, const float* x, float* out, int64_t n, int thr
 void unary_backward(Unary op, float param, const float* x, const float* y, const float* g,
                     float* dx, int64_t n, int threads);
 
+// Gated linear unit over rows, g (rows, 2·d) = [a | b], residual r (rows, d) or null:
+//   out (rows, d) = a ⊙ σ(b) (+ r)
+void glu_forward(const float* g, const float* r, float* out, int64_t rows, int64_t d, int threads);
+// dg (rows, 2·d) = [dout ⊙ σ(b) | dout ⊙ a ⊙ σ(b)·(1 − σ(b))]
+void glu_backward(const float* g, const float* dout, float* dg, int64_t rows, int64_t d,
+                  int threads);
+
 // ---- reference twins (float and double) ----
 template <typename T>
 inline T binary_apply(Binary op, T a, T b) {
@@ -58,5 +65,9 @@ void unary_reference(Unary op, T param, const T* x, T* out, int64_t n);
 template <typename T>
 void unary_backward_reference(Unary op, T param, const T* x, const T* y, const T* g, T* dx,
                               int64_t n);
+template <typename T>
+void glu_forward_reference(const T* g, const T* r, T* out, int64_t rows, int64_t d);
+template <typename T>
+void glu_backward_reference(const T* g, const T* dout, T* dg, int64_t rows, int64_t d);
 
 }  // namespace attend::kernels

@@ -90,15 +90,13 @@ GLU::GLU(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
                         std::make_shared<nn::Linear>(input_size, output_size, true, ctx, dtype));
 }
 
-Tensor GLU::forward(const Tensor& x) {
-  const int64_t n = fc1->out_features();
-  const int last = x.ndim() - 1;
-  // [a | b] = x·[W1; W2]ᵀ + [b1; b2]
+Tensor GLU::forward(const Tensor& x) { return forward(x, Tensor()); }
+
+Tensor GLU::forward(const Tensor& x, const Tensor& residual) {
+  // [a | b] = x·[W1; W2]ᵀ + [b1; b2];  a ⊙ σ(b) (+ residual) in one fused pass
   Tensor g =
       linear(x, concat({fc1->weight(), fc2->weight()}, 0), concat({fc1->bias(), fc2->bias()}, 0));
-  // split: one backward node writes both halves' gradients (two slices would each zero-fill).
-  std::vector<Tensor> ab = split(g, std::vector<int64_t>{n, n}, last);
-  return mul(ab[0], sigmoid(ab[1]));
+  return glu(g, residual);
 }
 
 GateAddNorm::GateAddNorm(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
@@ -111,7 +109,7 @@ GateAddNorm::GateAddNorm(int64_t input_size, int64_t output_size, Context& ctx, 
 }
 
 Tensor GateAddNorm::forward(const Tensor& x, const Tensor& skip) {
-  Tensor y = add(glu->forward(x), skip);
+  Tensor y = glu->forward(x, skip);
   if (projection) y = projection->forward(y);
   return layer_norm->forward(y);
 }
@@ -205,8 +203,7 @@ Tensor VariableSelectionNetwork::forward(const Tensor& x, const Tensor& c, Tenso
   Tensor h = elu(affine(xr, wa, ba));
   h = maybe_dropout(affine(h, wi, bi), variable_grns_[0]->dropout, is_training());
   Tensor g = affine(h, wg, bg);  // (n, N, 2d)
-  std::vector<Tensor> ab = split(g, std::vector<int64_t>{d, d}, 2);
-  Tensor y = add(mul(ab[0], sigmoid(ab[1])), xr);
+  Tensor y = glu(g, xr);
   y = layer_norm(y, Tensor(), Tensor(), 1e-5);
   y = add(mul(y, unsqueeze(stack(lw, 0), 1)), unsqueeze(stack(lb, 0), 1));  // (n, N, d)
 

@@ -30,6 +30,8 @@ class GLU : public nn::Module {
  public:
   GLU(int64_t input_size, int64_t output_size, Context& ctx, DType dtype);
   Tensor forward(const Tensor& x) override;
+  // fc1(x) ⊙ sigmoid(fc2(x)) + residual, fused (residual may be undefined)
+  Tensor forward(const Tensor& x, const Tensor& residual);
   std::string type_name() const override { return "GLU"; }
   std::shared_ptr<nn::Linear> fc1, fc2;
 };

@@ -2,8 +2,10 @@
 #include "attend/ops/nn_functional.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "attend/autograd/node.h"
+#include "attend/kernels/elementwise.h"
 #include "attend/kernels/layer_norm.h"
 #include "attend/kernels/softmax.h"
 #include "attend/ops/elementwise.h"
@@ -273,6 +275,46 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   if (needs_grad({x}))
     record("dropout", {x}, out,
            [mask](const Tensor& g) { return std::vector<Tensor>{mul(g, mask)}; });
+  return out;
+}
+
+Tensor glu(const Tensor& x, const Tensor& residual) {
+  ATTEND_CHECK(x.defined() && x.ndim() >= 1 && x.size(-1) % 2 == 0,
+               "[glu] input must have an even last dimension, got shape {}",
+               x.defined() ? x.shape().str() : "undefined");
+  const int64_t d = x.size(-1) / 2, rows = d ? x.numel() / (2 * d) : 0;
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = d;
+  if (residual.defined())
+    ATTEND_CHECK(residual.shape() == out_shape && residual.dtype() == x.dtype(),
+                 "[glu] residual of shape {} does not match the output shape {}",
+                 residual.shape().str(), out_shape.str());
+  Tensor xc = x.contiguous_data();
+  Tensor rc = residual.defined() ? residual.contiguous_data() : Tensor();
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.context());
+  dispatch_float(x.dtype(), "glu", [&](auto tag) {
+    using T = decltype(tag);
+    const T* r = rc.defined() ? rc.data<T>() : nullptr;
+    if constexpr (std::is_same_v<T, float>)
+      kernels::glu_forward(xc.data<T>(), r, out.data<T>(), rows, d, x.context().threads());
+    else
+      kernels::glu_forward_reference(xc.data<T>(), r, out.data<T>(), rows, d);
+  });
+  if (needs_grad({x, residual}))
+    record("glu", {x, residual}, out,
+           [xc, rows, d, with_residual = residual.defined()](const Tensor& g) {
+             Tensor gc = g.contiguous_data();
+             Tensor dx = Tensor::empty(xc.shape(), xc.dtype(), xc.context());
+             dispatch_float(xc.dtype(), "glu", [&](auto tag) {
+               using T = decltype(tag);
+               if constexpr (std::is_same_v<T, float>)
+                 kernels::glu_backward(xc.data<T>(), gc.data<T>(), dx.data<T>(), rows, d,
+                                       xc.context().threads());
+               else
+                 kernels::glu_backward_reference(xc.data<T>(), gc.data<T>(), dx.data<T>(), rows, d);
+             });
+             return std::vector<Tensor>{dx, with_residual ? gc : Tensor()};
+           });
   return out;
 }
 

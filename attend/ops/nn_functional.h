@@ -19,5 +19,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 // Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1 − p); the
 // mask comes from x's context generator. Identity when !training or p == 0.
 Tensor dropout(const Tensor& x, double p, bool training);
+// Gated linear unit over the last dimension, fused with an optional residual add:
+// x (…, 2·d) = [a | b] -> a ⊙ σ(b) + residual, residual (…, d) or undefined.
+Tensor glu(const Tensor& x, const Tensor& residual = Tensor());
 
 }  // namespace attend

@@ -7,6 +7,7 @@
 
 #include "attend/ops/elementwise.h"
 #include "attend/ops/reduce.h"
+#include "attend/ops/shape.h"
 #include "support/gradcheck.h"
 
 namespace attend {
@@ -82,6 +83,33 @@ TEST(NnFunctional, LayerNormFloatMatchesDoubleAndGradcheck) {
       [](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2]); }, {xl, wl, bl}));
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Tensor>& in) { return layer_norm(in[0], Tensor(), Tensor()); }, {xl}));
+}
+
+// glu(x, r) = a ⊙ σ(b) + r for x = [a | b]: the composite ops' values (float32 SIMD path, tails
+// past the vector width), float64 gradients with and without the residual, and the shape errors.
+TEST(NnFunctional, GluMatchesCompositeAndGradcheck) {
+  Context ctx;
+  Tensor x = Tensor::uniform({3, 4, 2 * 37}, -4, 4, DType::F64, ctx);
+  Tensor r = Tensor::uniform({3, 4, 37}, -1, 1, DType::F64, ctx);
+  Tensor a = slice(x, 2, 0, 37), b = slice(x, 2, 37, 74);
+  Tensor want = add(mul(a, sigmoid(b)), r);
+  EXPECT_TRUE(all_close(glu(x, r), want, 1e-12));
+  EXPECT_TRUE(all_close(glu(x.copy_as(DType::F32), r.copy_as(DType::F32)), want, 1e-5));
+  EXPECT_TRUE(all_close(glu(x.copy_as(DType::F32)), mul(a, sigmoid(b)), 1e-5));
+  // float32 backward against float64 through the composite
+  Tensor x32 = x.copy_as(DType::F32), x64 = x.detach();
+  x32.set_requires_grad(true);
+  x64.set_requires_grad(true);
+  Tensor g = Tensor::uniform({3, 4, 37}, -1, 1, DType::F64, ctx);
+  glu(x32).backward(g.copy_as(DType::F32));
+  mul(slice(x64, 2, 0, 37), sigmoid(slice(x64, 2, 37, 74))).backward(g);
+  EXPECT_TRUE(all_close(x32.grad(), x64.grad(), 1e-5));
+  Tensor xl = random_leaf({2, 3, 10}, ctx, -2, 2), rl = random_leaf({2, 3, 5}, ctx);
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return glu(in[0], in[1]); }, {xl, rl}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return glu(in[0]); }, {xl}));
+  testing::expect_error([&] { glu(Tensor::zeros({2, 5}, DType::F64, ctx)); }, "even last dimension");
+  testing::expect_error([&] { glu(xl, Tensor::zeros({2, 3, 4}, DType::F64, ctx)); },
+                        "does not match the output shape (2, 3, 5)");
 }
 
 TEST(NnFunctional, BatchNormTrainingUpdatesRunningStats) {
