@@ -263,9 +263,13 @@ Tensor dropout(const Tensor& x, double p, bool training) {
       for (int64_t i = 0; i < n; ++i) mp[i] = T(0);
       return;
     }
-    ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads());
     const T scale = static_cast<T>(1.0 / (1.0 - p));
-    for (int64_t i = 0; i < n; ++i) mp[i] *= scale;
+    if constexpr (std::is_same_v<T, float>) {
+      ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads(), scale);  // keep/(1 − p) or 0
+    } else {
+      ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads());
+      for (int64_t i = 0; i < n; ++i) mp[i] *= scale;
+    }
   });
   Tensor out;
   {

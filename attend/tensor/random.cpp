@@ -35,7 +35,7 @@ void Generator::fill_normal(double* out, int64_t n, double mean, double stddev, 
   uint64_t c = reserve(n), s = seed_;
   fill(out, n, threads, [&](int64_t i) { return mean + stddev * normal01(s, c + i); });
 }
-void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads) {
+void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads, float value) {
   const uint64_t c = reserve(n), s = seed_;
   const uint32_t t = threshold16(p);
   // Chunks of 4096 draws (a multiple of 4, so chunk boundaries keep the hash groups aligned).
@@ -43,7 +43,7 @@ void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static) if (n > 262144 && threads > 1)
   for (int64_t k = 0; k < chunks; ++k) {
     const int64_t begin = k * 4096;
-    fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, 1.0f, 0.0f, out + begin);
+    fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, value, 0.0f, out + begin);
   }
 }
 void Generator::fill_bernoulli(double* out, int64_t n, double p, int threads) {

@@ -60,8 +60,8 @@ class Generator {
   void fill_uniform(double* out, int64_t n, double low, double high, int threads = 1);
   void fill_normal(float* out, int64_t n, double mean, double stddev, int threads = 1);
   void fill_normal(double* out, int64_t n, double mean, double stddev, int threads = 1);
-  // out[i] = 1 with probability p, else 0.
-  void fill_bernoulli(float* out, int64_t n, double p, int threads = 1);
+  // out[i] = value (1 unless given) with probability p, else 0.
+  void fill_bernoulli(float* out, int64_t n, double p, int threads = 1, float value = 1.0f);
   void fill_bernoulli(double* out, int64_t n, double p, int threads = 1);
 
   // Sequential convenience draws (one counter each).
