@@ -43,19 +43,28 @@ void ProgressPrinter::clear() {
 }
 
 void ProgressPrinter::on_batch(int epoch, int64_t batch, int64_t batches, double loss) {
-  if (!bar_) return;
   const double t = now_s();
   if (epoch != epoch_) {
     epoch_ = epoch;
     epoch_start_ = t;
     first_batch_ = batch - 1;
-    last_draw_ = 0;
+    last_draw_ = bar_ ? 0 : t;
   }
-  if (t - last_draw_ < 0.1 && batch != batches) return;
+  // A terminal gets the bar redrawn every 0.1 s; a log gets a plain line every plain_every_ seconds
+  // (long epochs only: short ones end with their epoch line before the first).
+  if (t - last_draw_ < (bar_ ? 0.1 : plain_every_) && !(bar_ && batch == batches)) return;
+  if (!bar_ && batch == batches) return;
   last_draw_ = t;
   const double elapsed = t - epoch_start_;
   const double done = static_cast<double>(batch - first_batch_);
   const double rate = elapsed > 0 ? done / elapsed : 0.0;
+  if (!bar_) {
+    const double eta_plain = rate > 0 ? static_cast<double>(batches - batch) / rate : 0.0;
+    fmt::print(out_, "epoch {} | {}/{} batches | {:.1f} steps/s | ETA {} | loss {:.4f}\n", epoch,
+               batch, batches, rate, clock_text(eta_plain), loss);
+    std::fflush(out_);
+    return;
+  }
   const double eta = rate > 0 ? static_cast<double>(batches - batch) / rate : 0.0;
   const int width = 24;
   const int filled = static_cast<int>(width * batch / std::max<int64_t>(batches, 1));

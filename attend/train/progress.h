@@ -13,8 +13,10 @@ std::string epoch_line(const EpochReport& r);
 
 class ProgressPrinter {
  public:
-  // bar: redraw a one-line bar after batches (when `out` is a terminal); else epoch lines only.
-  ProgressPrinter(std::FILE* out, bool bar) : out_(out), bar_(bar) {}
+  // bar: redraw a one-line bar after batches (when `out` is a terminal); else epoch lines and, in
+  // epochs longer than plain_every seconds, a plain progress line every plain_every seconds.
+  ProgressPrinter(std::FILE* out, bool bar, double plain_every = 30.0)
+      : out_(out), bar_(bar), plain_every_(plain_every) {}
   // Callbacks that print to the stream; the printer must outlive the trainer's use of them.
   TrainCallbacks callbacks();
   // Ends a bar line left on screen (e.g. before an interruption message).
@@ -25,6 +27,7 @@ class ProgressPrinter {
   void on_epoch(const EpochReport& r);
   std::FILE* out_;
   bool bar_;
+  double plain_every_;
   bool drawn_ = false;
   int epoch_ = -1;
   double epoch_start_ = 0, last_draw_ = 0;

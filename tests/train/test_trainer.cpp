@@ -13,6 +13,7 @@
 #include "attend/train/checkpoint.h"
 #include "attend/train/experiment.h"
 #include "attend/train/forecast.h"
+#include "attend/train/progress.h"
 #include "attend/train/trainer.h"
 #include "support/gradcheck.h"
 #include "support/tiny_data.h"
@@ -327,3 +328,43 @@ struct CleanupTemp : ::testing::Environment {
 };
 const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new CleanupTemp);
 }  // namespace
+
+namespace attend::train {
+namespace {
+
+std::string printed(bool bar, double plain_every, int64_t batches) {
+  std::FILE* f = std::tmpfile();
+  {
+    ProgressPrinter p(f, bar, plain_every);
+    TrainCallbacks cb = p.callbacks();
+    for (int64_t b = 1; b <= batches; ++b) cb.on_batch(1, b, batches, 0.5);
+    EpochReport r;
+    r.epoch = 1, r.epochs = 2, r.improved = true;
+    cb.on_epoch(r);
+  }
+  std::string text;
+  std::rewind(f);
+  for (int c; (c = std::fgetc(f)) != EOF;) text.push_back(static_cast<char>(c));
+  std::fclose(f);
+  return text;
+}
+
+// A log (no terminal) gets plain progress lines in long epochs, never the bar's control codes;
+// a terminal gets the redrawn bar.
+TEST(Progress, PlainLinesInLogsAndABarOnTerminals) {
+  std::string log = printed(false, 0.0, 3);
+  EXPECT_NE(log.find("epoch 1 | 1/3 batches |"), std::string::npos) << log;
+  EXPECT_NE(log.find("epoch 1 | 2/3 batches |"), std::string::npos) << log;
+  EXPECT_EQ(log.find("3/3 batches"), std::string::npos) << log;  // the epoch line follows instead
+  EXPECT_NE(log.find("epoch 1/2 | train"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\r'), std::string::npos);
+  // Short epochs in a log: only the epoch line.
+  std::string quiet = printed(false, 30.0, 3);
+  EXPECT_EQ(quiet.find("batches"), std::string::npos) << quiet;
+  std::string term = printed(true, 30.0, 3);
+  EXPECT_NE(term.find("\r\033[K"), std::string::npos);
+  EXPECT_NE(term.find("steps/s"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace attend::train
