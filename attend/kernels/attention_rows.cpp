@@ -210,6 +210,60 @@ int64_t PaddedKeys(int64_t lk) {
   return (lk + 15) / 16 * 16;
 }
 
+// Forward of a head whose keys and value rows each fit one vector (Lk ≤ N, Dv ≤ N; kt (dim, N)):
+// a query's scores, softmax and P·V stay in registers, and P_ij is broadcast to all lanes by a
+// permute instead of being stored and reloaded as a scalar (a store-forwarding stall per key).
+void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const int64_t N = hn::Lanes(df);
+  const auto lowest = hn::Set(df, -FLT_MAX);
+  const auto neg_inf = hn::Set(df, -INFINITY);
+  const auto vscale = hn::Set(df, h.scale);
+  const auto keys = hn::FirstN(df, static_cast<size_t>(h.lk));
+  const auto cols = hn::FirstN(df, static_cast<size_t>(h.dim_v));
+  HWY_ALIGN float tmp[hn::MaxLanes(df)];
+  for (int64_t i = 0; i < h.lq; ++i) {
+    float* oi = h.out + i * h.out_ld;
+    // S_i = scale · q_i Kᵀ (+ mask), keys ≥ Lk (and > i when causal) at −inf
+    const float* qi = h.q + i * h.q_ld;
+    auto acc = hn::Zero(df);
+    for (int64_t c = 0; c < h.dim; ++c)
+      acc = hn::MulAdd(hn::Set(df, qi[c]), hn::LoadU(df, kt + c * N), acc);
+    acc = hn::Mul(acc, vscale);
+    if (h.mask) {
+      hn::Store(acc, df, tmp);
+      const float* mrow = h.mask + i * h.mask_q;
+      for (int64_t j = 0; j < h.lk; ++j) tmp[j] += mrow[j * h.mask_k];
+      acc = hn::Load(df, tmp);
+    }
+    const int64_t seen = h.causal ? std::min(i + 1, h.lk) : h.lk;
+    acc = hn::IfThenElse(hn::FirstN(df, static_cast<size_t>(seen)), acc, neg_inf);
+    const float m = hn::GetLane(hn::MaxOfLanes(df, acc));
+    if (m == -INFINITY) {  // every key masked: zero output
+      for (int64_t c = 0; c < h.dim_v; ++c) oi[c] = 0.0f;
+      if (h.lse) h.lse[i] = -INFINITY;
+      continue;
+    }
+    // P_i = exp(S_i − m) / Σ (−inf lanes give exp(−FLT_MAX − m) = 0), then the dropout multipliers
+    auto e = hn::Exp(df, hn::Max(hn::Sub(acc, hn::Set(df, m)), lowest));
+    const float sum = hn::GetLane(hn::SumOfLanes(df, e));
+    if (h.lse) h.lse[i] = m + std::log(sum);
+    auto p = hn::Mul(e, hn::Set(df, 1.0f / sum));
+    if (h.dropout) p = hn::Mul(p, hn::MaskedLoad(keys, df, h.dropout + i * h.lk));
+    // O_i = Σ_{j < seen} P_ij · v_j
+    auto o = hn::Zero(df);
+    for (int64_t j = 0; j < seen; ++j) {
+      const auto pj = hn::TableLookupLanes(p, hn::IndicesFromVec(df, hn::Set(di, static_cast<int32_t>(j))));
+      o = hn::MulAdd(pj, hn::MaskedLoad(cols, df, h.v + j * h.v_ld), o);
+    }
+    if (h.dim_v == N)
+      hn::StoreU(o, df, oi);
+    else
+      hn::BlendedStore(o, cols, df, oi);
+  }
+}
+
 void RowsHeadForward(const RowsHead& h, float* scratch) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
@@ -218,6 +272,7 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
   float* vt = kt + h.dim * ldk;
   float* s = vt + h.dim_v * ldk;
   TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
+  if (ldk == N && h.dim_v <= N) return RowsHeadForwardOneVector(h, kt);
   const auto lowest = hn::Set(df, -FLT_MAX);
   for (int64_t i = 0; i < h.lq; ++i) {
     float* oi = h.out + i * h.out_ld;

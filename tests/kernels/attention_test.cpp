@@ -170,6 +170,11 @@ TEST(AttentionKernel, FullyMaskedRowsGiveZeros) {
 TEST(AttentionKernel, DropoutSharesTheReferenceStream) {
   run_case({2, 2, 40, 600, 16, 16, false, 0, 0.25f, false});
   run_case({1, 3, 97, 97, 8, 8, true, 1, 0.5f, true});
+  // Short heads that fit one vector (the row-wise kernel's register path): PatchTST's patches,
+  // with dropout, masks, causal rows and value widths below the vector.
+  run_case({3, 4, 12, 12, 16, 16, false, 0, 0.3f, true});
+  run_case({2, 2, 12, 16, 16, 5, true, 1, 0.2f, false});
+  run_case({2, 2, 9, 11, 4, 16, false, 2, 0.1f, true});
 }
 
 TEST(AttentionKernel, HandComputedTwoKeys) {
