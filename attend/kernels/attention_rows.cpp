@@ -210,18 +210,35 @@ int64_t PaddedKeys(int64_t lk) {
   return (lk + 15) / 16 * 16;
 }
 
+// out[c] = Σ_{j < n} p_j · v[j, c] for c < dim ≤ N, with p held in a vector (n ≤ N): each p_j is
+// broadcast by a permute, so no scalar reload of just-stored lanes (a store-forwarding stall).
+template <class D, class V>
+HWY_INLINE void WeightedSumOfRowsFromVector(D df, V p, const float* v, int64_t v_ld, int64_t n,
+                                            int64_t dim, float* out) {
+  const hn::RebindToSigned<D> di;
+  const auto cols = hn::FirstN(df, static_cast<size_t>(dim));
+  auto o = hn::Zero(df);
+  for (int64_t j = 0; j < n; ++j) {
+    const auto pj =
+        hn::TableLookupLanes(p, hn::IndicesFromVec(df, hn::Set(di, static_cast<int32_t>(j))));
+    o = hn::MulAdd(pj, hn::MaskedLoad(cols, df, v + j * v_ld), o);
+  }
+  if (dim == static_cast<int64_t>(hn::Lanes(df)))
+    hn::StoreU(o, df, out);
+  else
+    hn::BlendedStore(o, cols, df, out);
+}
+
 // Forward of a head whose keys and value rows each fit one vector (Lk ≤ N, Dv ≤ N; kt (dim, N)):
 // a query's scores, softmax and P·V stay in registers, and P_ij is broadcast to all lanes by a
 // permute instead of being stored and reloaded as a scalar (a store-forwarding stall per key).
 void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
   const hn::ScalableTag<float> df;
-  const hn::RebindToSigned<decltype(df)> di;
   const int64_t N = hn::Lanes(df);
   const auto lowest = hn::Set(df, -FLT_MAX);
   const auto neg_inf = hn::Set(df, -INFINITY);
   const auto vscale = hn::Set(df, h.scale);
   const auto keys = hn::FirstN(df, static_cast<size_t>(h.lk));
-  const auto cols = hn::FirstN(df, static_cast<size_t>(h.dim_v));
   HWY_ALIGN float tmp[hn::MaxLanes(df)];
   for (int64_t i = 0; i < h.lq; ++i) {
     float* oi = h.out + i * h.out_ld;
@@ -252,15 +269,7 @@ void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
     auto p = hn::Mul(e, hn::Set(df, 1.0f / sum));
     if (h.dropout) p = hn::Mul(p, hn::MaskedLoad(keys, df, h.dropout + i * h.lk));
     // O_i = Σ_{j < seen} P_ij · v_j
-    auto o = hn::Zero(df);
-    for (int64_t j = 0; j < seen; ++j) {
-      const auto pj = hn::TableLookupLanes(p, hn::IndicesFromVec(df, hn::Set(di, static_cast<int32_t>(j))));
-      o = hn::MulAdd(pj, hn::MaskedLoad(cols, df, h.v + j * h.v_ld), o);
-    }
-    if (h.dim_v == N)
-      hn::StoreU(o, df, oi);
-    else
-      hn::BlendedStore(o, cols, df, oi);
+    WeightedSumOfRowsFromVector(df, p, h.v, h.v_ld, seen, h.dim_v, oi);
   }
 }
 
@@ -360,7 +369,10 @@ void RowsHeadBackward(const RowsHead& h, float* scratch) {
       hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(df, s + j), hn::Sub(hn::LoadU(df, dp + j), vd)), vsc),
                  df, dp + j);
     // dQ_i = dS · K ;  dKᵀ[c, :] += q_i[c] · dS
-    WeightedSumOfRows(dp, h.k, h.k_ld, h.lk, h.dim, dqi);
+    if (ldk == N && h.dim <= N)
+      WeightedSumOfRowsFromVector(df, hn::LoadU(df, dp), h.k, h.k_ld, h.lk, h.dim, dqi);
+    else
+      WeightedSumOfRows(dp, h.k, h.k_ld, h.lk, h.dim, dqi);
     const float* qi = h.q + i * h.q_ld;
     for (int64_t c = 0; c < h.dim; ++c) qs[c] = qi[c];
     Rank1AcrossKeys(qs, dp, dkt, ldk, h.dim);
