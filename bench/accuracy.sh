@@ -5,7 +5,8 @@
 # Usage: bench/accuracy.sh MODEL [DATASET ...]   (datasets: ETTh1 ETTh2 exchange_rate national_illness)
 # Prints one Markdown row per run: model | dataset | horizon | mse | mae | seconds.
 # SEEDS="1 2 3" runs each horizon once per seed and prints the means (MSE ± its std over seeds);
-# EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value).
+# EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value);
+# HORIZONS="96 192" runs only those horizons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
@@ -21,6 +22,7 @@ for ds in "${datasets[@]}"; do
     national_illness) data=custom; seq=36; label=18; horizons=(24 36 48 60) ;;
     *) echo "unknown dataset $ds" >&2; exit 2 ;;
   esac
+  [[ -z ${HORIZONS:-} ]] || read -r -a horizons <<<"$HORIZONS"
   for pl in "${horizons[@]}"; do
     start=$(date +%s)
     results=()
