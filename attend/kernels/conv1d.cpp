@@ -186,7 +186,7 @@ void conv1d_forward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* b
 
 template <typename T>
 void conv1d_backward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw,
-                         T* db, T* scratch, int threads) {
+                         T* db, T* scratch, int threads, const T* forward_scratch) {
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   const int64_t kk = s.k * cig, rows = s.n * l_out, ld = s.c_in * s.k;
   if (db) {
@@ -209,8 +209,12 @@ void conv1d_backward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* 
   if (dw) {
     const T* col = x;
     if (!s.is_pointwise()) {
-      im2col_nlc(s, x, colbuf, threads);
-      col = colbuf;
+      if (forward_scratch) {
+        col = forward_scratch + 2 * s.c_out * kk;  // where the forward built it
+      } else {
+        im2col_nlc(s, x, colbuf, threads);
+        col = colbuf;
+      }
     }
     // dW'_g (C_out/g, K·cig) = dY_gᵀ (C_out/g, N·L_out) · col_g (N·L_out, K·cig)
     const GemmShape gs{true, false, cog, kk, rows, s.c_out, ld, std::max<int64_t>(kk, 1)};
@@ -264,9 +268,10 @@ void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias,
 
 template <typename T>
 void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
-                     T* scratch, int threads) {
+                     T* scratch, int threads, const T* forward_scratch) {
   threads = conv_threads(s, threads);
-  if (s.channels_last) return conv1d_backward_nlc(s, x, w, dy, dx, dw, db, scratch, threads);
+  if (s.channels_last)
+    return conv1d_backward_nlc(s, x, w, dy, dx, dw, db, scratch, threads, forward_scratch);
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   const int64_t kk = cig * s.k, cols = s.n * l_out;
   if (db) {
@@ -304,8 +309,12 @@ void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, 
   if (dw) {
     const T* b = x;
     if (!x_is_col) {
-      im2col_batch(s, x, col, threads);
-      b = col;
+      if (forward_scratch) {
+        b = forward_scratch;  // the forward's im2col matrix starts its scratch
+      } else {
+        im2col_batch(s, x, col, threads);
+        b = col;
+      }
     }
     // dW_g (C_out/g, C_in/g·K) = dY_g (C_out/g, N·L_out) · B_gᵀ (N·L_out, C_in/g·K)
     const GemmShape gs{false, true, cog, kk, cols, cols, cols, std::max<int64_t>(kk, 1)};
@@ -384,7 +393,7 @@ void conv1d_backward_reference(const Conv1dShape& s, const T* x, const T* w, con
   template void col2im1d<T>(const Conv1dShape&, const T*, T*, int64_t);                            \
   template void conv1d_forward<T>(const Conv1dShape&, const T*, const T*, const T*, T*, T*, int);  \
   template void conv1d_backward<T>(const Conv1dShape&, const T*, const T*, const T*, T*, T*, T*,   \
-                                   T*, int);                                                       \
+                                   T*, int, const T*);                                             \
   template void conv1d_forward_reference<T>(const Conv1dShape&, const T*, const T*, const T*, T*); \
   template void conv1d_backward_reference<T>(const Conv1dShape&, const T*, const T*, const T*, T*, \
                                              T*, T*);

@@ -55,9 +55,11 @@ void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias,
                     int threads);
 // Backward, one GEMM each for dW and dcol: dx (N, C_in, L_in), dw (C_out, C_in/groups, K),
 // db (C_out) are written (not accumulated); any may be null. scratch has s.scratch_size() elements.
+// forward_scratch: the forward's scratch, whose im2col matrix is then read (not rebuilt, not
+// written: a second backward may read it again); null: built in scratch.
 template <typename T>
 void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
-                     T* scratch, int threads);
+                     T* scratch, int threads, const T* forward_scratch = nullptr);
 
 // Direct loops, the reference twins.
 template <typename T>

@@ -101,6 +101,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   const int64_t pad_rows = cl ? n : n * c_in, pad_inner = cl ? c_in : 1;
   int threads = x.context().threads();
   Tensor xp = x;  // the input the kernel sees (circularly padded when asked)
+  Tensor scratch;  // im2col matrix and re-layouts; kept for the backward, which reuses the im2col
   dispatch_float(x.dtype(), "conv1d", [&](auto tag) {
     using T = decltype(tag);
     if (circular) {
@@ -108,14 +109,15 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                          x.context());
       circular_pad(x.data<T>(), pad_rows, l, o.padding, pad_inner, xp.data<T>());
     }
-    Tensor col = Tensor::empty(Shape{s.scratch_size()}, x.dtype(), x.context());
+    scratch = Tensor::empty(Shape{s.scratch_size()}, x.dtype(), x.context());
     kernels::conv1d_forward(s, xp.data<T>(), w.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
-                            y.data<T>(), col.data<T>(), threads);
+                            y.data<T>(), scratch.data<T>(), threads);
   });
 
   if (needs_grad({x_in, weight, bias}))
     record("conv1d", {x_in, weight, bias}, y,
-           [s, xp, w, l, pad = o.padding, circular, pad_rows, pad_inner, rx = x_in.requires_grad(),
+           [s, xp, w, scratch, l, pad = o.padding, circular, pad_rows, pad_inner,
+            rx = x_in.requires_grad(),
             rw = weight.requires_grad(),
             rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
              Tensor gc = g.contiguous_data();
@@ -127,10 +129,12 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
              if (rb) db = Tensor::empty(Shape{s.c_out}, dt, ctx);
              dispatch_float(dt, "conv1d", [&](auto tag) {
                using T = decltype(tag);
-               Tensor col = Tensor::empty(Shape{s.scratch_size()}, dt, ctx);
+               // The forward's im2col matrix is read again, not rebuilt.
+               Tensor work = Tensor::empty(Shape{s.scratch_size()}, dt, ctx);
                kernels::conv1d_backward(s, xp.data<T>(), w.data<T>(), gc.data<T>(),
                                         rx ? dxp.data<T>() : nullptr, rw ? dw.data<T>() : nullptr,
-                                        rb ? db.data<T>() : nullptr, col.data<T>(), ctx.threads());
+                                        rb ? db.data<T>() : nullptr, work.data<T>(), ctx.threads(),
+                                        static_cast<const T*>(scratch.data<T>()));
                if (rx && circular) {
                  dx = Tensor::empty(s.channels_last ? Shape{s.n, l, s.c_in} : Shape{s.n, s.c_in, l},
                                     dt, ctx);

@@ -46,8 +46,18 @@ void compare(const Conv1dShape& s, double tol) {
   expect_near(y, yr, tol, "y (no bias)");
   std::vector<T> dx(x.size(), T(7)), dxr(x.size()), dw(w.size(), T(7)), dwr(w.size()),
       db(b.size(), T(7)), dbr(b.size());
-  conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), col.data(), 2);
   conv1d_backward_reference(s, x.data(), w.data(), dy.data(), dxr.data(), dwr.data(), dbr.data());
+  // Reusing the forward's im2col matrix (col still holds it): twice, since it must stay intact.
+  std::vector<T> work(col.size());
+  for (int pass = 0; pass < 2; ++pass) {
+    std::fill(dx.begin(), dx.end(), T(7));
+    std::fill(dw.begin(), dw.end(), T(7));
+    conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(),
+                    static_cast<T*>(nullptr), work.data(), 2, static_cast<const T*>(col.data()));
+    expect_near(dx, dxr, tol, "dx (forward's col)");
+    expect_near(dw, dwr, tol, "dw (forward's col)");
+  }
+  conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), col.data(), 2);
   expect_near(dx, dxr, tol, "dx");
   expect_near(dw, dwr, tol, "dw");
   expect_near(db, dbr, tol, "db");
