@@ -175,7 +175,11 @@ void conv1d_forward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* b
   }
   T beta = T(0);
   if (bias) {
-    for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + s.c_out, y + r * s.c_out);
+    // An inline loop, not a copy call per row (rows are only C_out long).
+    for (int64_t r = 0; r < rows; ++r) {
+      T* yr = y + r * s.c_out;
+      for (int64_t o = 0; o < s.c_out; ++o) yr[o] = bias[o];
+    }
     beta = T(1);
   }
   // Y_g (N·L_out, C_out/g) = col_g (N·L_out, K·cig) · W'_gᵀ (K·cig, C_out/g)
