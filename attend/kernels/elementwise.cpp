@@ -40,6 +40,12 @@ HWY_INLINE V ExpSafe(D d, V x) {
   return hn::Exp(d, hn::Min(x, hn::Set(d, 100.0f)));
 }
 
+// σ(x) = 1 / (1 + e^−x)
+template <class D, class V>
+HWY_INLINE V SigmoidV(D d, V x) {
+  return hn::Set(d, 1.0f) / (hn::Set(d, 1.0f) + ExpSafe(d, hn::Neg(x)));
+}
+
 // f(x) for one vector.
 template <class D, class V>
 HWY_INLINE V UnaryVec(Unary op, float param, D d, V v) {
@@ -61,7 +67,7 @@ HWY_INLINE V UnaryVec(Unary op, float param, D d, V v) {
     case Unary::Tanh:
       return hn::Tanh(d, v);
     case Unary::Sigmoid:
-      return hn::Set(d, 1.0f) / (hn::Set(d, 1.0f) + ExpSafe(d, hn::Neg(v)));
+      return SigmoidV(d, v);
     case Unary::Relu:
       return hn::Max(v, hn::Zero(d));
     case Unary::Gelu: {
@@ -291,7 +297,6 @@ void BinaryOuterRows(Binary op, const float* a, const float* v, float* out, int6
 void GluRows(const float* g, const float* r, float* out, int64_t r0, int64_t r1, int64_t d) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  const auto one = hn::Set(df, 1.0f);
   for (int64_t row = r0; row < r1; ++row) {
     const float* a = g + row * 2 * d;
     const float* b = a + d;
@@ -299,7 +304,7 @@ void GluRows(const float* g, const float* r, float* out, int64_t r0, int64_t r1,
     const float* rr = r ? r + row * d : nullptr;
     int64_t j = 0;
     for (; j + N <= d; j += N) {
-      const auto s = one / (one + ExpSafe(df, hn::Neg(hn::LoadU(df, b + j))));
+      const auto s = SigmoidV(df, hn::LoadU(df, b + j));
       auto y = hn::Mul(hn::LoadU(df, a + j), s);
       if (rr) y = hn::Add(y, hn::LoadU(df, rr + j));
       hn::StoreU(y, df, o + j);
@@ -325,7 +330,7 @@ void GluBackwardRows(const float* g, const float* dout, float* dg, int64_t r0, i
     float* db = da + d;
     int64_t j = 0;
     for (; j + N <= d; j += N) {
-      const auto s = one / (one + ExpSafe(df, hn::Neg(hn::LoadU(df, b + j))));
+      const auto s = SigmoidV(df, hn::LoadU(df, b + j));
       const auto gv = hn::LoadU(df, go + j);
       hn::StoreU(hn::Mul(gv, s), df, da + j);
       hn::StoreU(hn::Mul(hn::Mul(gv, hn::LoadU(df, a + j)), hn::Mul(s, hn::Sub(one, s))), df,
