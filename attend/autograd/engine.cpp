@@ -17,14 +17,14 @@ void accumulate(Tensor& slot, const Tensor& g) {
   ATTEND_CHECK(slot.shape() == g.shape() && slot.dtype() == g.dtype(),
                "[backward] gradients of shapes {} and {} cannot be accumulated", slot.shape().str(),
                g.shape().str());
-  const bool private_buffer = slot.is_contiguous() && slot.impl_ptr().use_count() == 1 &&
-                              slot.storage().use_count() == 1;
+  const bool private_buffer =
+      slot.is_contiguous() && slot.impl_ptr().use_count() == 1 && slot.storage().use_count() == 1;
   Tensor a = slot.contiguous_data(), b = g.contiguous_data();
   Tensor out = private_buffer ? slot : Tensor::empty(slot.shape(), slot.dtype(), slot.context());
   const int64_t n = out.numel();
   if (out.dtype() == DType::F32) {
-    kernels::binary_same(kernels::Binary::Add, a.data<float>(), b.data<float>(),
-                         out.data<float>(), n, out.context().threads());
+    kernels::binary_same(kernels::Binary::Add, a.data<float>(), b.data<float>(), out.data<float>(),
+                         n, out.context().threads());
   } else {
     ATTEND_CHECK(out.dtype() == DType::F64, "[backward] gradients must be float32 or float64");
     kernels::binary_same_reference(kernels::Binary::Add, a.data<double>(), b.data<double>(),

@@ -92,7 +92,8 @@ void to_batch_major(const T* cm, const T* bias, int64_t n, int64_t c, int64_t l,
 template <typename T>
 void to_channel_major(const T* bm, int64_t n, int64_t c, int64_t l, T* cm) {
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t o = 0; o < c; ++o) std::memcpy(cm + (o * n + i) * l, bm + (i * c + o) * l, l * sizeof(T));
+    for (int64_t o = 0; o < c; ++o)
+      std::memcpy(cm + (o * n + i) * l, bm + (i * c + o) * l, l * sizeof(T));
 }
 
 }  // namespace
@@ -207,9 +208,9 @@ void conv1d_backward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* 
     if (dx) std::fill_n(dx, s.n * s.l_in * s.c_in, T(0));
     return;
   }
-  T* wp = scratch;                   // W' (C_out, K, cig)
-  T* dwp = scratch + s.c_out * kk;   // dW' (C_out, K, cig)
-  T* colbuf = dwp + s.c_out * kk;    // (N·L_out, C_in·K) unless pointwise
+  T* wp = scratch;                  // W' (C_out, K, cig)
+  T* dwp = scratch + s.c_out * kk;  // dW' (C_out, K, cig)
+  T* colbuf = dwp + s.c_out * kk;   // (N·L_out, C_in·K) unless pointwise
   if (dw) {
     const T* col = x;
     if (!s.is_pointwise()) {

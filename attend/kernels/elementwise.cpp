@@ -615,7 +615,7 @@ void glu_backward_reference(const T* g, const T* dout, T* dg, int64_t rows, int6
   template void binary_inner_reference<T>(Binary, const T*, const T*, T*, int64_t, int64_t, bool); \
   template void binary_outer_reference<T>(Binary, const T*, const T*, T*, int64_t, int64_t, bool); \
   template void unary_reference<T>(Unary, T, const T*, T*, int64_t);                               \
-  template void unary_backward_reference<T>(Unary, T, const T*, const T*, const T*, T*, int64_t); \
+  template void unary_backward_reference<T>(Unary, T, const T*, const T*, const T*, T*, int64_t);  \
   template void glu_forward_reference<T>(const T*, const T*, T*, int64_t, int64_t);                \
   template void glu_backward_reference<T>(const T*, const T*, T*, int64_t, int64_t);
 ATTEND_INSTANTIATE(float)

@@ -46,7 +46,8 @@ void FillDraw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, fl
     const hn::Half<decltype(d16)> d16h;
     const hn::Rebind<uint32_t, decltype(d16h)> d32;
     const hn::Rebind<float, decltype(d32)> df;
-    const int64_t n64 = static_cast<int64_t>(hn::Lanes(d64)), n32 = static_cast<int64_t>(hn::Lanes(d32));
+    const int64_t n64 = static_cast<int64_t>(hn::Lanes(d64)),
+                  n32 = static_cast<int64_t>(hn::Lanes(d32));
     // Scalar draws up to the first counter that starts a hash (c ≡ 0 mod 4).
     const int64_t head = std::min<int64_t>(n, static_cast<int64_t>((4 - (first & 3)) & 3));
     detail::draw16_scalar(seed, first, 0, head, threshold, below, above, out);

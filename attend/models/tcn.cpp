@@ -22,7 +22,9 @@ TemporalBlock::TemporalBlock(int64_t n_inputs, int64_t n_outputs, int64_t kernel
                                                    PaddingMode::Zeros, ctx, dtype));
 }
 
-Tensor TemporalBlock::forward(const Tensor& x) { return forward(x, /*channels_last=*/false); }
+Tensor TemporalBlock::forward(const Tensor& x) {
+  return forward(x, /*channels_last=*/false);
+}
 
 Tensor TemporalBlock::forward(const Tensor& x, bool channels_last) {
   // The reference pads chomp zeros on both sides and cuts the last chomp outputs; padding only

@@ -90,7 +90,9 @@ GLU::GLU(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
                         std::make_shared<nn::Linear>(input_size, output_size, true, ctx, dtype));
 }
 
-Tensor GLU::forward(const Tensor& x) { return forward(x, Tensor()); }
+Tensor GLU::forward(const Tensor& x) {
+  return forward(x, Tensor());
+}
 
 Tensor GLU::forward(const Tensor& x, const Tensor& residual) {
   // [a | b] = x·[W1; W2]ᵀ + [b1; b2];  a ⊙ σ(b) (+ residual) in one fused pass
@@ -250,7 +252,7 @@ Tensor InterpretableMultiHeadAttention::forward(const Tensor& x, int64_t n_queri
   Tensor kv = linear(x, w_qkv[1]);  // (B, T, (H + 1)·dh)
   std::vector<Tensor> k_v = split(kv, std::vector<int64_t>{H * dh, dh}, 2);
   Tensor kt = permute(reshape(k_v[0], {B, T, H, dh}), {0, 2, 3, 1});  // (B, H, dh, T)
-  Tensor v = k_v[1];                                                 // (B, T, dh)
+  Tensor v = k_v[1];                                                  // (B, T, dh)
   // p_h = softmax(q_h k_hᵀ · dh^−½ + mask); the heads share V, so mean_h(p_h V) = (mean_h p_h) V.
   Tensor scores = add(matmul(q, kt), slice(mask_, 0, T - n_queries, T));
   Tensor p = mean(softmax(scores, 3), {1});  // (B, Lq, T)

@@ -198,13 +198,13 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   // The log-sum-exp rows only serve the backward: not computed for inference (float32).
   const bool grad = needs_grad({q_in, k_in, v_in});
   Tensor lse;
-  if (grad || q.dtype() != DType::F32) lse = Tensor::empty({d.batch, d.heads, d.len_q}, q.dtype(), ctx);
+  if (grad || q.dtype() != DType::F32)
+    lse = Tensor::empty({d.batch, d.heads, d.len_q}, q.dtype(), ctx);
 
   if (q.dtype() == DType::F32) {
     kernels::attention_forward(d, q.data<float>(), strides_bhl(q), k.data<float>(), strides_bhl(k),
                                v.data<float>(), strides_bhl(v), km.view, p, out.data<float>(),
-                               strides_bhl(out), grad ? lse.data<float>() : nullptr,
-                               ctx.threads());
+                               strides_bhl(out), grad ? lse.data<float>() : nullptr, ctx.threads());
   } else {
     ATTEND_CHECK(q.dtype() == DType::F64, "[attention] expects float32 or float64 inputs");
     kernels::attention_forward_reference<double>(

@@ -53,8 +53,9 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
               const Conv1dOptions& o) {
   const bool cl = o.channels_last;
   ATTEND_CHECK(x_in.defined() && (x_in.ndim() == 3 || x_in.ndim() == 2),
-               "[conv1d] input must be {} or {}, got shape {}", cl ? "(N, L, C_in)" : "(N, C_in, L)",
-               cl ? "(L, C_in)" : "(C_in, L)", x_in.defined() ? x_in.shape().str() : "undefined");
+               "[conv1d] input must be {} or {}, got shape {}",
+               cl ? "(N, L, C_in)" : "(N, C_in, L)", cl ? "(L, C_in)" : "(C_in, L)",
+               x_in.defined() ? x_in.shape().str() : "undefined");
   if (x_in.ndim() == 2) return squeeze(conv1d(unsqueeze(x_in, 0), weight, bias, o), 0);
   ATTEND_CHECK(weight.defined() && weight.ndim() == 3,
                "[conv1d] weight must be (C_out, C_in / groups, K), got shape {}",
@@ -68,15 +69,16 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
       c_in % o.groups == 0 && c_out % o.groups == 0 && weight.shape()[1] * o.groups == c_in,
       "[conv1d] {}input of shape {} has {} channels but weight of shape {} expects {} "
       "(groups={})",
-      cl ? "channels-last (N, L, C_in) " : "", x_in.shape().str(), c_in, weight.shape().str(), weight.shape()[1] * o.groups, o.groups);
+      cl ? "channels-last (N, L, C_in) " : "", x_in.shape().str(), c_in, weight.shape().str(),
+      weight.shape()[1] * o.groups, o.groups);
   ATTEND_CHECK(x_in.dtype() == weight.dtype(), "[conv1d] input is {} but weight is {}",
                dtype_name(x_in.dtype()), dtype_name(weight.dtype()));
   if (bias.defined())
     ATTEND_CHECK(bias.ndim() == 1 && bias.shape()[0] == c_out && bias.dtype() == x_in.dtype(),
                  "[conv1d] bias of shape {} does not match weight of shape {}", bias.shape().str(),
                  weight.shape().str());
-  ATTEND_CHECK(o.padding_right >= -1, "[conv1d] padding_right must be >= 0 (or -1: as padding), got {}",
-               o.padding_right);
+  ATTEND_CHECK(o.padding_right >= -1,
+               "[conv1d] padding_right must be >= 0 (or -1: as padding), got {}", o.padding_right);
   bool circular = o.padding_mode == PaddingMode::Circular && o.padding > 0;
   if (circular)
     ATTEND_CHECK(o.padding_right < 0 || o.padding_right == o.padding,
@@ -85,9 +87,17 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   if (circular)
     ATTEND_CHECK(l > 0, "[conv1d] circular padding needs a non-empty input, got shape {}",
                  x_in.shape().str());
-  kernels::Conv1dShape s{n,       c_in,     circular ? l + 2 * o.padding : l, c_out,
-                         k,       o.stride, circular ? 0 : o.padding,         o.dilation,
-                         o.groups, circular ? 0 : o.padding_right, cl};
+  kernels::Conv1dShape s{n,
+                         c_in,
+                         circular ? l + 2 * o.padding : l,
+                         c_out,
+                         k,
+                         o.stride,
+                         circular ? 0 : o.padding,
+                         o.dilation,
+                         o.groups,
+                         circular ? 0 : o.padding_right,
+                         cl};
   int64_t l_out = s.l_out();
   ATTEND_CHECK(l_out > 0,
                "[conv1d] input of shape {} is too short for kernel {} (padding {}, dilation {})",
@@ -95,12 +105,12 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
 
   Tensor x = x_in.contiguous_data(), w = weight.contiguous_data();
   Tensor bc = bias.defined() ? bias.contiguous_data() : Tensor();
-  Tensor y = Tensor::empty(cl ? Shape{n, l_out, c_out} : Shape{n, c_out, l_out}, x.dtype(),
-                           x.context());
+  Tensor y =
+      Tensor::empty(cl ? Shape{n, l_out, c_out} : Shape{n, c_out, l_out}, x.dtype(), x.context());
   // Circular padding of L: rows (N, L, C) with inner C channels-last, (N·C, L) with inner 1 else.
   const int64_t pad_rows = cl ? n : n * c_in, pad_inner = cl ? c_in : 1;
   int threads = x.context().threads();
-  Tensor xp = x;  // the input the kernel sees (circularly padded when asked)
+  Tensor xp = x;   // the input the kernel sees (circularly padded when asked)
   Tensor scratch;  // im2col matrix and re-layouts; kept for the backward, which reuses the im2col
   dispatch_float(x.dtype(), "conv1d", [&](auto tag) {
     using T = decltype(tag);
@@ -117,8 +127,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   if (needs_grad({x_in, weight, bias}))
     record("conv1d", {x_in, weight, bias}, y,
            [s, xp, w, scratch, l, pad = o.padding, circular, pad_rows, pad_inner,
-            rx = x_in.requires_grad(),
-            rw = weight.requires_grad(),
+            rx = x_in.requires_grad(), rw = weight.requires_grad(),
             rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
              Tensor gc = g.contiguous_data();
              Tensor dx, dxp, dw, db;

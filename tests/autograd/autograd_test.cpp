@@ -35,7 +35,8 @@ TEST(Autograd, AccumulationNeverWritesIntoSharedGradients) {
     Tensor y = add(x, x);
     sum(add(add(mul(y, y), y), y)).backward();
     EXPECT_TRUE(all_close(x.grad(), Tensor::from_doubles({12, 20, 28, 36, 44}, {5}, dt), 1e-6));
-    Tensor held = x.grad();  // the caller keeps the first grad: a second backward must not change it
+    Tensor held =
+        x.grad();  // the caller keeps the first grad: a second backward must not change it
     sum(add(x, x)).backward();
     EXPECT_TRUE(all_close(held, Tensor::from_doubles({12, 20, 28, 36, 44}, {5}, dt), 1e-6));
     EXPECT_TRUE(all_close(x.grad(), Tensor::from_doubles({14, 22, 30, 38, 46}, {5}, dt), 1e-6));

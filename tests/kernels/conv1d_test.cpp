@@ -77,10 +77,10 @@ TEST(Conv1dKernel, FastMatchesReference) {
         Conv1dShape{5, 16, 40, 16, 3, 1, 4, 2, 1},
         // causal: padding before the input only (padding_right 0), and a longer right side
         Conv1dShape{3, 5, 20, 4, 3, 1, 4, 2, 1, 0}, Conv1dShape{2, 3, 9, 2, 2, 2, 1, 1, 1, 3}}) {
-    SCOPED_TRACE(::testing::Message() << "n=" << s.n << " c_in=" << s.c_in << " l=" << s.l_in
-                                      << " k=" << s.k << " stride=" << s.stride << " pad="
-                                      << s.padding << " pad_right=" << s.pad_right() << " dil="
-                                      << s.dilation << " g=" << s.groups);
+    SCOPED_TRACE(::testing::Message()
+                 << "n=" << s.n << " c_in=" << s.c_in << " l=" << s.l_in << " k=" << s.k
+                 << " stride=" << s.stride << " pad=" << s.padding << " pad_right=" << s.pad_right()
+                 << " dil=" << s.dilation << " g=" << s.groups);
     compare<float>(s, 1e-4);
     compare<double>(s, 1e-12);
     Conv1dShape cl = s;  // the same convolution on channels-last tensors
@@ -93,8 +93,9 @@ TEST(Conv1dKernel, FastMatchesReference) {
 
 // Channels-last on (N, L, C) data equals the (N, C, L) reference on the same data transposed.
 TEST(Conv1dKernel, ChannelsLastIsTheTransposedConvolution) {
-  for (Conv1dShape s : {Conv1dShape{3, 5, 20, 4, 3, 1, 4, 2, 1, 0}, Conv1dShape{2, 4, 11, 6, 3, 2, 1, 1, 2},
-                        Conv1dShape{2, 7, 9, 8, 1, 1, 0, 1, 1}}) {
+  for (Conv1dShape s :
+       {Conv1dShape{3, 5, 20, 4, 3, 1, 4, 2, 1, 0}, Conv1dShape{2, 4, 11, 6, 3, 2, 1, 1, 2},
+        Conv1dShape{2, 7, 9, 8, 1, 1, 0, 1, 1}}) {
     std::mt19937 rng(11);
     const int64_t l_out = s.l_out();
     auto x = random_vec<double>(s.n * s.c_in * s.l_in, rng);
@@ -113,7 +114,8 @@ TEST(Conv1dKernel, ChannelsLastIsTheTransposedConvolution) {
     for (int64_t n = 0; n < s.n; ++n)
       for (int64_t o = 0; o < s.c_out; ++o)
         for (int64_t t = 0; t < l_out; ++t)
-          ASSERT_NEAR(y_nlc[(n * l_out + t) * s.c_out + o], y[(n * s.c_out + o) * l_out + t], 1e-12);
+          ASSERT_NEAR(y_nlc[(n * l_out + t) * s.c_out + o], y[(n * s.c_out + o) * l_out + t],
+                      1e-12);
   }
 }
 
