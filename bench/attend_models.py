@@ -18,20 +18,11 @@ import subprocess
 import sys
 import tempfile
 
+import model_size
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHARED = os.environ.get("ATTEND_SHARED", os.path.join(ROOT, "..", "shared"))
-
-SIZE_FLAGS = ["seq_len", "label_len", "pred_len", "d_model", "n_heads", "e_layers", "d_layers",
-              "d_ff", "factor", "dropout", "moving_avg"]
-
-
-def size_args(a):
-    out = []
-    for f in SIZE_FLAGS:
-        out += [f"--{f}", str(getattr(a, f))]
-    return out
-
 
 def run(cmd):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -48,7 +39,7 @@ def epoch(a):
              "--data", "ETTh1", "--root_path", os.path.dirname(a.data),
              "--data_path", os.path.basename(a.data), "--features", "M",
              "--train_epochs", "1", "--batch_size", str(a.batch_size),
-             "--learning_rate", str(a.learning_rate), "--seed", str(a.seed)] + size_args(a))
+             "--learning_rate", str(a.learning_rate), "--seed", str(a.seed)] + model_size.as_args(a))
         with open(os.path.join(tmp, "compare.csv")) as f:
             row = next(csv.DictReader(f))
     return [{"side": "attend", "mode": "epoch", "model": row["model"], "epoch": 1,
@@ -61,7 +52,7 @@ def epoch(a):
 def latency(a):
     out = run([a.attend, "bench", "model", "--model", a.model, "--json", "--batch", a.batch,
                "--repeats", str(a.repeats), "--warmup", str(a.warmup),
-               "--threads", str(a.threads), "--seed", str(a.seed)] + size_args(a))
+               "--threads", str(a.threads), "--seed", str(a.seed)] + model_size.as_args(a))
     rows = []
     for line in out.splitlines():
         j = json.loads(line)
@@ -78,17 +69,7 @@ def main():
     p.add_argument("--model", default="PatchTST")
     p.add_argument("--threads", type=int, default=0, help="attend --threads (0: all cores)")
     p.add_argument("--data", default=os.path.join(SHARED, "data", "ETTh1.csv"))
-    p.add_argument("--seq_len", type=int, default=96)
-    p.add_argument("--label_len", type=int, default=48)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--d_model", type=int, default=512)
-    p.add_argument("--n_heads", type=int, default=8)
-    p.add_argument("--e_layers", type=int, default=2)
-    p.add_argument("--d_layers", type=int, default=1)
-    p.add_argument("--d_ff", type=int, default=2048)
-    p.add_argument("--factor", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--moving_avg", type=int, default=25)
+    model_size.add_arguments(p)
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--learning_rate", type=float, default=1e-4)
     p.add_argument("--batch", default="1,32", help="latency: comma-separated batch sizes")

@@ -16,11 +16,11 @@ import os
 import subprocess
 import sys
 
+import model_size
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TORCH_PY = ["env", "-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "/usr/bin/python3"]
-SIZE_FLAGS = ["seq_len", "label_len", "pred_len", "d_model", "n_heads", "e_layers", "d_layers",
-              "d_ff", "factor", "dropout"]
 DEFAULT_MODELS = "PatchTST,iTransformer,Transformer,Informer,TFT,LSTM,TCN,DLinear"
 
 
@@ -52,16 +52,7 @@ def main():
     p.add_argument("--attend", default=os.path.join(ROOT, "build", "attend"))
     p.add_argument("--models", default=DEFAULT_MODELS)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seq_len", type=int, default=96)
-    p.add_argument("--label_len", type=int, default=48)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--d_model", type=int, default=512)
-    p.add_argument("--n_heads", type=int, default=8)
-    p.add_argument("--e_layers", type=int, default=2)
-    p.add_argument("--d_layers", type=int, default=1)
-    p.add_argument("--d_ff", type=int, default=2048)
-    p.add_argument("--factor", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.1)
+    model_size.add_arguments(p)
     p.add_argument("--max_batches", type=int, default=0,
                    help="torch epoch: time N batches and extrapolate (0: the whole epoch)")
     p.add_argument("--repeats", type=int, default=20)
@@ -70,8 +61,7 @@ def main():
     p.add_argument("--jsonl", help="also write every raw JSON line here")
     a = p.parse_args()
     common = ["--threads", str(a.threads), "--repeats", str(a.repeats), "--warmup", str(a.warmup)]
-    for f in SIZE_FLAGS:
-        common += [f"--{f}", str(getattr(a, f))]
+    common += model_size.as_args(a)
     mode = "latency" if a.no_epoch else "all"
     table, raw = [], []
     for m in a.models.split(","):

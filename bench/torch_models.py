@@ -31,6 +31,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import model_size
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get("ATTEND_SHARED", os.path.join(HERE, "..", "..", "shared"))
 REFERENCE = os.path.join(SHARED, "reference", "models")
@@ -1010,17 +1012,7 @@ def main():
     p.add_argument("--fixtures", default=",".join(FIXTURES), help="verify: fixture folders")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--data", default=os.path.join(SHARED, "data", "ETTh1.csv"))
-    p.add_argument("--seq_len", type=int, default=96)
-    p.add_argument("--label_len", type=int, default=48)
-    p.add_argument("--pred_len", type=int, default=96)
-    p.add_argument("--d_model", type=int, default=512)
-    p.add_argument("--n_heads", type=int, default=8)
-    p.add_argument("--e_layers", type=int, default=2)
-    p.add_argument("--d_layers", type=int, default=1)
-    p.add_argument("--d_ff", type=int, default=2048)
-    p.add_argument("--factor", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--moving_avg", type=int, default=25)
+    model_size.add_arguments(p)
     p.add_argument("--batch_size", type=int, default=32, help="epoch: training batch size")
     p.add_argument("--learning_rate", type=float, default=1e-4)
     p.add_argument("--epochs", type=int, default=1, help="epoch: epochs timed")
