@@ -6,7 +6,7 @@
 
 #include "attend/kernels/attention_rows.h"
 #include "attend/kernels/gemm.h"
-#include "attend/tensor/random.h"
+#include "attend/kernels/random.h"
 
 namespace attend::kernels {
 
@@ -49,12 +49,12 @@ uint64_t dropout_counter(const AttentionParams& p, const AttentionDims& d, int64
 void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const AttentionDims& d,
                    const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t j0) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
-  const uint32_t drop = Generator::threshold16(p.dropout_p);
+  const uint32_t drop = draw16_threshold(p.dropout_p);
   if (j0 == 0 && cols == d.len_k) {
     // The tile spans whole rows: its counters are consecutive, one fill for all of them.
     std::vector<float> z(rows * cols);
-    Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i0, 0), rows * cols, drop, 0.0f,
-                           keep_scale, z.data());
+    fill_draw16(p.seed, dropout_counter(p, d, b, h, i0, 0), rows * cols, drop, 0.0f, keep_scale,
+                z.data());
     for (int64_t i = 0; i < rows; ++i) {
       float* row = s + i * lds;
       const float* zi = z.data() + i * cols;
@@ -64,8 +64,8 @@ void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const Atte
   }
   std::vector<float> z(cols);
   for (int64_t i = 0; i < rows; ++i) {
-    Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, i0 + i, j0), cols, drop, 0.0f,
-                           keep_scale, z.data());
+    fill_draw16(p.seed, dropout_counter(p, d, b, h, i0 + i, j0), cols, drop, 0.0f, keep_scale,
+                z.data());
     float* row = s + i * lds;
     for (int64_t j = 0; j < cols; ++j) row[j] *= z[j];
   }
@@ -85,8 +85,7 @@ bool worth_threading(const AttentionDims& d, int64_t tasks, int threads) {
 
 bool attention_dropout_keep(const AttentionParams& p, const AttentionDims& d, int64_t b, int64_t h,
                             int64_t i, int64_t j) {
-  return !Generator::draw16_below(p.seed, dropout_counter(p, d, b, h, i, j),
-                                  Generator::threshold16(p.dropout_p));
+  return !draw16_below(p.seed, dropout_counter(p, d, b, h, i, j), draw16_threshold(p.dropout_p));
 }
 
 namespace {
@@ -109,10 +108,10 @@ bool use_rows_kernel(const AttentionDims& d, const AttentionParams& p) {
 void dropout_head(const AttentionDims& d, const AttentionParams& p, int64_t b, int64_t h,
                   float* z) {
   const float keep_scale = 1.0f / (1.0f - p.dropout_p);
-  const uint32_t drop = Generator::threshold16(p.dropout_p);
+  const uint32_t drop = draw16_threshold(p.dropout_p);
   // A head's counters are consecutive (row-major (i, j)): one fill for all Lq·Lk draws.
-  Generator::fill_draw16(p.seed, dropout_counter(p, d, b, h, 0, 0), d.len_q * d.len_k, drop, 0.0f,
-                         keep_scale, z);
+  fill_draw16(p.seed, dropout_counter(p, d, b, h, 0, 0), d.len_q * d.len_k, drop, 0.0f, keep_scale,
+              z);
 }
 
 // The per-head description shared by the forward and backward of the row-wise kernel.

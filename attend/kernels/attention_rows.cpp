@@ -277,9 +277,8 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
   const int64_t ldk = PaddedKeys(h.lk);
-  float* kt = scratch;
-  float* vt = kt + h.dim * ldk;
-  float* s = vt + h.dim_v * ldk;
+  float* kt = scratch;          // Kᵀ (dim, ldk)
+  float* s = kt + h.dim * ldk;  // one row of scores (ldk)
   TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
   if (ldk == N && h.dim_v <= N) return RowsHeadForwardOneVector(h, kt);
   const auto lowest = hn::Set(df, -FLT_MAX);

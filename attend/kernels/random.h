@@ -4,6 +4,7 @@
 //   draw16(c)      = 16 bits 16·(c mod 4) .. 16·(c mod 4) + 15 of bits(seed, c / 4)
 // so one hash serves four draws, and any range of draws can be produced independently of the rest
 // (threads and tiles draw their own ranges and agree with a sequential fill).
+#include <cmath>
 #include <cstdint>
 
 namespace attend::kernels {
@@ -13,6 +14,17 @@ inline uint64_t random_bits(uint64_t seed, uint64_t counter) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
+}
+
+// P(draw16(c) < draw16_threshold(p)) = ⌈65536·p⌉ / 65536 (p within 1.6e-5). Every dropout mask
+// uses these draws, so all code paths drop the same elements.
+inline uint32_t draw16_threshold(double p) {
+  if (p <= 0.0) return 0;
+  if (p >= 1.0) return 65536;
+  return static_cast<uint32_t>(std::ceil(p * 65536.0));
+}
+inline bool draw16_below(uint64_t seed, uint64_t counter, uint32_t threshold) {
+  return ((random_bits(seed, counter >> 2) >> (16 * (counter & 3))) & 0xFFFF) < threshold;
 }
 
 // out[i] = draw16(first + i) < threshold ? below : above, for i < n; threshold in [0, 65536].

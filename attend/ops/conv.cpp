@@ -80,13 +80,13 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   ATTEND_CHECK(o.padding_right >= -1,
                "[conv1d] padding_right must be >= 0 (or -1: as padding), got {}", o.padding_right);
   bool circular = o.padding_mode == PaddingMode::Circular && o.padding > 0;
-  if (circular)
+  if (circular) {
     ATTEND_CHECK(o.padding_right < 0 || o.padding_right == o.padding,
                  "[conv1d] circular padding is symmetric, got padding {} and padding_right {}",
                  o.padding, o.padding_right);
-  if (circular)
     ATTEND_CHECK(l > 0, "[conv1d] circular padding needs a non-empty input, got shape {}",
                  x_in.shape().str());
+  }
   kernels::Conv1dShape s{n,
                          c_in,
                          circular ? l + 2 * o.padding : l,
@@ -126,8 +126,8 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
 
   if (needs_grad({x_in, weight, bias}))
     record("conv1d", {x_in, weight, bias}, y,
-           [s, xp, w, scratch, l, pad = o.padding, circular, pad_rows, pad_inner,
-            rx = x_in.requires_grad(), rw = weight.requires_grad(),
+           [s, xp, w, scratch, x_shape = x.shape(), l, pad = o.padding, circular, pad_rows,
+            pad_inner, rx = x_in.requires_grad(), rw = weight.requires_grad(),
             rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
              Tensor gc = g.contiguous_data();
              Tensor dx, dxp, dw, db;
@@ -145,8 +145,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                                         rb ? db.data<T>() : nullptr, work.data<T>(), ctx.threads(),
                                         static_cast<const T*>(scratch.data<T>()));
                if (rx && circular) {
-                 dx = Tensor::empty(s.channels_last ? Shape{s.n, l, s.c_in} : Shape{s.n, s.c_in, l},
-                                    dt, ctx);
+                 dx = Tensor::empty(x_shape, dt, ctx);
                  circular_unpad(dxp.data<T>(), pad_rows, l, pad, pad_inner, dx.data<T>());
                } else {
                  dx = dxp;

@@ -37,19 +37,20 @@ void Generator::fill_normal(double* out, int64_t n, double mean, double stddev, 
 }
 void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads, float value) {
   const uint64_t c = reserve(n), s = seed_;
-  const uint32_t t = threshold16(p);
+  const uint32_t t = kernels::draw16_threshold(p);
   // Chunks of 4096 draws (a multiple of 4, so chunk boundaries keep the hash groups aligned).
   const int64_t chunks = (n + 4095) / 4096;
 #pragma omp parallel for num_threads(threads) schedule(static) if (n > 262144 && threads > 1)
   for (int64_t k = 0; k < chunks; ++k) {
     const int64_t begin = k * 4096;
-    fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, value, 0.0f, out + begin);
+    kernels::fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, value, 0.0f,
+                         out + begin);
   }
 }
 void Generator::fill_bernoulli(double* out, int64_t n, double p, int threads) {
   const uint64_t c = reserve(n), s = seed_;
-  const uint32_t t = threshold16(p);
-  fill(out, n, threads, [&](int64_t i) { return draw16_below(s, c + i, t) ? 1.0 : 0.0; });
+  const uint32_t t = kernels::draw16_threshold(p);
+  fill(out, n, threads, [&](int64_t i) { return kernels::draw16_below(s, c + i, t) ? 1.0 : 0.0; });
 }
 
 }  // namespace attend

@@ -35,23 +35,6 @@ class Generator {
   static double uniform01(uint64_t seed, uint64_t counter) {
     return static_cast<double>(bits(seed, counter) >> 11) * 0x1.0p-53;
   }
-  // Bernoulli draws at 16-bit resolution, four per hash: draw c uses bits 16·(c mod 4) of
-  // bits(seed, c / 4). P(draw c < threshold16(p)) = ⌈65536·p⌉ / 65536 (p within 1.6e-5). Used for
-  // every dropout mask, so all code paths drop the same elements.
-  static uint32_t threshold16(double p) {
-    if (p <= 0.0) return 0;
-    if (p >= 1.0) return 65536;
-    return static_cast<uint32_t>(std::ceil(p * 65536.0));
-  }
-  static bool draw16_below(uint64_t seed, uint64_t counter, uint32_t threshold) {
-    return ((bits(seed, counter >> 2) >> (16 * (counter & 3))) & 0xFFFF) < threshold;
-  }
-  // out[i] = (draw16(first + i) < threshold) ? below : above, for i < n (one hash per 4 draws;
-  // kernels::fill_draw16).
-  static void fill_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
-                          float above, float* out) {
-    kernels::fill_draw16(seed, first, n, threshold, below, above, out);
-  }
   // Standard normal (Box-Muller on two counters 2c, 2c+1).
   static double normal01(uint64_t seed, uint64_t counter);
 

@@ -223,6 +223,21 @@ void transpose_tiles(const T* s, int64_t s_j, T* d, int64_t d_i, int64_t rows, i
   }
 }
 
+// Steps a row-major counter over dims [0, last] except `skip` (−1: none), moving the offsets of a
+// destination and a source layout along: the outer loop of copy_from's row walks.
+void next_row(int64_t* idx, const Shape& shape, const Strides& ds, const Strides& ss, int last,
+              int skip, int64_t& doff, int64_t& soff) {
+  for (int i = last; i >= 0; --i) {
+    if (i == skip) continue;
+    doff += ds[i];
+    soff += ss[i];
+    if (++idx[i] < shape[i]) return;
+    doff -= ds[i] * shape[i];
+    soff -= ss[i] * shape[i];
+    idx[i] = 0;
+  }
+}
+
 }  // namespace
 
 // Same-dtype copy where the destination's last dim is unit-stride but the source's is not, and the
@@ -248,15 +263,7 @@ bool Tensor::copy_transposed(const Tensor& src) const {
     const T* sp = static_cast<const T*>(src.impl_->storage->data);
     for (int64_t r = 0; r < outer; ++r) {
       transpose_tiles(sp + soff, s_j, d + doff, d_i, rows, cols);
-      for (int i = n - 2; i >= 0; --i) {
-        if (i == k) continue;
-        doff += strides()[i];
-        soff += src.strides()[i];
-        if (++idx[i] < shape()[i]) break;
-        doff -= strides()[i] * shape()[i];
-        soff -= src.strides()[i] * shape()[i];
-        idx[i] = 0;
-      }
+      next_row(idx, shape(), strides(), src.strides(), n - 2, k, doff, soff);
     }
   };
   if (dtype_size(dtype()) == 4)
@@ -282,9 +289,9 @@ void Tensor::copy_from(const Tensor& src) const {
   const int64_t inner = n ? shape()[n - 1] : 1;
   const int64_t ds = n ? strides()[n - 1] : 1, ss = n ? src.strides()[n - 1] : 1;
   const int64_t outer = inner ? numel() / inner : 0;
+  if (st == dt && ds == 1 && ss != 1 && n >= 2 && copy_transposed(src)) return;
   int64_t idx[kMaxDims] = {0};
   int64_t doff = offset(), soff = src.offset();
-  if (st == dt && ds == 1 && ss != 1 && n >= 2 && copy_transposed(src)) return;
   auto copy_rows = [&](auto elem) {
     using T = decltype(elem);
     T* d = static_cast<T*>(dbase);
@@ -295,14 +302,7 @@ void Tensor::copy_from(const Tensor& src) const {
       } else {
         for (int64_t j = 0; j < inner; ++j) d[doff + j * ds] = sp[soff + j * ss];
       }
-      for (int k = n - 2; k >= 0; --k) {
-        doff += strides()[k];
-        soff += src.strides()[k];
-        if (++idx[k] < shape()[k]) break;
-        doff -= strides()[k] * shape()[k];
-        soff -= src.strides()[k] * shape()[k];
-        idx[k] = 0;
-      }
+      next_row(idx, shape(), strides(), src.strides(), n - 2, -1, doff, soff);
     }
   };
   if (st == dt) {  // same dtype: copy bits (int64 values must not pass through double)

@@ -50,10 +50,11 @@ void ProgressPrinter::on_batch(int epoch, int64_t batch, int64_t batches, double
     first_batch_ = batch - 1;
     last_draw_ = bar_ ? 0 : t;
   }
-  // A terminal gets the bar redrawn every 0.1 s; a log gets a plain line every plain_every_ seconds
-  // (long epochs only: short ones end with their epoch line before the first).
-  if (t - last_draw_ < (bar_ ? 0.1 : plain_every_) && !(bar_ && batch == batches)) return;
-  if (!bar_ && batch == batches) return;
+  // A terminal gets the bar redrawn every 0.1 s and at the last batch; a log gets a plain line
+  // every plain_every_ seconds, never at the last batch (the epoch line follows).
+  const bool last = batch == batches;
+  if (!bar_ && last) return;
+  if (!last && t - last_draw_ < (bar_ ? 0.1 : plain_every_)) return;
   last_draw_ = t;
   const double elapsed = t - epoch_start_;
   const double done = static_cast<double>(batch - first_batch_);
