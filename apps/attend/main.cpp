@@ -78,6 +78,11 @@ int run_train(const RunConfig& cfg, bool resume, int threads) {
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
+  // a parent may have blocked SIGINT; a pending one is then delivered here, to the handler
+  sigset_t interrupt;
+  sigemptyset(&interrupt);
+  sigaddset(&interrupt, SIGINT);
+  sigprocmask(SIG_UNBLOCK, &interrupt, nullptr);
   auto r = attend::train::train_and_test(cfg, ctx, opt);
   signal(SIGINT, SIG_DFL);
   if (r.interrupted) {
