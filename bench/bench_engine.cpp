@@ -2,11 +2,13 @@
 //   - per-op overhead of small ops recorded on the tape
 //   - GEMM GFLOP/s through kernels::gemm against calling the backend directly
 //   - a Linear(7→32) + GELU + Linear(32→7) forward + backward step on a batch of 32
+//   - TCN's causal convolution (channels-last, fused ReLU) forward + backward, and its kernels
 // Run: build/bench_engine --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
+#include "attend/kernels/conv1d.h"
 #include "attend/kernels/gemm.h"
 #include "attend/ops/ops.h"
 
@@ -136,6 +138,33 @@ void BM_MlpStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_MlpStep)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
+
+// ---- TCN convolution ---------------------------------------------------------------------------
+// TCN's conv2 at compare_torch.py's size: x (32, 96, 64) channels-last, 64 -> 64 channels, K 3,
+// causal with dilation `range(0)`, fused ReLU. Kernel level (no tape): forward, then the backward
+// reading the forward's im2col matrix. Items: convolutions (forward + backward).
+void BM_Conv1dTcnKernels(benchmark::State& state) {
+  const int64_t d = state.range(0);
+  kernels::Conv1dShape s{32, 64, 96, 64, 3, 1, 2 * d, d, 1, 0, true, true};
+  const int64_t ny = s.n * s.l_out() * s.c_out;
+  std::vector<float> x(s.n * s.l_in * s.c_in, 0.5f), w(s.c_out * s.c_in * s.k, 0.01f),
+      b(s.c_out, 0.1f), y(ny), dy(ny, 1.f), dx(x.size()), dw(w.size()), db(b.size()),
+      fwd(s.scratch_size()), bwd(s.scratch_size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 7) - 3.f;
+  for (auto _ : state) {
+    kernels::conv1d_forward(s, x.data(), w.data(), b.data(), y.data(), fwd.data(), 1);
+    kernels::conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(),
+                             bwd.data(), 1, static_cast<const float*>(fwd.data()),
+                             static_cast<const float*>(y.data()));
+    benchmark::DoNotOptimize(dx.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  // forward + dW + dX: 3 GEMMs of 2·N·L·C_out·C_in·K flops
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(3.0 * 2 * s.n * s.l_out() * s.c_out * s.c_in * s.k * state.iterations(),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_Conv1dTcnKernels)->Arg(1)->Arg(2)->ArgName("dilation")->UseRealTime();
 
 }  // namespace
 }  // namespace attend

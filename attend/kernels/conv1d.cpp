@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
+#include "attend/kernels/elementwise.h"
 #include "attend/kernels/gemm.h"
 
 namespace attend::kernels {
@@ -23,6 +25,31 @@ inline void valid_range(const Conv1dShape& s, int64_t j, int64_t l_out, int64_t&
 inline int conv_threads(const Conv1dShape& s, int threads) {
   double flops = 2.0 * s.n * s.c_out * s.l_out() * (s.c_in / s.groups) * s.k;
   return flops < 1e6 ? 1 : std::max(1, threads);
+}
+
+// y (rows, C) channel-innermost: y[r][o] = act(y[r][o] + bias[o]), act = ReLU or identity
+// (Highway kernels for float32, the reference twins for float64).
+inline void bias_act_rows(float* y, int64_t rows, int64_t c, const float* bias, bool relu) {
+  if (bias) binary_inner(Binary::Add, y, bias, y, rows, c, false, 1);
+  if (relu) unary(Unary::Relu, 0.f, y, y, rows * c, 1);
+}
+inline void bias_act_rows(double* y, int64_t rows, int64_t c, const double* bias, bool relu) {
+  if (bias) binary_inner_reference(Binary::Add, y, bias, y, rows, c, false);
+  if (relu) unary_reference(Unary::Relu, 0.0, y, y, rows * c);
+}
+
+// The gradient through the fused ReLU: dym = dy·[y > 0] (any layout: y and dy share it), placed at
+// the end of scratch (Conv1dShape::scratch_size reserves it). Returns dy itself without relu.
+template <typename T>
+const T* relu_masked_dy(const Conv1dShape& s, const T* dy, const T* y, T* scratch) {
+  if (!s.relu) return dy;
+  const int64_t count = s.n * s.l_out() * s.c_out;
+  T* dym = scratch + s.scratch_size() - count;
+  if constexpr (std::is_same_v<T, float>)
+    unary_backward(Unary::Relu, 0.f, y, y, dy, dym, count, 1);
+  else
+    unary_backward_reference(Unary::Relu, T(0), y, y, dy, dym, count);
+  return dym;
 }
 
 }  // namespace
@@ -74,19 +101,20 @@ void im2col_batch(const Conv1dShape& s, const T* x, T* col, int threads) {
 }
 
 // Between the batch-major (N, C, L) and channel-major (C, N·L) layouts of one tensor, adding
-// bias[c] (if given) on the way to batch-major.
+// bias[c] (if given) and applying the ReLU (if asked) on the way to batch-major.
 template <typename T>
-void to_batch_major(const T* cm, const T* bias, int64_t n, int64_t c, int64_t l, T* bm) {
+void to_batch_major(const T* cm, const T* bias, bool relu, int64_t n, int64_t c, int64_t l, T* bm) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t o = 0; o < c; ++o) {
       const T* src = cm + (o * n + i) * l;
       T* dst = bm + (i * c + o) * l;
-      if (bias) {
-        const T b = bias[o];
+      const T b = bias ? bias[o] : T(0);
+      if (relu)
+        for (int64_t t = 0; t < l; ++t) dst[t] = std::max(src[t] + b, T(0));
+      else if (bias)
         for (int64_t t = 0; t < l; ++t) dst[t] = src[t] + b;
-      } else {
+      else
         std::memcpy(dst, src, l * sizeof(T));
-      }
     }
 }
 template <typename T>
@@ -174,26 +202,19 @@ void conv1d_forward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* b
     im2col_nlc(s, x, c, threads);
     col = c;
   }
-  T beta = T(0);
-  if (bias) {
-    // An inline loop, not a copy call per row (rows are only C_out long).
-    for (int64_t r = 0; r < rows; ++r) {
-      T* yr = y + r * s.c_out;
-      for (int64_t o = 0; o < s.c_out; ++o) yr[o] = bias[o];
-    }
-    beta = T(1);
-  }
-  // Y_g (N·L_out, C_out/g) = col_g (N·L_out, K·cig) · W'_gᵀ (K·cig, C_out/g)
+  // Y_g (N·L_out, C_out/g) = col_g (N·L_out, K·cig) · W'_gᵀ (K·cig, C_out/g), then bias and ReLU
   const GemmShape gs{false, true, rows, cog, kk, ld, std::max<int64_t>(kk, 1), s.c_out};
   for (int64_t g = 0; g < s.groups; ++g)
-    gemm(gs, T(1), col + g * kk, wp + g * cog * kk, beta, y + g * cog, threads);
+    gemm(gs, T(1), col + g * kk, wp + g * cog * kk, T(0), y + g * cog, threads);
+  if (bias || s.relu) bias_act_rows(y, rows, s.c_out, bias, s.relu);
 }
 
 template <typename T>
 void conv1d_backward_nlc(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw,
-                         T* db, T* scratch, int threads, const T* forward_scratch) {
+                         T* db, T* scratch, int threads, const T* forward_scratch, const T* y) {
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   const int64_t kk = s.k * cig, rows = s.n * l_out, ld = s.c_in * s.k;
+  dy = relu_masked_dy(s, dy, y, scratch);
   if (db) {
     // db[o] = Σ_rows dy[r][o]: rows added as vectors.
     std::fill_n(db, s.c_out, T(0));
@@ -268,17 +289,21 @@ void conv1d_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias,
   const GemmShape gs{false, false, cog, cols, kk, std::max<int64_t>(kk, 1), cols, cols};
   for (int64_t g = 0; g < s.groups; ++g)
     gemm(gs, T(1), w + g * cog * kk, b + g * kk * cols, beta, yc + g * cog * cols, threads);
-  if (s.n > 1) to_batch_major(yc, bias, s.n, s.c_out, l_out, y);
+  if (s.n > 1)
+    to_batch_major(yc, bias, s.relu, s.n, s.c_out, l_out, y);
+  else if (s.relu)
+    bias_act_rows(y, s.c_out, l_out, static_cast<const T*>(nullptr), true);
 }
 
 template <typename T>
 void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
-                     T* scratch, int threads, const T* forward_scratch) {
+                     T* scratch, int threads, const T* forward_scratch, const T* y) {
   threads = conv_threads(s, threads);
   if (s.channels_last)
-    return conv1d_backward_nlc(s, x, w, dy, dx, dw, db, scratch, threads, forward_scratch);
+    return conv1d_backward_nlc(s, x, w, dy, dx, dw, db, scratch, threads, forward_scratch, y);
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   const int64_t kk = cig * s.k, cols = s.n * l_out;
+  dy = relu_masked_dy(s, dy, y, scratch);
   if (db) {
     // db[o] = Σ_{n, t} dy[n][o][t], in 16 independent partial sums (vectorisable in order).
     for (int64_t o = 0; o < s.c_out; ++o) {
@@ -363,14 +388,14 @@ void conv1d_forward_reference(const Conv1dShape& s, const T* x, const T* w, cons
             if (pos < 0 || pos >= s.l_in) continue;
             acc += w[(o * cig + c) * s.k + j] * x[at(s, n, g * cig + c, pos, s.c_in, s.l_in)];
           }
-        y[at(s, n, o, t, s.c_out, l_out)] = acc;
+        y[at(s, n, o, t, s.c_out, l_out)] = s.relu ? std::max(acc, T(0)) : acc;
       }
     }
 }
 
 template <typename T>
 void conv1d_backward_reference(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx,
-                               T* dw, T* db) {
+                               T* dw, T* db, const T* y) {
   int64_t l_out = s.l_out(), cig = s.c_in / s.groups, cog = s.c_out / s.groups;
   if (dx) std::fill_n(dx, s.n * s.c_in * s.l_in, T(0));
   if (dw) std::fill_n(dw, s.c_out * cig * s.k, T(0));
@@ -379,7 +404,8 @@ void conv1d_backward_reference(const Conv1dShape& s, const T* x, const T* w, con
     for (int64_t o = 0; o < s.c_out; ++o) {
       int64_t g = o / cog;
       for (int64_t t = 0; t < l_out; ++t) {
-        T gy = dy[at(s, n, o, t, s.c_out, l_out)];
+        const int64_t yi = at(s, n, o, t, s.c_out, l_out);
+        T gy = s.relu && !(y[yi] > T(0)) ? T(0) : dy[yi];
         if (db) db[o] += gy;
         for (int64_t c = 0; c < cig; ++c)
           for (int64_t j = 0; j < s.k; ++j) {
@@ -398,10 +424,10 @@ void conv1d_backward_reference(const Conv1dShape& s, const T* x, const T* w, con
   template void col2im1d<T>(const Conv1dShape&, const T*, T*, int64_t);                            \
   template void conv1d_forward<T>(const Conv1dShape&, const T*, const T*, const T*, T*, T*, int);  \
   template void conv1d_backward<T>(const Conv1dShape&, const T*, const T*, const T*, T*, T*, T*,   \
-                                   T*, int, const T*);                                             \
+                                   T*, int, const T*, const T*);                                   \
   template void conv1d_forward_reference<T>(const Conv1dShape&, const T*, const T*, const T*, T*); \
   template void conv1d_backward_reference<T>(const Conv1dShape&, const T*, const T*, const T*, T*, \
-                                             T*, T*);
+                                             T*, T*, const T*);
 ATTEND_CONV1D_INSTANTIATE(float)
 ATTEND_CONV1D_INSTANTIATE(double)
 #undef ATTEND_CONV1D_INSTANTIATE

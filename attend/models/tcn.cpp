@@ -32,8 +32,9 @@ Tensor TemporalBlock::forward(const Tensor& x, bool channels_last) {
   Conv1dOptions causal = conv1_->options();
   causal.padding_right = 0;
   causal.channels_last = channels_last;
-  Tensor y = relu(conv1d(x, conv1_->weight(), conv1_->bias(), causal));
-  y = relu(conv1d(y, conv2_->weight(), conv2_->bias(), causal));
+  causal.relu = true;  // relu(conv(·)) in one pass
+  Tensor y = conv1d(x, conv1_->weight(), conv1_->bias(), causal);
+  y = conv1d(y, conv2_->weight(), conv2_->bias(), causal);
   Tensor res = x;
   if (downsample_) {
     Conv1dOptions pointwise = downsample_->options();

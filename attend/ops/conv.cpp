@@ -97,7 +97,8 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                          o.dilation,
                          o.groups,
                          circular ? 0 : o.padding_right,
-                         cl};
+                         cl,
+                         o.relu};
   int64_t l_out = s.l_out();
   ATTEND_CHECK(l_out > 0,
                "[conv1d] input of shape {} is too short for kernel {} (padding {}, dilation {})",
@@ -126,8 +127,9 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
 
   if (needs_grad({x_in, weight, bias}))
     record("conv1d", {x_in, weight, bias}, y,
-           [s, xp, w, scratch, x_shape = x.shape(), l, pad = o.padding, circular, pad_rows,
-            pad_inner, rx = x_in.requires_grad(), rw = weight.requires_grad(),
+           [s, xp, w, scratch, ys = o.relu ? y.storage() : std::shared_ptr<Storage>(),
+            x_shape = x.shape(), l, pad = o.padding, circular, pad_rows, pad_inner,
+            rx = x_in.requires_grad(), rw = weight.requires_grad(),
             rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
              Tensor gc = g.contiguous_data();
              Tensor dx, dxp, dw, db;
@@ -143,7 +145,8 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                kernels::conv1d_backward(s, xp.data<T>(), w.data<T>(), gc.data<T>(),
                                         rx ? dxp.data<T>() : nullptr, rw ? dw.data<T>() : nullptr,
                                         rb ? db.data<T>() : nullptr, work.data<T>(), ctx.threads(),
-                                        static_cast<const T*>(scratch.data<T>()));
+                                        static_cast<const T*>(scratch.data<T>()),
+                                        ys ? static_cast<const T*>(ys->data) : nullptr);
                if (rx && circular) {
                  dx = Tensor::empty(x_shape, dt, ctx);
                  circular_unpad(dxp.data<T>(), pad_rows, l, pad, pad_inner, dx.data<T>());

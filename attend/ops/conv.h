@@ -14,6 +14,7 @@ struct Conv1dOptions {
   PaddingMode padding_mode = PaddingMode::Zeros;
   int64_t padding_right = -1;  // zeros after the input; −1: the same as padding
   bool channels_last = false;  // x (N, L, C_in) -> (N, L_out, C_out) instead of (N, C, L)
+  bool relu = false;           // y = max(conv(x) + bias, 0), fused (TCN's blocks)
 };
 
 // x: (N, C_in, L), weight: (C_out, C_in / groups, K), bias: (C_out) or undefined

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "attend/autograd/node.h"
+#include "attend/kernels/adam.h"
 
 namespace attend::optim {
 
@@ -42,31 +44,18 @@ void Adam::step() {
     const double step_size = lr / bc1;
     dispatch_float(params_[i].dtype(), name_.c_str(), [&](auto tag) {
       using T = decltype(tag);
+      kernels::AdamCoefficients<T> c{
+          T(b1),       T(b2),         T(1.0 - b1), T(1.0 - b2),      T(eps),
+          T(bc2_sqrt), T(-step_size), T(wd),       T(1.0 - lr * wd), decoupled_};
       T* p = params_[i].data<T>();
       const T* gp = g.data<T>();
-      T* mp = m.data<T>();
-      T* vp = v.data<T>();
       T* vm = vmax.defined() ? vmax.data<T>() : nullptr;
-      const T tb1 = T(b1), tb2 = T(b2), t1b1 = T(1.0 - b1), t1b2 = T(1.0 - b2), teps = T(eps),
-              tbc2 = T(bc2_sqrt), tstep = T(-step_size), twd = T(wd), tdecay = T(1.0 - lr * wd);
-      for (int64_t k = 0, n = params_[i].numel(); k < n; ++k) {
-        T gk = gp[k];
-        if (wd != 0.0) {
-          if (decoupled_)
-            p[k] = p[k] * tdecay;
-          else
-            gk = gk + twd * p[k];
-        }
-        mp[k] = mp[k] * tb1 + t1b1 * gk;
-        vp[k] = vp[k] * tb2 + t1b2 * gk * gk;
-        T vh = vp[k];
-        if (vm) {
-          vm[k] = std::max(vm[k], vp[k]);
-          vh = vm[k];
-        }
-        T denom = std::sqrt(vh) / tbc2 + teps;
-        p[k] = p[k] + tstep * mp[k] / denom;
-      }
+      const int64_t n = params_[i].numel();
+      if constexpr (std::is_same_v<T, float>)
+        kernels::adam_update(c, p, gp, m.data<T>(), v.data<T>(), vm, n,
+                             params_[i].context().threads());
+      else
+        kernels::adam_update_reference(c, p, gp, m.data<T>(), v.data<T>(), vm, n);
     });
   }
   ++steps_;

@@ -46,18 +46,22 @@ void compare(const Conv1dShape& s, double tol) {
   expect_near(y, yr, tol, "y (no bias)");
   std::vector<T> dx(x.size(), T(7)), dxr(x.size()), dw(w.size(), T(7)), dwr(w.size()),
       db(b.size(), T(7)), dbr(b.size());
-  conv1d_backward_reference(s, x.data(), w.data(), dy.data(), dxr.data(), dwr.data(), dbr.data());
+  // y (the no-bias forward's output) is what a fused ReLU's backward masks dy with
+  conv1d_backward_reference(s, x.data(), w.data(), dy.data(), dxr.data(), dwr.data(), dbr.data(),
+                            yr.data());
   // Reusing the forward's im2col matrix (col still holds it): twice, since it must stay intact.
   std::vector<T> work(col.size());
   for (int pass = 0; pass < 2; ++pass) {
     std::fill(dx.begin(), dx.end(), T(7));
     std::fill(dw.begin(), dw.end(), T(7));
     conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(),
-                    static_cast<T*>(nullptr), work.data(), 2, static_cast<const T*>(col.data()));
+                    static_cast<T*>(nullptr), work.data(), 2, static_cast<const T*>(col.data()),
+                    static_cast<const T*>(yr.data()));
     expect_near(dx, dxr, tol, "dx (forward's col)");
     expect_near(dw, dwr, tol, "dw (forward's col)");
   }
-  conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), col.data(), 2);
+  conv1d_backward(s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), col.data(), 2,
+                  static_cast<const T*>(nullptr), static_cast<const T*>(yr.data()));
   expect_near(dx, dxr, tol, "dx");
   expect_near(dw, dwr, tol, "dw");
   expect_near(db, dbr, tol, "db");
@@ -88,6 +92,52 @@ TEST(Conv1dKernel, FastMatchesReference) {
     SCOPED_TRACE("channels_last");
     compare<float>(cl, 1e-4);
     compare<double>(cl, 1e-12);
+    for (bool channels_last : {false, true}) {  // with the fused ReLU
+      Conv1dShape r = s;
+      r.channels_last = channels_last;
+      r.relu = true;
+      SCOPED_TRACE(channels_last ? "relu, channels_last" : "relu");
+      compare<float>(r, 1e-4);
+      compare<double>(r, 1e-12);
+    }
+  }
+}
+
+// The fused ReLU is max(conv + bias, 0), and its backward passes dy only where y > 0.
+TEST(Conv1dKernel, FusedReluIsReluOfTheConvolution) {
+  for (bool channels_last : {false, true}) {
+    Conv1dShape s{3, 4, 15, 5, 3, 1, 2, 1, 1, 0, channels_last};
+    std::mt19937 rng(5);
+    auto x = random_vec<double>(s.n * s.c_in * s.l_in, rng);
+    auto w = random_vec<double>(s.c_out * s.c_in * s.k, rng);
+    auto b = random_vec<double>(s.c_out, rng);
+    const size_t ny = static_cast<size_t>(s.n * s.c_out * s.l_out());
+    std::vector<double> y(ny), yr(ny);
+    std::vector<double> scratch(s.scratch_size());
+    conv1d_forward(s, x.data(), w.data(), b.data(), y.data(), scratch.data(), 1);
+    Conv1dShape r = s;
+    r.relu = true;
+    std::vector<double> scratch_r(r.scratch_size());
+    conv1d_forward(r, x.data(), w.data(), b.data(), yr.data(), scratch_r.data(), 1);
+    int negative = 0;
+    for (size_t i = 0; i < ny; ++i) {
+      ASSERT_EQ(yr[i], std::max(y[i], 0.0)) << i;
+      negative += y[i] < 0;
+    }
+    EXPECT_GT(negative, 0);
+    // dy masked by hand through the plain backward equals the fused backward
+    auto dy = random_vec<double>(ny, rng);
+    std::vector<double> dym(ny), dx(x.size()), dw(w.size()), db(b.size()), dxr(x.size()),
+        dwr(w.size()), dbr(b.size());
+    for (size_t i = 0; i < ny; ++i) dym[i] = yr[i] > 0 ? dy[i] : 0;
+    conv1d_backward(s, x.data(), w.data(), dym.data(), dxr.data(), dwr.data(), dbr.data(),
+                    scratch.data(), 1);
+    conv1d_backward(r, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(),
+                    scratch_r.data(), 1, static_cast<const double*>(nullptr),
+                    static_cast<const double*>(yr.data()));
+    expect_near(dx, dxr, 1e-12, "dx");
+    expect_near(dw, dwr, 1e-12, "dw");
+    expect_near(db, dbr, 1e-12, "db");
   }
 }
 

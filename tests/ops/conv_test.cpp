@@ -50,7 +50,8 @@ TEST(Conv1d, HandComputedZerosAndCircular) {
 // zeros and circular padding.
 TEST(Conv1d, ChannelsLastMatchesTransposedLayout) {
   Context ctx;
-  Tensor x = random_leaf({3, 10, 4}, ctx), w = random_leaf({5, 4, 3}, ctx), b = random_leaf({5}, ctx);
+  Tensor x = random_leaf({3, 10, 4}, ctx), w = random_leaf({5, 4, 3}, ctx),
+         b = random_leaf({5}, ctx);
   for (PaddingMode mode : {PaddingMode::Zeros, PaddingMode::Circular}) {
     Conv1dOptions o{1, 1, 2, 1, mode};
     Tensor want = permute(conv1d(permute(x, {0, 2, 1}), w, b, o), {0, 2, 1});
@@ -61,8 +62,11 @@ TEST(Conv1d, ChannelsLastMatchesTransposedLayout) {
   }
   Conv1dOptions cl;
   cl.channels_last = true;
-  expect_error([&] { conv1d(permute(x, {0, 2, 1}), w, b, cl); },
-               "channels-last (N, L, C_in) input of shape (3, 4, 10) has 10 channels");
+  expect_error(
+      [&] {
+        conv1d(permute(x, {0, 2, 1}), w, b, cl);
+      },
+      "channels-last (N, L, C_in) input of shape (3, 4, 10) has 10 channels");
 }
 
 TEST(Conv1d, HandComputedStrideDilationChannels) {
@@ -170,14 +174,24 @@ TEST(Conv1dGrad, Options) {
   EXPECT_TRUE(gradcheck(run(causal_cl), {random_leaf({2, 7, 3}, ctx), random_leaf({4, 3, 2}, ctx),
                                          random_leaf({4}, ctx)}));
   Conv1dOptions grouped_cl{2, 1, 1, 2, PaddingMode::Zeros, -1, true};
-  EXPECT_TRUE(gradcheck(run(grouped_cl), {random_leaf({2, 6, 4}, ctx),
-                                          random_leaf({6, 2, 3}, ctx), random_leaf({6}, ctx)}));
+  EXPECT_TRUE(gradcheck(run(grouped_cl), {random_leaf({2, 6, 4}, ctx), random_leaf({6, 2, 3}, ctx),
+                                          random_leaf({6}, ctx)}));
   Conv1dOptions circular_cl{1, 1, 1, 1, PaddingMode::Circular, -1, true};
-  EXPECT_TRUE(gradcheck(run(circular_cl), {random_leaf({2, 5, 3}, ctx),
-                                           random_leaf({4, 3, 3}, ctx), random_leaf({4}, ctx)}));
+  EXPECT_TRUE(gradcheck(run(circular_cl), {random_leaf({2, 5, 3}, ctx), random_leaf({4, 3, 3}, ctx),
+                                           random_leaf({4}, ctx)}));
   Conv1dOptions circular{1, 1, 1, 1, PaddingMode::Circular};
   EXPECT_TRUE(gradcheck(run(circular), {random_leaf({2, 3, 5}, ctx), random_leaf({4, 3, 3}, ctx),
                                         random_leaf({4}, ctx)}));
+  // Fused ReLU (TCN): channels-first (one sample and a batch) and channels-last, causal.
+  Conv1dOptions causal_relu = causal;
+  causal_relu.relu = true;
+  EXPECT_TRUE(gradcheck(run(causal_relu), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
+                                           random_leaf({4}, ctx)}));
+  EXPECT_TRUE(gradcheck(run(causal_relu), {random_leaf({1, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
+                                           random_leaf({4}, ctx)}));
+  causal_relu.channels_last = true;
+  EXPECT_TRUE(gradcheck(run(causal_relu), {random_leaf({2, 7, 3}, ctx), random_leaf({4, 3, 2}, ctx),
+                                           random_leaf({4}, ctx)}));
   Conv1dOptions circular2{2, 2, 1, 1, PaddingMode::Circular};
   EXPECT_TRUE(gradcheck(run(circular2), {random_leaf({1, 2, 4}, ctx), random_leaf({2, 2, 3}, ctx),
                                          random_leaf({2}, ctx)}));
