@@ -6,7 +6,8 @@
 # Prints one Markdown row per run: model | dataset | horizon | mse | mae | seconds.
 # SEEDS="1 2 3" runs each horizon once per seed and prints the means (MSE ± its std over seeds);
 # EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value);
-# HORIZONS="96 192" runs only those horizons.
+# HORIZONS="96 192" runs only those horizons. Each run's log (epochs, losses, early stopping) is
+# kept in runs/accuracy/logs/MODEL_DATASET_HORIZON_seedN.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
@@ -15,6 +16,7 @@ datasets=("$@")
 [[ ${#datasets[@]} -gt 0 ]] || datasets=(ETTh1 ETTh2 exchange_rate national_illness)
 attend=${ATTEND:-build/attend}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+mkdir -p runs/accuracy/logs
 for ds in "${datasets[@]}"; do
   case $ds in
     ETTh1|ETTh2) data=$ds; seq=96; label=48; horizons=(96 192 336 720) ;;
@@ -27,9 +29,14 @@ for ds in "${datasets[@]}"; do
     start=$(date +%s)
     results=()
     for seed in ${SEEDS:-2}; do
+      log=runs/accuracy/logs/${model}_${ds}_${pl}_seed${seed}.log
       line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
         --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" --seed "$seed" \
-        --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" ${EXTRA_FLAGS:-} 2>/dev/null | tail -1)
+        --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" ${EXTRA_FLAGS:-} 2>"$log" | tail -1) || true
+      if [[ $line != mse:* ]]; then
+        echo "error: $model on $ds at horizon $pl (seed $seed) did not finish; see $log" >&2
+        exit 1
+      fi
       results+=("$(sed -E 's/mse:([0-9.e+-]+), mae:([0-9.e+-]+)/\1 \2/' <<<"$line")")
     done
     secs=$(( $(date +%s) - start ))
