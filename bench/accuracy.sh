@@ -8,6 +8,9 @@
 # EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value);
 # HORIZONS="96 192" runs only those horizons. Each run's log (epochs, losses, early stopping) is
 # kept in runs/accuracy/logs/MODEL_DATASET_HORIZON_seedN.log.
+# TSLIB_SCRIPTS=1 adds the flags of TSLib's own experiment script for that model, dataset and
+# horizon (scripts/long_term_forecast/*_script/<Model>*.sh), where they differ from run.py's
+# defaults; see tslib_script_flags below. EXTRA_FLAGS still come last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
@@ -17,6 +20,22 @@ datasets=("$@")
 attend=${ATTEND:-build/attend}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 mkdir -p runs/accuracy/logs
+
+# The flags TSLib's scripts pass beyond run.py's defaults (dataset sizes and --des/--itr aside).
+tslib_script_flags() {  # model dataset horizon
+  case $1:$2 in
+    PatchTST:ETTh1)
+      case $3 in 96) echo "--e_layers 1 --n_heads 2" ;; 720) echo "--e_layers 1 --n_heads 16" ;;
+                 *) echo "--e_layers 1 --n_heads 8" ;; esac ;;
+    PatchTST:ETTh2) echo "--e_layers 3 --n_heads 4" ;;
+    PatchTST:exchange_rate) [[ $3 == 336 ]] && echo "--train_epochs 1" || true ;;
+    PatchTST:national_illness)
+      case $3 in 24) echo "--e_layers 4 --n_heads 4 --d_model 1024" ;;
+                 60) echo "--e_layers 4 --n_heads 16 --d_model 2048" ;;
+                 *) echo "--e_layers 4 --n_heads 4 --d_model 2048" ;; esac ;;
+    Informer:*|Transformer:*) echo "--factor 3" ;;
+  esac
+}
 for ds in "${datasets[@]}"; do
   case $ds in
     ETTh1|ETTh2) data=$ds; seq=96; label=48; horizons=(96 192 336 720) ;;
@@ -32,7 +51,9 @@ for ds in "${datasets[@]}"; do
       log=runs/accuracy/logs/${model}_${ds}_${pl}_seed${seed}.log
       line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
         --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" --seed "$seed" \
-        --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" ${EXTRA_FLAGS:-} 2>"$log" | tail -1) || true
+        --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" \
+        $([[ -z ${TSLIB_SCRIPTS:-} ]] || tslib_script_flags "$model" "$ds" "$pl") \
+        ${EXTRA_FLAGS:-} 2>"$log" | tail -1) || true
       if [[ $line != mse:* ]]; then
         echo "error: $model on $ds at horizon $pl (seed $seed) did not finish; see $log" >&2
         exit 1
