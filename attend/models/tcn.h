@@ -37,6 +37,8 @@ class TCN : public ForecastModel {
   Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
                   const Tensor& x_mark_dec) override;
   std::string type_name() const override { return "TCN"; }
+  // Input steps that can reach the last output: 1 + 2·(K − 1)·(2^e_layers − 1).
+  int64_t receptive_field() const;
 
  private:
   std::vector<std::shared_ptr<TemporalBlock>> blocks_;

@@ -1,6 +1,7 @@
 // LSTM and TCN baselines: parity with their PyTorch fixtures, causality, training, errors.
 #include <gtest/gtest.h>
 
+#include "attend/models/common.h"
 #include "attend/models/lstm_model.h"
 #include "attend/models/tcn.h"
 #include "attend/nn/init.h"
@@ -130,6 +131,52 @@ TEST(Baselines, TcnBatchOfOneMatchesTheBatch) {
     Tensor one = model->forecast(slice(x, 0, b, b + 1), Tensor(), Tensor(), Tensor());
     EXPECT_TRUE(all_close(one, slice(batch, 0, b, b + 1), 1e-12)) << "window " << b;
   }
+}
+
+// TCN runs its blocks on the last receptive_field() steps only; that must equal running them on
+// the whole window (as the reference does) and reading the last step — outputs and gradients.
+TEST(Baselines, TcnReceptiveFieldSliceIsExact) {
+  Context ctx({.threads = 1, .seed = 5});
+  auto c = tiny_config("TCN");
+  c.seq_len = 40;
+  c.e_layers = 3;  // R = 1 + 2·2·(2³ − 1) = 29 < 40
+  auto model = models::make_model(c, ctx, DType::F64);
+  auto& tcn = dynamic_cast<models::TCN&>(*model);
+  ASSERT_EQ(tcn.receptive_field(), 29);
+  Tensor x = Tensor::normal({3, c.seq_len, c.enc_in}, 0.0, 1.0, DType::F64, ctx);
+  Tensor fast = model->forecast(x, Tensor(), Tensor(), Tensor());
+
+  // the reference path: every block over all seq_len steps, channels-first
+  std::vector<std::shared_ptr<nn::Module>> blocks;
+  std::shared_ptr<nn::Module> head;
+  for (const auto& [name, m] : model->named_children()) {
+    if (name == "head") head = m;
+    if (name == "blocks")
+      for (const auto& [i, b] : m->named_children()) blocks.push_back(b);
+  }
+  ASSERT_EQ(blocks.size(), 3u);
+  ASSERT_TRUE(head);
+  auto full_path = [&] {
+    models::WindowNorm norm;
+    Tensor h = permute(models::normalize_window(x, norm), {0, 2, 1});
+    for (const auto& b : blocks) h = b->forward(h);
+    Tensor y = head->forward(select(h, 2, c.seq_len - 1));
+    return models::denormalize_window(reshape(y, {3, c.pred_len, c.c_out}), norm);
+  };
+  Tensor full = full_path();
+  EXPECT_TRUE(all_close(fast, full, 1e-12));
+
+  // gradients of one loss through either path
+  Tensor target = Tensor::normal(fast.shape(), 0.0, 1.0, DType::F64, ctx);
+  mse_loss(model->forecast(x, Tensor(), Tensor(), Tensor()), target).backward();
+  std::vector<Tensor> fast_grads;
+  for (const auto& [name, p] : model->named_parameters())
+    fast_grads.push_back(p.grad().copy_as(DType::F64));
+  model->zero_grad();
+  mse_loss(full_path(), target).backward();
+  size_t i = 0;
+  for (const auto& [name, p] : model->named_parameters())
+    EXPECT_TRUE(all_close(p.grad(), fast_grads[i++], 1e-12, 1e-10)) << name;
 }
 
 TEST(Baselines, Errors) {
