@@ -39,7 +39,7 @@ std::unique_ptr<float[]> scratch_floats(int64_t n) {
 // Adds the additive mask and the causal mask to a score tile S (rows × cols, stride lds) that
 // covers queries [i0, i0 + rows) and keys [j0, j0 + cols) of head (b, h).
 void apply_masks(float* s, int64_t rows, int64_t cols, int64_t lds, int64_t b, int64_t h,
-                 int64_t i0, int64_t j0, const AttentionMask& mask, bool causal) {
+                 int64_t i0, int64_t j0, const AttentionMask& mask, const AttentionParams& p) {
   if (mask.data) {
     for (int64_t i = 0; i < rows; ++i) {
       const float* mrow =
@@ -48,9 +48,10 @@ void apply_masks(float* s, int64_t rows, int64_t cols, int64_t lds, int64_t b, i
       for (int64_t j = 0; j < cols; ++j) row[j] += mrow[(j0 + j) * mask.stride_k];
     }
   }
-  if (causal && j0 + cols - 1 > i0) {
+  if (p.causal && j0 + cols - 1 > i0 + p.causal_offset) {
     for (int64_t i = 0; i < rows; ++i) {
-      int64_t first_masked = std::max<int64_t>(i0 + i + 1 - j0, 0);  // j > i
+      // j > i + offset
+      int64_t first_masked = std::max<int64_t>(i0 + i + p.causal_offset + 1 - j0, 0);
       float* row = s + i * lds;
       for (int64_t j = first_masked; j < cols; ++j) row[j] = -INFINITY;
     }
@@ -90,7 +91,7 @@ void apply_dropout(float* s, int64_t rows, int64_t cols, int64_t lds, const Atte
 
 // Number of keys query rows [i0, i0 + rows) may see.
 int64_t key_end(const AttentionDims& d, const AttentionParams& p, int64_t i0, int64_t rows) {
-  return p.causal ? std::min(d.len_k, i0 + rows) : d.len_k;
+  return p.causal ? std::min(d.len_k, i0 + rows + p.causal_offset) : d.len_k;
 }
 
 bool worth_threading(const AttentionDims& d, int64_t tasks, int threads) {
@@ -147,6 +148,7 @@ detail::RowsHead rows_head(const AttentionDims& d, const float* q, AttentionStri
   r.lq = d.len_q, r.lk = d.len_k, r.dim = d.dim, r.dim_v = d.dim_v;
   r.scale = p.scale;
   r.causal = p.causal;
+  r.causal_offset = p.causal_offset;
   return r;
 }
 
@@ -245,7 +247,7 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
         const float* vt = v + b * vs.b + h * vs.h + j0 * vs.l;
         // S (rows, cols) = scale · Q_t K_tᵀ
         gemm({false, true, rows, cols, d.dim, qs.l, ks.l, lds}, p.scale, qt, kt, 0.0f, s.get(), 1);
-        apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p.causal);
+        apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p);
         detail::online_softmax_rows(s.get(), rows, cols, lds, m.data(), l.data(), alpha.data());
         for (int64_t i = 0; i < rows; ++i)
           if (alpha[i] != 1.0f) detail::scale_row(ot + i * os.l, d.dim_v, alpha[i]);
@@ -322,7 +324,7 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
           // P (rows, cols) = exp(scale · Q Kᵀ + mask − lse)
           gemm({false, true, rows, cols, d.dim, qs.l, ks.l, lds}, p.scale, qt, kt, 0.0f, s.get(),
                1);
-          apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p.causal);
+          apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p);
           detail::exp_minus_rows(s.get(), rows, cols, lds, lh + i0);
           const float* p_used = s.get();  // the weights that multiplied V
           if (dropout) {
@@ -373,7 +375,7 @@ void reference_scores(const AttentionDims& d, const T* q, AttentionStrides qs, c
     if (mask.data)
       sc +=
           mask.data[b * mask.stride_b + h * mask.stride_h + i * mask.stride_q + j * mask.stride_k];
-    if (p.causal && j > i) sc = -INFINITY;
+    if (p.causal && j > i + p.causal_offset) sc = -INFINITY;
     scores[j] = sc;
   }
 }

@@ -29,8 +29,9 @@ struct AttentionMask {
 
 struct AttentionParams {
   float scale = 1.0f;
-  bool causal = false;     // key j is masked for query i when j > i (top-left aligned)
-  float dropout_p = 0.0f;  // probability of zeroing an attention weight
+  bool causal = false;        // key j is masked for query i when j > i + causal_offset
+  int64_t causal_offset = 0;  // >= 0; Lk − Lq aligns the queries with the last keys
+  float dropout_p = 0.0f;     // probability of zeroing an attention weight
   uint64_t seed = 0;  // dropout: keep(b,h,i,j) = uniform(seed, offset + ((b·H+h)·Lq+i)·Lk+j) >= p
   uint64_t offset = 0;
   // Which fused kernel: Auto picks Rows for short sequences (where per-tile GEMM calls cost more

@@ -164,7 +164,7 @@ void HeadScores(const RowsHead& h, int64_t i, const float* kt, int64_t ldk, floa
     const float* mrow = h.mask + i * h.mask_q;
     for (int64_t j = 0; j < h.lk; ++j) s[j] += mrow[j * h.mask_k];
   }
-  const int64_t first_masked = h.causal ? std::min(i + 1, h.lk) : h.lk;
+  const int64_t first_masked = h.causal ? std::min(i + 1 + h.causal_offset, h.lk) : h.lk;
   for (int64_t j = first_masked; j < ldk; ++j) s[j] = -INFINITY;
 }
 
@@ -242,7 +242,7 @@ void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
   HWY_ALIGN float tmp[hn::MaxLanes(df)];
   for (int64_t i = 0; i < h.lq; ++i) {
     float* oi = h.out + i * h.out_ld;
-    // S_i = scale · q_i Kᵀ (+ mask), keys ≥ Lk (and > i when causal) at −inf
+    // S_i = scale · q_i Kᵀ (+ mask), keys ≥ Lk (and > i + offset when causal) at −inf
     const float* qi = h.q + i * h.q_ld;
     auto acc = hn::Zero(df);
     for (int64_t c = 0; c < h.dim; ++c)
@@ -254,7 +254,7 @@ void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
       for (int64_t j = 0; j < h.lk; ++j) tmp[j] += mrow[j * h.mask_k];
       acc = hn::Load(df, tmp);
     }
-    const int64_t seen = h.causal ? std::min(i + 1, h.lk) : h.lk;
+    const int64_t seen = h.causal ? std::min(i + 1 + h.causal_offset, h.lk) : h.lk;
     acc = hn::IfThenElse(hn::FirstN(df, static_cast<size_t>(seen)), acc, neg_inf);
     const float m = hn::GetLane(hn::MaxOfLanes(df, acc));
     if (m == -INFINITY) {  // every key masked: zero output
@@ -308,8 +308,8 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
     for (int64_t j = 0; j < ldk; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, s + j), inv), df, s + j);
     if (z)
       for (int64_t j = 0; j < h.lk; ++j) s[j] *= z[j];
-    // O_i = P_i · V over the keys the row can see (j ≤ i when causal).
-    const int64_t seen = h.causal ? std::min(i + 1, h.lk) : h.lk;
+    // O_i = P_i · V over the keys the row can see (j ≤ i + offset when causal).
+    const int64_t seen = h.causal ? std::min(i + 1 + h.causal_offset, h.lk) : h.lk;
     WeightedSumOfRows(s, h.v, h.v_ld, seen, h.dim_v, oi);
   }
 }

@@ -51,6 +51,7 @@ struct RowsHead {
   int64_t lq = 0, lk = 0, dim = 0, dim_v = 0;
   float scale = 1.0f;
   bool causal = false;
+  int64_t causal_offset = 0;  // key j is masked for query i when j > i + causal_offset
   // backward
   const float* dout = nullptr;
   int64_t dout_ld = 0;

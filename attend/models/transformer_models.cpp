@@ -103,7 +103,9 @@ Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, cons
   Tensor enc_out = enc_embedding_->forward(x_enc, x_mark_enc);
   Tensor dec_out = dec_embedding_->forward(x_dec, x_mark_dec);
   enc_out = encoder_->forward(enc_out, Tensor());
-  dec_out = decoder_->forward(dec_out, enc_out);
+  // Only the last pred_len decoder rows are read: the decoder computes just those (its first
+  // label_len rows remain the self-attention's keys and values); ProbSparse decoders keep all.
+  dec_out = decoder_->forward(dec_out, enc_out, Tensor(), Tensor(), c.pred_len);
   return slice(dec_out, 1, -c.pred_len, dec_out.size(1));
 }
 

@@ -65,6 +65,7 @@ Tensor AttentionLayer::forward(const Tensor& queries, const Tensor& keys, const 
     o.scale = inner_.scale;
     o.mask = attn_mask;
     o.causal = inner_.mask_flag && !attn_mask.defined();
+    if (o.causal && L < S) o.causal_offset = S - L;  // queries = the last L positions
     o.dropout_p = is_training() ? inner_.attention_dropout : 0.0;
     o.return_weights = capture_ != nullptr;
     AttentionResult r = scaled_dot_product_attention(q, k, v, o);

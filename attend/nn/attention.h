@@ -65,7 +65,7 @@ class AttentionLayer : public Module {
                  Context& ctx = default_context(), DType dtype = DType::F32);
   // queries (B, L, d_model), keys and values (B, S, d_model) -> (B, L, d_model).
   // attn_mask: non-zero = may attend, broadcastable to (B, H, L, S); undefined = none (or causal
-  // when mask_flag).
+  // when mask_flag: with L < S the queries are the last L of the S positions).
   Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
                  const Tensor& attn_mask = Tensor());
   // Self-attention.
@@ -80,6 +80,7 @@ class AttentionLayer : public Module {
     name_ = std::move(name);
   }
   void set_index_samples(IndexSampleQueue* queue) { samples_ = queue; }
+  bool capturing() const { return capture_ != nullptr; }
 
  private:
   InnerAttentionConfig inner_;

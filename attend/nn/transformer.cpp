@@ -84,14 +84,21 @@ DecoderLayer::DecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
 }
 
 Tensor DecoderLayer::forward(const Tensor& x_in, const Tensor& cross, const Tensor& x_mask,
-                             const Tensor& cross_mask) {
+                             const Tensor& cross_mask, int64_t keep_last) {
   ATTEND_CHECK(x_in.ndim() == 3 && x_in.size(2) == d_model_ && cross.ndim() == 3 &&
                    cross.size(2) == d_model_,
                "[DecoderLayer] expected x (B, L, {0}) and cross (B, S, {0}), got {1} and {2}",
                d_model_, x_in.shape().str(), cross.shape().str());
   const bool train = is_training();
+  const int64_t L = x_in.size(1);
+  const bool rows_only = keep_last > 0 && keep_last < L && !x_mask.defined() &&
+                         self_attention_->inner().kind == InnerAttentionConfig::Kind::Full &&
+                         self_attention_->inner().mask_flag && !self_attention_->capturing() &&
+                         !cross_attention_->capturing();
+  // queries: the rows kept (the causal mask then aligns them with the last keys)
+  const Tensor xq = rows_only ? slice(x_in, 1, L - keep_last, L) : x_in;
   Tensor x =
-      add(x_in, maybe_dropout(self_attention_->forward(x_in, x_in, x_in, x_mask), dropout_, train));
+      add(xq, maybe_dropout(self_attention_->forward(xq, x_in, x_in, x_mask), dropout_, train));
   x = norm1_->forward(x);
   x = add(x,
           maybe_dropout(cross_attention_->forward(x, cross, cross, cross_mask), dropout_, train));
@@ -156,10 +163,11 @@ Decoder::Decoder(std::vector<std::shared_ptr<DecoderLayer>> layers, std::shared_
 }
 
 Tensor Decoder::forward(const Tensor& x_in, const Tensor& cross, const Tensor& x_mask,
-                        const Tensor& cross_mask) {
+                        const Tensor& cross_mask, int64_t keep_last) {
   Tensor x = x_in;
   for (size_t i = 0; i < layers_->size(); ++i)
-    x = layers_->at<DecoderLayer>(i).forward(x, cross, x_mask, cross_mask);
+    x = layers_->at<DecoderLayer>(i).forward(x, cross, x_mask, cross_mask,
+                                             i + 1 == layers_->size() ? keep_last : 0);
   if (norm_) x = norm_->forward(x);
   if (projection_) x = projection_->forward(x);
   return x;

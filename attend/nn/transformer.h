@@ -59,9 +59,13 @@ class DecoderLayer : public Module {
                std::shared_ptr<AttentionLayer> cross_attention, int64_t d_model, int64_t d_ff,
                double dropout, Activation activation, Context& ctx = default_context(),
                DType dtype = DType::F32);
-  // x: (B, L, d_model), cross: (B, S, d_model) -> (B, L, d_model)
+  // x: (B, L, d_model), cross: (B, S, d_model) -> (B, L, d_model).
+  // keep_last in (0, L): only the last keep_last rows are computed -> (B, keep_last, d_model); the
+  // others are still the self-attention's keys and values. Every step after the self-attention is
+  // row-wise, so these rows equal the last rows of the full output. Applies to full (not
+  // ProbSparse) causal self-attention without x_mask and without capture; otherwise all L rows.
   Tensor forward(const Tensor& x, const Tensor& cross, const Tensor& x_mask = Tensor(),
-                 const Tensor& cross_mask = Tensor());
+                 const Tensor& cross_mask = Tensor(), int64_t keep_last = 0);
   std::string type_name() const override { return "DecoderLayer"; }
 
  private:
@@ -104,8 +108,10 @@ class Decoder : public Module {
   // norm and projection may be null.
   Decoder(std::vector<std::shared_ptr<DecoderLayer>> layers, std::shared_ptr<Module> norm,
           std::shared_ptr<Module> projection);
+  // keep_last: passed to the last layer (the earlier layers' rows are all keys and values of the
+  // next); the result may then have only the last keep_last rows.
   Tensor forward(const Tensor& x, const Tensor& cross, const Tensor& x_mask = Tensor(),
-                 const Tensor& cross_mask = Tensor());
+                 const Tensor& cross_mask = Tensor(), int64_t keep_last = 0);
   std::string type_name() const override { return "Decoder"; }
 
  private:

@@ -113,7 +113,7 @@ AttentionResult reference_path(const Tensor& q, const Tensor& k, const Tensor& v
       using T = decltype(tag);
       T* f = future.data<T>();
       for (int64_t i = 0; i < d.len_q; ++i)
-        for (int64_t j = i + 1; j < d.len_k; ++j) f[i * d.len_k + j] = 1;
+        for (int64_t j = i + 1 + o.causal_offset; j < d.len_k; ++j) f[i * d.len_k + j] = 1;
     });
     s = masked_fill(s, future, -INFINITY);
   }
@@ -159,11 +159,14 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
                qsh.str(), ksh.str(), vsh.str());
   ATTEND_CHECK(o.dropout_p >= 0.0 && o.dropout_p < 1.0,
                "[attention] dropout probability {} is not in [0, 1)", o.dropout_p);
+  ATTEND_CHECK(o.causal_offset >= 0, "[attention] causal_offset must be >= 0, got {}",
+               o.causal_offset);
 
   AttentionDims d{qsh[0], qsh[1], qsh[2], ksh[2], qsh[3], vsh[3]};
   AttentionParams p;
   p.scale = static_cast<float>(o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(d.dim)));
   p.causal = o.causal;
+  p.causal_offset = o.causal_offset;
   p.dropout_p = static_cast<float>(o.dropout_p);
   switch (o.fused_kernel) {
     case AttentionOptions::FusedKernel::Auto:

@@ -22,7 +22,9 @@ enum class AttentionPath {
 
 struct AttentionOptions {
   std::optional<double> scale;  // default 1/√D
-  bool causal = false;          // query i sees keys j ≤ i (top-left aligned when Lq ≠ Lk)
+  bool causal = false;          // query i sees keys j ≤ i + causal_offset
+  int64_t causal_offset = 0;    // >= 0 (0: top-left aligned); Lk − Lq: the queries are the last
+                                // Lk − offset positions (a decoder computing only its last rows)
   Tensor mask;                  // broadcastable to (B, H, Lq, Lk); undefined = none
   MaskType mask_type = MaskType::Boolean;
   double dropout_p = 0.0;       // on the weights, drawn from q's context generator (pass 0 in eval)

@@ -14,6 +14,7 @@ namespace attend {
 namespace {
 
 using testing::all_close;
+using testing::expect_error;
 using testing::gradcheck;
 using testing::random_leaf;
 
@@ -74,6 +75,55 @@ TEST(Attention, FusedMatchesReferenceOnTslibLayoutViews) {
   }
   EXPECT_TRUE(all_close(outs[0], outs[1], 1e-5, 1e-4));
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(all_close(grads[0][i], grads[1][i], 1e-5, 1e-3)) << i;
+}
+
+// causal_offset = Lk − Lq: queries that are the last Lq positions give the last Lq rows of the
+// full causal attention, with the same gradients — on both fused kernels and the reference path.
+TEST(Attention, CausalOffsetGivesTheLastRowsOfFullCausalAttention) {
+  Context ctx({.threads = 1, .seed = 8});
+  for (int64_t L : {12, 70})  // 12: the row-wise kernel (Lk ≤ 16, D 8); 70: GEMM tiles
+    for (AttentionOptions::FusedKernel kernel :
+         {AttentionOptions::FusedKernel::Auto, AttentionOptions::FusedKernel::Tiles}) {
+      const int64_t B = 2, H = 2, D = 8, P = L / 2 + 1;
+      Tensor q = Tensor::normal({B, H, L, D}, 0, 1, DType::F32, ctx);
+      Tensor k = Tensor::normal({B, H, L, D}, 0, 1, DType::F32, ctx);
+      Tensor v = Tensor::normal({B, H, L, D}, 0, 1, DType::F32, ctx);
+      Tensor g = Tensor::normal({B, H, P, D}, 0, 1, DType::F32, ctx);
+      for (AttentionPath path : {AttentionPath::Fused, AttentionPath::Reference}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "L " << L << (path == AttentionPath::Fused ? " fused" : " reference"));
+        AttentionOptions full;
+        full.path = path;
+        full.fused_kernel = kernel;
+        full.causal = true;
+        AttentionOptions last = full;
+        last.causal_offset = L - P;
+        // full: gradient of Σ g·out over the last P rows only
+        Tensor qf = q.detach().copy_as(DType::F32), kf = k.detach().copy_as(DType::F32),
+               vf = v.detach().copy_as(DType::F32);
+        for (const Tensor& t : {qf, kf, vf}) t.set_requires_grad(true);
+        Tensor of = slice(scaled_dot_product_attention(qf, kf, vf, full).output, 2, L - P, L);
+        of.backward(g);
+        Tensor ql = slice(q, 2, L - P, L).contiguous_data(), kl = k.detach().copy_as(DType::F32),
+               vl = v.detach().copy_as(DType::F32);
+        for (const Tensor& t : {ql, kl, vl}) t.set_requires_grad(true);
+        Tensor ol = scaled_dot_product_attention(ql, kl, vl, last).output;
+        ol.backward(g);
+        EXPECT_TRUE(all_close(ol, of, 1e-6, 1e-5));
+        EXPECT_TRUE(all_close(ql.grad(), slice(qf.grad(), 2, L - P, L), 1e-6, 1e-4));
+        EXPECT_TRUE(all_close(kl.grad(), kf.grad(), 1e-6, 1e-4));
+        EXPECT_TRUE(all_close(vl.grad(), vf.grad(), 1e-6, 1e-4));
+      }
+    }
+  expect_error(
+      [&] {
+        AttentionOptions o;
+        o.causal = true;
+        o.causal_offset = -1;
+        Tensor x = Tensor::zeros({1, 1, 2, 2}, DType::F32, ctx);
+        scaled_dot_product_attention(x, x, x, o);
+      },
+      "causal_offset must be >= 0");
 }
 
 TEST(Attention, WeightsSumToOneAndFullyMaskedRowsAreZero) {
