@@ -4,6 +4,7 @@
 #include "attend/nn/conv1d.h"
 #include "attend/nn/embedding.h"
 #include "attend/nn/linear.h"
+#include "attend/nn/transformer.h"
 #include "attend/ops/ops.h"
 #include "support/gradcheck.h"
 
@@ -116,6 +117,47 @@ TEST(Embedding, LookupGradcheckAndErrors) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "[Embedding] expected int64 indices, got float32");
   }
+}
+
+// A decoder layer that keeps only its last rows gives the last rows of the full layer, with the
+// same parameter gradients; with capture on it computes every row (explain shows whole maps).
+TEST(DecoderLayer, KeepLastRowsEqualsTheFullLayersLastRows) {
+  Context ctx({.threads = 1, .seed = 12});
+  const int64_t B = 2, L = 10, S = 7, D = 8, keep = 4;
+  InnerAttentionConfig self_cfg;
+  self_cfg.mask_flag = true;
+  self_cfg.attention_dropout = 0.0;
+  InnerAttentionConfig cross_cfg = self_cfg;
+  cross_cfg.mask_flag = false;
+  DecoderLayer layer(std::make_shared<AttentionLayer>(self_cfg, D, 2, AttentionRole::DecoderSelf, 0,
+                                                      0, ctx, DType::F64),
+                     std::make_shared<AttentionLayer>(cross_cfg, D, 2, AttentionRole::Cross, 0, 0,
+                                                      ctx, DType::F64),
+                     D, 16, 0.0, Activation::Gelu, ctx, DType::F64);
+  Tensor x = Tensor::normal({B, L, D}, 0, 1, DType::F64, ctx);
+  Tensor cross = Tensor::normal({B, S, D}, 0, 1, DType::F64, ctx);
+  Tensor g = Tensor::normal({B, keep, D}, 0, 1, DType::F64, ctx);
+
+  Tensor full = layer.forward(x, cross);
+  ASSERT_EQ(full.size(1), L);
+  slice(full, 1, L - keep, L).backward(g);
+  std::vector<Tensor> full_grads;
+  for (const auto& [name, p] : layer.named_parameters())
+    full_grads.push_back(p.grad().copy_as(DType::F64));
+  layer.zero_grad();
+
+  Tensor last = layer.forward(x, cross, Tensor(), Tensor(), keep);
+  ASSERT_EQ(last.size(1), keep);
+  EXPECT_TRUE(all_close(last, slice(full, 1, L - keep, L), 1e-12));
+  last.backward(g);
+  size_t i = 0;
+  for (const auto& [name, p] : layer.named_parameters())
+    EXPECT_TRUE(all_close(p.grad(), full_grads[i++], 1e-12, 1e-10)) << name;
+
+  AttentionCapture capture;
+  set_attention_capture(layer, &capture);
+  EXPECT_EQ(layer.forward(x, cross, Tensor(), Tensor(), keep).size(1), L);
+  set_attention_capture(layer, nullptr);
 }
 
 }  // namespace
