@@ -34,6 +34,9 @@ struct ModelConfig {
   std::vector<int64_t> static_columns;  // indices into the enc_in variables
   std::vector<int64_t> known_columns;   // future-known inputs besides the time features
   std::vector<double> quantiles;        // empty: point forecast
+  // Informer's decoder cross-attention: "prob" (TSLib's ProbAttention) or "full" (FullAttention, as
+  // in the Informer paper's code); the parameters are the same either way.
+  std::string cross_attention = "prob";
 };
 
 // Number of timeF features for a frequency letter (TSLib's freq_map).

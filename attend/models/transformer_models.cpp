@@ -86,8 +86,9 @@ Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype, bool i
   for (int64_t i = 0; i < c.d_layers; ++i)
     layers.push_back(std::make_shared<nn::DecoderLayer>(
         make_attention(c, informer, true, AttentionRole::DecoderSelf, ctx, dtype),
-        make_attention(c, informer, false, AttentionRole::Cross, ctx, dtype), c.d_model, c.d_ff,
-        c.dropout, act, ctx, dtype));
+        make_attention(c, informer && c.cross_attention == "prob", false, AttentionRole::Cross, ctx,
+                       dtype),
+        c.d_model, c.d_ff, c.dropout, act, ctx, dtype));
   decoder_ = register_module(
       "decoder", std::make_shared<nn::Decoder>(
                      layers, std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype),

@@ -114,6 +114,7 @@ const std::vector<FlagSpec>& run_flags() {
       {"static_columns", "static_columns", FlagKind::StrList, R"([])", true, false},
       {"known_columns", "known_columns", FlagKind::StrList, R"([])", true, false},
       {"quantiles", "quantiles", FlagKind::FloatList, R"([])", true, false},
+      {"cross_attention", "cross_attention", FlagKind::Str, R"("prob")", true, false},
   };
   return table;
 }
@@ -172,6 +173,9 @@ const std::map<std::string, std::string>& help_texts() {
       {"static_columns", "TFT: comma list of static columns"},
       {"known_columns", "TFT: comma list of future-known columns"},
       {"quantiles", "TFT: comma list of quantile levels, e.g. 0.1,0.5,0.9"},
+      {"cross_attention",
+       "Informer's decoder cross-attention: prob (TSLib's ProbSparse) or full (the Informer "
+       "paper's)"},
   };
   return h;
 }
@@ -387,6 +391,8 @@ void set_flag(RunConfig& c, std::string_view name, const nlohmann::json& v,
     c.known_columns = as_str_list(v, what);
   else if (n == "quantiles")
     c.quantiles = as_float_list(v, what);
+  else if (n == "cross_attention")
+    c.cross_attention = as_str(v, what);
   else
     fail("{}: flag '{}' is marked used but has no setter", what, name);
 }
@@ -456,6 +462,7 @@ nlohmann::json run_config_to_json(const RunConfig& c) {
   j["static_columns"] = c.static_columns;
   j["known_columns"] = c.known_columns;
   j["quantiles"] = c.quantiles;
+  j["cross_attention"] = c.cross_attention;
   return j;
 }
 
@@ -537,6 +544,10 @@ void validate(const RunConfig& c) {
   ATTEND_CHECK(tft || (c.static_columns.empty() && c.known_columns.empty() && c.quantiles.empty()),
                "--static_columns, --known_columns and --quantiles apply only to --model "
                "TemporalFusionTransformer");
+  ATTEND_CHECK(c.cross_attention == "prob" || c.cross_attention == "full",
+               "--cross_attention '{}' must be prob or full", c.cross_attention);
+  ATTEND_CHECK(c.cross_attention == "prob" || c.model == "Informer",
+               "--cross_attention applies only to --model Informer");
 }
 
 std::string setting_name(const RunConfig& c) {
@@ -598,6 +609,7 @@ models::ModelConfig model_config(const RunConfig& c, const std::vector<std::stri
   for (const auto& s : c.static_columns) m.static_columns.push_back(index_of(s, "static_columns"));
   for (const auto& s : c.known_columns) m.known_columns.push_back(index_of(s, "known_columns"));
   m.quantiles = c.quantiles;
+  m.cross_attention = c.cross_attention;
   return m;
 }
 

@@ -73,6 +73,8 @@ struct RunConfig {
   // ---- TFT (attend's own flags): column names and quantile levels
   std::vector<std::string> static_columns, known_columns;
   std::vector<double> quantiles;
+  // ---- Informer (attend's own flag): "prob" (TSLib) or "full" cross-attention
+  std::string cross_attention = "prob";
 };
 
 // Sets one flag from a JSON value of the flag's kind (ints for Int, numbers for Float, booleans

@@ -101,8 +101,9 @@ TEST(Cli, UnknownFlagRefusedByName) {
 }
 
 TEST(Cli, BadValuesRefusedByName) {
-  for (std::string bad : {"--features X", "--loss foo", "--seq_len -5", "--lradj unknown",
-                          "--seq_len abc", "--label_len 200"}) {
+  for (std::string bad :
+       {"--features X", "--loss foo", "--seq_len -5", "--lradj unknown", "--seq_len abc",
+        "--label_len 200", "--cross_attention dense", "--cross_attention full --model PatchTST"}) {
     Result r = run("train " + bad);
     EXPECT_EQ(r.rc, 2) << bad;
     const std::string flag = bad.substr(0, bad.find(' '));

@@ -1,6 +1,7 @@
 // Parity of the attention models and DLinear with TSLib's PyTorch fixtures.
 #include <gtest/gtest.h>
 
+#include "attend/models/model.h"
 #include "attend/nn/attention.h"
 #include "parity.h"
 
@@ -41,6 +42,58 @@ TEST(Parity, InformerSparse) {
   check_parity("Informer_sparse", opts);
   ASSERT_NE(queue_ptr, nullptr);
   EXPECT_EQ(queue_ptr->used(), 8u);
+}
+
+// --cross_attention full: the same parameters (a TSLib Informer checkpoint loads unchanged), and
+// a dense cross-attention: with factor 1 ProbSparse leaves most query rows at the uniform 1/Lk
+// (their output is mean(V)); full attention leaves none.
+TEST(Informer, FullCrossAttentionKeepsTheParameters) {
+  Context ctx({.threads = 1, .seed = 2});
+  models::ModelConfig c;
+  c.model = "Informer";
+  c.seq_len = 24, c.label_len = 12, c.pred_len = 12;
+  c.enc_in = c.dec_in = c.c_out = 3;
+  c.d_model = 8, c.n_heads = 2, c.d_ff = 16, c.dropout = 0.0, c.factor = 1;
+  Tensor x = Tensor::normal({2, c.seq_len, 3}, 0, 1, DType::F32, ctx);
+  Tensor xm = Tensor::normal({2, c.seq_len, 4}, 0, 1, DType::F32, ctx);
+  Tensor xd = Tensor::normal({2, c.label_len + c.pred_len, 3}, 0, 1, DType::F32, ctx);
+  Tensor ym = Tensor::normal({2, c.label_len + c.pred_len, 4}, 0, 1, DType::F32, ctx);
+  // rows of the cross-attention weights that are exactly uniform
+  auto uniform_cross_rows = [&](models::ForecastModel& m) {
+    nn::AttentionCapture cap;
+    nn::set_attention_capture(m, &cap);
+    m.eval();
+    {
+      NoGradGuard ng;
+      m.forecast(x, xm, xd, ym);
+    }
+    nn::set_attention_capture(m, nullptr);
+    int uniform = 0, crosses = 0;
+    for (const auto& r : cap.records()) {
+      if (r.role != nn::AttentionRole::Cross) continue;
+      ++crosses;
+      const int64_t lk = r.weights.size(3);
+      auto w = r.weights.contiguous_data().to_vector<float>();
+      for (size_t i = 0; i < w.size(); i += lk) {
+        bool same = true;
+        for (int64_t j = 1; j < lk && same; ++j) same = w[i + j] == w[i];
+        uniform += same;
+      }
+    }
+    EXPECT_EQ(crosses, 1);
+    return uniform;
+  };
+  auto prob = models::make_model(c, ctx);
+  c.cross_attention = "full";
+  auto full = models::make_model(c, ctx);
+  auto a = prob->named_parameters(), b = full->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_EQ(a[i].second.shape(), b[i].second.shape()) << a[i].first;
+  }
+  EXPECT_GT(uniform_cross_rows(*prob), 0);
+  EXPECT_EQ(uniform_cross_rows(*full), 0);
 }
 
 }  // namespace
