@@ -2,7 +2,8 @@
 //   - per-op overhead of small ops recorded on the tape
 //   - GEMM GFLOP/s through kernels::gemm against calling the backend directly
 //   - a Linear(7→32) + GELU + Linear(32→7) forward + backward step on a batch of 32
-//   - TCN's causal convolution (channels-last, fused ReLU) forward + backward, and its kernels
+//   - TCN's causal convolution kernels (channels-last, fused ReLU): forward + backward, and its
+//     three GEMMs alone
 // Run: build/bench_engine --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
@@ -165,6 +166,41 @@ void BM_Conv1dTcnKernels(benchmark::State& state) {
                          benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_Conv1dTcnKernels)->Arg(1)->Arg(2)->ArgName("dilation")->UseRealTime();
+
+// The three GEMMs of that convolution alone (rows = N·L_out 3072, C 64, K·C_in 192), as
+// conv1d_forward / conv1d_backward call them channels-last — 0: Y = col · W'ᵀ, 1: dW' = dYᵀ · col,
+// 2: dcol = dY · W' — and 3: the forward as the channels-first path lays it out, Yᵀ = W · B with
+// B = colᵀ (K·C_in, N·L_out).
+void BM_Conv1dTcnGemms(benchmark::State& state) {
+  const int64_t rows = 32 * 96, c = 64, kk = 192;
+  std::vector<float> col(rows * kk, 0.1f), w(c * kk, 0.01f), dy(rows * c, 1.f), y(rows * c),
+      dcol(rows * kk), dw(c * kk);
+  const kernels::GemmShape shapes[] = {{false, true, rows, c, kk, kk, kk, c},
+                                       {true, false, c, kk, rows, c, kk, kk},
+                                       {false, false, rows, kk, c, c, kk, kk},
+                                       {false, false, c, rows, kk, kk, rows, rows}};
+  const int which = static_cast<int>(state.range(0));
+  const kernels::GemmShape& s = shapes[which];
+  for (auto _ : state) {
+    switch (which) {
+      case 0:
+        kernels::gemm(s, 1.f, col.data(), w.data(), 0.f, y.data(), 1);
+        break;
+      case 1:
+        kernels::gemm(s, 1.f, dy.data(), col.data(), 0.f, dw.data(), 1);
+        break;
+      case 2:
+        kernels::gemm(s, 1.f, dy.data(), w.data(), 0.f, dcol.data(), 1);
+        break;
+      default:
+        kernels::gemm(s, 1.f, w.data(), col.data(), 0.f, y.data(), 1);
+    }
+    benchmark::ClobberMemory();
+  }
+  set_gemm_counters(state, static_cast<double>(rows), static_cast<double>(c),
+                    static_cast<double>(kk));
+}
+BENCHMARK(BM_Conv1dTcnGemms)->DenseRange(0, 3)->ArgName("gemm")->UseRealTime();
 
 }  // namespace
 }  // namespace attend

@@ -15,12 +15,11 @@ namespace {
 
 constexpr int64_t kKeyBlock = 512;
 
-// Query rows per tile: long sequences amortise the K/V reads over more rows.
-// Query rows per tile. Without a causal mask up to 256 queries stay one tile: the tiles' GEMM
-// calls (two per tile and key block) cost more than their work at batch 1, and one tile per head
-// halves them (measured: B 1, H 4, 144×96, D 16: 0.062 → 0.051 ms; B 32, H 8, 96², D 64, forward +
-// backward: 21.7 → 18.8 ms). Causal tiles stay 64 rows, which skips the masked key blocks (one
-// 144-row tile was 8 % slower at B 32, H 4, D 16).
+// Query rows per tile (long sequences amortise the K/V reads over more rows). Without a causal mask
+// up to 256 queries stay one tile: the tiles' GEMM calls (two per tile and key block) cost more
+// than their work at batch 1, and one tile per head halves them (measured: B 1, H 4, 144×96, D 16:
+// 0.062 → 0.051 ms; B 32, H 8, 96², D 64, forward + backward: 21.7 → 18.8 ms). Causal tiles stay 64
+// rows, which skips the masked key blocks (one 144-row tile was 8 % slower at B 32, H 4, D 16).
 int64_t query_block(int64_t len_q, bool causal) {
   if (len_q <= 256 && !causal) return len_q;
   return len_q >= 768 ? 128 : 64;
