@@ -1,6 +1,7 @@
 // Engine micro-benchmarks (issue: foundation):
 //   - per-op overhead of small ops recorded on the tape
-//   - GEMM GFLOP/s through kernels::gemm against calling the backend directly
+//   - GEMM GFLOP/s through kernels::gemm against calling the backend directly, and attend's
+//     small-product kernel against the backend on one thread
 //   - a Linear(7→32) + GELU + Linear(32→7) forward + backward step on a batch of 32
 //   - TCN's causal convolution kernels (channels-last, fused ReLU): forward + backward, and its
 //     three GEMMs alone
@@ -11,11 +12,14 @@
 
 #include "attend/kernels/conv1d.h"
 #include "attend/kernels/gemm.h"
+#include "attend/kernels/gemm_small.h"
 #include "attend/ops/ops.h"
 
-#if defined(ATTEND_GEMM_DNNL)
 #include <omp.h>
+#if defined(ATTEND_GEMM_DNNL)
 #include <oneapi/dnnl/dnnl.h>
+#else
+#include <cblas.h>
 #endif
 
 namespace attend {
@@ -118,6 +122,49 @@ BENCHMARK(BM_Gemm_Attend)->Apply(gemm_shapes)->UseRealTime();
 #if defined(ATTEND_GEMM_DNNL)
 BENCHMARK(BM_Gemm_DirectDnnl)->Apply(gemm_shapes)->UseRealTime();
 #endif
+
+// attend's small-product kernel against the backend on one thread, the same operands. args: M, N,
+// K, trans_b (0: B is (K, N); 1: B is (N, K), a Linear's weight or an attention head's K),
+// kernel (0: kernels::detail::gemm_small, 1: the backend called directly). The shapes: a
+// Transformer's batch-1 forecast at d_model 64 (projections, Q·Kᵀ and P·V of a 16-wide head, the
+// FFN), then squares from 32 to 256 that place small_gemm_preferred's limit.
+void BM_GemmSmallVsBackend(benchmark::State& state) {
+  int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  bool trans_b = state.range(3) != 0;
+  bool backend = state.range(4) != 0;
+  std::vector<float> a(m * k), b(k * n), c(m * n);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = 0.01f * static_cast<float>(i % 97);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = 0.02f * static_cast<float>(i % 89) - 0.8f;
+  kernels::GemmShape s{false, trans_b, m, n, k, k, trans_b ? k : n, n};
+  omp_set_num_threads(1);
+  for (auto _ : state) {
+    if (!backend) {
+      kernels::detail::gemm_small(s, 1.0f, a.data(), b.data(), 0.0f, c.data());
+    } else {
+#if defined(ATTEND_GEMM_DNNL)
+      dnnl_sgemm('N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a.data(), k, b.data(), s.ldb, 0.0f,
+                 c.data(), n);
+#else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                  a.data(), k, b.data(), s.ldb, 0.0f, c.data(), n);
+#endif
+    }
+    benchmark::ClobberMemory();
+  }
+  set_gemm_counters(state, m, n, k);
+}
+void gemm_small_shapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][4] = {{96, 64, 64, 1},    {96, 96, 16, 1},    {96, 16, 96, 0},
+                               {96, 64, 128, 1},   {96, 128, 64, 1},   {144, 64, 64, 1},
+                               {96, 7, 64, 1},     {32, 32, 32, 1},    {64, 64, 64, 0},
+                               {64, 64, 64, 1},    {96, 96, 96, 0},    {96, 96, 96, 1},
+                               {1024, 96, 96, 1},  {128, 128, 128, 0}, {128, 128, 128, 1},
+                               {256, 256, 256, 0}, {256, 256, 256, 1}, {3072, 32, 32, 1}};
+  for (const auto& sh : shapes)
+    for (int backend : {0, 1}) b->Args({sh[0], sh[1], sh[2], sh[3], backend});
+  b->ArgNames({"M", "N", "K", "trans_b", "backend"});
+}
+BENCHMARK(BM_GemmSmallVsBackend)->Apply(gemm_small_shapes)->UseRealTime();
 
 // ---- small MLP training step -------------------------------------------------------------------
 // Linear(7→32) + GELU + Linear(32→7), MSE against a target, backward; batch 32. args: threads

@@ -234,12 +234,11 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
       const float* qt = q + b * qs.b + h * qs.h + i0 * qs.l;
       float* ot = o + b * os.b + h * os.h + i0 * os.l;
       float* lt = lse ? lse + (b * d.heads + h) * d.len_q + i0 : nullptr;
-      for (int64_t i = 0; i < rows; ++i) {
-        std::fill(ot + i * os.l, ot + i * os.l + d.dim_v, 0.0f);
-        m[i] = -INFINITY;
-        l[i] = 0.0f;
-      }
+      std::fill(m.begin(), m.begin() + rows, -INFINITY);
+      std::fill(l.begin(), l.begin() + rows, 0.0f);
       const int64_t kend = key_end(d, p, i0, rows);
+      if (kend == 0)  // no key visible: the output is zero
+        for (int64_t i = 0; i < rows; ++i) std::fill(ot + i * os.l, ot + i * os.l + d.dim_v, 0.0f);
       for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, kend - j0);
         const float* kt = k + b * ks.b + h * ks.h + j0 * ks.l;
@@ -248,20 +247,19 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
         gemm({false, true, rows, cols, d.dim, qs.l, ks.l, lds}, p.scale, qt, kt, 0.0f, s.get(), 1);
         apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p);
         detail::online_softmax_rows(s.get(), rows, cols, lds, m.data(), l.data(), alpha.data());
-        for (int64_t i = 0; i < rows; ++i)
-          if (alpha[i] != 1.0f) detail::scale_row(ot + i * os.l, d.dim_v, alpha[i]);
+        // The first block writes O_t; later ones rescale it by alpha = exp(m_old − m_new).
+        if (j0 > 0) detail::scale_rows(ot, rows, d.dim_v, os.l, alpha.data());
         if (dropout) apply_dropout(s.get(), rows, cols, lds, d, p, b, h, i0, j0);
-        // O_t (rows, Dv) += P V_t
-        gemm({false, false, rows, d.dim_v, cols, lds, vs.l, os.l}, 1.0f, s.get(), vt, 1.0f, ot, 1);
+        // O_t (rows, Dv) (+)= P V_t
+        gemm({false, false, rows, d.dim_v, cols, lds, vs.l, os.l}, 1.0f, s.get(), vt,
+             j0 > 0 ? 1.0f : 0.0f, ot, 1);
       }
+      // O_t ← O_t / l (a fully masked row has l = 0 and P = 0, so its output stays zero)
       for (int64_t i = 0; i < rows; ++i) {
-        if (l[i] > 0.0f) {
-          detail::scale_row(ot + i * os.l, d.dim_v, 1.0f / l[i]);
-          if (lt) lt[i] = m[i] + std::log(l[i]);
-        } else if (lt) {
-          lt[i] = -INFINITY;  // fully masked row: output stays zero
-        }
+        alpha[i] = l[i] > 0.0f ? 1.0f / l[i] : 1.0f;
+        if (lt) lt[i] = l[i] > 0.0f ? m[i] + std::log(l[i]) : -INFINITY;
       }
+      detail::scale_rows(ot, rows, d.dim_v, os.l, alpha.data());
     }
   }
 }

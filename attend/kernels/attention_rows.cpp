@@ -95,13 +95,17 @@ void SoftmaxGradRows(float* dp, const float* p, int64_t rows, int64_t cols, int6
   }
 }
 
-void ScaleRow(float* y, int64_t n, float a) {
+void ScaleRows(float* y, int64_t rows, int64_t n, int64_t ld, const float* a) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  const auto va = hn::Set(df, a);
-  int64_t j = 0;
-  for (; j + N <= n; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, y + j), va), df, y + j);
-  for (; j < n; ++j) y[j] *= a;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (a[i] == 1.0f) continue;
+    float* yi = y + i * ld;
+    const auto va = hn::Set(df, a[i]);
+    int64_t j = 0;
+    for (; j + N <= n; j += N) hn::StoreU(hn::Mul(hn::LoadU(df, yi + j), va), df, yi + j);
+    for (; j < n; ++j) yi[j] *= a[i];
+  }
 }
 
 float Dot(const float* x, const float* y, int64_t n) {
@@ -391,7 +395,7 @@ namespace attend::kernels::detail {
 HWY_EXPORT(OnlineSoftmaxRows);
 HWY_EXPORT(ExpMinusRows);
 HWY_EXPORT(SoftmaxGradRows);
-HWY_EXPORT(ScaleRow);
+HWY_EXPORT(ScaleRows);
 HWY_EXPORT(Dot);
 HWY_EXPORT(RowsHeadForward);
 HWY_EXPORT(SparsityMeasure);
@@ -425,8 +429,8 @@ void softmax_grad_rows(float* dp, const float* p, int64_t rows, int64_t cols, in
                        const float* di) {
   HWY_DYNAMIC_DISPATCH(SoftmaxGradRows)(dp, p, rows, cols, ld, di);
 }
-void scale_row(float* y, int64_t n, float a) {
-  HWY_DYNAMIC_DISPATCH(ScaleRow)(y, n, a);
+void scale_rows(float* y, int64_t rows, int64_t n, int64_t ld, const float* a) {
+  HWY_DYNAMIC_DISPATCH(ScaleRows)(y, rows, n, ld, a);
 }
 float dot(const float* x, const float* y, int64_t n) {
   return HWY_DYNAMIC_DISPATCH(Dot)(x, y, n);

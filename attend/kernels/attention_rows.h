@@ -18,8 +18,8 @@ void exp_minus_rows(float* s, int64_t rows, int64_t cols, int64_t lds, const flo
 void softmax_grad_rows(float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld,
                        const float* di);
 
-// y ← a · y over n elements.
-void scale_row(float* y, int64_t n, float a);
+// y_i ← a_i · y_i for rows i < rows of n elements (row stride ld); rows with a_i = 1 untouched.
+void scale_rows(float* y, int64_t rows, int64_t n, int64_t ld, const float* a);
 
 // Σ_i x_i · y_i.
 float dot(const float* x, const float* y, int64_t n);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "attend/kernels/gemm_small.h"
 #include "attend/tensor/error.h"
 
 #if defined(ATTEND_GEMM_DNNL)
@@ -96,6 +97,10 @@ void gemm(const GemmShape& s, float alpha, const float* a, const float* b, float
   // 96×96×64 runs at 190 GFLOP/s on one thread and 41 on two; 3072×32×32 at 188 and 154).
   double flops = 2.0 * s.m * s.n * s.k;
   int t = flops < 8e6 ? 1 : std::max(1, threads);
+  if (t == 1 && detail::small_gemm_preferred(s)) {
+    detail::gemm_small(s, alpha, a, b, beta, c);
+    return;
+  }
   OmpThreadsScope scope(t);
   sgemm_backend(s, alpha, a, b, beta, c);
 }

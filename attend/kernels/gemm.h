@@ -2,7 +2,8 @@
 // The one matrix multiply of the library. Row-major:
 //   C(M, N) = alpha · op(A)(M, K) · op(B)(K, N) + beta · C
 // op(X) = Xᵀ when trans_x; A is (M, K) or (K, M) with leading dimension lda, likewise B and C.
-// Backend: oneDNN's dnnl_sgemm (default) or any CBLAS, chosen at build time (ATTEND_GEMM_BACKEND).
+// Backend: oneDNN's dnnl_sgemm (default) or any CBLAS, chosen at build time (ATTEND_GEMM_BACKEND);
+// single-threaded products whose op(B) fits in L1 run attend's own kernel (gemm_small.h) instead.
 #include <cstdint>
 
 namespace attend::kernels {

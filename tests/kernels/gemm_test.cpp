@@ -1,10 +1,14 @@
 #include "attend/kernels/gemm.h"
+#include "attend/kernels/gemm_small.h"
 
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 namespace attend::kernels {
@@ -20,15 +24,27 @@ std::vector<T> random_vec(size_t n, std::mt19937& rng) {
 
 // Runs gemm and gemm_reference on the same random operands (with lda/ldb/ldc padding) and
 // compares every element of C, padding included (gemm must not write outside the M×N block).
+// small_kernel: call detail::gemm_small directly (float only) instead of gemm.
 template <typename T>
-::testing::AssertionResult check(const GemmShape& s, T alpha, T beta, int threads, double tol) {
+::testing::AssertionResult check(const GemmShape& s, T alpha, T beta, int threads, double tol,
+                                 bool small_kernel = false) {
   std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k + s.lda));
   int64_t a_rows = s.trans_a ? s.k : s.m, b_rows = s.trans_b ? s.n : s.k;
   auto a = random_vec<T>(std::max<int64_t>(1, a_rows * s.lda), rng);
   auto b = random_vec<T>(std::max<int64_t>(1, b_rows * s.ldb), rng);
   auto c = random_vec<T>(std::max<int64_t>(1, s.m * s.ldc), rng);
+  if (beta == T(0))  // beta = 0 must not read C: NaN there must not reach the result
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j) c[i * s.ldc + j] = std::numeric_limits<T>::quiet_NaN();
   auto ref = c;
-  gemm(s, alpha, a.data(), b.data(), beta, c.data(), threads);
+  if constexpr (std::is_same_v<T, float>) {
+    if (small_kernel)
+      detail::gemm_small(s, alpha, a.data(), b.data(), beta, c.data());
+    else
+      gemm(s, alpha, a.data(), b.data(), beta, c.data(), threads);
+  } else {
+    gemm(s, alpha, a.data(), b.data(), beta, c.data(), threads);
+  }
   gemm_reference(s, alpha, a.data(), b.data(), beta, ref.data());
   for (size_t i = 0; i < c.size(); ++i)
     if (!(std::abs(double(c[i]) - double(ref[i])) <= tol * (1 + std::abs(double(ref[i])))))
@@ -61,6 +77,43 @@ TEST(Gemm, Float32MatchesReference) {
 }
 TEST(Gemm, Float64MatchesReference) {
   sweep<double>(1e-12);
+}
+
+void small_kernel_sweep();
+
+// attend's own kernel: every row remainder of the 8- and 6-row tiles, one- and two-vector column
+// panels with and without a masked tail, the in-register 8 × 8 transpose with ragged edges, and
+// a transposed op(B) too large for the stack panel (K·N > 10240) — on every SIMD target compiled
+// in that this CPU runs (AVX-512's 8-row tiles, AVX2's 6-row ones, SSE4, …).
+TEST(Gemm, SmallKernelMatchesReference) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    small_kernel_sweep();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+void small_kernel_sweep() {
+  for (int64_t m : {1, 2, 3, 5, 6, 7, 8, 9, 17, 96})
+    for (int64_t n : {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64, 100})
+      for (int64_t k : {1, 5, 8, 9, 16, 64, 130})
+        for (bool ta : {false, true})
+          for (bool tb : {false, true})
+            for (int64_t pad : {0, 5}) {
+              GemmShape s{ta, tb, m, n, k, (ta ? m : k) + pad, (tb ? k : n) + pad, n + pad};
+              for (float beta : {0.0f, 1.0f, 0.5f})
+                ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, true));
+            }
+}
+
+TEST(Gemm, SmallKernelRule) {
+  // Shapes of attention heads and d_model ≤ 96 layers take attend's kernel; 128² and up the
+  // backend's.
+  EXPECT_TRUE(detail::small_gemm_preferred(GemmShape{false, true, 96, 64, 64, 64, 64, 64}));
+  EXPECT_TRUE(detail::small_gemm_preferred(GemmShape{false, false, 3072, 16, 96, 96, 16, 16}));
+  EXPECT_FALSE(detail::small_gemm_preferred(GemmShape{false, true, 96, 128, 128, 128, 128, 128}));
+  EXPECT_FALSE(detail::small_gemm_preferred(GemmShape{false, true, 32, 2048, 512, 512, 512, 2048}));
 }
 
 TEST(Gemm, LargeThreaded) {

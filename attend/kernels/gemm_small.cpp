@@ -1,0 +1,243 @@
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "attend/kernels/gemm_small.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "attend/kernels/gemm_small.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attend::kernels::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+constexpr size_t kMaxLanes = 64;  // ≥ float lanes of any target (2048-bit SVE)
+
+// One register tile: C[0:MR, 0:NV·lanes) (alpha, beta applied) from
+//   acc_rv = Σ_p A[r, p] · B[p, v·lanes : (v + 1)·lanes)
+// with A[r, p] at a[r·a_rs + p·a_cs] (either transpose of A without a copy) and B row-major
+// (K, ≥ NV·lanes readable floats per row, stride ldb). kPartial: only `last` lanes of the last
+// vector belong to C; they go through a stack copy, so nothing outside the M × N block of C is
+// read or written (no masked memory operations, which some targets emulate with full-width ones).
+template <int MR, int NV, bool kPartial>
+HWY_INLINE void Tile(const float* HWY_RESTRICT a, int64_t a_rs, int64_t a_cs,
+                     const float* HWY_RESTRICT b, int64_t ldb, int64_t k, float* HWY_RESTRICT c,
+                     int64_t ldc, float alpha, float beta, size_t last) {
+  const DF d;
+  const size_t N = hn::Lanes(d);
+  VF acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = hn::Zero(d);
+  for (int64_t p = 0; p < k; ++p) {
+    const float* bp = b + p * ldb;
+    VF bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = hn::LoadU(d, bp + v * N);
+    const float* ap = a + p * a_cs;
+    for (int r = 0; r < MR; ++r) {
+      const auto av = hn::Set(d, ap[r * a_rs]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(av, bv[v], acc[r][v]);
+    }
+  }
+  const auto valpha = hn::Set(d, alpha), vbeta = hn::Set(d, beta);
+  HWY_ALIGN float tail[kMaxLanes] = {};
+  for (int r = 0; r < MR; ++r) {
+    float* cr = c + r * ldc;
+    for (int v = 0; v < NV; ++v) {
+      auto out = hn::Mul(acc[r][v], valpha);
+      if (kPartial && v == NV - 1) {
+        float* ct = cr + v * N;
+        if (beta != 0.0f) {
+          std::copy(ct, ct + last, tail);
+          out = hn::MulAdd(vbeta, hn::Load(d, tail), out);
+        }
+        hn::Store(out, d, tail);
+        std::copy(tail, tail + last, ct);
+      } else {
+        if (beta != 0.0f) out = hn::MulAdd(vbeta, hn::LoadU(d, cr + v * N), out);
+        hn::StoreU(out, d, cr + v * N);
+      }
+    }
+  }
+}
+
+// Rows [0, rows) of one column panel, in tiles of kRows rows and one remainder tile. With 32
+// vector registers (AVX-512) 8 × 2 accumulators; with 16 (AVX2), 6 × 2.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr int kRows = 8;
+#else
+constexpr int kRows = 6;
+#endif
+
+template <int NV, bool kPartial>
+void Panel(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, int64_t m,
+           int64_t k, float* c, int64_t ldc, float alpha, float beta, size_t last) {
+  int64_t i = 0;
+  for (; i + kRows <= m; i += kRows)
+    Tile<kRows, NV, kPartial>(a + i * a_rs, a_rs, a_cs, b, ldb, k, c + i * ldc, ldc, alpha, beta,
+                              last);
+  const float* ai = a + i * a_rs;
+  float* ci = c + i * ldc;
+  switch (m - i) {
+    case 7:
+      Tile<7, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    case 6:
+      Tile<6, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    case 5:
+      Tile<5, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    case 4:
+      Tile<4, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    case 3:
+      Tile<3, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    case 2:
+      Tile<2, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    case 1:
+      Tile<1, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
+      break;
+    default:
+      break;
+  }
+}
+
+// C = alpha · A' B' + beta · C with A' described by (a_rs, a_cs) and B' row-major (K, N, ldb).
+void GemmSmallRowMajorB(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t a_rs,
+                        int64_t a_cs, const float* b, int64_t ldb, float beta, float* c,
+                        int64_t ldc) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  // Column panels two vectors wide: each B panel (K × 2N floats) stays in L1 while every row
+  // tile of A streams past it.
+  for (; j + 2 * N <= n; j += 2 * N)
+    Panel<2, false>(a, a_rs, a_cs, b + j, ldb, m, k, c + j, ldc, alpha, beta, N);
+  const int64_t rest = n - j;
+  if (rest == N) {
+    Panel<1, false>(a, a_rs, a_cs, b + j, ldb, m, k, c + j, ldc, alpha, beta, N);
+    return;
+  }
+  if (rest == 0) return;
+  // A ragged last panel: its columns copied into whole vectors (zero-padded), so the kernel's
+  // loads never reach past B's last row.
+  const int64_t width = rest > N ? 2 * N : N;
+  constexpr int64_t kStackFloats = 4096;
+  HWY_ALIGN float stack[kStackFloats];
+  std::vector<float> heap;
+  float* panel = stack;
+  if (k * width > kStackFloats) {
+    heap.resize(static_cast<size_t>(k * width));
+    panel = heap.data();
+  }
+  for (int64_t p = 0; p < k; ++p) {
+    float* row = std::copy(b + p * ldb + j, b + p * ldb + n, panel + p * width);
+    std::fill(row, panel + (p + 1) * width, 0.0f);
+  }
+  if (rest > N)
+    Panel<2, true>(a, a_rs, a_cs, panel, width, m, k, c + j, ldc, alpha, beta, rest - N);
+  else
+    Panel<1, true>(a, a_rs, a_cs, panel, width, m, k, c + j, ldc, alpha, beta, rest);
+}
+
+// bt (K, N) = bᵀ for b (N, K, stride ldb): 8 × 8 blocks transposed in registers (three rounds
+// of interleaves: 32-bit, 64-bit, then 128-bit halves), the ragged edges element by element.
+void TransposeIntoPanel(const float* HWY_RESTRICT b, int64_t ldb, int64_t n, int64_t k,
+                        float* HWY_RESTRICT bt) {
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_MAX_BYTES < 32
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) bt[p * n + j] = b[j * ldb + p];
+#else
+  const hn::FixedTag<float, 8> d8;
+  const hn::Repartition<double, decltype(d8)> dd;
+  using V8 = hn::Vec<decltype(d8)>;
+  auto il64 = [&](V8 x, V8 y) {
+    return hn::BitCast(d8, hn::InterleaveLower(dd, hn::BitCast(dd, x), hn::BitCast(dd, y)));
+  };
+  auto iu64 = [&](V8 x, V8 y) {
+    return hn::BitCast(d8, hn::InterleaveUpper(dd, hn::BitCast(dd, x), hn::BitCast(dd, y)));
+  };
+  const int64_t n8 = n / 8 * 8, k8 = k / 8 * 8;
+  for (int64_t j = 0; j < n8; j += 8) {
+    const float* bj = b + j * ldb;
+    for (int64_t p = 0; p < k8; p += 8) {
+      V8 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = hn::LoadU(d8, bj + i * ldb + p);
+      // rows a..h of the block; t: pairs (a0 b0 a1 b1 | a4 b4 a5 b5) …
+      V8 t[8];
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = hn::InterleaveLower(d8, r[i], r[i + 1]);
+        t[i + 1] = hn::InterleaveUpper(d8, r[i], r[i + 1]);
+      }
+      // u: quads (a0 b0 c0 d0 | a4 b4 c4 d4) for columns 0..3 (rows a–d), likewise rows e–h
+      const V8 u0 = il64(t[0], t[2]), u1 = iu64(t[0], t[2]), u2 = il64(t[1], t[3]),
+               u3 = iu64(t[1], t[3]);
+      const V8 v0 = il64(t[4], t[6]), v1 = iu64(t[4], t[6]), v2 = il64(t[5], t[7]),
+               v3 = iu64(t[5], t[7]);
+      float* out = bt + p * n + j;
+      hn::StoreU(hn::ConcatLowerLower(d8, v0, u0), d8, out + 0 * n);
+      hn::StoreU(hn::ConcatLowerLower(d8, v1, u1), d8, out + 1 * n);
+      hn::StoreU(hn::ConcatLowerLower(d8, v2, u2), d8, out + 2 * n);
+      hn::StoreU(hn::ConcatLowerLower(d8, v3, u3), d8, out + 3 * n);
+      hn::StoreU(hn::ConcatUpperUpper(d8, v0, u0), d8, out + 4 * n);
+      hn::StoreU(hn::ConcatUpperUpper(d8, v1, u1), d8, out + 5 * n);
+      hn::StoreU(hn::ConcatUpperUpper(d8, v2, u2), d8, out + 6 * n);
+      hn::StoreU(hn::ConcatUpperUpper(d8, v3, u3), d8, out + 7 * n);
+    }
+    for (int64_t p = k8; p < k; ++p)
+      for (int64_t i = 0; i < 8; ++i) bt[p * n + j + i] = bj[i * ldb + p];
+  }
+  for (int64_t j = n8; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) bt[p * n + j] = b[j * ldb + p];
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attend::kernels::detail
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attend::kernels::detail {
+
+HWY_EXPORT(GemmSmallRowMajorB);
+HWY_EXPORT(TransposeIntoPanel);
+
+void gemm_small(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                float* c) {
+  if (s.m == 0 || s.n == 0) return;
+  // op(A)[i, p] = a[i·a_rs + p·a_cs]
+  const int64_t a_rs = s.trans_a ? 1 : s.lda, a_cs = s.trans_a ? s.lda : 1;
+  if (!s.trans_b) {
+    HWY_DYNAMIC_DISPATCH(GemmSmallRowMajorB)
+    (s.m, s.n, s.k, alpha, a, a_rs, a_cs, b, s.ldb, beta, c, s.ldc);
+    return;
+  }
+  // op(B) = Bᵀ with B (N, K): copy it into a (K, N) panel so the kernel reads rows of B'.
+  constexpr int64_t kStackFloats = 10240;
+  alignas(64) float stack[kStackFloats];
+  std::vector<float> heap;
+  float* bt = stack;
+  if (s.k * s.n > kStackFloats) {
+    heap.resize(static_cast<size_t>(s.k * s.n));
+    bt = heap.data();
+  }
+  HWY_DYNAMIC_DISPATCH(TransposeIntoPanel)(b, s.ldb, s.n, s.k, bt);
+  HWY_DYNAMIC_DISPATCH(GemmSmallRowMajorB)
+  (s.m, s.n, s.k, alpha, a, a_rs, a_cs, bt, s.n, beta, c, s.ldc);
+}
+
+bool small_gemm_preferred(const GemmShape& s) {
+  // Measured against dnnl_sgemm on one thread (1 AVX-512 core; bench_engine's
+  // BM_GemmSmallVsBackend): 1.1–2.2× faster while op(B) (K × N) fits in L1 beside the A tiles
+  // (K·N ≤ 96², any M: 3072×32×32, 1024×96×96, 96×64×128), 0.8–1.0× from 128² up.
+  return s.k * s.n <= 96 * 96 + 1024;
+}
+
+}  // namespace attend::kernels::detail
+#endif  // HWY_ONCE

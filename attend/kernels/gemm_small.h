@@ -1,0 +1,19 @@
+#pragma once
+// A single-threaded float32 GEMM for small products (attention heads, d_model ≤ ~256 layers at
+// batch 1), where a library GEMM's per-call packing and dispatch cost more than the arithmetic.
+// Same contract as kernels::gemm (row-major, C = alpha · op(A) op(B) + beta · C; beta = 0 never
+// reads C); kernels::gemm calls it below a measured size (see small_gemm_preferred).
+#include "attend/kernels/gemm.h"
+
+namespace attend::kernels::detail {
+
+// C(M, N) = alpha · op(A)(M, K) · op(B)(K, N) + beta · C. No threads. op(B) is copied into a
+// (K, N) panel when trans_b (on the stack up to K·N = 10240), and a ragged last column panel into
+// whole vectors (on the stack up to 4096 floats); op(A) is read in place.
+void gemm_small(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                float* c);
+
+// Whether gemm_small beats the backend for this shape on one thread.
+bool small_gemm_preferred(const GemmShape& s);
+
+}  // namespace attend::kernels::detail
