@@ -6,13 +6,16 @@
 #include <cmath>
 
 #include "attend/kernels/attention_rows.h"
-#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+// clang-format off
+#include "attend/kernels/exp-inl.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace attend::kernels::detail {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+using attend::kernels::HWY_NAMESPACE::ExpNonPositive;
 
 // Tile rows are read in whole vectors up to round_up(cols, lanes) ≤ lds; lanes past cols are
 // masked (their memory belongs to the same row buffer, so reading it is safe).
@@ -20,7 +23,6 @@ void OnlineSoftmaxRows(float* s, int64_t rows, int64_t cols, int64_t lds, float*
                        float* alpha) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  const auto lowest = hn::Set(df, -FLT_MAX);
   const auto neg_inf = hn::Set(df, -INFINITY);
   for (int64_t i = 0; i < rows; ++i) {
     float* row = s + i * lds;
@@ -40,7 +42,7 @@ void OnlineSoftmaxRows(float* s, int64_t rows, int64_t cols, int64_t lds, float*
     const auto vm = hn::Set(df, m_new);
     auto vsum = hn::Zero(df);
     for (int64_t j = 0; j < cols; j += N) {
-      auto e = hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, row + j), vm), lowest));
+      auto e = ExpNonPositive(df, hn::Sub(hn::LoadU(df, row + j), vm));
       if (j + N > cols) {
         const auto keep = hn::FirstN(df, cols - j);
         e = hn::IfThenElseZero(keep, e);
@@ -59,7 +61,6 @@ void OnlineSoftmaxRows(float* s, int64_t rows, int64_t cols, int64_t lds, float*
 void ExpMinusRows(float* s, int64_t rows, int64_t cols, int64_t lds, const float* lse) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  const auto lowest = hn::Set(df, -FLT_MAX);
   for (int64_t i = 0; i < rows; ++i) {
     float* row = s + i * lds;
     if (lse[i] == -INFINITY) {
@@ -68,7 +69,7 @@ void ExpMinusRows(float* s, int64_t rows, int64_t cols, int64_t lds, const float
     }
     const auto vl = hn::Set(df, lse[i]);
     for (int64_t j = 0; j < cols; j += N) {
-      auto e = hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, row + j), vl), lowest));
+      auto e = ExpNonPositive(df, hn::Sub(hn::LoadU(df, row + j), vl));
       if (j + N > cols)
         hn::BlendedStore(e, hn::FirstN(df, cols - j), df, row + j);
       else
@@ -239,7 +240,6 @@ HWY_INLINE void WeightedSumOfRowsFromVector(D df, V p, const float* v, int64_t v
 void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
   const hn::ScalableTag<float> df;
   const int64_t N = hn::Lanes(df);
-  const auto lowest = hn::Set(df, -FLT_MAX);
   const auto neg_inf = hn::Set(df, -INFINITY);
   const auto vscale = hn::Set(df, h.scale);
   const auto keys = hn::FirstN(df, static_cast<size_t>(h.lk));
@@ -266,8 +266,8 @@ void RowsHeadForwardOneVector(const RowsHead& h, const float* kt) {
       if (h.lse) h.lse[i] = -INFINITY;
       continue;
     }
-    // P_i = exp(S_i − m) / Σ (−inf lanes give exp(−FLT_MAX − m) = 0), then the dropout multipliers
-    auto e = hn::Exp(df, hn::Max(hn::Sub(acc, hn::Set(df, m)), lowest));
+    // P_i = exp(S_i − m) / Σ (−inf lanes give 0), then the dropout multipliers
+    auto e = ExpNonPositive(df, hn::Sub(acc, hn::Set(df, m)));
     const float sum = hn::GetLane(hn::SumOfLanes(df, e));
     if (h.lse) h.lse[i] = m + std::log(sum);
     auto p = hn::Mul(e, hn::Set(df, 1.0f / sum));
@@ -285,7 +285,6 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
   float* s = kt + h.dim * ldk;  // one row of scores (ldk)
   TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
   if (ldk == N && h.dim_v <= N) return RowsHeadForwardOneVector(h, kt);
-  const auto lowest = hn::Set(df, -FLT_MAX);
   for (int64_t i = 0; i < h.lq; ++i) {
     float* oi = h.out + i * h.out_ld;
     HeadScores(h, i, kt, ldk, s);
@@ -300,11 +299,11 @@ void RowsHeadForward(const RowsHead& h, float* scratch) {
     const auto vm = hn::Set(df, m);
     auto vsum = hn::Zero(df);
     for (int64_t j = 0; j < ldk; j += N) {
-      const auto e = hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, s + j), vm), lowest));
+      const auto e = ExpNonPositive(df, hn::Sub(hn::LoadU(df, s + j), vm));
       hn::StoreU(e, df, s + j);
       vsum = hn::Add(vsum, e);
     }
-    // Lanes that were −inf give exp(−FLT_MAX − m) = 0.
+    // Lanes that were −inf give 0.
     const float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
     if (h.lse) h.lse[i] = m + std::log(sum);
     const auto inv = hn::Set(df, 1.0f / sum);
@@ -333,7 +332,6 @@ void RowsHeadBackward(const RowsHead& h, float* scratch) {
   TransposeRows(h.k, h.k_ld, h.lk, h.dim, kt, ldk);
   TransposeRows(h.v, h.v_ld, h.lk, h.dim_v, vt, ldk);
   for (int64_t j = 0; j < (h.dim + h.dim_v) * ldk; ++j) dkt[j] = 0.0f;
-  const auto lowest = hn::Set(df, -FLT_MAX);
   for (int64_t i = 0; i < h.lq; ++i) {
     float* dqi = h.dq + i * h.dq_ld;
     const float l = h.lse[i];
@@ -346,7 +344,7 @@ void RowsHeadBackward(const RowsHead& h, float* scratch) {
     HeadScores(h, i, kt, ldk, s);
     const auto vl = hn::Set(df, l);
     for (int64_t j = 0; j < ldk; j += N)
-      hn::StoreU(hn::Exp(df, hn::Max(hn::Sub(hn::LoadU(df, s + j), vl), lowest)), df, s + j);
+      hn::StoreU(ExpNonPositive(df, hn::Sub(hn::LoadU(df, s + j), vl)), df, s + j);
     for (int64_t j = 0; j < ldk; j += N) {
       auto acc = hn::Zero(df);
       for (int64_t c = 0; c < h.dim_v; ++c)

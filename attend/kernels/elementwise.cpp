@@ -5,6 +5,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "attend/kernels/exp-inl.h"
 // clang-format on
 
 #include <algorithm>
@@ -31,7 +32,7 @@ HWY_INLINE V ErfApprox(D d, V x) {
   p = hn::MulAdd(p, t, hn::Set(d, -0.284496736f));
   p = hn::MulAdd(p, t, hn::Set(d, 0.254829592f));
   p = p * t;
-  const V y = hn::NegMulAdd(p, hn::Exp(d, hn::Neg(ax * ax)), one);
+  const V y = hn::NegMulAdd(p, ExpNonPositive(d, hn::Neg(ax * ax)), one);
   return hn::CopySign(y, x);
 }
 
@@ -118,8 +119,8 @@ HWY_INLINE V UnaryBackVec(Unary op, float param, D d, V x, V y, V g) {
     case Unary::Gelu: {
       const V cdf = hn::Set(d, 0.5f) *
                     (hn::Set(d, 1.0f) + ErfApprox(d, x * hn::Set(d, 0.70710678118654752f)));
-      const V pdf = hn::Set(d, 0.39894228040143268f) *
-                    hn::Exp(d, hn::Neg(hn::Min(x * x, hn::Set(d, 1e4f))) * hn::Set(d, 0.5f));
+      const V pdf =
+          hn::Set(d, 0.39894228040143268f) * ExpNonPositive(d, hn::Neg(x * x) * hn::Set(d, 0.5f));
       return g * hn::MulAdd(x, pdf, cdf);
     }
     case Unary::Elu:

@@ -5,6 +5,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "attend/kernels/exp-inl.h"
 // clang-format on
 
 #include <algorithm>
@@ -32,13 +33,12 @@ HWY_INLINE void SoftmaxRow(const float* HWY_RESTRICT x, float* HWY_RESTRICT y, i
   for (; i + N <= n; i += N) vm = hn::Max(vm, hn::LoadU(d, x + i));
   float m = hn::GetLane(hn::MaxOfLanes(d, vm));
   for (; i < n; ++i) m = std::max(m, x[i]);
-  // exp(x − max) and its sum; -inf inputs give 0 (clamped to a finite floor for Exp's range).
+  // exp(x − max) and its sum; -inf inputs give 0.
   const auto vmax = hn::Set(d, m);
-  const auto floor = hn::Set(d, -1e30f);
   auto vs = hn::Zero(d);
   i = 0;
   for (; i + N <= n; i += N) {
-    const auto e = hn::Exp(d, hn::Max(hn::LoadU(d, x + i) - vmax, floor));
+    const auto e = ExpNonPositive(d, hn::LoadU(d, x + i) - vmax);
     vs = vs + e;
     if (!log) hn::StoreU(e, d, y + i);
   }
@@ -47,7 +47,7 @@ HWY_INLINE void SoftmaxRow(const float* HWY_RESTRICT x, float* HWY_RESTRICT y, i
     HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
     for (int64_t k = 0; k < N; ++k) buf[k] = -1e30f;
     for (int64_t k = i; k < n; ++k) buf[k - i] = x[k] - m;
-    const auto e = hn::Exp(d, hn::Max(hn::Load(d, buf), floor));
+    const auto e = ExpNonPositive(d, hn::Load(d, buf));
     hn::Store(e, d, buf);
     for (int64_t k = i; k < n; ++k) {
       s += buf[k - i];

@@ -6,7 +6,9 @@
 #include <random>
 #include <vector>
 
+#include "attend/kernels/attention_rows.h"
 #include "attend/kernels/softmax.h"
+#include "hwy/targets.h"
 
 namespace attend::kernels {
 namespace {
@@ -30,6 +32,34 @@ TEST(SoftmaxKernel, MatchesReference) {
         for (size_t i = 0; i < df.size(); ++i)
           ASSERT_NEAR(df[i], dr[i], 1e-5f + 1e-5f * std::abs(dr[i]));
       }
+}
+
+// The softmax's exp (exp-inl.h's ExpNonPositive), through exp_minus_rows with lse = 0, which
+// stores exp(s) for every score s: relative error ≤ 3e-7 against double-precision exp over
+// [−87.3, 0], exactly 1 at 0, and 0 for −inf and below the smallest normal result — on every SIMD
+// target this CPU runs.
+TEST(SoftmaxKernel, ExpOfNonPositiveScores) {
+  std::vector<float> x;
+  for (float v = 0.0f; v > -87.3f; v -= 0.0137f) x.push_back(v);
+  for (float v : {-1e-7f, -0.3465735f, -0.3465736f, -87.3f, -87.33f}) x.push_back(v);
+  const size_t finite = x.size();
+  for (float v : {-87.34f, -88.0f, -100.0f, -1e30f, -std::numeric_limits<float>::infinity()})
+    x.push_back(v);
+  const int64_t cols = static_cast<int64_t>(x.size());
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    std::vector<float> y = x;
+    const float lse = 0.0f;
+    detail::exp_minus_rows(y.data(), 1, cols, cols, &lse);
+    EXPECT_EQ(y[0], 1.0f);
+    for (size_t i = 0; i < finite; ++i) {
+      const double want = std::exp(static_cast<double>(x[i]));
+      ASSERT_LE(std::abs(y[i] - want), 3e-7 * want) << "exp(" << x[i] << ") = " << y[i];
+    }
+    for (size_t i = finite; i < x.size(); ++i) EXPECT_EQ(y[i], 0.0f) << "exp(" << x[i] << ")";
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 TEST(SoftmaxKernel, MaskedEntriesGiveZero) {
