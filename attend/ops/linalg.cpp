@@ -206,10 +206,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 namespace {
 
+// y (rows, n) ← every row a copy of bias (n); one memmove-speed copy per row (the element loop
+// was not vectorised: y and bias may alias as far as the compiler knows).
 template <typename T>
 void fill_rows(T* y, const T* bias, int64_t rows, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < n; ++j) y[r * n + j] = bias[j];
+  for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + n, y + r * n);
 }
 
 }  // namespace
