@@ -72,6 +72,20 @@ constexpr int kRows = 8;
 constexpr int kRows = 6;
 #endif
 
+// The last m mod kRows rows of a panel: Tile<rows> chosen at compile time (rows < kRows).
+template <int MR, int NV, bool kPartial>
+void RemainderTile(int64_t rows, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                   int64_t ldb, int64_t k, float* c, int64_t ldc, float alpha, float beta,
+                   size_t last) {
+  if constexpr (MR > 0) {
+    if (rows == MR)
+      Tile<MR, NV, kPartial>(a, a_rs, a_cs, b, ldb, k, c, ldc, alpha, beta, last);
+    else
+      RemainderTile<MR - 1, NV, kPartial>(rows, a, a_rs, a_cs, b, ldb, k, c, ldc, alpha, beta,
+                                          last);
+  }
+}
+
 template <int NV, bool kPartial>
 void Panel(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, int64_t m,
            int64_t k, float* c, int64_t ldc, float alpha, float beta, size_t last) {
@@ -79,33 +93,8 @@ void Panel(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t l
   for (; i + kRows <= m; i += kRows)
     Tile<kRows, NV, kPartial>(a + i * a_rs, a_rs, a_cs, b, ldb, k, c + i * ldc, ldc, alpha, beta,
                               last);
-  const float* ai = a + i * a_rs;
-  float* ci = c + i * ldc;
-  switch (m - i) {
-    case 7:
-      Tile<7, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    case 6:
-      Tile<6, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    case 5:
-      Tile<5, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    case 4:
-      Tile<4, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    case 3:
-      Tile<3, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    case 2:
-      Tile<2, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    case 1:
-      Tile<1, NV, kPartial>(ai, a_rs, a_cs, b, ldb, k, ci, ldc, alpha, beta, last);
-      break;
-    default:
-      break;
-  }
+  RemainderTile<kRows - 1, NV, kPartial>(m - i, a + i * a_rs, a_rs, a_cs, b, ldb, k, c + i * ldc,
+                                         ldc, alpha, beta, last);
 }
 
 // C = alpha · A' B' + beta · C with A' described by (a_rs, a_cs) and B' row-major (K, N, ldb).
