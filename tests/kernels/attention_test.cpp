@@ -77,7 +77,9 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
   p.offset = 1000;
   p.kernel = kernel;
 
-  std::vector<float> o(q.size() / c.dim * c.dim_v), lse(c.b * c.h * c.lq);
+  // The kernels write every output element (the first key block with beta = 0): NaN beforehand
+  // must not survive.
+  std::vector<float> o(q.size() / c.dim * c.dim_v, std::nanf("")), lse(c.b * c.h * c.lq);
   attention_forward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o.data(), os, lse.data(),
                     2);
   std::vector<double> q64(q.begin(), q.end()), k64(k.begin(), k.end()), v64(v.begin(), v.end()),
