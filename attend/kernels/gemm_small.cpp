@@ -15,7 +15,24 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
-constexpr size_t kMaxLanes = 64;  // ≥ float lanes of any target (2048-bit SVE)
+
+// Float scratch of n elements: on the stack up to kStack, else on the heap.
+template <int64_t kStack>
+class FloatScratch {
+ public:
+  explicit FloatScratch(int64_t n) {
+    if (n > kStack) {
+      heap_.resize(static_cast<size_t>(n));
+      data_ = heap_.data();
+    }
+  }
+  float* data() { return data_; }
+
+ private:
+  HWY_ALIGN float stack_[kStack];
+  std::vector<float> heap_;
+  float* data_ = stack_;
+};
 
 // One register tile: C[0:MR, 0:NV·lanes) (alpha, beta applied) from
 //   acc_rv = Σ_p A[r, p] · B[p, v·lanes : (v + 1)·lanes)
@@ -43,7 +60,7 @@ HWY_INLINE void Tile(const float* HWY_RESTRICT a, int64_t a_rs, int64_t a_cs,
     }
   }
   const auto valpha = hn::Set(d, alpha), vbeta = hn::Set(d, beta);
-  HWY_ALIGN float tail[kMaxLanes] = {};
+  HWY_ALIGN float tail[HWY_MAX_BYTES / sizeof(float)] = {};
   for (int r = 0; r < MR; ++r) {
     float* cr = c + r * ldc;
     for (int v = 0; v < NV; ++v) {
@@ -117,14 +134,8 @@ void GemmSmallRowMajorB(int64_t m, int64_t n, int64_t k, float alpha, const floa
   // A ragged last panel: its columns copied into whole vectors (zero-padded), so the kernel's
   // loads never reach past B's last row.
   const int64_t width = rest > N ? 2 * N : N;
-  constexpr int64_t kStackFloats = 4096;
-  HWY_ALIGN float stack[kStackFloats];
-  std::vector<float> heap;
-  float* panel = stack;
-  if (k * width > kStackFloats) {
-    heap.resize(static_cast<size_t>(k * width));
-    panel = heap.data();
-  }
+  FloatScratch<4096> scratch(k * width);
+  float* panel = scratch.data();
   for (int64_t p = 0; p < k; ++p) {
     float* row = std::copy(b + p * ldb + j, b + p * ldb + n, panel + p * width);
     std::fill(row, panel + (p + 1) * width, 0.0f);
@@ -136,13 +147,12 @@ void GemmSmallRowMajorB(int64_t m, int64_t n, int64_t k, float alpha, const floa
 }
 
 // bt (K, N) = bᵀ for b (N, K, stride ldb): 8 × 8 blocks transposed in registers (three rounds
-// of interleaves: 32-bit, 64-bit, then 128-bit halves), the ragged edges element by element.
+// of interleaves: 32-bit, 64-bit, then 128-bit halves) where vectors hold 8 floats, the rest
+// element by element.
 void TransposeIntoPanel(const float* HWY_RESTRICT b, int64_t ldb, int64_t n, int64_t k,
                         float* HWY_RESTRICT bt) {
-#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_MAX_BYTES < 32
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < k; ++p) bt[p * n + j] = b[j * ldb + p];
-#else
+  int64_t n8 = 0;  // rows of b done by blocks
+#if HWY_MAX_BYTES >= 32
   const hn::FixedTag<float, 8> d8;
   const hn::Repartition<double, decltype(d8)> dd;
   using V8 = hn::Vec<decltype(d8)>;
@@ -152,7 +162,8 @@ void TransposeIntoPanel(const float* HWY_RESTRICT b, int64_t ldb, int64_t n, int
   auto iu64 = [&](V8 x, V8 y) {
     return hn::BitCast(d8, hn::InterleaveUpper(dd, hn::BitCast(dd, x), hn::BitCast(dd, y)));
   };
-  const int64_t n8 = n / 8 * 8, k8 = k / 8 * 8;
+  n8 = n / 8 * 8;
+  const int64_t k8 = k / 8 * 8;
   for (int64_t j = 0; j < n8; j += 8) {
     const float* bj = b + j * ldb;
     for (int64_t p = 0; p < k8; p += 8) {
@@ -182,9 +193,23 @@ void TransposeIntoPanel(const float* HWY_RESTRICT b, int64_t ldb, int64_t n, int
     for (int64_t p = k8; p < k; ++p)
       for (int64_t i = 0; i < 8; ++i) bt[p * n + j + i] = bj[i * ldb + p];
   }
+#endif
   for (int64_t j = n8; j < n; ++j)
     for (int64_t p = 0; p < k; ++p) bt[p * n + j] = b[j * ldb + p];
-#endif
+}
+
+// gemm_small for one target: a transposed B packed into a (K, N) panel, then the kernel.
+void GemmSmall(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+               float* c) {
+  // op(A)[i, p] = a[i·a_rs + p·a_cs]
+  const int64_t a_rs = s.trans_a ? 1 : s.lda, a_cs = s.trans_a ? s.lda : 1;
+  if (!s.trans_b) {
+    GemmSmallRowMajorB(s.m, s.n, s.k, alpha, a, a_rs, a_cs, b, s.ldb, beta, c, s.ldc);
+    return;
+  }
+  FloatScratch<kSmallGemmMaxPanel> bt(s.k * s.n);
+  TransposeIntoPanel(b, s.ldb, s.n, s.k, bt.data());
+  GemmSmallRowMajorB(s.m, s.n, s.k, alpha, a, a_rs, a_cs, bt.data(), s.n, beta, c, s.ldc);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -194,38 +219,20 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace attend::kernels::detail {
 
-HWY_EXPORT(GemmSmallRowMajorB);
-HWY_EXPORT(TransposeIntoPanel);
+HWY_EXPORT(GemmSmall);
 
 void gemm_small(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                 float* c) {
   if (s.m == 0 || s.n == 0) return;
-  // op(A)[i, p] = a[i·a_rs + p·a_cs]
-  const int64_t a_rs = s.trans_a ? 1 : s.lda, a_cs = s.trans_a ? s.lda : 1;
-  if (!s.trans_b) {
-    HWY_DYNAMIC_DISPATCH(GemmSmallRowMajorB)
-    (s.m, s.n, s.k, alpha, a, a_rs, a_cs, b, s.ldb, beta, c, s.ldc);
-    return;
-  }
-  // op(B) = Bᵀ with B (N, K): copy it into a (K, N) panel so the kernel reads rows of B'.
-  constexpr int64_t kStackFloats = 10240;
-  alignas(64) float stack[kStackFloats];
-  std::vector<float> heap;
-  float* bt = stack;
-  if (s.k * s.n > kStackFloats) {
-    heap.resize(static_cast<size_t>(s.k * s.n));
-    bt = heap.data();
-  }
-  HWY_DYNAMIC_DISPATCH(TransposeIntoPanel)(b, s.ldb, s.n, s.k, bt);
-  HWY_DYNAMIC_DISPATCH(GemmSmallRowMajorB)
-  (s.m, s.n, s.k, alpha, a, a_rs, a_cs, bt, s.n, beta, c, s.ldc);
+  HWY_DYNAMIC_DISPATCH(GemmSmall)(s, alpha, a, b, beta, c);
 }
 
 bool small_gemm_preferred(const GemmShape& s) {
   // Measured against dnnl_sgemm on one thread (1 AVX-512 core; bench_engine's
-  // BM_GemmSmallVsBackend): 1.1–2.2× faster while op(B) (K × N) fits in L1 beside the A tiles
-  // (K·N ≤ 96², any M: 3072×32×32, 1024×96×96, 96×64×128), 0.8–1.0× from 128² up.
-  return s.k * s.n <= 96 * 96 + 1024;
+  // BM_GemmSmallVsBackend, table in docs/benchmarks.md): 1.04–2.7× faster while op(B) (K × N)
+  // fits in L1 beside the A tiles (up to 96², any M: 3072×32×32, 1024×96×96, 96×64×128; 0.92×
+  // for N = 7), 0.75–1.05× from 128² up.
+  return s.k * s.n <= kSmallGemmMaxPanel;
 }
 
 }  // namespace attend::kernels::detail
