@@ -7,17 +7,12 @@
 #include <vector>
 
 #include "attend/kernels/pool.h"
+#include "support/random_vec.h"
 
 namespace attend::kernels {
 namespace {
 
-template <typename T>
-std::vector<T> random_vec(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
+using attend::testing::random_vec;
 
 template <typename T>
 void expect_near(const std::vector<T>& a, const std::vector<T>& b, double tol, const char* what) {

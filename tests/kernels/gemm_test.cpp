@@ -11,16 +11,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "support/random_vec.h"
+
 namespace attend::kernels {
 namespace {
 
-template <typename T>
-std::vector<T> random_vec(size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
+using attend::testing::random_vec;
 
 // Runs gemm and gemm_reference on the same random operands (with lda/ldb/ldc padding) and
 // compares every element of C, padding included (gemm must not write outside the M×N block).

@@ -16,10 +16,7 @@ namespace {
 using testing::all_close;
 using testing::gradcheck;
 using testing::random_leaf;
-
-Tensor vals(const std::vector<double>& v, const Shape& s, DType t = DType::F32) {
-  return Tensor::from_doubles(v, s, t);
-}
+using testing::vals;
 
 TEST(NnFunctional, SoftmaxValues) {
   Tensor x = vals({1, 2, 3, 1000, 1000, 1000}, {2, 3});
@@ -107,9 +104,16 @@ TEST(NnFunctional, GluMatchesCompositeAndGradcheck) {
   Tensor xl = random_leaf({2, 3, 10}, ctx, -2, 2), rl = random_leaf({2, 3, 5}, ctx);
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return glu(in[0], in[1]); }, {xl, rl}));
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return glu(in[0]); }, {xl}));
-  testing::expect_error([&] { glu(Tensor::zeros({2, 5}, DType::F64, ctx)); }, "even last dimension");
-  testing::expect_error([&] { glu(xl, Tensor::zeros({2, 3, 4}, DType::F64, ctx)); },
-                        "does not match the output shape (2, 3, 5)");
+  testing::expect_error(
+      [&] {
+        glu(Tensor::zeros({2, 5}, DType::F64, ctx));
+      },
+      "even last dimension");
+  testing::expect_error(
+      [&] {
+        glu(xl, Tensor::zeros({2, 3, 4}, DType::F64, ctx));
+      },
+      "does not match the output shape (2, 3, 5)");
 }
 
 TEST(NnFunctional, BatchNormTrainingUpdatesRunningStats) {

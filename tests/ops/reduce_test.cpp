@@ -11,10 +11,7 @@ namespace {
 using testing::all_close;
 using testing::gradcheck;
 using testing::random_leaf;
-
-Tensor vals(const std::vector<double>& v, const Shape& s, DType t = DType::F32) {
-  return Tensor::from_doubles(v, s, t);
-}
+using testing::vals;
 
 TEST(Reduce, HandComputed) {
   Tensor x = vals({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -15,6 +15,11 @@
 
 namespace attend::testing {
 
+// A tensor of the given values (row-major), for hand-computed expectations.
+inline Tensor vals(const std::vector<double>& v, const Shape& s, DType t = DType::F32) {
+  return Tensor::from_doubles(v, s, t);
+}
+
 // Random float64 leaf with requires_grad (values in [low, high)).
 inline Tensor random_leaf(const Shape& shape, Context& ctx, double low = -1.0, double high = 1.0) {
   Tensor t = Tensor::uniform(shape, low, high, DType::F64, ctx);
