@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/gradcheck.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using attend::testing::shared_path;
@@ -38,12 +39,7 @@ struct Result {
 };
 
 std::string work() {
-  static std::string dir = [] {
-    fs::path p = fs::temp_directory_path() / ("attend_cli_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-  }();
+  static const std::string dir = attend::testing::fresh_temp_dir("cli");
   return dir;
 }
 

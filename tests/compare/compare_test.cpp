@@ -2,7 +2,6 @@
 // its CSV/Markdown files, model-name handling, the latency timer, and the CLI faces.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -14,6 +13,7 @@
 #include "attend/models/model.h"
 #include "attend/train/compare.h"
 #include "support/gradcheck.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using attend::train::CompareRow;
@@ -25,12 +25,7 @@ const std::vector<std::string> kAll = {"PatchTST", "iTransformer", "Transformer"
                                        "TFT",      "LSTM",         "TCN",         "DLinear"};
 
 std::string work() {
-  static std::string dir = [] {
-    fs::path p = fs::temp_directory_path() / ("attend_compare_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-  }();
+  static const std::string dir = attend::testing::fresh_temp_dir("compare");
   return dir;
 }
 

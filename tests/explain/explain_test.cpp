@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cairo.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -23,6 +22,7 @@
 #include "attend/train/checkpoint.h"
 #include "attend/train/trainer.h"
 #include "support/gradcheck.h"
+#include "support/temp_dir.h"
 #include "support/tiny_data.h"
 
 namespace fs = std::filesystem;
@@ -33,11 +33,7 @@ using attend::train::RunConfig;
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  fs::path p =
-      fs::temp_directory_path() / ("attend_explain_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
+  return attend::testing::fresh_temp_dir("explain_" + name);
 }
 
 std::shared_ptr<const data::ForecastData> tiny_data(const RunConfig& cfg) {

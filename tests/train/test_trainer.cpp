@@ -1,7 +1,6 @@
 // Trainer: metrics, early stopping, schedules, short runs, determinism, checkpoints, resume.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include "attend/train/progress.h"
 #include "attend/train/trainer.h"
 #include "support/gradcheck.h"
+#include "support/temp_dir.h"
 #include "support/tiny_data.h"
 
 namespace fs = std::filesystem;
@@ -47,11 +47,7 @@ RunConfig tiny_config(const std::string& model) {
 }
 
 std::string temp_dir(const std::string& name) {
-  fs::path p =
-      fs::temp_directory_path() / ("attend_train_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
+  return attend::testing::fresh_temp_dir("train_" + name);
 }
 
 }  // namespace
@@ -316,18 +312,6 @@ TEST(Forecast, FutureTimestamps) {
   ASSERT_TRUE(data::parse_timestamp("2019-11-30", &nov30));
   EXPECT_EQ(future_timestamps({nov30, dec31, jan31}, 2, "m"), (std::vector<int64_t>{feb29, mar31}));
 }
-
-namespace {
-// Removes the scratch folders after the run.
-struct CleanupTemp : ::testing::Environment {
-  void TearDown() override {
-    for (const char* n : {"ckpt", "fail", "resume"})
-      fs::remove_all(fs::temp_directory_path() /
-                     (std::string("attend_train_") + n + "_" + std::to_string(::getpid())));
-  }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new CleanupTemp);
-}  // namespace
 
 namespace attend::train {
 namespace {
