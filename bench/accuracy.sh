@@ -7,7 +7,8 @@
 # SEEDS="1 2 3" runs each horizon once per seed and prints the means (MSE ± its std over seeds);
 # EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value);
 # HORIZONS="96 192" runs only those horizons. Each run's log (epochs, losses, early stopping) is
-# kept in runs/accuracy/logs/MODEL_DATASET_HORIZON_seedN.log.
+# kept in runs/accuracy/logs/MODEL_DATASET_HORIZON_seedN.log (…_seedN_TAG.log with LOG_TAG=TAG, for
+# variants of one setting, which should also pass their own --model_id in EXTRA_FLAGS).
 # TSLIB_SCRIPTS=1 adds the flags of TSLib's own experiment script for that model, dataset and
 # horizon (scripts/long_term_forecast/*_script/<Model>*.sh), where they differ from run.py's
 # defaults; see tslib_script_flags below. EXTRA_FLAGS still come last.
@@ -48,7 +49,7 @@ for ds in "${datasets[@]}"; do
     start=$(date +%s)
     results=()
     for seed in ${SEEDS:-2}; do
-      log=runs/accuracy/logs/${model}_${ds}_${pl}_seed${seed}.log
+      log=runs/accuracy/logs/${model}_${ds}_${pl}_seed${seed}${LOG_TAG:+_$LOG_TAG}.log
       line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
         --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" --seed "$seed" \
         --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" \
