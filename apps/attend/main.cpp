@@ -36,10 +36,13 @@ using attend::train::RunConfig;
 
 namespace {
 
-// Set by SIGINT; the trainer polls it at batch boundaries (the handler only stores).
+// Set by SIGINT (Ctrl-C) or SIGTERM (kill, a scheduler's time limit); the trainer polls g_stop at
+// batch boundaries. The handler only stores.
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_stop_signal{0};
 
-void on_sigint(int) {
+void on_stop_signal(int sig) {
+  g_stop_signal.store(sig);
   g_stop.store(true);
 }
 
@@ -75,23 +78,26 @@ int run_train(const RunConfig& cfg, bool resume, int threads) {
   opt.callbacks = progress.callbacks();
   opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
   struct sigaction sa {};
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
-  // a parent may have blocked SIGINT; a pending one is then delivered here, to the handler
-  sigset_t interrupt;
-  sigemptyset(&interrupt);
-  sigaddset(&interrupt, SIGINT);
-  sigprocmask(SIG_UNBLOCK, &interrupt, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // a parent may have blocked them; a pending one is then delivered here, to the handler
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
   auto r = attend::train::train_and_test(cfg, ctx, opt);
   signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   if (r.interrupted) {
     progress.clear();
+    const int sig = g_stop_signal.load();
     fmt::print(stderr,
-               "interrupted: state saved in {}/resume; run the same command with --resume to "
-               "continue\n",
-               r.dir);
-    return 130;
+               "{}: state saved in {}/resume; run the same command with --resume to continue\n",
+               sig == SIGTERM ? "terminated" : "interrupted", r.dir);
+    return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);  // 130 or 143, as a shell reports them
   }
   fmt::print("checkpoint: {}\n", r.dir);
   fmt::print("{}\n", attend::train::metrics_line(r.metrics));

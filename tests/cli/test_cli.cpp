@@ -243,23 +243,25 @@ TEST(Cli, UnwritableCheckpointsRoot) {
   EXPECT_EQ(entries, 1);
 }
 
-// SIGINT during training: state saved, exit 130, and --resume ends on the same line as an
-// uninterrupted run. The signal is made pending before exec (blocked in the child, then sent),
-// so it is delivered when attend installs its handler and unblocks it: no race with a fast
-// machine finishing the run first. Stopping at a later batch is covered by
+namespace {
+
+// SIGINT or SIGTERM during training: state saved, exit 128 + the signal, and --resume ends on the
+// same line as an uninterrupted run. The signal is made pending before exec (blocked in the child,
+// then sent), so it is delivered when attend installs its handler and unblocks it: no race with a
+// fast machine finishing the run first. Stopping at a later batch is covered by
 // Trainer.StopAndResumeMatchesUninterrupted.
-TEST(Cli, SigintThenResumeMatches) {
+void stop_then_resume_matches(int sig, const std::string& name) {
   const std::string common =
       "train --model PatchTST --d_model 16 --n_heads 2 --e_layers 1 "
       "--d_ff 16 --data custom --data_path tiny.csv --seq_len 48 "
       "--label_len 24 --pred_len 24 --batch_size 8 --train_epochs 4 "
       "--patience 40 --learning_rate 0.001 --threads 1 --root_path " +
       tiny_csv_dir();
-  Result full = run(common + " --checkpoints " + work() + "/sig_full");
+  Result full = run(common + " --checkpoints " + work() + "/" + name + "_full");
   ASSERT_EQ(full.rc, 0) << full.err;
 
-  const std::string root = work() + "/sig_int";
-  const std::string err = work() + "/sig_err.txt";
+  const std::string root = work() + "/" + name + "_stopped";
+  const std::string err = work() + "/" + name + "_err.txt";
   // argv prepared before fork: the child only calls async-signal-safe functions
   std::vector<std::string> words{bin()};
   std::istringstream split(common + " --checkpoints " + root);
@@ -270,7 +272,7 @@ TEST(Cli, SigintThenResumeMatches) {
 
   sigset_t block, old;
   sigemptyset(&block);
-  sigaddset(&block, SIGINT);
+  sigaddset(&block, sig);
   ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
   pid_t pid = fork();
   if (pid == 0) {
@@ -282,13 +284,13 @@ TEST(Cli, SigintThenResumeMatches) {
     execv(argv[0], argv.data());
     _exit(127);
   }
-  if (pid > 0) kill(pid, SIGINT);  // pending in the child until attend unblocks it
+  if (pid > 0) kill(pid, sig);  // pending in the child until attend unblocks it
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ASSERT_GT(pid, 0);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
-  ASSERT_EQ(WEXITSTATUS(status), 130) << read_text(err);
+  ASSERT_EQ(WEXITSTATUS(status), 128 + sig) << read_text(err);
   EXPECT_NE(read_text(err).find("--resume"), std::string::npos);
   std::string dir;
   for (const auto& e : fs::directory_iterator(root)) dir = e.path().string();
@@ -300,10 +302,12 @@ TEST(Cli, SigintThenResumeMatches) {
   EXPECT_FALSE(fs::exists(dir + "/resume"));
 }
 
-namespace {
-// Removes the scratch folder after the run.
-struct CleanupWork : ::testing::Environment {
-  void TearDown() override { fs::remove_all(work()); }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new CleanupWork);
 }  // namespace
+
+TEST(Cli, SigintThenResumeMatches) {
+  stop_then_resume_matches(SIGINT, "sigint");
+}
+
+TEST(Cli, SigtermThenResumeMatches) {
+  stop_then_resume_matches(SIGTERM, "sigterm");
+}
