@@ -8,7 +8,9 @@
 # EXTRA_FLAGS are appended to every train command (a repeated flag takes the later value);
 # HORIZONS="96 192" runs only those horizons. Each run's log (epochs, losses, early stopping) is
 # kept in runs/accuracy/logs/MODEL_DATASET_HORIZON_seedN.log (…_seedN_TAG.log with LOG_TAG=TAG, for
-# variants of one setting, which should also pass their own --model_id in EXTRA_FLAGS).
+# variants of one setting, which should also pass their own --model_id in EXTRA_FLAGS). A run
+# stopped by Ctrl-C or SIGTERM keeps its state: the same command with EXTRA_FLAGS="… --resume"
+# continues it (and its log).
 # TSLIB_SCRIPTS=1 adds the flags of TSLib's own experiment script for that model, dataset and
 # horizon (scripts/long_term_forecast/*_script/<Model>*.sh), where they differ from run.py's
 # defaults; see tslib_script_flags below. EXTRA_FLAGS still come last.
@@ -50,13 +52,20 @@ for ds in "${datasets[@]}"; do
     results=()
     for seed in ${SEEDS:-2}; do
       log=runs/accuracy/logs/${model}_${ds}_${pl}_seed${seed}${LOG_TAG:+_$LOG_TAG}.log
+      # a resumed run continues the stopped run's log
+      [[ " ${EXTRA_FLAGS:-} " == *" --resume "* ]] || : >"$log"
       line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
         --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" --seed "$seed" \
         --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" \
         $([[ -z ${TSLIB_SCRIPTS:-} ]] || tslib_script_flags "$model" "$ds" "$pl") \
-        ${EXTRA_FLAGS:-} 2>"$log" | tail -1) || true
+        ${EXTRA_FLAGS:-} 2>>"$log" | tail -1) || true
       if [[ $line != mse:* ]]; then
-        echo "error: $model on $ds at horizon $pl (seed $seed) did not finish; see $log" >&2
+        if grep -q "state saved in" "$log"; then  # stopped by Ctrl-C or SIGTERM
+          echo "stopped: $model on $ds at horizon $pl (seed $seed); its state is saved, rerun" \
+            "with --resume in EXTRA_FLAGS to continue; see $log" >&2
+        else
+          echo "error: $model on $ds at horizon $pl (seed $seed) did not finish; see $log" >&2
+        fi
         exit 1
       fi
       results+=("$(sed -E 's/mse:([0-9.e+-]+), mae:([0-9.e+-]+)/\1 \2/' <<<"$line")")
