@@ -54,13 +54,14 @@ for ds in "${datasets[@]}"; do
       log=runs/accuracy/logs/${model}_${ds}_${pl}_seed${seed}${LOG_TAG:+_$LOG_TAG}.log
       # a resumed run continues the stopped run's log
       [[ " ${EXTRA_FLAGS:-} " == *" --resume "* ]] || : >"$log"
+      rc=0
       line=$("$attend" train --model "$model" --data "$data" --root_path ./data/ --data_path "$ds.csv" \
         --features M --seq_len "$seq" --label_len "$label" --pred_len "$pl" --seed "$seed" \
         --checkpoints runs/accuracy --model_id "${ds}_${seq}_${pl}" \
         $([[ -z ${TSLIB_SCRIPTS:-} ]] || tslib_script_flags "$model" "$ds" "$pl") \
-        ${EXTRA_FLAGS:-} 2>>"$log" | tail -1) || true
+        ${EXTRA_FLAGS:-} 2>>"$log" | tail -1) || rc=$?  # pipefail: attend's exit status
       if [[ $line != mse:* ]]; then
-        if grep -q "state saved in" "$log"; then  # stopped by Ctrl-C or SIGTERM
+        if ((rc == 130 || rc == 143)); then  # stopped by Ctrl-C or SIGTERM, state saved
           echo "stopped: $model on $ds at horizon $pl (seed $seed); its state is saved, rerun" \
             "with --resume in EXTRA_FLAGS to continue; see $log" >&2
         else

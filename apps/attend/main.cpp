@@ -93,11 +93,11 @@ int run_train(const RunConfig& cfg, bool resume, int threads) {
   signal(SIGTERM, SIG_DFL);
   if (r.interrupted) {
     progress.clear();
-    const int sig = g_stop_signal.load();
+    const bool terminated = g_stop_signal.load() == SIGTERM;
     fmt::print(stderr,
                "{}: state saved in {}/resume; run the same command with --resume to continue\n",
-               sig == SIGTERM ? "terminated" : "interrupted", r.dir);
-    return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);  // 130 or 143, as a shell reports them
+               terminated ? "terminated" : "interrupted", r.dir);
+    return 128 + (terminated ? SIGTERM : SIGINT);  // 143 or 130, as a shell reports them
   }
   fmt::print("checkpoint: {}\n", r.dir);
   fmt::print("{}\n", attend::train::metrics_line(r.metrics));
