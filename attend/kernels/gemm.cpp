@@ -8,6 +8,17 @@
 #include "attend/kernels/gemm_small.h"
 #include "attend/tensor/error.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ATTEND_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ATTEND_ASAN 1
+#endif
+#endif
+#if defined(ATTEND_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #if defined(ATTEND_GEMM_DNNL)
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_version.h>
@@ -48,9 +59,30 @@ void scale_c(const GemmShape& s, T beta, T* c) {
       c[i * s.ldc + j] = beta == T(0) ? T(0) : beta * c[i * s.ldc + j];
 }
 
+#if defined(ATTEND_ASAN)
+// The backend is not instrumented, so under AddressSanitizer each operand's whole extent,
+// (rows - 1)·ld + cols elements from its first, is checked before the call instead.
+void check_extent(const char* name, const float* p, int64_t rows, int64_t cols, int64_t ld,
+                  const GemmShape& s) {
+  if (rows == 0 || cols == 0) return;
+  const size_t bytes = static_cast<size_t>((rows - 1) * ld + cols) * sizeof(float);
+  const void* bad = __asan_region_is_poisoned(const_cast<float*>(p), bytes);
+  ATTEND_CHECK(bad == nullptr,
+               "[gemm] operand {} ({}x{}, ld {}) of M={} N={} K={} trans_a={} trans_b={} reaches "
+               "unowned memory at byte {} of {}",
+               name, rows, cols, ld, s.m, s.n, s.k, s.trans_a, s.trans_b,
+               static_cast<const char*>(bad) - reinterpret_cast<const char*>(p), bytes);
+}
+#endif
+
 // Single-threaded backend call.
 void sgemm_backend(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                    float* c) {
+#if defined(ATTEND_ASAN)
+  check_extent("A", a, s.trans_a ? s.k : s.m, s.trans_a ? s.m : s.k, s.lda, s);
+  check_extent("B", b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, s.ldb, s);
+  check_extent("C", c, s.m, s.n, s.ldc, s);
+#endif
 #if defined(ATTEND_GEMM_DNNL)
   dnnl_status_t st = dnnl_sgemm(s.trans_a ? 'T' : 'N', s.trans_b ? 'T' : 'N', s.m, s.n, s.k, alpha,
                                 a, s.lda, b, s.ldb, beta, c, s.ldc);

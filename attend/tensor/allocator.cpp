@@ -5,7 +5,24 @@
 
 namespace attend {
 
-CachingAllocator::CachingAllocator(size_t max_cached_bytes) : max_cached_bytes_(max_cached_bytes) {}
+namespace {
+// Under AddressSanitizer nothing is cached: every block goes back to the system when returned, so
+// that a read or write through a stale pointer is reported instead of landing in a recycled block.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCacheBlocks = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kCacheBlocks = false;
+#else
+constexpr bool kCacheBlocks = true;
+#endif
+#else
+constexpr bool kCacheBlocks = true;
+#endif
+}  // namespace
+
+CachingAllocator::CachingAllocator(size_t max_cached_bytes)
+    : max_cached_bytes_(kCacheBlocks ? max_cached_bytes : 0) {}
 
 CachingAllocator::~CachingAllocator() {
   release_cached();

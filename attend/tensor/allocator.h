@@ -33,6 +33,8 @@ class CachingAllocator {
   // Frees every cached block.
   void release_cached();
   AllocatorStats stats() const;
+  // False in AddressSanitizer builds, where every returned block is freed at once.
+  bool caches() const { return max_cached_bytes_ > 0; }
   void reset_peak();
 
  private:

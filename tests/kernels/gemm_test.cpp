@@ -8,9 +8,11 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
+#include "attend/tensor/error.h"
 #include "support/random_vec.h"
 
 namespace attend::kernels {
@@ -116,6 +118,25 @@ TEST(Gemm, LargeThreaded) {
   GemmShape s{false, true, 200, 150, 300, 300, 300, 150};
   EXPECT_TRUE(check<float>(s, 1.f, 0.f, 2, 1e-4));
   EXPECT_TRUE(check<double>(s, 1.0, 1.0, 2, 1e-12));
+}
+
+// Under AddressSanitizer the uninstrumented backend's operands are checked before the call: a C one
+// element short of M×N is an error naming operand C, not a silent write past the buffer.
+TEST(Gemm, SanitizerBuildChecksBackendExtents) {
+#if !defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "only an AddressSanitizer build checks the backend's operand extents";
+#else
+  GemmShape s{false, true, 32, 2048, 512, 512, 512, 2048};
+  ASSERT_FALSE(detail::small_gemm_preferred(s));
+  std::vector<float> a(32 * 512), b(2048 * 512);
+  std::vector<float> c(32 * 2048 - 1);
+  try {
+    gemm(s, 1.f, a.data(), b.data(), 0.f, c.data(), 1);
+    ADD_FAILURE() << "no error for a short C";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("operand C"), std::string::npos) << e.what();
+  }
+#endif
 }
 
 TEST(Gemm, KZeroScalesC) {
