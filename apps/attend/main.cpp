@@ -79,6 +79,7 @@ int run_train(const RunConfig& cfg, bool resume, int threads) {
   opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART;  // a write or read the signal interrupts resumes instead of failing
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);

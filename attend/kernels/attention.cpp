@@ -25,9 +25,10 @@ int64_t query_block(int64_t len_q, bool causal) {
   return len_q >= 768 ? 128 : 64;
 }
 
-// Leading dimension of a score tile: the key block, or len_k rounded up to 16 floats if shorter.
+// Leading dimension of a score tile: the key block, or len_k rounded up to 16 floats if shorter
+// (the row functions read whole vectors up to there).
 int64_t tile_ld(int64_t len_k) {
-  return std::min(kKeyBlock, (len_k + 15) / 16 * 16);
+  return std::min(kKeyBlock, detail::padded_cols(len_k));
 }
 
 // Uninitialised float scratch (every element is written before it is read).

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "attend/kernels/attention_rows.h"
+#include "attend/tensor/error.h"
 #include "hwy/highway.h"
 // clang-format off
 #include "attend/kernels/exp-inl.h"
@@ -418,13 +419,16 @@ void rows_head_backward(const RowsHead& h, float* scratch) {
 
 void online_softmax_rows(float* s, int64_t rows, int64_t cols, int64_t lds, float* m, float* l,
                          float* alpha) {
+  ATTEND_DEBUG_ASSERT(lds >= padded_cols(cols));
   HWY_DYNAMIC_DISPATCH(OnlineSoftmaxRows)(s, rows, cols, lds, m, l, alpha);
 }
 void exp_minus_rows(float* s, int64_t rows, int64_t cols, int64_t lds, const float* lse) {
+  ATTEND_DEBUG_ASSERT(lds >= padded_cols(cols));
   HWY_DYNAMIC_DISPATCH(ExpMinusRows)(s, rows, cols, lds, lse);
 }
 void softmax_grad_rows(float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld,
                        const float* di) {
+  ATTEND_DEBUG_ASSERT(ld >= padded_cols(cols));
   HWY_DYNAMIC_DISPATCH(SoftmaxGradRows)(dp, p, rows, cols, ld, di);
 }
 void scale_rows(float* y, int64_t rows, int64_t n, int64_t ld, const float* a) {

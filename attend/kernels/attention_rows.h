@@ -4,6 +4,14 @@
 
 namespace attend::kernels::detail {
 
+// The *_rows functions below read every row in whole vectors, up to cols rounded up to a multiple
+// of 16 floats (the widest vector); the row stride and the buffer must extend that far (lanes past
+// cols are read but never written). The attention kernel's tiles have lds = kRowPad-rounded cols.
+constexpr int64_t kRowPad = 16;
+constexpr int64_t padded_cols(int64_t cols) {
+  return (cols + kRowPad - 1) / kRowPad * kRowPad;
+}
+
 // Online-softmax update of a block of score rows s (rows × cols, row stride lds), in place:
 //   m' = max(m, max_j s_ij);  s_ij ← exp(s_ij − m');  alpha_i = exp(m_i − m');
 //   l_i ← alpha_i · l_i + Σ_j s_ij;  m_i ← m'.
