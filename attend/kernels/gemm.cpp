@@ -8,13 +8,7 @@
 #include "attend/kernels/gemm_small.h"
 #include "attend/tensor/error.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ATTEND_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ATTEND_ASAN 1
-#endif
-#endif
+#include "attend/tensor/sanitizer.h"
 #if defined(ATTEND_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif

@@ -3,19 +3,15 @@
 #include <cstdlib>
 #include <new>
 
+#include "attend/tensor/sanitizer.h"
+
 namespace attend {
 
 namespace {
 // Under AddressSanitizer nothing is cached: every block goes back to the system when returned, so
 // that a read or write through a stale pointer is reported instead of landing in a recycled block.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(ATTEND_ASAN)
 constexpr bool kCacheBlocks = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kCacheBlocks = false;
-#else
-constexpr bool kCacheBlocks = true;
-#endif
 #else
 constexpr bool kCacheBlocks = true;
 #endif

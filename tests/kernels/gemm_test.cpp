@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "attend/tensor/error.h"
+#include "attend/tensor/sanitizer.h"
 #include "support/random_vec.h"
 
 namespace attend::kernels {
@@ -123,7 +124,7 @@ TEST(Gemm, LargeThreaded) {
 // Under AddressSanitizer the uninstrumented backend's operands are checked before the call: a C one
 // element short of M×N is an error naming operand C, not a silent write past the buffer.
 TEST(Gemm, SanitizerBuildChecksBackendExtents) {
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(ATTEND_ASAN)
   GTEST_SKIP() << "only an AddressSanitizer build checks the backend's operand extents";
 #else
   GemmShape s{false, true, 32, 2048, 512, 512, 512, 2048};
