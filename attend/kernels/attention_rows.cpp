@@ -18,8 +18,8 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using attend::kernels::HWY_NAMESPACE::ExpNonPositive;
 
-// Tile rows are read in whole vectors up to round_up(cols, lanes) ≤ lds; lanes past cols are
-// masked (their memory belongs to the same row buffer, so reading it is safe).
+// Rows are read in whole vectors past cols (the padding contract in attention_rows.h); those lanes
+// are masked out of every result and never stored.
 void OnlineSoftmaxRows(float* s, int64_t rows, int64_t cols, int64_t lds, float* m, float* l,
                        float* alpha) {
   const hn::ScalableTag<float> df;

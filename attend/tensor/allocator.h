@@ -33,7 +33,7 @@ class CachingAllocator {
   // Frees every cached block.
   void release_cached();
   AllocatorStats stats() const;
-  // False in AddressSanitizer builds, where every returned block is freed at once.
+  // False when returned blocks are freed at once: always in AddressSanitizer builds.
   bool caches() const { return max_cached_bytes_ > 0; }
   void reset_peak();
 
