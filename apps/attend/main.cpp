@@ -23,6 +23,7 @@
 #include "compare_command.h"
 #include "explain_command.h"
 #include "flags.h"
+#include "stop_signals.h"
 
 namespace fs = std::filesystem;
 using attend::cli::add_flags;
@@ -35,16 +36,6 @@ using attend::train::FlagSpec;
 using attend::train::RunConfig;
 
 namespace {
-
-// Set by SIGINT (Ctrl-C) or SIGTERM (kill, a scheduler's time limit); the trainer polls g_stop at
-// batch boundaries. The handler only stores.
-std::atomic<bool> g_stop{false};
-std::atomic<int> g_stop_signal{0};
-
-void on_stop_signal(int sig) {
-  g_stop_signal.store(sig);
-  g_stop.store(true);
-}
 
 void check(const RunConfig& cfg) {
   try {
@@ -69,32 +60,20 @@ attend::ContextOptions context_options(int threads, int64_t seed) {
 }
 
 int run_train(const RunConfig& cfg, bool resume, int threads) {
+  attend::cli::StopSignals
+      stop_signals;  // first: the worker threads the context starts inherit its mask
   attend::Context ctx(context_options(threads, cfg.seed));
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   attend::train::ProgressPrinter progress(stderr, tty);
   attend::train::ExperimentOptions opt;
   opt.resume = resume;
-  opt.stop = &g_stop;
+  opt.stop = &stop_signals.stop();
   opt.callbacks = progress.callbacks();
   opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sa.sa_flags = SA_RESTART;  // a write or read the signal interrupts resumes instead of failing
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  // a parent may have blocked them; a pending one is then delivered here, to the handler
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
   auto r = attend::train::train_and_test(cfg, ctx, opt);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
   if (r.interrupted) {
     progress.clear();
-    const bool terminated = g_stop_signal.load() == SIGTERM;
+    const bool terminated = stop_signals.signal() == SIGTERM;
     fmt::print(stderr,
                "{}: state saved in {}/resume; run the same command with --resume to continue\n",
                terminated ? "terminated" : "interrupted", r.dir);

@@ -247,24 +247,17 @@ namespace {
 
 // SIGINT or SIGTERM during training: state saved, exit 128 + the signal, and --resume ends on the
 // same line as an uninterrupted run. The signal is made pending before exec (blocked in the child,
-// then sent), so it is delivered when attend installs its handler and unblocks it: no race with a
-// fast machine finishing the run first. Stopping at a later batch is covered by
+// then sent), so attend's signal watcher takes it as soon as training starts: no race with a fast
+// machine finishing the run first. Stopping at a later batch is covered by
 // Trainer.StopAndResumeMatchesUninterrupted.
-void stop_then_resume_matches(int sig, const std::string& name) {
-  const std::string common =
-      "train --model PatchTST --d_model 16 --n_heads 2 --e_layers 1 "
-      "--d_ff 16 --data custom --data_path tiny.csv --seq_len 48 "
-      "--label_len 24 --pred_len 24 --batch_size 8 --train_epochs 4 "
-      "--patience 40 --learning_rate 0.001 --threads 1 --root_path " +
-      tiny_csv_dir();
-  Result full = run(common + " --checkpoints " + work() + "/" + name + "_full");
-  ASSERT_EQ(full.rc, 0) << full.err;
-
-  const std::string root = work() + "/" + name + "_stopped";
-  const std::string err = work() + "/" + name + "_err.txt";
+// Runs attend with `args`, the signals `sigs` already pending when it starts (blocked in the parent
+// across fork and exec, so they arrive before training's first batch whatever the machine's speed);
+// stderr to `err`. Returns waitpid's status.
+int run_with_pending_signals(const std::string& args, const std::vector<int>& sigs,
+                             const std::string& err) {
   // argv prepared before fork: the child only calls async-signal-safe functions
   std::vector<std::string> words{bin()};
-  std::istringstream split(common + " --checkpoints " + root);
+  std::istringstream split(args);
   for (std::string w; split >> w;) words.push_back(w);
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
@@ -272,8 +265,8 @@ void stop_then_resume_matches(int sig, const std::string& name) {
 
   sigset_t block, old;
   sigemptyset(&block);
-  sigaddset(&block, sig);
-  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  for (int sig : sigs) sigaddset(&block, sig);
+  EXPECT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
   pid_t pid = fork();
   if (pid == 0) {
     int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -284,11 +277,33 @@ void stop_then_resume_matches(int sig, const std::string& name) {
     execv(argv[0], argv.data());
     _exit(127);
   }
-  if (pid > 0) kill(pid, sig);  // pending in the child until attend unblocks it
+  if (pid > 0)
+    for (int sig : sigs) kill(pid, sig);  // pending in the child until attend takes them
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ASSERT_GT(pid, 0);
+  EXPECT_GT(pid, 0);
   int status = 0;
-  waitpid(pid, &status, 0);
+  if (pid > 0) waitpid(pid, &status, 0);
+  return status;
+}
+
+const std::string& stop_test_flags() {
+  static const std::string flags =
+      "train --model PatchTST --d_model 16 --n_heads 2 --e_layers 1 "
+      "--d_ff 16 --data custom --data_path tiny.csv --seq_len 48 "
+      "--label_len 24 --pred_len 24 --batch_size 8 --train_epochs 4 "
+      "--patience 40 --learning_rate 0.001 --threads 1 --root_path " +
+      tiny_csv_dir();
+  return flags;
+}
+
+void stop_then_resume_matches(int sig, const std::string& name) {
+  const std::string& common = stop_test_flags();
+  Result full = run(common + " --checkpoints " + work() + "/" + name + "_full");
+  ASSERT_EQ(full.rc, 0) << full.err;
+
+  const std::string root = work() + "/" + name + "_stopped";
+  const std::string err = work() + "/" + name + "_err.txt";
+  const int status = run_with_pending_signals(common + " --checkpoints " + root, {sig}, err);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   ASSERT_EQ(WEXITSTATUS(status), 128 + sig) << read_text(err);
   EXPECT_NE(read_text(err).find("--resume"), std::string::npos);
@@ -310,4 +325,17 @@ TEST(Cli, SigintThenResumeMatches) {
 
 TEST(Cli, SigtermThenResumeMatches) {
   stop_then_resume_matches(SIGTERM, "sigterm");
+}
+
+// The first stop signal asks for a save at the next batch; a second one quits at once, by the
+// signal's default action (the watcher takes the lower-numbered SIGINT first, then SIGTERM).
+TEST(Cli, SecondStopSignalQuitsAtOnce) {
+  const std::string root = work() + "/twice";
+  const std::string err = work() + "/twice_err.txt";
+  const int status = run_with_pending_signals(stop_test_flags() + " --checkpoints " + root,
+                                              {SIGINT, SIGTERM}, err);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status) << ": " << read_text(err);
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  EXPECT_NE(read_text(err).find("again quits at once"), std::string::npos);
+  EXPECT_FALSE(fs::exists(root) && !fs::is_empty(root)) << "nothing is saved after a second signal";
 }

@@ -1,0 +1,88 @@
+#include "stop_signals.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+namespace attend::cli {
+namespace {
+
+// The flags of the StopSignals alive now, for fallback_handler (one exists at a time: run_train's).
+std::atomic<bool>* g_fallback_stop = nullptr;
+std::atomic<int>* g_fallback_signal = nullptr;
+
+// Runs only on a thread that does not block the signals (one some library made before
+// StopSignals existed); installed also so that a SIG_IGN inherited from the parent (nohup, `&` in
+// a script) does not discard them before sigtimedwait() can take them. Only stores.
+void fallback_handler(int sig) {
+  if (g_fallback_signal != nullptr) {
+    int none = 0;
+    g_fallback_signal->compare_exchange_strong(none, sig);
+  }
+  if (g_fallback_stop != nullptr) g_fallback_stop->store(true);
+}
+
+}  // namespace
+
+StopSignals::StopSignals() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, &old_mask_);
+  g_fallback_stop = &stop_;
+  g_fallback_signal = &signal_;
+  struct sigaction sa {};
+  sa.sa_handler = fallback_handler;
+  sa.sa_flags = SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+  watcher_ = std::thread([this] { watch(); });  // inherits the blocked mask
+}
+
+StopSignals::~StopSignals() {
+  done_.store(true);
+  watcher_.join();
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+  g_fallback_stop = nullptr;
+  g_fallback_signal = nullptr;
+  // A signal still pending now meets the restored disposition once unblocked.
+  pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+}
+
+void StopSignals::watch() {
+  const timespec poll{0, 50'000'000};  // 50 ms: how soon the destructor's join returns
+  while (!done_.load()) {
+    const int sig = sigtimedwait(&set_, nullptr, &poll);
+    if (sig > 0) on_signal(sig);
+  }
+}
+
+void StopSignals::on_signal(int sig) {
+  if (!stop_.load()) {
+    signal_.store(sig);
+    stop_.store(true);
+    fmt::print(stderr,
+               "\n{}: stopping after this batch to save the state; {} again quits at once\n",
+               sig == SIGTERM ? "SIGTERM" : "Ctrl-C", sig == SIGTERM ? "SIGTERM" : "Ctrl-C");
+    std::fflush(stderr);
+    return;
+  }
+  // The second one: the default action (terminate), as if attend had no handler. Nothing half
+  // written is left behind: checkpoints are written to a temporary name and renamed into place.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, nullptr);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  pthread_kill(pthread_self(), sig);
+}
+
+}  // namespace attend::cli
