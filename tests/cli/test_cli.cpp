@@ -328,7 +328,8 @@ TEST(Cli, SigtermThenResumeMatches) {
 }
 
 // The first stop signal asks for a save at the next batch; a second one quits at once, by the
-// signal's default action (the watcher takes the lower-numbered SIGINT first, then SIGTERM).
+// signal's default action (the watcher takes the lower-numbered SIGINT first, then SIGTERM; had the
+// run saved and ended first, the SIGTERM still pending would meet the restored default action).
 TEST(Cli, SecondStopSignalQuitsAtOnce) {
   const std::string root = work() + "/twice";
   const std::string err = work() + "/twice_err.txt";
@@ -337,5 +338,4 @@ TEST(Cli, SecondStopSignalQuitsAtOnce) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status) << ": " << read_text(err);
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
   EXPECT_NE(read_text(err).find("again quits at once"), std::string::npos);
-  EXPECT_FALSE(fs::exists(root) && !fs::is_empty(root)) << "nothing is saved after a second signal";
 }
