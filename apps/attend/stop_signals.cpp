@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <ctime>
 
@@ -11,18 +10,19 @@ namespace attend::cli {
 namespace {
 
 // The flags of the StopSignals alive now, for fallback_handler (one exists at a time: run_train's).
-std::atomic<bool>* g_fallback_stop = nullptr;
-std::atomic<int>* g_fallback_signal = nullptr;
+// Atomic pointers: lock-free, so safe to read in a handler while the destructor clears them.
+std::atomic<std::atomic<bool>*> g_fallback_stop{nullptr};
+std::atomic<std::atomic<int>*> g_fallback_signal{nullptr};
 
 // Runs only on a thread that does not block the signals (one some library made before
 // StopSignals existed); installed also so that a SIG_IGN inherited from the parent (nohup, `&` in
 // a script) does not discard them before sigtimedwait() can take them. Only stores.
 void fallback_handler(int sig) {
-  if (g_fallback_signal != nullptr) {
+  if (std::atomic<int>* first = g_fallback_signal.load()) {
     int none = 0;
-    g_fallback_signal->compare_exchange_strong(none, sig);
+    first->compare_exchange_strong(none, sig);
   }
-  if (g_fallback_stop != nullptr) g_fallback_stop->store(true);
+  if (std::atomic<bool>* stop = g_fallback_stop.load()) stop->store(true);
 }
 
 }  // namespace
@@ -32,8 +32,8 @@ StopSignals::StopSignals() {
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set_, &old_mask_);
-  g_fallback_stop = &stop_;
-  g_fallback_signal = &signal_;
+  g_fallback_stop.store(&stop_);
+  g_fallback_signal.store(&signal_);
   struct sigaction sa {};
   sa.sa_handler = fallback_handler;
   sa.sa_flags = SA_RESTART;
@@ -48,8 +48,8 @@ StopSignals::~StopSignals() {
   watcher_.join();
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
-  g_fallback_stop = nullptr;
-  g_fallback_signal = nullptr;
+  g_fallback_stop.store(nullptr);
+  g_fallback_signal.store(nullptr);
   // A signal still pending now meets the restored disposition once unblocked.
   pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
