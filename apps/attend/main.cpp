@@ -60,8 +60,8 @@ attend::ContextOptions context_options(int threads, int64_t seed) {
 }
 
 int run_train(const RunConfig& cfg, bool resume, int threads) {
-  attend::cli::StopSignals
-      stop_signals;  // first: the worker threads the context starts inherit its mask
+  // first: the worker threads the context starts inherit its signal mask
+  attend::cli::StopSignals stop_signals;
   attend::Context ctx(context_options(threads, cfg.seed));
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   attend::train::ProgressPrinter progress(stderr, tty);

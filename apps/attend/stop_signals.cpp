@@ -67,8 +67,8 @@ void StopSignals::on_signal(int sig) {
     signal_.store(sig);
     stop_.store(true);
     fmt::print(stderr,
-               "\n{}: stopping after this batch to save the state; {} again quits at once\n",
-               sig == SIGTERM ? "SIGTERM" : "Ctrl-C", sig == SIGTERM ? "SIGTERM" : "Ctrl-C");
+               "\n{0}: stopping after this batch to save the state; {0} again quits at once\n",
+               sig == SIGTERM ? "SIGTERM" : "Ctrl-C");
     std::fflush(stderr);
     return;
   }

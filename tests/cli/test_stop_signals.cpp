@@ -75,10 +75,9 @@ TEST(StopSignals, SignalPendingBeforehandIsTaken) {
 }
 
 TEST(StopSignals, IgnoredByTheParentStillStops) {
-  // nohup and `cmd &` in a script start attend with SIGINT ignored; Ctrl-C/kill -INT must still
-  // stop
-  struct sigaction ign {
-  }, old{};
+  // nohup and `cmd &` in a script start attend with SIGINT ignored; kill -INT must still stop it
+  struct sigaction ign {};
+  struct sigaction old {};
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   ASSERT_EQ(sigaction(SIGINT, &ign, &old), 0);
