@@ -544,6 +544,16 @@ void validate(const RunConfig& c) {
   ATTEND_CHECK(tft || (c.static_columns.empty() && c.known_columns.empty() && c.quantiles.empty()),
                "--static_columns, --known_columns and --quantiles apply only to --model "
                "TemporalFusionTransformer");
+  // A column has one role: static, known, or (unnamed) observed.
+  std::vector<std::pair<std::string, const char*>> roles;
+  for (const auto& s : c.static_columns) roles.emplace_back(s, "--static_columns");
+  for (const auto& s : c.known_columns) roles.emplace_back(s, "--known_columns");
+  for (size_t i = 0; i < roles.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      ATTEND_CHECK(roles[i].first != roles[j].first, "column '{}' is named twice ({}{}{})",
+                   roles[i].first, roles[j].second,
+                   roles[i].second == roles[j].second ? "" : " and ",
+                   roles[i].second == roles[j].second ? "" : roles[i].second);
   ATTEND_CHECK(c.cross_attention == "prob" || c.cross_attention == "full",
                "--cross_attention '{}' must be prob or full", c.cross_attention);
   ATTEND_CHECK(c.cross_attention == "prob" || c.model == "Informer",

@@ -99,7 +99,12 @@ TEST(Cli, UnknownFlagRefusedByName) {
 TEST(Cli, BadValuesRefusedByName) {
   for (std::string bad :
        {"--features X", "--loss foo", "--seq_len -5", "--lradj unknown", "--seq_len abc",
-        "--label_len 200", "--cross_attention dense", "--cross_attention full --model PatchTST"}) {
+        "--label_len 200", "--cross_attention dense", "--cross_attention full --model PatchTST",
+        "--quantiles 0,0.5 --model TemporalFusionTransformer",
+        "--quantiles 0.9,0.5 --model TemporalFusionTransformer",
+        "--quantiles abc --model TemporalFusionTransformer", "--quantiles 0.5 --model PatchTST",
+        "--known_columns OT --static_columns OT --model TemporalFusionTransformer",
+        "--static_columns HUFL,HUFL --model TemporalFusionTransformer"}) {
     Result r = run("train " + bad);
     EXPECT_EQ(r.rc, 2) << bad;
     const std::string flag = bad.substr(0, bad.find(' '));
@@ -241,6 +246,19 @@ TEST(Cli, UnwritableCheckpointsRoot) {
   int entries = 0;
   for (const auto& e : fs::directory_iterator(base)) (void)e, ++entries;
   EXPECT_EQ(entries, 1);
+}
+
+TEST(Cli, TftColumnNotInDataRefusedByName) {
+  Result r = run("train " + kTiny + "--root_path " + tiny_csv_dir() +
+                 " --model TemporalFusionTransformer --static_columns NOPE --train_epochs 1 "
+                 "--checkpoints " +
+                 work() + "/tft_cols");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("--static_columns: column 'NOPE'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("HUFL"), std::string::npos) << r.err;  // lists the columns there are
+  // the --checkpoints root is made up front (to fail before training if it cannot be), but no run
+  // folder is written into it
+  EXPECT_TRUE(!fs::exists(work() + "/tft_cols") || fs::is_empty(work() + "/tft_cols"));
 }
 
 namespace {
