@@ -90,13 +90,13 @@ void add_compare_command(CLI::App& app) {
   cmp->add_option("--out", ca->out, "folder for compare.csv and compare.md")->capture_default_str();
   cmp->add_option("--threads", ca->threads, "worker threads (0: all cores)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmp->add_option("--repeats", ca->latency.repeats, "timed forecast calls per batch size (median)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmp->add_option("--warmup", ca->latency.warmup, "untimed forecast calls before timing")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmp->add_flag("--quiet", ca->quiet, "no progress lines on stderr");
   add_flags(
       *cmp, ca->flags,
@@ -121,18 +121,18 @@ void add_compare_command(CLI::App& app) {
       "flags as train's (enc_in/dec_in/c_out default 7)");
   model->add_option("--batch", ba->batches, "batch sizes to time")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->expected(1, CLI::detail::expected_max_vector_size)
       ->delimiter(',');
   model->add_option("--repeats", ba->repeats, "timed calls per batch size (median reported)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   model->add_option("--warmup", ba->warmup, "untimed calls before timing")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   model->add_option("--threads", ba->threads, "worker threads (0: all cores)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   model->add_flag("--json", ba->json, "print one JSON line per batch size");
   add_flags(
       *model, ba->flags,

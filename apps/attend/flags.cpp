@@ -119,4 +119,30 @@ bool given(const Bindings& bs, const std::string& name) {
   return false;
 }
 
+namespace {
+
+// A validator that accepts a number x with ok(x); otherwise "must be <what>, got <text>".
+CLI::Validator number_check(const char* name, const char* what, bool (*ok)(double)) {
+  return CLI::Validator(
+      [what, ok](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double x = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || errno == ERANGE)
+          return "'" + text + "' is not a number";
+        return ok(x) ? std::string() : "must be " + std::string(what) + ", got " + text;
+      },
+      name);
+}
+
+}  // namespace
+
+CLI::Validator positive() {
+  return number_check("POSITIVE", "> 0", [](double x) { return x > 0; });
+}
+
+CLI::Validator non_negative() {
+  return number_check("NONNEGATIVE", ">= 0", [](double x) { return x >= 0; });
+}
+
 }  // namespace attend::cli

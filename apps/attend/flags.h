@@ -42,4 +42,9 @@ std::vector<std::string> apply_flags(const Bindings& bs, train::RunConfig& cfg);
 // Whether flag `name` was given.
 bool given(const Bindings& bs, const std::string& name);
 
+// Checks for numeric options with one-line messages ("--len_q: must be > 0, got 0"), in place of
+// CLI11's PositiveNumber / NonNegativeNumber, whose message spells out the largest double.
+CLI::Validator positive();
+CLI::Validator non_negative();
+
 }  // namespace attend::cli

@@ -113,6 +113,18 @@ TEST(Cli, BadValuesRefusedByName) {
   }
 }
 
+TEST(Cli, BadNumbersOfOtherCommandsRefusedByName) {
+  for (std::string bad : {"bench attention --len_q 0", "bench attention --dim -3",
+                          "bench attention --factor x", "bench model --batch 1,0",
+                          "compare --repeats 0", "explain --checkpoint c --out o --threads -1"}) {
+    Result r = run(bad);
+    EXPECT_EQ(r.rc, 2) << bad;
+    const std::string flag = bad.substr(bad.rfind("--"), bad.rfind(' ') - bad.rfind("--"));
+    EXPECT_NE(r.err.find(flag + ": "), std::string::npos) << bad << ": " << r.err;
+    EXPECT_LT(r.err.size(), 120u) << r.err;  // one line, no spelled-out range
+  }
+}
+
 TEST(Cli, EveryRunPyFlagAccepted) {
   std::ifstream in(shared_path("reference/tslib_run_flags.json"));
   nlohmann::json j = nlohmann::json::parse(in);
