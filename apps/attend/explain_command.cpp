@@ -77,7 +77,8 @@ void add_explain_command(CLI::App& app) {
       ->excludes(idx);
   cmd->add_option("--max_batches", a->max_batches,
                   "test batches averaged for head statistics (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative());
   cmd->add_option("--threads", a->threads, "worker threads (0: all cores)")->check(non_negative());
   cmd->add_option("--root_path", a->root_path, "data folder [default: the checkpoint's]");
   cmd->add_option("--data_path", a->data_path, "CSV file [default: the checkpoint's]");

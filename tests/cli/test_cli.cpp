@@ -116,7 +116,8 @@ TEST(Cli, BadValuesRefusedByName) {
 TEST(Cli, BadNumbersOfOtherCommandsRefusedByName) {
   for (std::string bad : {"bench attention --len_q 0", "bench attention --dim -3",
                           "bench attention --factor x", "bench model --batch 1,0",
-                          "compare --repeats 0", "explain --checkpoint c --out o --threads -1"}) {
+                          "compare --repeats 0", "explain --checkpoint c --out o --threads -1",
+                          "explain --checkpoint c --out o --max_batches -1"}) {
     Result r = run(bad);
     EXPECT_EQ(r.rc, 2) << bad;
     const std::string flag = bad.substr(bad.rfind("--"), bad.rfind(' ') - bad.rfind("--"));
