@@ -545,15 +545,14 @@ void validate(const RunConfig& c) {
                "--static_columns, --known_columns and --quantiles apply only to --model "
                "TemporalFusionTransformer");
   // A column has one role: static, known, or (unnamed) observed.
-  std::vector<std::pair<std::string, const char*>> roles;
-  for (const auto& s : c.static_columns) roles.emplace_back(s, "--static_columns");
-  for (const auto& s : c.known_columns) roles.emplace_back(s, "--known_columns");
-  for (size_t i = 0; i < roles.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      ATTEND_CHECK(roles[i].first != roles[j].first, "column '{}' is named twice ({}{}{})",
-                   roles[i].first, roles[j].second,
-                   roles[i].second == roles[j].second ? "" : " and ",
-                   roles[i].second == roles[j].second ? "" : roles[i].second);
+  std::map<std::string, std::string> role_flag;  // column -> the flag that named it first
+  auto claim = [&](const std::string& column, const std::string& flag) {
+    const auto [it, fresh] = role_flag.emplace(column, flag);
+    ATTEND_CHECK(fresh, "column '{}' is named twice ({})", column,
+                 it->second == flag ? flag : it->second + " and " + flag);
+  };
+  for (const auto& s : c.static_columns) claim(s, "--static_columns");
+  for (const auto& s : c.known_columns) claim(s, "--known_columns");
   ATTEND_CHECK(c.cross_attention == "prob" || c.cross_attention == "full",
                "--cross_attention '{}' must be prob or full", c.cross_attention);
   ATTEND_CHECK(c.cross_attention == "prob" || c.model == "Informer",
