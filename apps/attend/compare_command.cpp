@@ -66,7 +66,6 @@ void run_bench_model(const BenchModelArgs& a) {
   opt.repeats = a.repeats;
   try {
     apply_flags(a.flags, cfg);
-    cfg.model = train::canonical_model_name(cfg.model);
     train::validate(cfg);
   } catch (const Error& e) {
     throw CLI::ValidationError(e.what());

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attend/models/config.h"
@@ -32,7 +33,12 @@ class ForecastModel : public nn::Module {
 using ModelFactory =
     std::function<std::shared_ptr<ForecastModel>(const ModelConfig&, Context&, DType)>;
 
-// Builds config.model; an unknown name is an error listing the known ones.
+// The registry name of `name`, which may be a short alias ("TFT" -> "TemporalFusionTransformer");
+// an unknown name is an error "<what> '<name>' is not a known model; known: ..." listing them.
+std::string canonical_model_name(const std::string& name, std::string_view what = "--model");
+
+// Builds config.model (a registry name or an alias); an unknown name is an error listing the
+// known ones.
 std::shared_ptr<ForecastModel> make_model(const ModelConfig& config,
                                           Context& ctx = default_context(),
                                           DType dtype = DType::F32);

@@ -33,16 +33,29 @@ const std::map<std::string, ModelFactory>& registry() {
   return table;
 }
 
+// Short names accepted wherever a model is named.
+const std::map<std::string, std::string>& aliases() {
+  static const std::map<std::string, std::string> table = {
+      {"TFT", "TemporalFusionTransformer"},
+  };
+  return table;
+}
+
 }  // namespace
 
+std::string canonical_model_name(const std::string& name, std::string_view what) {
+  if (auto a = aliases().find(name); a != aliases().end()) return a->second;
+  if (registry().count(name)) return name;
+  std::string known;
+  for (const auto& [n, f] : registry()) known += (known.empty() ? "" : ", ") + n;
+  std::string short_names;
+  for (const auto& [alias, n] : aliases())
+    short_names += (short_names.empty() ? "" : ", ") + alias + " = " + n;
+  fail("{} '{}' is not a known model; known: {} ({})", what, name, known, short_names);
+}
+
 std::shared_ptr<ForecastModel> make_model(const ModelConfig& config, Context& ctx, DType dtype) {
-  auto it = registry().find(config.model);
-  if (it == registry().end()) {
-    std::string known;
-    for (const auto& [name, f] : registry()) known += (known.empty() ? "" : ", ") + name;
-    fail("--model '{}' is not a known model; known: {}", config.model, known);
-  }
-  return it->second(config, ctx, dtype);
+  return registry().at(canonical_model_name(config.model, "--model"))(config, ctx, dtype);
 }
 
 std::vector<std::string> model_names() {

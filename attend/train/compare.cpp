@@ -75,18 +75,6 @@ const std::vector<Column>& columns() {
 
 }  // namespace
 
-std::string canonical_model_name(const std::string& name) {
-  const std::string n = name == "TFT" ? "TemporalFusionTransformer" : name;
-  const auto names = models::model_names();
-  if (std::find(names.begin(), names.end(), n) != names.end()) return n;
-  std::string known;
-  for (const auto& k : names) {
-    if (!known.empty()) known += ", ";
-    known += k;
-  }
-  fail("[compare] unknown model '{}'; known: {} (TFT = TemporalFusionTransformer)", name, known);
-}
-
 std::vector<std::string> parse_model_list(const std::string& list) {
   std::vector<std::string> out;
   std::set<std::string> seen;
@@ -96,7 +84,7 @@ std::vector<std::string> parse_model_list(const std::string& list) {
     const std::string item =
         trim(list.substr(pos, comma == std::string::npos ? comma : comma - pos));
     ATTEND_CHECK(!item.empty(), "[compare] --models '{}' has an empty entry", list);
-    const std::string name = canonical_model_name(item);
+    const std::string name = models::canonical_model_name(item, "[compare] --models entry");
     ATTEND_CHECK(seen.insert(name).second, "[compare] --models lists '{}' twice", item);
     out.push_back(name);
     if (comma == std::string::npos) break;
@@ -145,7 +133,7 @@ std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<s
                                        Context& ctx, const CompareOptions& options) {
   ATTEND_CHECK(!names.empty(), "[compare] no models given");
   std::vector<std::string> models;
-  for (const auto& n : names) models.push_back(canonical_model_name(n));
+  for (const auto& n : names) models.push_back(models::canonical_model_name(n, "[compare] model"));
   for (const auto& m : models) {
     RunConfig c = cfg;
     c.model = m;
@@ -247,7 +235,7 @@ std::vector<std::string> write_compare(const std::vector<CompareRow>& rows,
 
 ModelBenchResult bench_model(const RunConfig& cfg_in, const LatencyOptions& options, Context& ctx) {
   RunConfig cfg = cfg_in;
-  cfg.model = canonical_model_name(cfg.model);
+  cfg.model = models::canonical_model_name(cfg.model);
   if (cfg.enc_in == 0) cfg.enc_in = 7;
   if (cfg.dec_in == 0) cfg.dec_in = 7;
   if (cfg.c_out == 0) cfg.c_out = 7;

@@ -40,10 +40,6 @@ struct CompareOptions {
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
 };
 
-// The registry name of `name`: "TFT" -> "TemporalFusionTransformer"; an unknown name is an
-// error naming it and listing the known ones.
-std::string canonical_model_name(const std::string& name);
-
 // Splits "A,B, C" into canonical names; empty entries, unknown and repeated names are errors.
 std::vector<std::string> parse_model_list(const std::string& list);
 

@@ -21,8 +21,10 @@ ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
   auto log = [&](const std::string& s) {
     if (options.log) options.log(s);
   };
-  ensure_writable_folder(cfg.checkpoints, "--checkpoints");
+  // The data and the model first (bad data or column flags leave nothing written), then the
+  // --checkpoints root (one that cannot be written fails here, not after hours of training).
   Trainer trainer(cfg, ctx);
+  ensure_writable_folder(cfg.checkpoints, "--checkpoints");
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {
     ATTEND_CHECK(fs::exists(fs::path(resume_dir) / "state.json"),

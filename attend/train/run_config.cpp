@@ -310,7 +310,7 @@ void set_flag(RunConfig& c, std::string_view name, const nlohmann::json& v,
   else if (n == "model_id")
     c.model_id = as_str(v, what);
   else if (n == "model")
-    c.model = as_str(v, what);
+    c.model = models::canonical_model_name(as_str(v, what), what);
   else if (n == "des")
     c.des = as_str(v, what);
   else if (n == "checkpoints")
@@ -471,14 +471,9 @@ void validate(const RunConfig& c) {
                "--task_name '{}' is not supported (attend runs long_term_forecast)", c.task_name);
   ATTEND_CHECK(c.is_training == 0 || c.is_training == 1, "--is_training must be 0 or 1, got {}",
                c.is_training);
-  {
-    auto names = models::model_names();
-    if (std::find(names.begin(), names.end(), c.model) == names.end()) {
-      std::string known;
-      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      fail("--model '{}' is not a known model (known: {})", c.model, known);
-    }
-  }
+  ATTEND_CHECK(models::canonical_model_name(c.model, "--model") == c.model,
+               "--model '{}': use the registry name '{}'", c.model,
+               models::canonical_model_name(c.model));
   ATTEND_CHECK(c.data == "ETTh1" || c.data == "ETTh2" || c.data == "ETTm1" || c.data == "ETTm2" ||
                    c.data == "custom",
                "--data '{}' must be ETTh1, ETTh2, ETTm1, ETTm2 or custom", c.data);

@@ -189,7 +189,8 @@ TEST(Compare, ParamsEqualModelParameterCount) {
 }
 
 TEST(Compare, ModelNames) {
-  EXPECT_EQ(attend::train::canonical_model_name("TFT"), "TemporalFusionTransformer");
+  EXPECT_EQ(attend::models::canonical_model_name("TFT"), "TemporalFusionTransformer");
+  EXPECT_EQ(attend::models::canonical_model_name("LSTM"), "LSTM");
   EXPECT_EQ(attend::train::parse_model_list("PatchTST, TFT,DLinear"),
             (std::vector<std::string>{"PatchTST", "TemporalFusionTransformer", "DLinear"}));
   EXPECT_EQ(attend::train::parse_model_list(
