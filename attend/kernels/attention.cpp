@@ -152,10 +152,14 @@ detail::RowsHead rows_head(const AttentionDims& d, const float* q, AttentionStri
   return r;
 }
 
-void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                  AttentionStrides ks, const float* v, AttentionStrides vs,
-                  const AttentionMask& mask, const AttentionParams& p, float* o,
-                  AttentionStrides os, float* lse, int threads) {
+// The thread loop of the row-wise kernel: for every head bh = (b, h), r = rows_head(), then
+// fill(r, b, h, bh) sets the output pointers of the pass, the dropout multipliers are drawn, and
+// run(r, scratch) computes it (rows_head_forward or rows_head_backward).
+template <typename Fill, typename Run>
+void for_each_rows_head(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
+                        AttentionStrides ks, const float* v, AttentionStrides vs,
+                        const AttentionMask& mask, const AttentionParams& p, int threads, Fill fill,
+                        Run run) {
   const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;
 #pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
@@ -166,15 +170,27 @@ void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, c
     for (int64_t bh = 0; bh < heads; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
       detail::RowsHead r = rows_head(d, q, qs, k, ks, v, vs, mask, p, b, h);
-      r.out = o + b * os.b + h * os.h, r.out_ld = os.l;
-      r.lse = lse ? lse + bh * d.len_q : nullptr;
+      fill(r, b, h, bh);
       if (dropout) {
         dropout_head(d, p, b, h, z.data());
         r.dropout = z.data();
       }
-      detail::rows_head_forward(r, scratch.data());
+      run(r, scratch.data());
     }
   }
+}
+
+void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
+                  AttentionStrides ks, const float* v, AttentionStrides vs,
+                  const AttentionMask& mask, const AttentionParams& p, float* o,
+                  AttentionStrides os, float* lse, int threads) {
+  for_each_rows_head(
+      d, q, qs, k, ks, v, vs, mask, p, threads,
+      [&](detail::RowsHead& r, int64_t b, int64_t h, int64_t bh) {
+        r.out = o + b * os.b + h * os.h, r.out_ld = os.l;
+        r.lse = lse ? lse + bh * d.len_q : nullptr;
+      },
+      detail::rows_head_forward);
 }
 
 void backward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
@@ -183,29 +199,17 @@ void backward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, 
                    AttentionStrides os, const float* lse, const float* dout, AttentionStrides dos,
                    float* dq, AttentionStrides dqs, float* dk, AttentionStrides dks, float* dv,
                    AttentionStrides dvs, int threads) {
-  const int64_t heads = d.batch * d.heads;
-  const bool dropout = p.dropout_p > 0.0f;
-#pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
-  {
-    std::vector<float> scratch(detail::rows_head_scratch(d.len_k, d.dim, d.dim_v));
-    std::vector<float> z(dropout ? d.len_q * d.len_k : 0);
-#pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < heads; ++bh) {
-      const int64_t b = bh / d.heads, h = bh % d.heads;
-      detail::RowsHead r = rows_head(d, q, qs, k, ks, v, vs, mask, p, b, h);
-      r.o = o + b * os.b + h * os.h, r.o_ld = os.l;
-      r.lse = const_cast<float*>(lse + bh * d.len_q);
-      r.dout = dout + b * dos.b + h * dos.h, r.dout_ld = dos.l;
-      r.dq = dq + b * dqs.b + h * dqs.h, r.dq_ld = dqs.l;
-      r.dk = dk + b * dks.b + h * dks.h, r.dk_ld = dks.l;
-      r.dv = dv + b * dvs.b + h * dvs.h, r.dv_ld = dvs.l;
-      if (dropout) {
-        dropout_head(d, p, b, h, z.data());
-        r.dropout = z.data();
-      }
-      detail::rows_head_backward(r, scratch.data());
-    }
-  }
+  for_each_rows_head(
+      d, q, qs, k, ks, v, vs, mask, p, threads,
+      [&](detail::RowsHead& r, int64_t b, int64_t h, int64_t bh) {
+        r.o = o + b * os.b + h * os.h, r.o_ld = os.l;
+        r.lse = const_cast<float*>(lse + bh * d.len_q);
+        r.dout = dout + b * dos.b + h * dos.h, r.dout_ld = dos.l;
+        r.dq = dq + b * dqs.b + h * dqs.h, r.dq_ld = dqs.l;
+        r.dk = dk + b * dks.b + h * dks.h, r.dk_ld = dks.l;
+        r.dv = dv + b * dvs.b + h * dvs.h, r.dv_ld = dvs.l;
+      },
+      detail::rows_head_backward);
 }
 
 }  // namespace
