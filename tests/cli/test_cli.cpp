@@ -270,7 +270,7 @@ TEST(Cli, TftColumnNotInDataRefusedByName) {
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("--static_columns: column 'NOPE'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("HUFL"), std::string::npos) << r.err;  // lists the columns there are
-  EXPECT_FALSE(fs::exists(work() + "/tft_cols"));  // nothing written for a refused run
+  EXPECT_FALSE(fs::exists(work() + "/tft_cols"));             // nothing written for a refused run
 }
 
 namespace {
