@@ -3,8 +3,9 @@
 # Usage: scripts/install_deps.sh [--bench]   (--bench adds PyTorch and OpenBLAS for the comparison scripts)
 set -euo pipefail
 
+# ocl-icd-opencl-dev: Debian's dnnl-config.cmake asks for OpenCL (only a Recommends of libdnnl-dev).
 packages=(build-essential cmake ninja-build ccache pkg-config
-          libdnnl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+          libdnnl-dev ocl-icd-opencl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
           libhowardhinnant-date-dev libcairo2-dev libgtest-dev libgmock-dev libbenchmark-dev
           libomp-dev python3 python3-numpy)
 if [[ "${1:-}" == "--bench" ]]; then
