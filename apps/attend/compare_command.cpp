@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "attend/train/compare.h"
@@ -17,8 +18,8 @@ namespace attend::cli {
 
 namespace {
 
-using train::FlagKind;
-using train::FlagSpec;
+using train::Option;
+using train::OptionGroup;
 using train::RunConfig;
 
 struct CompareArgs {
@@ -32,20 +33,21 @@ struct CompareArgs {
 
 void run_compare(const CompareArgs& a) {
   std::vector<std::string> models;
-  RunConfig cfg;
+  std::optional<train::ValidConfig> cfg;
   try {
     models = train::parse_model_list(a.models);
-    apply_flags(a.flags, cfg);
-    cfg.model = models.front();
-    train::validate(cfg);
+    RunConfig flags;
+    apply_flags(a.flags, flags);
+    flags.model.model = models.front();
+    cfg.emplace(flags);
   } catch (const Error& e) {
     throw CLI::ValidationError(e.what());
   }
-  Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>(cfg.seed)});
+  Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>((*cfg)->train.seed)});
   train::CompareOptions opt;
   opt.latency = a.latency;
   if (!a.quiet) opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
-  auto rows = train::compare_models(cfg, models, ctx, opt);
+  auto rows = train::compare_models(**cfg, models, ctx, opt);
   std::fputs(train::compare_to_markdown(rows).c_str(), stdout);
   for (const auto& p : train::write_compare(rows, a.out)) fmt::print(stderr, "wrote {}\n", p);
 }
@@ -59,20 +61,21 @@ struct BenchModelArgs {
 };
 
 void run_bench_model(const BenchModelArgs& a) {
-  RunConfig cfg;
+  std::optional<train::ValidConfig> cfg;
   train::LatencyOptions opt;
   opt.batches = a.batches;
   opt.warmup = a.warmup;
   opt.repeats = a.repeats;
   try {
-    apply_flags(a.flags, cfg);
-    train::validate(cfg);
+    RunConfig flags;
+    apply_flags(a.flags, flags);
+    cfg.emplace(flags);
   } catch (const Error& e) {
     throw CLI::ValidationError(e.what());
   }
-  Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>(cfg.seed)});
-  auto r = train::bench_model(cfg, opt, ctx);
-  std::fputs(train::format_model_bench(cfg, r, ctx.threads(), a.json).c_str(), stdout);
+  Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>((*cfg)->train.seed)});
+  auto r = train::bench_model(**cfg, opt, ctx);
+  std::fputs(train::format_model_bench(**cfg, r, ctx.threads(), a.json).c_str(), stdout);
 }
 
 }  // namespace
@@ -99,9 +102,10 @@ void add_compare_command(CLI::App& app) {
   cmp->add_flag("--quiet", ca->quiet, "no progress lines on stderr");
   add_flags(
       *cmp, ca->flags,
-      [](const train::FlagSpec& f) {
+      [](const Option& f) {
         const std::string n = f.name;
-        return f.used && n != "model" && n != "is_training" && n != "checkpoints";
+        return f.group != OptionGroup::Ignored && n != "model" && n != "is_training" &&
+               n != "checkpoints";
       },
       "Run flags (TSLib run.py names)");
   cmp->callback([ca] { run_compare(*ca); });
@@ -135,9 +139,9 @@ void add_compare_command(CLI::App& app) {
   model->add_flag("--json", ba->json, "print one JSON line per batch size");
   add_flags(
       *model, ba->flags,
-      [](const train::FlagSpec& f) {
+      [](const Option& f) {
         const std::string n = f.name;
-        return f.used && n != "is_training" && n != "checkpoints";
+        return f.group != OptionGroup::Ignored && n != "is_training" && n != "checkpoints";
       },
       "Run flags (TSLib run.py names)");
   model->callback([ba] { run_bench_model(*ba); });

@@ -36,7 +36,7 @@ void run(const ExplainArgs& a) {
       ATTEND_CHECK(*end == 0 && n > 0, "--batch_size '{}' must be a positive integer", v);
       j = static_cast<int64_t>(n);
     }
-    train::set_flag(cfg, name, j, std::string("--") + name);
+    train::set_option(cfg, name, j, std::string("--") + name);
   };
   set("root_path", a.root_path);
   set("data_path", a.data_path);
@@ -47,7 +47,7 @@ void run(const ExplainArgs& a) {
   ATTEND_CHECK(a.max_batches >= 0, "--max_batches must be >= 0 (0: the whole test split)");
   ContextOptions co;
   co.threads = a.threads;
-  co.seed = static_cast<uint64_t>(cfg.seed);
+  co.seed = static_cast<uint64_t>(cfg.train.seed);
   Context ctx(co);
   explain::ExplainOptions o;
   o.out = a.out;

@@ -8,23 +8,11 @@
 namespace attend::cli {
 
 using train::FlagKind;
-using train::FlagSpec;
+using train::Option;
+using train::OptionGroup;
 using train::RunConfig;
 
 namespace {
-std::string default_text(const FlagSpec& f) {
-  RunConfig d;
-  const auto j = attend::train::run_config_to_json(d);
-  if (f.used && j.contains(f.name)) {
-    if (std::string(f.name) == "enc_in" || std::string(f.name) == "dec_in" ||
-        std::string(f.name) == "c_out")
-      return "columns of the data";
-    const auto& v = j.at(f.name);
-    return v.is_string() ? v.get<std::string>() : v.dump();
-  }
-  auto v = nlohmann::json::parse(f.default_json);
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
 
 nlohmann::json parse_int(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -36,26 +24,28 @@ nlohmann::json parse_int(const std::string& flag, const std::string& s) {
 
 }  // namespace
 
-void add_flags(CLI::App& app, Bindings& out, const std::function<bool(const FlagSpec&)>& keep,
+void add_flags(CLI::App& app, Bindings& out, const std::function<bool(const Option&)>& keep,
                const std::string& used_group) {
-  for (const auto& f : attend::train::run_flags()) {
+  for (const auto& f : attend::train::run_options()) {
     if (keep && !keep(f)) continue;
     Binding& b = out.emplace_back();
     b.spec = &f;
     const std::string name = std::string("--") + f.name;
-    std::string help = attend::train::flag_help(f);
-    const std::string group = f.used ? used_group : "run.py options (accepted, ignored)";
+    const std::string help = attend::train::option_help(f);
+    const std::string deflt = " [default: " + attend::train::option_default_text(f) + "]";
+    const bool used = f.group != OptionGroup::Ignored;
+    const std::string group = used ? used_group : "run.py options (accepted, ignored)";
     switch (f.kind) {
       case FlagKind::StoreTrue:
       case FlagKind::StoreFalse:
         b.option = app.add_flag(name, b.flag, help);
         break;
       case FlagKind::IntList:
-        b.option = app.add_option(name, b.texts, help + " [default: " + default_text(f) + "]");
+        b.option = app.add_option(name, b.texts, help + deflt);
         b.option->expected(1, CLI::detail::expected_max_vector_size);
         break;
       default:
-        b.option = app.add_option(name, b.text, help + " [default: " + default_text(f) + "]");
+        b.option = app.add_option(name, b.text, help + deflt);
         b.option->type_name(f.kind == FlagKind::Int     ? "INT"
                             : f.kind == FlagKind::Float ? "FLOAT"
                                                         : "TEXT");
@@ -101,11 +91,11 @@ std::vector<std::string> apply_flags(const Bindings& bs, RunConfig& cfg) {
         break;
     }
     try {
-      attend::train::set_flag(cfg, b.spec->name, v, flag);
+      attend::train::set_option(cfg, b.spec->name, v, flag);
     } catch (const attend::Error& e) {
       throw UsageError(e.what());
     }
-    if (!b.spec->used)
+    if (b.spec->group == OptionGroup::Ignored)
       ignored.push_back(flag);
     else if (std::string(b.spec->name) == "des")
       ignored.push_back("--des (names the run folder only)");

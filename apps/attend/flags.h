@@ -20,7 +20,7 @@ struct UsageError : std::runtime_error {
 
 // One flag registered on one (sub)command.
 struct Binding {
-  const train::FlagSpec* spec = nullptr;
+  const train::Option* spec = nullptr;
   CLI::Option* option = nullptr;
   std::string text;
   std::vector<std::string> texts;
@@ -29,10 +29,11 @@ struct Binding {
 
 using Bindings = std::deque<Binding>;
 
-// Registers the run flags `keep` accepts (all when empty) on `app`. Flags attend uses go in
-// `used_group`; the others are listed as accepted and ignored.
+// Registers the run options `keep` accepts (all when empty) on `app` as flags, with the table's
+// help and default. Flags attend uses go in `used_group`; the others are listed as accepted and
+// ignored.
 void add_flags(CLI::App& app, Bindings& out,
-               const std::function<bool(const train::FlagSpec&)>& keep = {},
+               const std::function<bool(const train::Option&)>& keep = {},
                const std::string& used_group = "Options");
 
 // Applies the flags given on the command line to cfg; returns the run.py flags without effect.

@@ -31,15 +31,16 @@ using attend::cli::apply_flags;
 using attend::cli::Bindings;
 using attend::cli::given;
 using attend::cli::UsageError;
-using attend::train::FlagKind;
-using attend::train::FlagSpec;
+using attend::train::Option;
 using attend::train::RunConfig;
+using attend::train::ValidConfig;
 
 namespace {
 
-void check(const RunConfig& cfg) {
+// The configuration's one validation; a bad value is a usage error (exit 2).
+ValidConfig check(const RunConfig& cfg) {
   try {
-    attend::train::validate(cfg);
+    return ValidConfig(cfg);
   } catch (const attend::Error& e) {
     throw UsageError(e.what());
   }
@@ -59,10 +60,10 @@ attend::ContextOptions context_options(int threads, int64_t seed) {
   return o;
 }
 
-int run_train(const RunConfig& cfg, bool resume, int threads) {
+int run_train(const ValidConfig& cfg, bool resume, int threads) {
   // first: the worker threads the context starts inherit its signal mask
   attend::cli::StopSignals stop_signals;
-  attend::Context ctx(context_options(threads, cfg.seed));
+  attend::Context ctx(context_options(threads, cfg->train.seed));
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   attend::train::ProgressPrinter progress(stderr, tty);
   attend::train::ExperimentOptions opt;
@@ -84,8 +85,8 @@ int run_train(const RunConfig& cfg, bool resume, int threads) {
   return 0;
 }
 
-int run_test_weights(const RunConfig& cfg, const std::string& dir, int threads) {
-  attend::Context ctx(context_options(threads, cfg.seed));
+int run_test_weights(const ValidConfig& cfg, const std::string& dir, int threads) {
+  attend::Context ctx(context_options(threads, cfg->train.seed));
   auto m = attend::train::test_weights(cfg, dir, ctx);
   fmt::print("{}\n", attend::train::metrics_line(m));
   return 0;
@@ -93,7 +94,7 @@ int run_test_weights(const RunConfig& cfg, const std::string& dir, int threads) 
 
 void apply_demo_defaults(RunConfig& c, const Bindings& bs) {
   auto set = [&](const char* name, nlohmann::json v) {
-    if (!given(bs, name)) attend::train::set_flag(c, name, v, std::string("--") + name);
+    if (!given(bs, name)) attend::train::set_option(c, name, v, std::string("--") + name);
   };
   set("model", "PatchTST");
   set("model_id", "demo");
@@ -145,8 +146,7 @@ int real_main(int argc, char** argv) {
   Bindings test_flags;
   const std::set<std::string> test_flag_names = {"root_path", "data_path",  "data",   "target",
                                                  "freq",      "batch_size", "inverse"};
-  add_flags(*test, test_flags,
-            [&](const FlagSpec& f) { return test_flag_names.count(f.name) > 0; });
+  add_flags(*test, test_flags, [&](const Option& f) { return test_flag_names.count(f.name) > 0; });
   test->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* fc = app.add_subcommand("forecast", "forecast the next pred_len rows after a CSV");
@@ -183,7 +183,7 @@ int real_main(int argc, char** argv) {
   }
   if (fc->parsed()) {
     auto info = attend::train::read_checkpoint(checkpoint);
-    attend::Context ctx(context_options(threads, info.config.seed));
+    attend::Context ctx(context_options(threads, info.config.train.seed));
     auto table = attend::data::read_csv(input);
     auto result = attend::train::forecast(info, table, ctx);
     const std::string csv = attend::train::forecast_to_csv(result);
@@ -201,17 +201,16 @@ int real_main(int argc, char** argv) {
     auto info = attend::train::read_checkpoint(checkpoint);
     RunConfig cfg = attend::train::resolved_config(info);
     notice(apply_flags(test_flags, cfg));
-    check(cfg);
-    return run_test_weights(cfg, checkpoint, threads);
+    return run_test_weights(check(cfg), checkpoint, threads);
   }
   Bindings& bs = train->parsed() ? train_flags : demo->parsed() ? demo_flags : root_flags;
   RunConfig cfg;
   if (demo->parsed()) apply_demo_defaults(cfg, bs);
   notice(apply_flags(bs, cfg));
-  check(cfg);
-  if (train->parsed() || demo->parsed() || cfg.is_training == 1)
-    return run_train(cfg, resume, threads);
-  return run_test_weights(cfg, attend::train::run_folder(cfg), threads);
+  const ValidConfig valid = check(cfg);
+  if (train->parsed() || demo->parsed() || valid->run.is_training == 1)
+    return run_train(valid, resume, threads);
+  return run_test_weights(valid, attend::train::run_folder(*valid), threads);
 }
 
 }  // namespace

@@ -18,9 +18,10 @@ Protocol protocol_of(const std::string& data) {
        data);
 }
 
-void validate(const ForecastDataConfig& c) {
-  ATTEND_CHECK(c.features == "M" || c.features == "S" || c.features == "MS",
-               "[data] --features must be M, S or MS, got '{}'", c.features);
+// Preconditions for callers of the data layer itself (the run options are checked before).
+void validate(const DataConfig& d, const SampleConfig& c) {
+  ATTEND_CHECK(d.features == "M" || d.features == "S" || d.features == "MS",
+               "[data] --features must be M, S or MS, got '{}'", d.features);
   ATTEND_CHECK(c.seq_len >= 1, "[data] --seq_len must be >= 1, got {}", c.seq_len);
   ATTEND_CHECK(c.pred_len >= 1, "[data] --pred_len must be >= 1, got {}", c.pred_len);
   ATTEND_CHECK(c.label_len >= 0 && c.label_len <= c.seq_len,
@@ -38,19 +39,21 @@ const ForecastSplit& ForecastData::split(std::string_view name) const {
   fail("[data] unknown split '{}' (train, val, test)", name);
 }
 
-ForecastData load_forecast_data(const ForecastDataConfig& config) {
-  validate(config);
+ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample) {
+  validate(config, sample);
   protocol_of(config.data);
   const std::string path = (std::filesystem::path(config.root_path) / config.data_path).string();
-  return make_forecast_data(read_csv(path), config);
+  return make_forecast_data(read_csv(path), config, sample);
 }
 
-ForecastData make_forecast_data(const CsvTable& table, const ForecastDataConfig& config) {
-  validate(config);
+ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
+                                const SampleConfig& sample) {
+  validate(config, sample);
   const Protocol protocol = protocol_of(config.data);
   const std::string& src = table.source;
   ForecastData out;
   out.config = config;
+  out.sample = sample;
   out.source = src;
 
   // ---- columns: ETT keeps file order; custom moves the target last (Dataset_Custom) ----------
@@ -77,12 +80,12 @@ ForecastData make_forecast_data(const CsvTable& table, const ForecastDataConfig&
   }
 
   // ---- frequency and marks --------------------------------------------------------------------
-  const bool infer = config.freq.empty() || config.freq == "auto";
+  const bool infer = sample.freq.empty() || sample.freq == "auto";
   const Frequency freq =
-      parse_freq(infer ? std::string_view(infer_freq(table.timestamps, src)) : config.freq);
+      parse_freq(infer ? std::string_view(infer_freq(table.timestamps, src)) : sample.freq);
   out.freq_kind = freq.kind;
   out.freq = std::string(1, freq_letter(freq.kind));
-  out.timeenc = config.embed == "timeF" ? 1 : 0;
+  out.timeenc = sample.embed == "timeF" ? 1 : 0;
   // TSLib adds minute // 15 for Dataset_ETT_minute; we also add it for freq 't' (TSLib's
   // TemporalEmbedding reads a fifth column then, which Dataset_Custom would not provide).
   const bool with_minute = protocol == Protocol::EttMinute || freq.kind == FreqKind::Minute;
@@ -96,7 +99,7 @@ ForecastData make_forecast_data(const CsvTable& table, const ForecastDataConfig&
 
   // ---- borders ---------------------------------------------------------------------------------
   const int64_t n = table.rows();
-  const int64_t seq = config.seq_len;
+  const int64_t seq = sample.seq_len;
   std::array<int64_t, 3> b1{}, b2{};
   if (protocol == Protocol::Custom) {
     const int64_t num_train = static_cast<int64_t>(static_cast<double>(n) * 0.7);
@@ -114,11 +117,11 @@ ForecastData make_forecast_data(const CsvTable& table, const ForecastDataConfig&
   for (int s = 0; s < 3; ++s) {
     b2[s] = std::min(b2[s], n);  // pandas slicing stops at the end of the table
     const int64_t rows = std::max<int64_t>(0, b2[s] - std::max<int64_t>(b1[s], 0));
-    if (b1[s] < 0 || rows - seq - config.pred_len + 1 < 1)
+    if (b1[s] < 0 || rows - seq - sample.pred_len + 1 < 1)
       fail(
           "{}: too few rows for the {} split: rows [{}, {}) of {} give {} rows, but seq_len {} + "
           "pred_len {} need at least {}",
-          src, names[s], b1[s], b2[s], n, rows, seq, config.pred_len, seq + config.pred_len);
+          src, names[s], b1[s], b2[s], n, rows, seq, sample.pred_len, seq + sample.pred_len);
   }
 
   // ---- scaler on the train rows of the selected columns
@@ -140,8 +143,8 @@ ForecastData make_forecast_data(const CsvTable& table, const ForecastDataConfig&
     sp.channels = C;
     sp.mark_dim = F;
     sp.seq_len = seq;
-    sp.label_len = config.label_len;
-    sp.pred_len = config.pred_len;
+    sp.label_len = sample.label_len;
+    sp.pred_len = sample.pred_len;
     sp.data.resize(static_cast<size_t>(sp.rows * C));
     const double* from = selected.data() + sp.begin * C;
     if (config.scale)

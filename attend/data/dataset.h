@@ -13,19 +13,27 @@
 
 namespace attend::data {
 
-// Data flags of TSLib's run.py (same names and defaults, except freq: empty = infer).
-struct ForecastDataConfig {
-  std::string data = "ETTh1";  // ETTh1, ETTh2 (hour borders), ETTm1, ETTm2 (minute), custom
-  std::string root_path = "./data/ETT/";  // folder of the CSV
-  std::string data_path = "ETTh1.csv";    // CSV file name inside root_path
-  std::string features = "M";             // M: all columns, S: target only, MS: all, target last
-  std::string target = "OT";              // target column (S, MS; always for custom)
-  std::string freq;                       // s, t, h, d, b, w, m or "15min"-style; "" = infer
-  int64_t seq_len = 96;                   // encoder input length
-  int64_t label_len = 48;                 // decoder start-token length (<= seq_len)
-  int64_t pred_len = 96;                  // forecast horizon
-  std::string embed = "timeF";            // timeF -> timeenc 1; fixed/learned -> timeenc 0
-  bool scale = true;                      // standardise with the scaler fitted on train rows
+// What one sample looks like: the window lengths and the time encoding (run.py's names). The
+// model's configuration is this plus the model's own options (models::ModelConfig derives from
+// it), so the data layer and the model read the same values.
+struct SampleConfig {
+  int64_t seq_len = 96;         // encoder input length
+  int64_t label_len = 48;       // decoder start-token length (<= seq_len)
+  int64_t pred_len = 96;        // forecast horizon
+  std::string embed = "timeF";  // timeF -> timeenc 1; fixed/learned -> timeenc 0
+  std::string freq = "h";       // s, t, h, d, b, w, m or "15min"-style; "auto" or "" = infer
+};
+
+// Which file and columns (run.py's names and defaults, except root_path).
+struct DataConfig {
+  std::string data = "ETTh1";               // ETTh1, ETTh2 (hour borders), ETTm1, ETTm2, custom
+  std::string root_path = "./data/";        // folder of the CSV (run.py: ./data/ETT/)
+  std::string data_path = "ETTh1.csv";      // CSV file name inside root_path
+  std::string features = "M";               // M: all columns, S: target only, MS: all, target last
+  std::string target = "OT";                // target column (S, MS; always for custom)
+  std::vector<std::string> static_columns;  // columns constant per series (TFT)
+  std::vector<std::string> known_columns;   // columns known over the horizon (TFT)
+  bool scale = true;                        // standardise with the scaler fitted on train rows
 };
 
 // One split (train, val or test): its rows of the selected, scaled columns and time marks.
@@ -57,7 +65,8 @@ struct ForecastSplit {
 
 // The three splits of one CSV plus what a model and a forecast need to know about them.
 struct ForecastData {
-  ForecastDataConfig config;
+  DataConfig config;
+  SampleConfig sample;
   std::string source;                // CSV path
   std::vector<std::string> columns;  // the C channels in order (custom: target last)
   int64_t target_index = -1;         // index of the target in columns, -1 if not selected
@@ -76,10 +85,11 @@ struct ForecastData {
   const ForecastSplit& split(std::string_view name) const;
 };
 
-// Reads root_path/data_path once and builds the three splits.
-ForecastData load_forecast_data(const ForecastDataConfig& config);
+// Reads root_path/data_path once and builds the three splits of `sample`-shaped windows.
+ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample);
 
 // Builds the three splits from an already parsed table.
-ForecastData make_forecast_data(const CsvTable& table, const ForecastDataConfig& config);
+ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
+                                const SampleConfig& sample);
 
 }  // namespace attend::data

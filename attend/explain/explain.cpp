@@ -110,7 +110,7 @@ struct Forward {
 Forward run_model(models::ForecastModel& model, const data::Batch& b, const train::RunConfig& cfg,
                   Context& ctx) {
   NoGradGuard guard;
-  const int64_t B = b.size(), C = b.x_enc.size(2), P = cfg.pred_len, Lb = cfg.label_len;
+  const int64_t B = b.size(), C = b.x_enc.size(2), P = cfg.model.pred_len, Lb = cfg.model.label_len;
   Tensor x_dec, xm, ym;
   if (model.uses_decoder_input())
     x_dec = concat({slice(b.y, 1, 0, Lb), Tensor::zeros({B, P, C}, DType::F32, ctx)}, 1);
@@ -229,7 +229,8 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
   }
   ExplainResult res;
   res.window = w;
-  const int64_t L = cfg.seq_len, P = cfg.pred_len, Lb = cfg.label_len, C = data.channels();
+  const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len,
+                C = data.channels();
   res.origin = test.timestamps[w + L - 1];
   const bool day = daily(data.freq);
   auto path = [&](const std::string& rel) { return (fs::path(o.out) / rel).string(); };
@@ -344,7 +345,7 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
     std::vector<std::string> heads;  // per-head pngs
   };
   std::vector<Shown> shown;
-  const int64_t f0 = cfg.features == "MS" ? C - 1 : 0;
+  const int64_t f0 = cfg.data.features == "MS" ? C - 1 : 0;
   for (size_t k = 0; k < recs.size(); ++k) {
     const auto& r = recs[k];
     const auto [qa, ka] = axes_for(r);
@@ -408,7 +409,7 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
   std::vector<double> avg_static, avg_hist, avg_fut;
   int64_t tft_rows = 0;
   {
-    data::BatchLoader loader(test, data::LoaderOptions{cfg.batch_size, false, 0});
+    data::BatchLoader loader(test, data::LoaderOptions{cfg.train.batch_size, false, 0});
     const int64_t nb =
         o.max_batches > 0 ? std::min(o.max_batches, loader.num_batches()) : loader.num_batches();
     auto add_avg = [](std::vector<double>& sum, const Tensor& t, int64_t B) {
@@ -503,7 +504,7 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
 
   // ---- forecast panels (original units), with and without the rollout strip
   const int64_t Co = fw.out.size(2), Po = fw.out.size(1);
-  const int64_t K = cfg.features == "MS" ? 1 : Co;
+  const int64_t K = cfg.data.features == "MS" ? 1 : Co;
   const std::vector<float> pred = fw.out.contiguous_data().to_vector<float>();
   std::vector<float> qv;
   int64_t Q = 0;
@@ -517,7 +518,7 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
   const float* sy = test.seq_y(w);
   std::vector<Panel> panels;
   for (int64_t k = 0; k < K && f0 + k < C; ++k) {
-    const int64_t c = f0 + k, oc = cfg.features == "MS" ? Co - 1 : k;
+    const int64_t c = f0 + k, oc = cfg.data.features == "MS" ? Co - 1 : k;
     Panel p;
     p.title = data.columns[c];
     Line in{"input", {}, {}, 0x555555, false}, truth{"true future", {}, {}, 0x2ca02c, false},
@@ -715,13 +716,13 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
     h += "<dt>" + html_escape(k) + "</dt><dd>" + html_escape(v) + "</dd>";
   };
   if (!o.source.empty()) item("checkpoint", o.source);
-  item("data", data.source + fmt::format(" (features {}, {} variables, freq {})", cfg.features, C,
-                                         data.freq));
+  item("data", data.source + fmt::format(" (features {}, {} variables, freq {})", cfg.data.features,
+                                         C, data.freq));
   item("window", fmt::format("test window {} of {} — forecast origin {} (last input row), "
                              "seq_len {}, pred_len {}",
                              w, test.size(), when, L, P));
   item("head statistics",
-       fmt::format("averaged over {} test batches of {}", res.batches, cfg.batch_size));
+       fmt::format("averaged over {} test batches of {}", res.batches, cfg.train.batch_size));
   h += "</dl>\n<h2>Forecast</h2>\n" + img(fc_png) + "\n";
   h += "<h2>What mattered for this forecast</h2>\n<p class=\"note\">" + html_escape(rollout_note) +
        "</p>\n";
@@ -768,19 +769,20 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
   return res;
 }
 
-ExplainResult explain_checkpoint(const std::string& dir, const train::RunConfig& cfg,
+ExplainResult explain_checkpoint(const std::string& dir, const train::ValidConfig& valid,
                                  const ExplainOptions& options, Context& ctx) {
   const std::string weights = (fs::path(dir) / "weights.safetensors").string();
   ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
   const std::vector<std::string> free = {"DLinear", "LSTM", "TCN"};
-  ATTEND_CHECK(std::find(free.begin(), free.end(), cfg.model) == free.end(), "{}",
-               no_attention_message(cfg.model));
-  train::validate(cfg);
-  const data::ForecastData data = data::load_forecast_data(train::data_config(cfg));
-  ATTEND_CHECK(cfg.enc_in == data.channels(),
-               "[explain] the checkpoint reads {} variables but {} selects {} ({})", cfg.enc_in,
-               data.source, data.channels(), fmt::format("{}", fmt::join(data.columns, ", ")));
-  auto model = models::make_model(train::model_config(cfg, data.columns, data.freq), ctx);
+  ATTEND_CHECK(std::find(free.begin(), free.end(), valid->model.model) == free.end(), "{}",
+               no_attention_message(valid->model.model));
+  const data::ForecastData data = data::load_forecast_data(valid->data, valid->model);
+  ATTEND_CHECK(valid->model.enc_in == data.channels(),
+               "[explain] the checkpoint reads {} variables but {} selects {} ({})",
+               valid->model.enc_in, data.source, data.channels(),
+               fmt::format("{}", fmt::join(data.columns, ", ")));
+  const train::RunConfig cfg = train::resolve(*valid, data.columns, data.freq, data.source);
+  auto model = models::make_model(cfg.model, ctx);
   io::load_state_dict(*model, weights);
   ExplainOptions o = options;
   if (o.source.empty()) o.source = dir;

@@ -50,7 +50,7 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
 
 // Loads the data named by cfg (a checkpoint's resolved config with any data flags applied) and
 // the weights in checkpoint_dir, then explains.
-ExplainResult explain_checkpoint(const std::string& checkpoint_dir, const train::RunConfig& cfg,
+ExplainResult explain_checkpoint(const std::string& checkpoint_dir, const train::ValidConfig& cfg,
                                  const ExplainOptions& options, Context& ctx);
 
 // The error text for a model without attention.

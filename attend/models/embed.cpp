@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "attend/data/time_features.h"
 #include "attend/models/config.h"
 #include "attend/nn/init.h"
 #include "attend/ops/conv.h"
@@ -11,14 +12,24 @@
 
 namespace attend::models {
 
-int64_t time_feature_count(const std::string& freq) {
+std::string time_feature_letter(const std::string& freq) {
+  try {
+    return std::string(1, data::freq_letter(data::parse_freq(freq).kind));
+  } catch (const Error&) {
+    return freq;
+  }
+}
+
+int64_t time_feature_count(const std::string& freq_text) {
+  const std::string freq = time_feature_letter(freq_text);
   if (freq == "h") return 4;
   if (freq == "t") return 5;
   if (freq == "s") return 6;
   if (freq == "m" || freq == "a") return 1;
   if (freq == "w") return 2;
   if (freq == "d" || freq == "b") return 3;
-  fail("--freq '{}' is not one of TSLib's time-feature frequencies s, t, h, d, b, w, m, a", freq);
+  fail("--freq '{}' is not one of TSLib's time-feature frequencies s, t, h, d, b, w, m, a",
+       freq_text);
 }
 
 namespace {
@@ -86,7 +97,7 @@ TemporalEmbedding::TemporalEmbedding(int64_t d_model, bool fixed, const std::str
     if (fixed) return std::make_shared<FixedEmbedding>(n, d_model, ctx, dtype);
     return std::make_shared<nn::Embedding>(n, d_model, ctx, dtype);
   };
-  if (freq == "t") minute_ = register_module("minute_embed", make(4));
+  if (time_feature_letter(freq) == "t") minute_ = register_module("minute_embed", make(4));
   hour_ = register_module("hour_embed", make(24));
   weekday_ = register_module("weekday_embed", make(7));
   day_ = register_module("day_embed", make(32));

@@ -44,4 +44,9 @@ std::shared_ptr<ForecastModel> make_model(const ModelConfig& config,
                                           DType dtype = DType::F32);
 std::vector<std::string> model_names();
 
+// The checks of config.model's own options: attention models need d_model divisible by n_heads;
+// quantiles and covariate columns (`has_covariates`: static or known columns are named) are
+// TFT's; --cross_attention is Informer's. Throws attend::Error naming the flag.
+void check_model_options(const ModelConfig& config, bool has_covariates);
+
 }  // namespace attend::models

@@ -64,4 +64,17 @@ std::vector<std::string> model_names() {
   return names;
 }
 
+void check_model_options(const ModelConfig& c, bool has_covariates) {
+  const std::string name = canonical_model_name(c.model, "--model");
+  const bool attention = name == "Transformer" || name == "Informer" || name == "PatchTST" ||
+                         name == "iTransformer" || name == "TemporalFusionTransformer";
+  ATTEND_CHECK(!attention || c.d_model % c.n_heads == 0,
+               "--d_model {} is not divisible by --n_heads {}", c.d_model, c.n_heads);
+  ATTEND_CHECK(name == "TemporalFusionTransformer" || (!has_covariates && c.quantiles.empty()),
+               "--static_columns, --known_columns and --quantiles apply only to --model "
+               "TemporalFusionTransformer");
+  ATTEND_CHECK(c.cross_attention == "prob" || name == "Informer",
+               "--cross_attention applies only to --model Informer");
+}
+
 }  // namespace attend::models

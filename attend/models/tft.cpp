@@ -313,7 +313,7 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
   } else {
     ATTEND_CHECK(c.embed == "fixed" || c.embed == "learned",
                  "--embed must be timeF, fixed or learned, got '{}'", c.embed);
-    known_len_ = c.freq == "t" ? 5 : 4;
+    known_len_ = time_feature_letter(c.freq) == "t" ? 5 : 4;
   }
   n_quantiles_ = c.quantiles.empty() ? 1 : static_cast<int64_t>(c.quantiles.size());
   for (double q : c.quantiles)
@@ -368,7 +368,7 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
       // TemporalEmbedding's registration order; stacked as month, day, weekday, hour, (minute).
       const bool fixed = c.embed == "fixed";
       std::shared_ptr<nn::Module> minute;
-      if (c.freq == "t")
+      if (time_feature_letter(c.freq) == "t")
         minute = known->add("minute_embed", calendar_table(4, d, fixed, ctx, dtype));
       auto hour = known->add("hour_embed", calendar_table(24, d, fixed, ctx, dtype));
       auto weekday = known->add("weekday_embed", calendar_table(7, d, fixed, ctx, dtype));

@@ -48,19 +48,16 @@ CheckpointInfo read_checkpoint(const std::string& dir) {
 }
 
 RunConfig resolved_config(const CheckpointInfo& info) {
-  RunConfig c = info.config;
-  const int64_t n = info.scaler.size();
-  if (c.enc_in == 0) c.enc_in = n;
-  if (c.dec_in == 0) c.dec_in = n;
-  if (c.c_out == 0) c.c_out = n;
-  return c;
+  return resolve(info.config, info.scaler.columns(), info.config.model.freq,
+                 (fs::path(info.dir) / "scaler.json").string());
 }
 
 std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInfo& info,
                                                              const std::string& freq,
                                                              Context& ctx) {
-  const RunConfig c = resolved_config(info);
-  auto model = models::make_model(model_config(c, info.scaler.columns(), freq), ctx);
+  const RunConfig c = resolve(info.config, info.scaler.columns(), freq,
+                              (fs::path(info.dir) / "scaler.json").string());
+  auto model = models::make_model(c.model, ctx);
   io::load_state_dict(*model, (fs::path(info.dir) / "weights.safetensors").string());
   model->eval();
   return model;

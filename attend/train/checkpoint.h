@@ -22,10 +22,12 @@ struct CheckpointInfo {
 // config keys are errors naming the key; run.py keys attend does not use are ignored.
 CheckpointInfo read_checkpoint(const std::string& dir);
 
-// The config with enc_in/dec_in/c_out (0 = unset) resolved to the scaler's column count.
+// The config resolved against the scaler's columns (enc_in/dec_in/c_out 0 become their count, TFT
+// column names their indices).
 RunConfig resolved_config(const CheckpointInfo& info);
 
-// Builds the checkpoint's model (freq: the resolved one-letter frequency) and loads its weights.
+// Builds the checkpoint's model (freq: the frequency for a config whose freq is "auto") and loads
+// its weights.
 std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInfo& info,
                                                              const std::string& freq, Context& ctx);
 

@@ -36,7 +36,7 @@ std::string trim(const std::string& s) {
 // integer calendar marks of TSLib's timeenc 0 (month, day, weekday, hour[, minute]).
 int64_t mark_columns(const models::ModelConfig& c) {
   if (c.embed == "timeF") return models::time_feature_count(c.freq);
-  return c.freq == "t" ? 5 : 4;
+  return models::time_feature_letter(c.freq) == "t" ? 5 : 4;
 }
 
 // Marks for timing: timeF values in [-0.5, 0.5], integer marks 0 (a valid index everywhere).
@@ -132,24 +132,22 @@ std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
 std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<std::string>& names,
                                        Context& ctx, const CompareOptions& options) {
   ATTEND_CHECK(!names.empty(), "[compare] no models given");
-  std::vector<std::string> models;
-  for (const auto& n : names) models.push_back(models::canonical_model_name(n, "[compare] model"));
-  for (const auto& m : models) {
+  std::vector<ValidConfig> configs;  // every model's configuration checked before any training
+  for (const auto& n : names) {
     RunConfig c = cfg;
-    c.model = m;
-    validate(c);
+    c.model.model = models::canonical_model_name(n, "[compare] model");
+    configs.emplace_back(c);
   }
   auto log = [&](const std::string& s) {
     if (options.log) options.log(s);
   };
   auto data =
-      std::make_shared<const data::ForecastData>(data::load_forecast_data(data_config(cfg)));
+      std::make_shared<const data::ForecastData>(data::load_forecast_data(cfg.data, cfg.model));
   LatencyOptions lat = options.latency;
   lat.batches = {1, 32};
   std::vector<CompareRow> rows;
-  for (const auto& m : models) {
-    RunConfig c = cfg;
-    c.model = m;
+  for (const ValidConfig& c : configs) {
+    const std::string& m = c->model.model;
     Trainer trainer(c, data, ctx);
     CompareRow row;
     row.model = m;
@@ -177,7 +175,7 @@ std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<s
     row.train_s = now_seconds() - t0;
     row.epochs = tr.epochs_run;
     row.epoch_train_s = loops > 0 ? loop_total / loops : 0.0;
-    row.metrics = trainer.test(c.inverse);
+    row.metrics = trainer.test(c->train.inverse);
     auto latency = forecast_latency(trainer.model(), lat, ctx);
     row.latency_b1_ms = latency[0].median_ms;
     row.latency_b32_ms = latency[1].median_ms;
@@ -234,20 +232,19 @@ std::vector<std::string> write_compare(const std::vector<CompareRow>& rows,
 }
 
 ModelBenchResult bench_model(const RunConfig& cfg_in, const LatencyOptions& options, Context& ctx) {
-  RunConfig cfg = cfg_in;
-  cfg.model = models::canonical_model_name(cfg.model);
-  if (cfg.enc_in == 0) cfg.enc_in = 7;
-  if (cfg.dec_in == 0) cfg.dec_in = 7;
-  if (cfg.c_out == 0) cfg.c_out = 7;
-  const std::string freq = cfg.freq == "auto" || cfg.freq.empty() ? "h" : cfg.freq;
-  cfg.freq = freq;
-  validate(cfg);
+  const ValidConfig valid(cfg_in);
+  const RunConfig& cfg = *valid;
+  // No data: enc_in, dec_in and c_out 0 are run.py's 7; freq "auto" is hourly.
+  RunConfig sized = cfg;
+  for (int64_t* n : {&sized.model.enc_in, &sized.model.dec_in, &sized.model.c_out})
+    if (*n == 0) *n = 7;
   std::vector<std::string> columns;
-  for (int64_t i = 0; i < cfg.enc_in; ++i) columns.push_back(fmt::format("c{}", i));
-  ctx.generator().manual_seed(static_cast<uint64_t>(cfg.seed));
-  auto model = models::make_model(model_config(cfg, columns, freq), ctx);
+  for (int64_t i = 0; i < sized.model.enc_in; ++i) columns.push_back(fmt::format("c{}", i));
+  const RunConfig resolved = resolve(sized, columns, "h", "bench model");
+  ctx.generator().manual_seed(static_cast<uint64_t>(cfg.train.seed));
+  auto model = models::make_model(resolved.model, ctx);
   ModelBenchResult r;
-  r.model = cfg.model;
+  r.model = cfg.model.model;
   r.params = model->num_parameters();
   r.latency = forecast_latency(*model, options, ctx);
   return r;
@@ -258,18 +255,23 @@ std::string format_model_bench(const RunConfig& cfg, const ModelBenchResult& r, 
   if (json) {
     std::string s;
     for (const auto& l : r.latency) {
-      nlohmann::json j = {{"side", "attend"},       {"model", r.model},
-                          {"threads", threads},     {"batch", l.batch},
-                          {"params", r.params},     {"median_ms", l.median_ms},
-                          {"min_ms", l.min_ms},     {"d_model", cfg.d_model},
-                          {"seq_len", cfg.seq_len}, {"pred_len", cfg.pred_len}};
+      nlohmann::json j = {{"side", "attend"},
+                          {"model", r.model},
+                          {"threads", threads},
+                          {"batch", l.batch},
+                          {"params", r.params},
+                          {"median_ms", l.median_ms},
+                          {"min_ms", l.min_ms},
+                          {"d_model", cfg.model.d_model},
+                          {"seq_len", cfg.model.seq_len},
+                          {"pred_len", cfg.model.pred_len}};
       s += j.dump() + "\n";
     }
     return s;
   }
-  std::string s =
-      fmt::format("{}: {} parameters | seq_len {} pred_len {} d_model {} | threads {} (0 = all)\n",
-                  r.model, r.params, cfg.seq_len, cfg.pred_len, cfg.d_model, threads);
+  std::string s = fmt::format(
+      "{}: {} parameters | seq_len {} pred_len {} d_model {} | threads {} (0 = all)\n", r.model,
+      r.params, cfg.model.seq_len, cfg.model.pred_len, cfg.model.d_model, threads);
   s += fmt::format("{:>8}{:>14}{:>12}\n", "batch", "median ms", "min ms");
   for (const auto& l : r.latency)
     s += fmt::format("{:>8}{:>14.3f}{:>12.3f}\n", l.batch, l.median_ms, l.min_ms);

@@ -10,12 +10,12 @@ namespace fs = std::filesystem;
 namespace attend::train {
 
 std::string run_folder(const RunConfig& cfg) {
-  return (fs::path(cfg.checkpoints) / setting_name(cfg)).string();
+  return (fs::path(cfg.run.checkpoints) / setting_name(cfg)).string();
 }
 
-ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
+ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
                                 const ExperimentOptions& options) {
-  validate(cfg);
+  const RunConfig& cfg = *valid;
   ExperimentResult out;
   out.dir = run_folder(cfg);
   auto log = [&](const std::string& s) {
@@ -23,8 +23,8 @@ ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
   };
   // The data and the model first (bad data or column flags leave nothing written), then the
   // --checkpoints root (one that cannot be written fails here, not after hours of training).
-  Trainer trainer(cfg, ctx);
-  ensure_writable_folder(cfg.checkpoints, "--checkpoints");
+  Trainer trainer(valid, ctx);
+  ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {
     ATTEND_CHECK(fs::exists(fs::path(resume_dir) / "state.json"),
@@ -48,22 +48,22 @@ ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
   }
   write_folder_atomic(out.dir, [&](const std::string& tmp) { trainer.write_checkpoint(tmp); });
   log(fmt::format(">>>>>>>testing : {}<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<", setting_name(cfg)));
-  out.metrics = trainer.test(cfg.inverse);
+  out.metrics = trainer.test(cfg.train.inverse);
   nlohmann::json m = metrics_to_json(out.metrics);
   m["setting"] = setting_name(cfg);
-  m["inverse"] = cfg.inverse;
+  m["inverse"] = cfg.train.inverse;
   m["epochs_run"] = out.train.epochs_run;
   m["early_stopped"] = out.train.early_stopped;
   io::write_file_atomic((fs::path(out.dir) / "metrics.json").string(), m.dump(1) + "\n");
   return out;
 }
 
-Metrics test_weights(const RunConfig& cfg, const std::string& dir, Context& ctx) {
+Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx) {
   const std::string weights = (fs::path(dir) / "weights.safetensors").string();
   ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
   Trainer trainer(cfg, ctx);
   trainer.load_weights(weights);
-  return trainer.test(cfg.inverse);
+  return trainer.test(cfg->train.inverse);
 }
 
 }  // namespace attend::train

@@ -24,15 +24,15 @@ struct ExperimentResult {
   Metrics metrics;  // test metrics (when not interrupted)
 };
 
-// The run folder: <checkpoints>/<setting_name(cfg)>.
+// The run folder: <run.checkpoints>/<setting_name(cfg)>.
 std::string run_folder(const RunConfig& cfg);
 
 // Trains (or resumes), writes the checkpoint folder atomically, tests, writes metrics.json.
 // When stopped, writes the folder with resume/ (weights, optimizer, state) and returns.
-ExperimentResult train_and_test(const RunConfig& cfg, Context& ctx,
+ExperimentResult train_and_test(const ValidConfig& cfg, Context& ctx,
                                 const ExperimentOptions& options = {});
 
 // Tests the weights in `dir` (weights.safetensors) with the model and data of `cfg`.
-Metrics test_weights(const RunConfig& cfg, const std::string& dir, Context& ctx);
+Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx);
 
 }  // namespace attend::train

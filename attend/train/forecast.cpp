@@ -80,9 +80,9 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   const RunConfig cfg = resolved_config(info);
   const auto& columns = info.scaler.columns();
   const int64_t C = static_cast<int64_t>(columns.size());
-  const int64_t L = cfg.seq_len, P = cfg.pred_len, Lb = cfg.label_len;
-  ATTEND_CHECK(cfg.enc_in == C, "{}: enc_in {} but scaler.json has {} columns", info.dir,
-               cfg.enc_in, C);
+  const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
+  ATTEND_CHECK(cfg.model.enc_in == C, "{}: enc_in {} but scaler.json has {} columns", info.dir,
+               cfg.model.enc_in, C);
   std::vector<int64_t> idx;
   for (const auto& name : columns) {
     const int64_t i = input.column_index(name);
@@ -98,7 +98,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   for (size_t i = 1; i < hist.size(); ++i)
     ATTEND_CHECK(hist[i] > hist[i - 1], "{}:{}: timestamps must increase", input.source,
                  input.lines[first + i]);
-  std::string freq = cfg.freq;
+  std::string freq = cfg.model.freq;
   if (freq.empty() || freq == "auto") freq = data::infer_freq(hist, input.source);
   const data::Frequency fq = data::parse_freq(freq);
   const std::string letter(1, data::freq_letter(fq.kind));
@@ -115,9 +115,10 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   const std::vector<int64_t> future = future_timestamps(hist, P, freq);
   Tensor xm, ym, x_dec;
   if (model->uses_time_marks()) {
-    const bool with_minute = cfg.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
+    const bool with_minute =
+        cfg.data.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
     auto marks = [&](const std::vector<int64_t>& t) {
-      return cfg.embed == "timeF"
+      return cfg.model.embed == "timeF"
                  ? data::time_features(t.data(), static_cast<int64_t>(t.size()), fq.kind)
                  : data::time_marks_fixed(t.data(), static_cast<int64_t>(t.size()), with_minute);
     };
@@ -132,7 +133,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   if (model->uses_decoder_input())
     x_dec = concat({slice(x_enc, 1, L - Lb, L), Tensor::zeros({1, P, C}, DType::F32, ctx)}, 1);
   Tensor out = model->forecast(x_enc, xm, x_dec, ym);  // (1, >= P, c_out)
-  const bool ms = cfg.features == "MS";
+  const bool ms = cfg.data.features == "MS";
   const int64_t Co = out.size(2);
   out = slice(slice(out, 1, out.size(1) - P, out.size(1)), 2, ms ? Co - 1 : 0, Co);
   const int64_t K = out.size(2);

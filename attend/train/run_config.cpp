@@ -1,9 +1,9 @@
-// Run configuration keyed by TSLib run.py's flag names.
+// The run configuration's option table and what comes from it: setting options from flags and
+// config.json, writing config.json, the checks and the resolution against the data.
 #include "attend/train/run_config.h"
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -14,177 +14,520 @@
 
 namespace attend::train {
 
-const std::vector<FlagSpec>& run_flags() {
-  static const std::vector<FlagSpec> table = {
-      {"task_name", "task_name", FlagKind::Str, R"("long_term_forecast")", true},
-      {"is_training", "is_training", FlagKind::Int, R"(1)", true},
-      {"model_id", "model_id", FlagKind::Str, R"("test")", true},
-      {"model", "model", FlagKind::Str, R"("Autoformer")", true},
-      {"data", "data", FlagKind::Str, R"("ETTh1")", true},
-      {"root_path", "root_path", FlagKind::Str, R"("./data/ETT/")", true},
-      {"data_path", "data_path", FlagKind::Str, R"("ETTh1.csv")", true},
-      {"features", "features", FlagKind::Str, R"("M")", true},
-      {"target", "target", FlagKind::Str, R"("OT")", true},
-      {"freq", "freq", FlagKind::Str, R"("h")", true},
-      {"checkpoints", "checkpoints", FlagKind::Str, R"("./checkpoints/")", true},
-      {"seq_len", "seq_len", FlagKind::Int, R"(96)", true},
-      {"label_len", "label_len", FlagKind::Int, R"(48)", true},
-      {"pred_len", "pred_len", FlagKind::Int, R"(96)", true},
-      {"seasonal_patterns", "seasonal_patterns", FlagKind::Str, R"("Monthly")", false},
-      {"inverse", "inverse", FlagKind::StoreTrue, R"(false)", true},
-      {"mask_rate", "mask_rate", FlagKind::Float, R"(0.25)", false},
-      {"anomaly_ratio", "anomaly_ratio", FlagKind::Float, R"(0.25)", false},
-      {"expand", "expand", FlagKind::Int, R"(2)", true},
-      {"d_conv", "d_conv", FlagKind::Int, R"(4)", true},
-      {"tv_dt", "tv_dt", FlagKind::Int, R"(0)", false},
-      {"tv_B", "tv_B", FlagKind::Int, R"(0)", false},
-      {"tv_C", "tv_C", FlagKind::Int, R"(0)", false},
-      {"use_D", "use_D", FlagKind::Int, R"(0)", false},
-      {"top_k", "top_k", FlagKind::Int, R"(5)", false},
-      {"num_kernels", "num_kernels", FlagKind::Int, R"(6)", false},
-      {"enc_in", "enc_in", FlagKind::Int, R"(7)", true},
-      {"dec_in", "dec_in", FlagKind::Int, R"(7)", true},
-      {"c_out", "c_out", FlagKind::Int, R"(7)", true},
-      {"d_model", "d_model", FlagKind::Int, R"(512)", true},
-      {"n_heads", "n_heads", FlagKind::Int, R"(8)", true},
-      {"e_layers", "e_layers", FlagKind::Int, R"(2)", true},
-      {"d_layers", "d_layers", FlagKind::Int, R"(1)", true},
-      {"d_ff", "d_ff", FlagKind::Int, R"(2048)", true},
-      {"moving_avg", "moving_avg", FlagKind::Int, R"(25)", true},
-      {"factor", "factor", FlagKind::Int, R"(1)", true},
-      {"distil", "distil", FlagKind::StoreFalse, R"(true)", true},
-      {"dropout", "dropout", FlagKind::Float, R"(0.1)", true},
-      {"embed", "embed", FlagKind::Str, R"("timeF")", true},
-      {"activation", "activation", FlagKind::Str, R"("gelu")", true},
-      {"channel_independence", "channel_independence", FlagKind::Int, R"(1)", false},
-      {"decomp_method", "decomp_method", FlagKind::Str, R"("moving_avg")", false},
-      {"use_norm", "use_norm", FlagKind::Int, R"(1)", true},
-      {"down_sampling_layers", "down_sampling_layers", FlagKind::Int, R"(0)", false},
-      {"down_sampling_window", "down_sampling_window", FlagKind::Int, R"(1)", false},
-      {"down_sampling_method", "down_sampling_method", FlagKind::Str, R"(null)", false},
-      {"seg_len", "seg_len", FlagKind::Int, R"(96)", false},
-      {"num_workers", "num_workers", FlagKind::Int, R"(10)", false},
-      {"itr", "itr", FlagKind::Int, R"(1)", false},
-      {"train_epochs", "train_epochs", FlagKind::Int, R"(10)", true},
-      {"batch_size", "batch_size", FlagKind::Int, R"(32)", true},
-      {"patience", "patience", FlagKind::Int, R"(3)", true},
-      {"learning_rate", "learning_rate", FlagKind::Float, R"(0.0001)", true},
-      {"des", "des", FlagKind::Str, R"("test")", true},
-      {"loss", "loss", FlagKind::Str, R"("MSE")", true},
-      {"lradj", "lradj", FlagKind::Str, R"("type1")", true},
-      {"use_amp", "use_amp", FlagKind::StoreTrue, R"(false)", false},
-      {"use_gpu", "use_gpu", FlagKind::StoreTrue, R"(true)", false},
-      {"no_use_gpu", "use_gpu", FlagKind::StoreFalse, R"(true)", false},
-      {"gpu", "gpu", FlagKind::Int, R"(0)", false},
-      {"gpu_type", "gpu_type", FlagKind::Str, R"("cuda")", false},
-      {"use_multi_gpu", "use_multi_gpu", FlagKind::StoreTrue, R"(false)", false},
-      {"devices", "devices", FlagKind::Str, R"("0,1,2,3")", false},
-      {"p_hidden_dims", "p_hidden_dims", FlagKind::IntList, R"([128, 128])", false},
-      {"p_hidden_layers", "p_hidden_layers", FlagKind::Int, R"(2)", false},
-      {"use_dtw", "use_dtw", FlagKind::StoreTrue, R"(false)", false},
-      {"augmentation_ratio", "augmentation_ratio", FlagKind::Int, R"(0)", false},
-      {"seed", "seed", FlagKind::Int, R"(2)", true},
-      {"jitter", "jitter", FlagKind::StoreTrue, R"(false)", false},
-      {"scaling", "scaling", FlagKind::StoreTrue, R"(false)", false},
-      {"permutation", "permutation", FlagKind::StoreTrue, R"(false)", false},
-      {"randompermutation", "randompermutation", FlagKind::StoreTrue, R"(false)", false},
-      {"magwarp", "magwarp", FlagKind::StoreTrue, R"(false)", false},
-      {"timewarp", "timewarp", FlagKind::StoreTrue, R"(false)", false},
-      {"windowslice", "windowslice", FlagKind::StoreTrue, R"(false)", false},
-      {"windowwarp", "windowwarp", FlagKind::StoreTrue, R"(false)", false},
-      {"rotation", "rotation", FlagKind::StoreTrue, R"(false)", false},
-      {"spawner", "spawner", FlagKind::StoreTrue, R"(false)", false},
-      {"dtwwarp", "dtwwarp", FlagKind::StoreTrue, R"(false)", false},
-      {"shapedtwwarp", "shapedtwwarp", FlagKind::StoreTrue, R"(false)", false},
-      {"wdba", "wdba", FlagKind::StoreTrue, R"(false)", false},
-      {"discdtw", "discdtw", FlagKind::StoreTrue, R"(false)", false},
-      {"discsdtw", "discsdtw", FlagKind::StoreTrue, R"(false)", false},
-      {"extra_tag", "extra_tag", FlagKind::Str, R"("")", false},
-      {"patch_len", "patch_len", FlagKind::Int, R"(16)", true},
-      {"node_dim", "node_dim", FlagKind::Int, R"(10)", false},
-      {"gcn_depth", "gcn_depth", FlagKind::Int, R"(2)", false},
-      {"gcn_dropout", "gcn_dropout", FlagKind::Float, R"(0.3)", false},
-      {"propalpha", "propalpha", FlagKind::Float, R"(0.3)", false},
-      {"conv_channel", "conv_channel", FlagKind::Int, R"(32)", false},
-      {"skip_channel", "skip_channel", FlagKind::Int, R"(32)", false},
-      {"individual", "individual", FlagKind::StoreTrue, R"(false)", false},
-      {"alpha", "alpha", FlagKind::Float, R"(0.1)", false},
-      {"top_p", "top_p", FlagKind::Float, R"(0.5)", false},
-      {"pos", "pos", FlagKind::Int, R"(1)", false},
-      {"static_columns", "static_columns", FlagKind::StrList, R"([])", true, false},
-      {"known_columns", "known_columns", FlagKind::StrList, R"([])", true, false},
-      {"quantiles", "quantiles", FlagKind::FloatList, R"([])", true, false},
-      {"cross_attention", "cross_attention", FlagKind::Str, R"("prob")", true, false},
+namespace {
+
+using nlohmann::json;
+using Check = std::function<void(const json&, const std::string&)>;
+
+// ---- checks of one value -----------------------------------------------------------------------
+
+Check at_least(int64_t min) {
+  return [min](const json& v, const std::string& flag) {
+    ATTEND_CHECK(v.get<int64_t>() >= min, "{} must be >= {}, got {}", flag, min, v.dump());
+  };
+}
+
+// "--features 'X' must be M, S or MS"
+Check one_of(std::vector<std::string> choices) {
+  return [choices](const json& v, const std::string& flag) {
+    const std::string s = v.get<std::string>();
+    if (std::find(choices.begin(), choices.end(), s) != choices.end()) return;
+    std::string list;
+    for (size_t i = 0; i < choices.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+    fail("{} '{}' must be {}", flag, s, list);
+  };
+}
+
+Check one_of_ints(std::vector<int64_t> choices) {
+  return [choices](const json& v, const std::string& flag) {
+    const int64_t x = v.get<int64_t>();
+    if (std::find(choices.begin(), choices.end(), x) != choices.end()) return;
+    std::string list;
+    for (size_t i = 0; i < choices.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + std::to_string(choices[i]);
+    fail("{} must be {}, got {}", flag, list, x);
+  };
+}
+
+Check not_empty() {
+  return [](const json& v, const std::string& flag) {
+    ATTEND_CHECK(!v.get<std::string>().empty(), "{} must not be empty", flag);
+  };
+}
+
+Check task_name_check() {
+  return [](const json& v, const std::string& flag) {
+    ATTEND_CHECK(v.get<std::string>() == "long_term_forecast",
+                 "{} '{}' is not supported (attend runs long_term_forecast)", flag,
+                 v.get<std::string>());
+  };
+}
+
+Check freq_check() {
+  return [](const json& v, const std::string& flag) {
+    const std::string f = v.get<std::string>();
+    if (f.empty() || f == "auto") return;
+    try {
+      (void)data::parse_freq(f);
+    } catch (const Error&) {
+      fail("{} '{}' is not a frequency (s, t, h, d, b, w, m, 15min, ... or auto)", flag, f);
+    }
+  };
+}
+
+Check probability_check() {
+  return [](const json& v, const std::string& flag) {
+    const double p = v.get<double>();
+    ATTEND_CHECK(p >= 0.0 && p < 1.0, "{} must be in [0, 1), got {}", flag, p);
+  };
+}
+
+Check positive_check() {
+  return [](const json& v, const std::string& flag) {
+    const double x = v.get<double>();
+    ATTEND_CHECK(x > 0.0 && std::isfinite(x), "{} must be > 0, got {}", flag, x);
+  };
+}
+
+// Levels in (0, 1), strictly increasing.
+Check quantiles_check() {
+  return [](const json& v, const std::string& flag) {
+    const auto q = v.get<std::vector<double>>();
+    for (size_t i = 0; i < q.size(); ++i) {
+      ATTEND_CHECK(q[i] > 0.0 && q[i] < 1.0, "{}: {} is not in (0, 1)", flag, q[i]);
+      ATTEND_CHECK(i == 0 || q[i] > q[i - 1], "{} must be strictly increasing", flag);
+    }
+  };
+}
+
+std::string canonical_model(const std::string& name, const std::string& flag) {
+  return models::canonical_model_name(name, flag);
+}
+
+std::string canonical_loss(const std::string& s, const std::string&) {
+  std::string l = s;
+  for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l == "mse") return "MSE";
+  if (l == "mae") return "MAE";
+  if (l == "huber") return "Huber";
+  return s;
+}
+
+// A run.py flag attend accepts and ignores.
+Option ignored(const char* name, FlagKind kind, const char* runpy_default,
+               const char* dest = nullptr) {
+  return {.name = name,
+          .kind = kind,
+          .group = OptionGroup::Ignored,
+          .help = "",
+          .runpy_default = runpy_default,
+          .dest = dest};
+}
+
+#define MEMBER(path) [](RunConfig& c) -> OptionRef { return &c.path; }
+
+}  // namespace
+
+const std::vector<Option>& run_options() {
+  static const std::vector<Option> table = {
+      {.name = "task_name",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Run,
+       .help = "task; attend supports long_term_forecast",
+       .runpy_default = R"("long_term_forecast")",
+       .member = MEMBER(run.task_name),
+       .check = task_name_check()},
+      {.name = "is_training",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Run,
+       .help = "1: train then test; 0: test the checkpoint under --checkpoints/<setting>",
+       .runpy_default = R"(1)",
+       .member = MEMBER(run.is_training),
+       .check = one_of_ints({0, 1})},
+      {.name = "model_id",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Run,
+       .help = "run name, part of the run folder's name",
+       .runpy_default = R"("test")",
+       .member = MEMBER(run.model_id),
+       .check = {}},
+      {.name = "model",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Model,
+       .help = "model name (see `attend models`; default PatchTST, run.py's is Autoformer)",
+       .runpy_default = R"("Autoformer")",
+       .member = MEMBER(model.model),
+       .check = {},
+       .canonical = canonical_model},
+      {.name = "data",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "data protocol: ETTh1, ETTh2, ETTm1, ETTm2 or custom",
+       .runpy_default = R"("ETTh1")",
+       .member = MEMBER(data.data),
+       .check = one_of({"ETTh1", "ETTh2", "ETTm1", "ETTm2", "custom"})},
+      {.name = "root_path",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "folder of the CSV (default ./data/; run.py's is ./data/ETT/)",
+       .runpy_default = R"("./data/ETT/")",
+       .member = MEMBER(data.root_path),
+       .check = {}},
+      {.name = "data_path",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "CSV file name inside --root_path",
+       .runpy_default = R"("ETTh1.csv")",
+       .member = MEMBER(data.data_path),
+       .check = {}},
+      {.name = "features",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "M: all columns -> all; S: target -> target; MS: all -> target",
+       .runpy_default = R"("M")",
+       .member = MEMBER(data.features),
+       .check = one_of({"M", "S", "MS"})},
+      {.name = "target",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "target column for S and MS",
+       .runpy_default = R"("OT")",
+       .member = MEMBER(data.target),
+       .check = not_empty()},
+      {.name = "freq",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Model,
+       .help = "time-feature frequency: s, t, h, d, b, w, m or e.g. 15min; auto infers it",
+       .runpy_default = R"("h")",
+       .member = MEMBER(model.freq),
+       .check = freq_check()},
+      {.name = "checkpoints",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Run,
+       .help = "root folder of the run folders",
+       .runpy_default = R"("./checkpoints/")",
+       .member = MEMBER(run.checkpoints),
+       .check = {}},
+      {.name = "seq_len",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "input window length",
+       .runpy_default = R"(96)",
+       .member = MEMBER(model.seq_len),
+       .check = at_least(1)},
+      {.name = "label_len",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "decoder start-token length (<= seq_len)",
+       .runpy_default = R"(48)",
+       .member = MEMBER(model.label_len),
+       .check = at_least(0)},
+      {.name = "pred_len",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "forecast horizon",
+       .runpy_default = R"(96)",
+       .member = MEMBER(model.pred_len),
+       .check = at_least(1)},
+      ignored("seasonal_patterns", FlagKind::Str, R"("Monthly")"),
+      {.name = "inverse",
+       .kind = FlagKind::StoreTrue,
+       .group = OptionGroup::Training,
+       .help = "report test metrics in original units",
+       .runpy_default = R"(false)",
+       .member = MEMBER(train.inverse),
+       .check = {}},
+      ignored("mask_rate", FlagKind::Float, R"(0.25)"),
+      ignored("anomaly_ratio", FlagKind::Float, R"(0.25)"),
+      {.name = "expand",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Run,
+       .help = "Mamba expand (only names the run folder)",
+       .runpy_default = R"(2)",
+       .member = MEMBER(run.expand),
+       .check = {}},
+      {.name = "d_conv",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Run,
+       .help = "Mamba d_conv (only names the run folder)",
+       .runpy_default = R"(4)",
+       .member = MEMBER(run.d_conv),
+       .check = {}},
+      ignored("tv_dt", FlagKind::Int, R"(0)"),
+      ignored("tv_B", FlagKind::Int, R"(0)"),
+      ignored("tv_C", FlagKind::Int, R"(0)"),
+      ignored("use_D", FlagKind::Int, R"(0)"),
+      ignored("top_k", FlagKind::Int, R"(5)"),
+      ignored("num_kernels", FlagKind::Int, R"(6)"),
+      {.name = "enc_in",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "encoder input size (default: the selected column count)",
+       .runpy_default = R"(7)",
+       .member = MEMBER(model.enc_in),
+       .check = at_least(0),
+       .default_text = "columns of the data"},
+      {.name = "dec_in",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "decoder input size (default: the selected column count)",
+       .runpy_default = R"(7)",
+       .member = MEMBER(model.dec_in),
+       .check = at_least(0),
+       .default_text = "columns of the data"},
+      {.name = "c_out",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "output size (default: the selected column count)",
+       .runpy_default = R"(7)",
+       .member = MEMBER(model.c_out),
+       .check = at_least(0),
+       .default_text = "columns of the data"},
+      {.name = "d_model",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "model width",
+       .runpy_default = R"(512)",
+       .member = MEMBER(model.d_model),
+       .check = at_least(1)},
+      {.name = "n_heads",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "attention heads",
+       .runpy_default = R"(8)",
+       .member = MEMBER(model.n_heads),
+       .check = at_least(1)},
+      {.name = "e_layers",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "encoder layers",
+       .runpy_default = R"(2)",
+       .member = MEMBER(model.e_layers),
+       .check = at_least(1)},
+      {.name = "d_layers",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "decoder layers",
+       .runpy_default = R"(1)",
+       .member = MEMBER(model.d_layers),
+       .check = at_least(0)},
+      {.name = "d_ff",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "feed-forward width",
+       .runpy_default = R"(2048)",
+       .member = MEMBER(model.d_ff),
+       .check = at_least(1)},
+      {.name = "moving_avg",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "moving-average window (DLinear)",
+       .runpy_default = R"(25)",
+       .member = MEMBER(model.moving_avg),
+       .check = at_least(1)},
+      {.name = "factor",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "ProbSparse attention factor (Informer)",
+       .runpy_default = R"(1)",
+       .member = MEMBER(model.factor),
+       .check = at_least(1)},
+      {.name = "distil",
+       .kind = FlagKind::StoreFalse,
+       .group = OptionGroup::Model,
+       .help = "pass to turn Informer's distilling OFF (run.py's store_false)",
+       .runpy_default = R"(true)",
+       .member = MEMBER(model.distil),
+       .check = {}},
+      {.name = "dropout",
+       .kind = FlagKind::Float,
+       .group = OptionGroup::Model,
+       .help = "dropout probability",
+       .runpy_default = R"(0.1)",
+       .member = MEMBER(model.dropout),
+       .check = probability_check()},
+      {.name = "embed",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Model,
+       .help = "time encoding: timeF, fixed or learned",
+       .runpy_default = R"("timeF")",
+       .member = MEMBER(model.embed),
+       .check = one_of({"timeF", "fixed", "learned"})},
+      {.name = "activation",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Model,
+       .help = "gelu or relu",
+       .runpy_default = R"("gelu")",
+       .member = MEMBER(model.activation),
+       .check = one_of({"gelu", "relu"})},
+      ignored("channel_independence", FlagKind::Int, R"(1)"),
+      ignored("decomp_method", FlagKind::Str, R"("moving_avg")"),
+      {.name = "use_norm",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "iTransformer's window normalisation (1/0)",
+       .runpy_default = R"(1)",
+       .member = MEMBER(model.use_norm),
+       .check = {}},
+      ignored("down_sampling_layers", FlagKind::Int, R"(0)"),
+      ignored("down_sampling_window", FlagKind::Int, R"(1)"),
+      ignored("down_sampling_method", FlagKind::Str, R"(null)"),
+      ignored("seg_len", FlagKind::Int, R"(96)"),
+      ignored("num_workers", FlagKind::Int, R"(10)"),
+      ignored("itr", FlagKind::Int, R"(1)"),
+      {.name = "train_epochs",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Training,
+       .help = "epochs",
+       .runpy_default = R"(10)",
+       .member = MEMBER(train.train_epochs),
+       .check = at_least(1)},
+      {.name = "batch_size",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Training,
+       .help = "windows per batch",
+       .runpy_default = R"(32)",
+       .member = MEMBER(train.batch_size),
+       .check = at_least(1)},
+      {.name = "patience",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Training,
+       .help = "early-stopping patience (epochs without a better validation loss)",
+       .runpy_default = R"(3)",
+       .member = MEMBER(train.patience),
+       .check = at_least(0)},
+      {.name = "learning_rate",
+       .kind = FlagKind::Float,
+       .group = OptionGroup::Training,
+       .help = "Adam learning rate",
+       .runpy_default = R"(0.0001)",
+       .member = MEMBER(train.learning_rate),
+       .check = positive_check()},
+      {.name = "des",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Run,
+       .help = "experiment description (only names the run folder)",
+       .runpy_default = R"("test")",
+       .member = MEMBER(run.des),
+       .check = {}},
+      {.name = "loss",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Training,
+       .help = "training loss: MSE, MAE or Huber",
+       .runpy_default = R"("MSE")",
+       .member = MEMBER(train.loss),
+       .check = one_of({"MSE", "MAE", "Huber"}),
+       .canonical = canonical_loss},
+      {.name = "lradj",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Training,
+       .help = "learning-rate schedule: type1, type2, type3, cosine, constant, TST",
+       .runpy_default = R"("type1")",
+       .member = MEMBER(train.lradj),
+       .check = one_of({"type1", "type2", "type3", "cosine", "constant", "TST"})},
+      ignored("use_amp", FlagKind::StoreTrue, R"(false)"),
+      ignored("use_gpu", FlagKind::StoreTrue, R"(true)"),
+      ignored("no_use_gpu", FlagKind::StoreFalse, R"(true)", "use_gpu"),
+      ignored("gpu", FlagKind::Int, R"(0)"),
+      ignored("gpu_type", FlagKind::Str, R"("cuda")"),
+      ignored("use_multi_gpu", FlagKind::StoreTrue, R"(false)"),
+      ignored("devices", FlagKind::Str, R"("0,1,2,3")"),
+      ignored("p_hidden_dims", FlagKind::IntList, R"([128, 128])"),
+      ignored("p_hidden_layers", FlagKind::Int, R"(2)"),
+      ignored("use_dtw", FlagKind::StoreTrue, R"(false)"),
+      ignored("augmentation_ratio", FlagKind::Int, R"(0)"),
+      {.name = "seed",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Training,
+       .help = "random seed (model init, dropout, shuffling)",
+       .runpy_default = R"(2)",
+       .member = MEMBER(train.seed),
+       .check = at_least(0)},
+      ignored("jitter", FlagKind::StoreTrue, R"(false)"),
+      ignored("scaling", FlagKind::StoreTrue, R"(false)"),
+      ignored("permutation", FlagKind::StoreTrue, R"(false)"),
+      ignored("randompermutation", FlagKind::StoreTrue, R"(false)"),
+      ignored("magwarp", FlagKind::StoreTrue, R"(false)"),
+      ignored("timewarp", FlagKind::StoreTrue, R"(false)"),
+      ignored("windowslice", FlagKind::StoreTrue, R"(false)"),
+      ignored("windowwarp", FlagKind::StoreTrue, R"(false)"),
+      ignored("rotation", FlagKind::StoreTrue, R"(false)"),
+      ignored("spawner", FlagKind::StoreTrue, R"(false)"),
+      ignored("dtwwarp", FlagKind::StoreTrue, R"(false)"),
+      ignored("shapedtwwarp", FlagKind::StoreTrue, R"(false)"),
+      ignored("wdba", FlagKind::StoreTrue, R"(false)"),
+      ignored("discdtw", FlagKind::StoreTrue, R"(false)"),
+      ignored("discsdtw", FlagKind::StoreTrue, R"(false)"),
+      ignored("extra_tag", FlagKind::Str, R"("")"),
+      {.name = "patch_len",
+       .kind = FlagKind::Int,
+       .group = OptionGroup::Model,
+       .help = "PatchTST patch length",
+       .runpy_default = R"(16)",
+       .member = MEMBER(model.patch_len),
+       .check = at_least(1)},
+      ignored("node_dim", FlagKind::Int, R"(10)"),
+      ignored("gcn_depth", FlagKind::Int, R"(2)"),
+      ignored("gcn_dropout", FlagKind::Float, R"(0.3)"),
+      ignored("propalpha", FlagKind::Float, R"(0.3)"),
+      ignored("conv_channel", FlagKind::Int, R"(32)"),
+      ignored("skip_channel", FlagKind::Int, R"(32)"),
+      ignored("individual", FlagKind::StoreTrue, R"(false)"),
+      ignored("alpha", FlagKind::Float, R"(0.1)"),
+      ignored("top_p", FlagKind::Float, R"(0.5)"),
+      ignored("pos", FlagKind::Int, R"(1)"),
+      {.name = "static_columns",
+       .kind = FlagKind::StrList,
+       .group = OptionGroup::Data,
+       .help = "TFT: comma list of static columns",
+       .runpy_default = R"([])",
+       .member = MEMBER(data.static_columns),
+       .check = {},
+       .runpy = false},
+      {.name = "known_columns",
+       .kind = FlagKind::StrList,
+       .group = OptionGroup::Data,
+       .help = "TFT: comma list of future-known columns",
+       .runpy_default = R"([])",
+       .member = MEMBER(data.known_columns),
+       .check = {},
+       .runpy = false},
+      {.name = "quantiles",
+       .kind = FlagKind::FloatList,
+       .group = OptionGroup::Model,
+       .help = "TFT: comma list of quantile levels, e.g. 0.1,0.5,0.9",
+       .runpy_default = R"([])",
+       .member = MEMBER(model.quantiles),
+       .check = quantiles_check(),
+       .runpy = false},
+      {.name = "cross_attention",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Model,
+       .help = "Informer's decoder cross-attention: prob (TSLib's ProbSparse) or full (the "
+               "Informer paper's)",
+       .runpy_default = R"("prob")",
+       .member = MEMBER(model.cross_attention),
+       .check = one_of({"prob", "full"}),
+       .runpy = false},
+
   };
   return table;
 }
 
-const FlagSpec* find_flag(std::string_view name) {
-  for (const auto& f : run_flags())
-    if (name == f.name) return &f;
+#undef MEMBER
+
+const Option* find_option(std::string_view name) {
+  for (const auto& o : run_options())
+    if (name == o.name) return &o;
   return nullptr;
 }
 
 namespace {
 
-const std::map<std::string, std::string>& help_texts() {
-  static const std::map<std::string, std::string> h = {
-      {"task_name", "task; attend supports long_term_forecast"},
-      {"is_training", "1: train then test; 0: test the checkpoint under --checkpoints/<setting>"},
-      {"model_id", "run name, part of the run folder's name"},
-      {"model", "model name (see `attend models`; default PatchTST, run.py's is Autoformer)"},
-      {"data", "data protocol: ETTh1, ETTh2, ETTm1, ETTm2 or custom"},
-      {"root_path", "folder of the CSV (default ./data/; run.py's is ./data/ETT/)"},
-      {"data_path", "CSV file name inside --root_path"},
-      {"features", "M: all columns -> all; S: target -> target; MS: all -> target"},
-      {"target", "target column for S and MS"},
-      {"freq", "time-feature frequency: s, t, h, d, b, w, m or e.g. 15min; auto infers it"},
-      {"checkpoints", "root folder of the run folders"},
-      {"seq_len", "input window length"},
-      {"label_len", "decoder start-token length (<= seq_len)"},
-      {"pred_len", "forecast horizon"},
-      {"inverse", "report test metrics in original units"},
-      {"expand", "Mamba expand (only names the run folder)"},
-      {"d_conv", "Mamba d_conv (only names the run folder)"},
-      {"enc_in", "encoder input size (default: the selected column count)"},
-      {"dec_in", "decoder input size (default: the selected column count)"},
-      {"c_out", "output size (default: the selected column count)"},
-      {"d_model", "model width"},
-      {"n_heads", "attention heads"},
-      {"e_layers", "encoder layers"},
-      {"d_layers", "decoder layers"},
-      {"d_ff", "feed-forward width"},
-      {"moving_avg", "moving-average window (DLinear)"},
-      {"factor", "ProbSparse attention factor (Informer)"},
-      {"distil", "pass to turn Informer's distilling OFF (run.py's store_false)"},
-      {"dropout", "dropout probability"},
-      {"embed", "time encoding: timeF, fixed or learned"},
-      {"activation", "gelu or relu"},
-      {"use_norm", "iTransformer's window normalisation (1/0)"},
-      {"train_epochs", "epochs"},
-      {"batch_size", "windows per batch"},
-      {"patience", "early-stopping patience (epochs without a better validation loss)"},
-      {"learning_rate", "Adam learning rate"},
-      {"des", "experiment description (only names the run folder)"},
-      {"loss", "training loss: MSE, MAE or Huber"},
-      {"lradj", "learning-rate schedule: type1, type2, type3, cosine, constant, TST"},
-      {"seed", "random seed (model init, dropout, shuffling)"},
-      {"patch_len", "PatchTST patch length"},
-      {"static_columns", "TFT: comma list of static columns"},
-      {"known_columns", "TFT: comma list of future-known columns"},
-      {"quantiles", "TFT: comma list of quantile levels, e.g. 0.1,0.5,0.9"},
-      {"cross_attention",
-       "Informer's decoder cross-attention: prob (TSLib's ProbSparse) or full (the Informer "
-       "paper's)"},
-  };
-  return h;
-}
+// ---- JSON values of each kind -----------------------------------------------------------------
 
-std::string flag_name(const std::string& source, std::string_view name) {
-  return source.empty() ? "--" + std::string(name) : source;
-}
-
-int64_t as_int(const nlohmann::json& v, const std::string& what) {
+int64_t as_int(const json& v, const std::string& what) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
@@ -194,25 +537,25 @@ int64_t as_int(const nlohmann::json& v, const std::string& what) {
   fail("{}: expected an integer, got {}", what, v.dump());
 }
 
-double as_float(const nlohmann::json& v, const std::string& what) {
+double as_float(const json& v, const std::string& what) {
   ATTEND_CHECK(v.is_number(), "{}: expected a number, got {}", what, v.dump());
   return v.get<double>();
 }
 
-bool as_bool(const nlohmann::json& v, const std::string& what) {
+bool as_bool(const json& v, const std::string& what) {
   if (v.is_boolean()) return v.get<bool>();
   if (v.is_number_integer() && (v.get<int64_t>() == 0 || v.get<int64_t>() == 1))
     return v.get<int64_t>() == 1;
   fail("{}: expected true or false, got {}", what, v.dump());
 }
 
-std::string as_str(const nlohmann::json& v, const std::string& what) {
+std::string as_str(const json& v, const std::string& what) {
   if (v.is_null()) return "";
   ATTEND_CHECK(v.is_string(), "{}: expected a string, got {}", what, v.dump());
   return v.get<std::string>();
 }
 
-std::vector<std::string> as_str_list(const nlohmann::json& v, const std::string& what) {
+std::vector<std::string> as_str_list(const json& v, const std::string& what) {
   std::vector<std::string> out;
   if (v.is_string()) {  // "a,b,c"
     std::string s = v.get<std::string>(), cur;
@@ -231,7 +574,7 @@ std::vector<std::string> as_str_list(const nlohmann::json& v, const std::string&
   return out;
 }
 
-std::vector<double> as_float_list(const nlohmann::json& v, const std::string& what) {
+std::vector<double> as_float_list(const json& v, const std::string& what) {
   std::vector<double> out;
   if (v.is_string()) {
     for (const auto& s : as_str_list(v, what)) {
@@ -247,8 +590,9 @@ std::vector<double> as_float_list(const nlohmann::json& v, const std::string& wh
   return out;
 }
 
-void check_kind(const FlagSpec& spec, const nlohmann::json& v, const std::string& what) {
-  switch (spec.kind) {
+// Checks that `v` is a value of `kind` (for options attend ignores).
+void check_kind(FlagKind kind, const json& v, const std::string& what) {
+  switch (kind) {
     case FlagKind::Str:
       (void)as_str(v, what);
       break;
@@ -277,127 +621,65 @@ void check_kind(const FlagSpec& spec, const nlohmann::json& v, const std::string
   }
 }
 
-std::string canonical_loss(std::string s) {
-  std::string l = s;
-  for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (l == "mse") return "MSE";
-  if (l == "mae") return "MAE";
-  if (l == "huber") return "Huber";
-  return s;
+// Reads `v` into the member `ref` points at, by the member's type.
+void assign(const OptionRef& ref, const json& v, const std::string& what) {
+  std::visit(
+      [&](auto* m) {
+        using T = std::remove_pointer_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, std::string>)
+          *m = as_str(v, what);
+        else if constexpr (std::is_same_v<T, int64_t>)
+          *m = as_int(v, what);
+        else if constexpr (std::is_same_v<T, double>)
+          *m = as_float(v, what);
+        else if constexpr (std::is_same_v<T, bool>)
+          *m = as_bool(v, what);
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+          *m = as_str_list(v, what);
+        else
+          *m = as_float_list(v, what);
+      },
+      ref);
+}
+
+// Applies the option's canonical spelling to its string member.
+void make_canonical(const Option& o, RunConfig& c, const std::string& flag) {
+  if (!o.canonical) return;
+  std::string* s = std::get<std::string*>(o.member(c));
+  *s = o.canonical(*s, flag);
 }
 
 }  // namespace
 
-std::string flag_help(const FlagSpec& spec) {
-  auto it = help_texts().find(spec.name);
-  if (it != help_texts().end()) return it->second;
-  return "run.py flag, accepted and ignored by attend";
+json option_value(const Option& o, const RunConfig& cfg) {
+  if (!o.member) return nullptr;
+  // The accessor only forms a pointer; the value is read, never written.
+  const OptionRef ref = o.member(const_cast<RunConfig&>(cfg));
+  return std::visit([](auto* m) { return json(*m); }, ref);
 }
 
-void set_flag(RunConfig& c, std::string_view name, const nlohmann::json& v,
-              const std::string& source) {
-  const FlagSpec* spec = find_flag(name);
-  const std::string what = flag_name(source, name);
-  ATTEND_CHECK(spec != nullptr, "{}: unknown key '{}' (neither an attend nor a TSLib run.py flag)",
+std::string option_default_text(const Option& o) {
+  if (o.default_text) return o.default_text;
+  const json v = o.member ? option_value(o, RunConfig{}) : json::parse(o.runpy_default);
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string option_help(const Option& o) {
+  return o.group == OptionGroup::Ignored ? "run.py flag, accepted and ignored by attend" : o.help;
+}
+
+void set_option(RunConfig& c, std::string_view name, const json& v, const std::string& source) {
+  const Option* o = find_option(name);
+  const std::string what = source.empty() ? "--" + std::string(name) : source;
+  ATTEND_CHECK(o != nullptr, "{}: unknown key '{}' (neither an attend nor a TSLib run.py flag)",
                source.empty() ? std::string("flags") : source, name);
-  check_kind(*spec, v, what);
-  if (!spec->used) return;
-  const std::string n(name);
-  if (n == "task_name")
-    c.task_name = as_str(v, what);
-  else if (n == "is_training")
-    c.is_training = as_int(v, what);
-  else if (n == "model_id")
-    c.model_id = as_str(v, what);
-  else if (n == "model")
-    c.model = models::canonical_model_name(as_str(v, what), what);
-  else if (n == "des")
-    c.des = as_str(v, what);
-  else if (n == "checkpoints")
-    c.checkpoints = as_str(v, what);
-  else if (n == "expand")
-    c.expand = as_int(v, what);
-  else if (n == "d_conv")
-    c.d_conv = as_int(v, what);
-  else if (n == "data")
-    c.data = as_str(v, what);
-  else if (n == "root_path")
-    c.root_path = as_str(v, what);
-  else if (n == "data_path")
-    c.data_path = as_str(v, what);
-  else if (n == "features")
-    c.features = as_str(v, what);
-  else if (n == "target")
-    c.target = as_str(v, what);
-  else if (n == "freq")
-    c.freq = as_str(v, what);
-  else if (n == "seq_len")
-    c.seq_len = as_int(v, what);
-  else if (n == "label_len")
-    c.label_len = as_int(v, what);
-  else if (n == "pred_len")
-    c.pred_len = as_int(v, what);
-  else if (n == "inverse")
-    c.inverse = as_bool(v, what);
-  else if (n == "enc_in")
-    c.enc_in = as_int(v, what);
-  else if (n == "dec_in")
-    c.dec_in = as_int(v, what);
-  else if (n == "c_out")
-    c.c_out = as_int(v, what);
-  else if (n == "d_model")
-    c.d_model = as_int(v, what);
-  else if (n == "n_heads")
-    c.n_heads = as_int(v, what);
-  else if (n == "e_layers")
-    c.e_layers = as_int(v, what);
-  else if (n == "d_layers")
-    c.d_layers = as_int(v, what);
-  else if (n == "d_ff")
-    c.d_ff = as_int(v, what);
-  else if (n == "moving_avg")
-    c.moving_avg = as_int(v, what);
-  else if (n == "factor")
-    c.factor = as_int(v, what);
-  else if (n == "distil")
-    c.distil = as_bool(v, what);
-  else if (n == "dropout")
-    c.dropout = as_float(v, what);
-  else if (n == "embed")
-    c.embed = as_str(v, what);
-  else if (n == "activation")
-    c.activation = as_str(v, what);
-  else if (n == "use_norm")
-    c.use_norm = as_int(v, what);
-  else if (n == "patch_len")
-    c.patch_len = as_int(v, what);
-  else if (n == "train_epochs")
-    c.train_epochs = as_int(v, what);
-  else if (n == "batch_size")
-    c.batch_size = as_int(v, what);
-  else if (n == "patience")
-    c.patience = as_int(v, what);
-  else if (n == "learning_rate")
-    c.learning_rate = as_float(v, what);
-  else if (n == "loss")
-    c.loss = canonical_loss(as_str(v, what));
-  else if (n == "lradj")
-    c.lradj = as_str(v, what);
-  else if (n == "seed")
-    c.seed = as_int(v, what);
-  else if (n == "static_columns")
-    c.static_columns = as_str_list(v, what);
-  else if (n == "known_columns")
-    c.known_columns = as_str_list(v, what);
-  else if (n == "quantiles")
-    c.quantiles = as_float_list(v, what);
-  else if (n == "cross_attention")
-    c.cross_attention = as_str(v, what);
-  else
-    fail("{}: flag '{}' is marked used but has no setter", what, name);
+  check_kind(o->kind, v, what);
+  if (!o->member) return;
+  assign(o->member(c), v, what);
+  make_canonical(*o, c, what);
 }
 
-RunConfig run_config_from_json(const nlohmann::json& j, const std::string& source) {
+RunConfig run_config_from_json(const json& j, const std::string& source) {
   ATTEND_CHECK(j.is_object(), "{}: expected a JSON object of flag names to values", source);
   RunConfig c;
   for (const auto& [key, value] : j.items()) {
@@ -408,137 +690,33 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& sourc
                    value.dump(), kFormatVersion);
       continue;
     }
-    ATTEND_CHECK(find_flag(key) != nullptr,
+    ATTEND_CHECK(find_option(key) != nullptr,
                  "{}: unknown key '{}' (neither an attend nor a TSLib run.py flag)", source, key);
-    set_flag(c, key, value, source + ": '" + key + "'");
+    set_option(c, key, value, source + ": '" + key + "'");
   }
   return c;
 }
 
-nlohmann::json run_config_to_json(const RunConfig& c) {
-  nlohmann::json j;
+json run_config_to_json(const RunConfig& c) {
+  json j;
   j["attend_format"] = kFormatVersion;
-  j["task_name"] = c.task_name;
-  j["is_training"] = c.is_training;
-  j["model_id"] = c.model_id;
-  j["model"] = c.model;
-  j["data"] = c.data;
-  j["root_path"] = c.root_path;
-  j["data_path"] = c.data_path;
-  j["features"] = c.features;
-  j["target"] = c.target;
-  j["freq"] = c.freq;
-  j["checkpoints"] = c.checkpoints;
-  j["seq_len"] = c.seq_len;
-  j["label_len"] = c.label_len;
-  j["pred_len"] = c.pred_len;
-  j["inverse"] = c.inverse;
-  j["expand"] = c.expand;
-  j["d_conv"] = c.d_conv;
-  j["enc_in"] = c.enc_in;
-  j["dec_in"] = c.dec_in;
-  j["c_out"] = c.c_out;
-  j["d_model"] = c.d_model;
-  j["n_heads"] = c.n_heads;
-  j["e_layers"] = c.e_layers;
-  j["d_layers"] = c.d_layers;
-  j["d_ff"] = c.d_ff;
-  j["moving_avg"] = c.moving_avg;
-  j["factor"] = c.factor;
-  j["distil"] = c.distil;
-  j["dropout"] = c.dropout;
-  j["embed"] = c.embed;
-  j["activation"] = c.activation;
-  j["use_norm"] = c.use_norm;
-  j["train_epochs"] = c.train_epochs;
-  j["batch_size"] = c.batch_size;
-  j["patience"] = c.patience;
-  j["learning_rate"] = c.learning_rate;
-  j["des"] = c.des;
-  j["loss"] = c.loss;
-  j["lradj"] = c.lradj;
-  j["seed"] = c.seed;
-  j["patch_len"] = c.patch_len;
-  j["static_columns"] = c.static_columns;
-  j["known_columns"] = c.known_columns;
-  j["quantiles"] = c.quantiles;
-  j["cross_attention"] = c.cross_attention;
+  for (const auto& o : run_options())
+    if (o.member) j[o.name] = option_value(o, c);
   return j;
 }
 
 void validate(const RunConfig& c) {
-  ATTEND_CHECK(c.task_name == "long_term_forecast",
-               "--task_name '{}' is not supported (attend runs long_term_forecast)", c.task_name);
-  ATTEND_CHECK(c.is_training == 0 || c.is_training == 1, "--is_training must be 0 or 1, got {}",
-               c.is_training);
-  ATTEND_CHECK(models::canonical_model_name(c.model, "--model") == c.model,
-               "--model '{}': use the registry name '{}'", c.model,
-               models::canonical_model_name(c.model));
-  ATTEND_CHECK(c.data == "ETTh1" || c.data == "ETTh2" || c.data == "ETTm1" || c.data == "ETTm2" ||
-                   c.data == "custom",
-               "--data '{}' must be ETTh1, ETTh2, ETTm1, ETTm2 or custom", c.data);
-  ATTEND_CHECK(c.features == "M" || c.features == "S" || c.features == "MS",
-               "--features '{}' must be M, S or MS", c.features);
-  ATTEND_CHECK(!c.target.empty(), "--target must not be empty");
-  if (!c.freq.empty() && c.freq != "auto") {
-    try {
-      (void)data::parse_freq(c.freq);
-    } catch (const Error&) {
-      fail("--freq '{}' is not a frequency (s, t, h, d, b, w, m, 15min, ... or auto)", c.freq);
-    }
-  }
-  ATTEND_CHECK(c.seq_len >= 1, "--seq_len must be >= 1, got {}", c.seq_len);
-  ATTEND_CHECK(c.pred_len >= 1, "--pred_len must be >= 1, got {}", c.pred_len);
-  ATTEND_CHECK(c.label_len >= 0, "--label_len must be >= 0, got {}", c.label_len);
-  ATTEND_CHECK(c.label_len <= c.seq_len, "--label_len {} must not exceed --seq_len {}", c.label_len,
-               c.seq_len);
-  for (auto [name, v] : {std::pair<const char*, int64_t>{"enc_in", c.enc_in},
-                         {"dec_in", c.dec_in},
-                         {"c_out", c.c_out}})
-    ATTEND_CHECK(v >= 0, "--{} must be >= 1, got {}", name, v);
-  for (auto [name, v] : {std::pair<const char*, int64_t>{"d_model", c.d_model},
-                         {"n_heads", c.n_heads},
-                         {"e_layers", c.e_layers},
-                         {"d_ff", c.d_ff},
-                         {"moving_avg", c.moving_avg},
-                         {"factor", c.factor},
-                         {"patch_len", c.patch_len},
-                         {"train_epochs", c.train_epochs},
-                         {"batch_size", c.batch_size}})
-    ATTEND_CHECK(v >= 1, "--{} must be >= 1, got {}", name, v);
-  ATTEND_CHECK(c.d_layers >= 0, "--d_layers must be >= 0, got {}", c.d_layers);
-  ATTEND_CHECK(c.patience >= 0, "--patience must be >= 0, got {}", c.patience);
-  ATTEND_CHECK(c.seed >= 0, "--seed must be >= 0, got {}", c.seed);
-  const bool attention = c.model == "Transformer" || c.model == "Informer" ||
-                         c.model == "PatchTST" || c.model == "iTransformer" ||
-                         c.model == "TemporalFusionTransformer";
-  ATTEND_CHECK(!attention || c.d_model % c.n_heads == 0,
-               "--d_model {} is not divisible by --n_heads {}", c.d_model, c.n_heads);
-  ATTEND_CHECK(c.dropout >= 0.0 && c.dropout < 1.0, "--dropout must be in [0, 1), got {}",
-               c.dropout);
-  ATTEND_CHECK(c.learning_rate > 0.0 && std::isfinite(c.learning_rate),
-               "--learning_rate must be > 0, got {}", c.learning_rate);
-  ATTEND_CHECK(c.embed == "timeF" || c.embed == "fixed" || c.embed == "learned",
-               "--embed '{}' must be timeF, fixed or learned", c.embed);
-  ATTEND_CHECK(c.activation == "gelu" || c.activation == "relu",
-               "--activation '{}' must be gelu or relu", c.activation);
-  ATTEND_CHECK(c.loss == "MSE" || c.loss == "MAE" || c.loss == "Huber",
-               "--loss '{}' must be MSE, MAE or Huber", c.loss);
-  ATTEND_CHECK(c.lradj == "type1" || c.lradj == "type2" || c.lradj == "type3" ||
-                   c.lradj == "cosine" || c.lradj == "constant" || c.lradj == "TST",
-               "--lradj '{}' must be type1, type2, type3, cosine, constant or TST", c.lradj);
-  ATTEND_CHECK(c.features != "S" || c.enc_in <= 1 || c.enc_in == 0,
-               "--enc_in {} contradicts --features S (one input column)", c.enc_in);
-  for (size_t i = 0; i < c.quantiles.size(); ++i) {
-    ATTEND_CHECK(c.quantiles[i] > 0.0 && c.quantiles[i] < 1.0, "--quantiles: {} is not in (0, 1)",
-                 c.quantiles[i]);
-    ATTEND_CHECK(i == 0 || c.quantiles[i] > c.quantiles[i - 1],
-                 "--quantiles must be strictly increasing");
-  }
-  const bool tft = c.model == "TemporalFusionTransformer";
-  ATTEND_CHECK(tft || (c.static_columns.empty() && c.known_columns.empty() && c.quantiles.empty()),
-               "--static_columns, --known_columns and --quantiles apply only to --model "
-               "TemporalFusionTransformer");
+  for (const auto& o : run_options())
+    if (o.check) o.check(option_value(o, c), std::string("--") + o.name);
+  const models::ModelConfig& m = c.model;
+  ATTEND_CHECK(models::canonical_model_name(m.model, "--model") == m.model,
+               "--model '{}': use the registry name '{}'", m.model,
+               models::canonical_model_name(m.model));
+  ATTEND_CHECK(m.label_len <= m.seq_len, "--label_len {} must not exceed --seq_len {}", m.label_len,
+               m.seq_len);
+  ATTEND_CHECK(c.data.features != "S" || m.enc_in <= 1,
+               "--enc_in {} contradicts --features S (one input column)", m.enc_in);
+  models::check_model_options(m, !c.data.static_columns.empty() || !c.data.known_columns.empty());
   // A column has one role: static, known, or (unnamed) observed.
   std::map<std::string, std::string> role_flag;  // column -> the flag that named it first
   auto claim = [&](const std::string& column, const std::string& flag) {
@@ -546,63 +724,43 @@ void validate(const RunConfig& c) {
     ATTEND_CHECK(fresh, "column '{}' is named twice ({})", column,
                  it->second == flag ? flag : it->second + " and " + flag);
   };
-  for (const auto& s : c.static_columns) claim(s, "--static_columns");
-  for (const auto& s : c.known_columns) claim(s, "--known_columns");
-  ATTEND_CHECK(c.cross_attention == "prob" || c.cross_attention == "full",
-               "--cross_attention '{}' must be prob or full", c.cross_attention);
-  ATTEND_CHECK(c.cross_attention == "prob" || c.model == "Informer",
-               "--cross_attention applies only to --model Informer");
+  for (const auto& s : c.data.static_columns) claim(s, "--static_columns");
+  for (const auto& s : c.data.known_columns) claim(s, "--known_columns");
+}
+
+namespace {
+
+RunConfig canonical(RunConfig c) {
+  for (const auto& o : run_options()) make_canonical(o, c, std::string("--") + o.name);
+  return c;
+}
+
+}  // namespace
+
+ValidConfig::ValidConfig(const RunConfig& cfg) : cfg_(canonical(cfg)) {
+  validate(cfg_);
 }
 
 std::string setting_name(const RunConfig& c) {
+  const models::ModelConfig& m = c.model;
   return fmt::format(
       "{}_{}_{}_{}_ft{}_sl{}_ll{}_pl{}_dm{}_nh{}_el{}_dl{}_df{}_expand{}_dc{}_fc{}_eb{}_dt{}_{}_0",
-      c.task_name, c.model_id, c.model, c.data, c.features, c.seq_len, c.label_len, c.pred_len,
-      c.d_model, c.n_heads, c.e_layers, c.d_layers, c.d_ff, c.expand, c.d_conv, c.factor, c.embed,
-      c.distil ? "True" : "False", c.des);
+      c.run.task_name, c.run.model_id, m.model, c.data.data, c.data.features, m.seq_len,
+      m.label_len, m.pred_len, m.d_model, m.n_heads, m.e_layers, m.d_layers, m.d_ff, c.run.expand,
+      c.run.d_conv, m.factor, m.embed, m.distil ? "True" : "False", c.run.des);
 }
 
-data::ForecastDataConfig data_config(const RunConfig& c) {
-  data::ForecastDataConfig d;
-  d.data = c.data;
-  d.root_path = c.root_path;
-  d.data_path = c.data_path;
-  d.features = c.features;
-  d.target = c.target;
-  d.freq = c.freq == "auto" ? "" : c.freq;
-  d.seq_len = c.seq_len;
-  d.label_len = c.label_len;
-  d.pred_len = c.pred_len;
-  d.embed = c.embed;
-  d.scale = true;
-  return d;
-}
-
-models::ModelConfig model_config(const RunConfig& c, const std::vector<std::string>& columns,
-                                 const std::string& freq) {
-  models::ModelConfig m;
-  m.model = c.model;
-  m.task_name = c.task_name;
-  m.seq_len = c.seq_len;
-  m.label_len = c.label_len;
-  m.pred_len = c.pred_len;
-  m.enc_in = c.enc_in;
-  m.dec_in = c.dec_in;
-  m.c_out = c.c_out;
-  m.d_model = c.d_model;
-  m.n_heads = c.n_heads;
-  m.e_layers = c.e_layers;
-  m.d_layers = c.d_layers;
-  m.d_ff = c.d_ff;
-  m.moving_avg = c.moving_avg;
-  m.factor = c.factor;
-  m.distil = c.distil;
-  m.dropout = c.dropout;
-  m.embed = c.embed;
-  m.freq = freq;
-  m.activation = c.activation;
-  m.use_norm = c.use_norm;
-  m.patch_len = c.patch_len;
+RunConfig resolve(RunConfig c, const std::vector<std::string>& columns, const std::string& freq,
+                  const std::string& source) {
+  models::ModelConfig& m = c.model;
+  const auto C = static_cast<int64_t>(columns.size());
+  if (m.enc_in == 0) m.enc_in = C;
+  if (m.dec_in == 0) m.dec_in = C;
+  if (m.c_out == 0) m.c_out = C;
+  ATTEND_CHECK(m.enc_in == C,
+               "--enc_in {} does not match the {} column(s) that --features {} selects from {}",
+               m.enc_in, C, c.data.features, source);
+  if (m.freq == "auto" || m.freq.empty()) m.freq = freq;
   auto index_of = [&](const std::string& name, const char* flag) -> int64_t {
     for (size_t i = 0; i < columns.size(); ++i)
       if (columns[i] == name) return static_cast<int64_t>(i);
@@ -610,11 +768,13 @@ models::ModelConfig model_config(const RunConfig& c, const std::vector<std::stri
     for (const auto& col : columns) known += (known.empty() ? "" : ", ") + col;
     fail("--{}: column '{}' is not among the model's columns ({})", flag, name, known);
   };
-  for (const auto& s : c.static_columns) m.static_columns.push_back(index_of(s, "static_columns"));
-  for (const auto& s : c.known_columns) m.known_columns.push_back(index_of(s, "known_columns"));
-  m.quantiles = c.quantiles;
-  m.cross_attention = c.cross_attention;
-  return m;
+  m.static_columns.clear();
+  m.known_columns.clear();
+  for (const auto& s : c.data.static_columns)
+    m.static_columns.push_back(index_of(s, "static_columns"));
+  for (const auto& s : c.data.known_columns)
+    m.known_columns.push_back(index_of(s, "known_columns"));
+  return c;
 }
 
 }  // namespace attend::train

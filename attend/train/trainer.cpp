@@ -20,21 +20,7 @@ namespace attend::train {
 namespace {
 
 std::shared_ptr<const data::ForecastData> load_data(const RunConfig& cfg) {
-  validate(cfg);
-  return std::make_shared<const data::ForecastData>(data::load_forecast_data(data_config(cfg)));
-}
-
-RunConfig resolve(RunConfig cfg, const data::ForecastData& d) {
-  validate(cfg);
-  const int64_t C = d.channels();
-  if (cfg.enc_in == 0) cfg.enc_in = C;
-  if (cfg.dec_in == 0) cfg.dec_in = C;
-  if (cfg.c_out == 0) cfg.c_out = C;
-  ATTEND_CHECK(cfg.enc_in == C,
-               "--enc_in {} does not match the {} column(s) that --features {} selects from {}",
-               cfg.enc_in, C, cfg.features, d.source);
-  if (cfg.freq == "auto" || cfg.freq.empty()) cfg.freq = d.freq;
-  return cfg;
+  return std::make_shared<const data::ForecastData>(data::load_forecast_data(cfg.data, cfg.model));
 }
 
 std::map<std::string, Tensor> clone_state(const nn::Module& m) {
@@ -50,38 +36,39 @@ double now_seconds() {
 
 }  // namespace
 
-Trainer::Trainer(RunConfig cfg, Context& ctx) : Trainer(cfg, load_data(cfg), ctx) {}
+Trainer::Trainer(const ValidConfig& cfg, Context& ctx) : Trainer(cfg, load_data(*cfg), ctx) {}
 
-Trainer::Trainer(RunConfig cfg, std::shared_ptr<const data::ForecastData> data, Context& ctx)
-    : cfg_(resolve(std::move(cfg), *data)),
+Trainer::Trainer(const ValidConfig& cfg, std::shared_ptr<const data::ForecastData> data,
+                 Context& ctx)
+    : cfg_(resolve(*cfg, data->columns, data->freq, data->source)),
       ctx_(ctx),
       data_(std::move(data)),
-      train_loader_(data::make_loader(*data_, "train", cfg_.batch_size, cfg_.seed)),
-      val_loader_(data::make_loader(*data_, "val", cfg_.batch_size, cfg_.seed)),
-      test_loader_(data::make_loader(*data_, "test", cfg_.batch_size, cfg_.seed)),
-      early_stopping_(cfg_.patience) {
+      train_loader_(data::make_loader(*data_, "train", cfg_.train.batch_size, cfg_.train.seed)),
+      val_loader_(data::make_loader(*data_, "val", cfg_.train.batch_size, cfg_.train.seed)),
+      test_loader_(data::make_loader(*data_, "test", cfg_.train.batch_size, cfg_.train.seed)),
+      early_stopping_(cfg_.train.patience) {
   init();
 }
 
 void Trainer::init() {
-  ctx_.generator().manual_seed(static_cast<uint64_t>(cfg_.seed));
-  model_ = models::make_model(model_config(cfg_, data_->columns, data_->freq), ctx_);
+  ctx_.generator().manual_seed(static_cast<uint64_t>(cfg_.train.seed));
+  model_ = models::make_model(cfg_.model, ctx_);
   optim::AdamOptions o;
-  o.lr = cfg_.learning_rate;
+  o.lr = cfg_.train.learning_rate;
   optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), o);
   make_schedule();
 }
 
 void Trainer::make_schedule() {
-  schedule_ =
-      optim::make_lr_schedule(cfg_.lradj, *optimizer_, cfg_.learning_rate,
-                              static_cast<int>(cfg_.train_epochs), train_loader_.num_batches());
+  schedule_ = optim::make_lr_schedule(cfg_.train.lradj, *optimizer_, cfg_.train.learning_rate,
+                                      static_cast<int>(cfg_.train.train_epochs),
+                                      train_loader_.num_batches());
   schedule_steps_ = 0;
 }
 
 std::pair<Tensor, Tensor> Trainer::forward(const data::Batch& b) {
   const int64_t B = b.size(), C = data_->channels();
-  const int64_t P = cfg_.pred_len, Lb = cfg_.label_len;
+  const int64_t P = cfg_.model.pred_len, Lb = cfg_.model.label_len;
   Tensor x_dec;
   if (model_->uses_decoder_input()) {
     // dec_inp = cat(batch_y[:, :label_len], zeros(B, pred_len, C)): (B, label_len + pred_len, C)
@@ -94,27 +81,27 @@ std::pair<Tensor, Tensor> Trainer::forward(const data::Batch& b) {
   }
   Tensor out = model_->forecast(b.x_enc, xm, x_dec, ym);  // (B, >= pred_len, c_out)
   ATTEND_CHECK(out.ndim() == 3 && out.size(1) >= P, "[train] model {} returned {} for pred_len {}",
-               cfg_.model, out.str(0), P);
-  const bool ms = cfg_.features == "MS";
+               cfg_.model.model, out.str(0), P);
+  const bool ms = cfg_.data.features == "MS";
   const int64_t Co = out.size(2), Ly = b.y.size(1);
   Tensor pred = slice(out, 1, out.size(1) - P, out.size(1));
   pred = slice(pred, 2, ms ? Co - 1 : 0, Co);
   Tensor target = slice(slice(b.y, 1, Ly - P, Ly), 2, ms ? C - 1 : 0, C);
   ATTEND_CHECK(pred.size(2) == target.size(2),
                "[train] model {} outputs {} channels but the target has {} (check --c_out)",
-               cfg_.model, pred.size(2), target.size(2));
+               cfg_.model.model, pred.size(2), target.size(2));
   return {pred, target};
 }
 
 Tensor Trainer::criterion(const Tensor& pred, const Tensor& target) const {
-  if (cfg_.loss == "MAE") return mae_loss(pred, target);
-  if (cfg_.loss == "Huber") return huber_loss(pred, target, 1.0);
+  if (cfg_.train.loss == "MAE") return mae_loss(pred, target);
+  if (cfg_.train.loss == "Huber") return huber_loss(pred, target, 1.0);
   return mse_loss(pred, target);
 }
 
 TrainResult Trainer::train() {
   TrainResult result;
-  const int epochs = static_cast<int>(cfg_.train_epochs);
+  const int epochs = static_cast<int>(cfg_.train.train_epochs);
   const int64_t nb = train_loader_.num_batches();
   while (!finished_ && epoch_ < epochs) {
     model_->train();
@@ -195,13 +182,13 @@ double Trainer::evaluate_loss(std::string_view split) {
 
 Predictions Trainer::predict(std::string_view split, bool inverse) {
   const data::ForecastSplit& sp = data_->split(split);
-  data::BatchLoader loader(sp, data::LoaderOptions{cfg_.batch_size, false, 0});
+  data::BatchLoader loader(sp, data::LoaderOptions{cfg_.train.batch_size, false, 0});
   const bool was_training = model_->is_training();
   model_->eval();
   NoGradGuard guard;
   Predictions p;
-  p.pred_len = cfg_.pred_len;
-  p.first_channel = cfg_.features == "MS" ? data_->channels() - 1 : 0;
+  p.pred_len = cfg_.model.pred_len;
+  p.first_channel = cfg_.data.features == "MS" ? data_->channels() - 1 : 0;
   for (int64_t i = 0; i < loader.num_batches(); ++i) {
     auto [pred, target] = forward(loader.batch(i, ctx_));
     p.channels = pred.size(2);
@@ -306,7 +293,7 @@ void Trainer::load_resume(const std::string& dir) {
     for (const auto& h : s.at("history")) {
       EpochReport r;
       r.epoch = h.at("epoch").get<int>();
-      r.epochs = static_cast<int>(cfg_.train_epochs);
+      r.epochs = static_cast<int>(cfg_.train.train_epochs);
       r.train_loss = h.at("train_loss").get<double>();
       r.val_loss = h.at("val_loss").get<double>();
       r.test_loss = h.at("test_loss").get<double>();

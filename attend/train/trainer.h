@@ -55,12 +55,12 @@ struct Predictions {
 
 class Trainer {
  public:
-  // Validates cfg, loads the data it names and builds the model in ctx from cfg.seed.
-  Trainer(RunConfig cfg, Context& ctx);
-  // Same with data already loaded (must match data_config(cfg)).
-  Trainer(RunConfig cfg, std::shared_ptr<const data::ForecastData> data, Context& ctx);
+  // Loads the data cfg names and builds the model in ctx from cfg.train.seed.
+  Trainer(const ValidConfig& cfg, Context& ctx);
+  // Same with data already loaded (from cfg.data and cfg.model's sample shape).
+  Trainer(const ValidConfig& cfg, std::shared_ptr<const data::ForecastData> data, Context& ctx);
 
-  // The config with enc_in/dec_in/c_out and freq "auto" resolved from the data.
+  // The config resolved against the data (see resolve()).
   const RunConfig& config() const { return cfg_; }
   const data::ForecastData& data() const { return *data_; }
   models::ForecastModel& model() { return *model_; }

@@ -51,20 +51,20 @@ std::string tiny_dir() {
 
 RunConfig tiny_config() {
   RunConfig c;
-  c.data = "custom";
-  c.root_path = tiny_dir();
-  c.data_path = "tiny.csv";
-  c.seq_len = 32;
-  c.label_len = 16;
-  c.pred_len = 16;
-  c.d_model = 16;
-  c.n_heads = 2;
-  c.e_layers = 1;
-  c.d_layers = 1;
-  c.d_ff = 32;
-  c.train_epochs = 1;
-  c.batch_size = 32;
-  c.learning_rate = 1e-3;
+  c.data.data = "custom";
+  c.data.root_path = tiny_dir();
+  c.data.data_path = "tiny.csv";
+  c.model.seq_len = 32;
+  c.model.label_len = 16;
+  c.model.pred_len = 16;
+  c.model.d_model = 16;
+  c.model.n_heads = 2;
+  c.model.e_layers = 1;
+  c.model.d_layers = 1;
+  c.model.d_ff = 32;
+  c.train.train_epochs = 1;
+  c.train.batch_size = 32;
+  c.train.learning_rate = 1e-3;
   return c;
 }
 
@@ -179,7 +179,7 @@ TEST(Compare, AllModelsOnEtth1RowsGiveFiniteTableAndFiles) {
 TEST(Compare, ParamsEqualModelParameterCount) {
   attend::Context ctx({.threads = 1, .seed = 2});
   RunConfig c = tiny_config();
-  c.model = "DLinear";
+  c.model.model = "DLinear";
   // DLinear (individual = False): two Linear(seq_len, pred_len) = 2 * (32 * 16 + 16).
   auto r = attend::train::bench_model(c, {{1}, 0, 1}, ctx);
   EXPECT_EQ(r.params, 2 * (32 * 16 + 16));
@@ -225,7 +225,7 @@ TEST(Compare, BadModelListsAreErrors) {
 TEST(Compare, LatencyRejectsBadOptions) {
   attend::Context ctx({.threads = 1});
   RunConfig c = tiny_config();
-  c.model = "DLinear";
+  c.model.model = "DLinear";
   EXPECT_THROW(attend::train::bench_model(c, {{1}, 0, 0}, ctx), attend::Error);
   EXPECT_THROW(attend::train::bench_model(c, {{0}, 0, 1}, ctx), attend::Error);
 }

@@ -11,11 +11,13 @@
 #include "attend/data/csv.h"
 #include "attend/data/dataset.h"
 #include "attend/tensor/error.h"
+#include "support/data_args.h"
 #include "support/gradcheck.h"
 
 namespace attend::data {
 namespace {
 
+using attend::testing::DataArgs;
 using attend::testing::shared_path;
 
 // Message of the attend::Error thrown by f, or "" when nothing was thrown.
@@ -269,11 +271,11 @@ TEST(CsvErrors, MissingFile) {
 
 TEST(CsvErrors, TargetMissing) {
   std::string p = write_temp("notarget.csv", "date,a,b\n2020-01-01,1,2\n");
-  ForecastDataConfig c;
-  c.data = "custom";
-  c.root_path = std::filesystem::path(p).parent_path().string();
-  c.data_path = "notarget.csv";
-  c.target = "OT";
+  DataArgs c;
+  c.data.data = "custom";
+  c.data.root_path = std::filesystem::path(p).parent_path().string();
+  c.data.data_path = "notarget.csv";
+  c.data.target = "OT";
   std::string m = error_of([&] { load_forecast_data(c); });
   EXPECT_NE(m.find("notarget.csv:1: column 'OT': target column not found"), std::string::npos) << m;
 }
@@ -283,19 +285,19 @@ TEST(CsvErrors, TooFewRowsForSplit) {
   for (int i = 0; i < 100; ++i)
     text += fmt::format("2020-01-01 {:02d}:{:02d}:00,{},{}\n", i / 60, i % 60, i, i * 2);
   std::string p = write_temp("few.csv", text);
-  ForecastDataConfig c;
-  c.data = "custom";
-  c.root_path = std::filesystem::path(p).parent_path().string();
-  c.data_path = "few.csv";
-  c.seq_len = 12;
-  c.label_len = 6;
-  c.pred_len = 6;
+  DataArgs c;
+  c.data.data = "custom";
+  c.data.root_path = std::filesystem::path(p).parent_path().string();
+  c.data.data_path = "few.csv";
+  c.sample.seq_len = 12;
+  c.sample.label_len = 6;
+  c.sample.pred_len = 6;
   // 100 rows: train [0, 70), val [58, 80), test [68, 100); val has 22 - 12 - 6 + 1 = 5 windows.
   EXPECT_NO_THROW(load_forecast_data(c));
-  c.pred_len = 12;  // val: 22 - 12 - 12 + 1 = -1 windows
+  c.sample.pred_len = 12;  // val: 22 - 12 - 12 + 1 = -1 windows
   std::string m = error_of([&] { load_forecast_data(c); });
   EXPECT_NE(m.find("few.csv: too few rows for the val split"), std::string::npos) << m;
-  c.data = "ETTh1";  // hour borders need 8640 train rows; here the train split is 100 rows
+  c.data.data = "ETTh1";  // hour borders need 8640 train rows; here the train split is 100 rows
   m = error_of([&] { load_forecast_data(c); });
   EXPECT_NE(m.find("few.csv: too few rows for the val split"), std::string::npos) << m;
 }

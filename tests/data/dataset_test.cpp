@@ -12,11 +12,13 @@
 #include "attend/data/scaler.h"
 #include "attend/io/safetensors.h"
 #include "attend/tensor/error.h"
+#include "support/data_args.h"
 #include "support/gradcheck.h"
 
 namespace attend::data {
 namespace {
 
+using attend::testing::DataArgs;
 using attend::testing::shared_path;
 using nlohmann::json;
 
@@ -28,27 +30,27 @@ std::vector<std::string> fixture_names() {
   return names;
 }
 
-// The ForecastDataConfig equivalent to a fixture's TSLib constructor call.
-ForecastDataConfig config_of(const json& fx) {
+// The DataArgs equivalent to a fixture's TSLib constructor call.
+DataArgs config_of(const json& fx) {
   const json& c = fx.at("constructor");
   const std::string cls = fx.at("class").get<std::string>();
-  ForecastDataConfig cfg;
+  DataArgs cfg;
   if (cls.find("Dataset_ETT_hour") != std::string::npos)
-    cfg.data = "ETTh1";
+    cfg.data.data = "ETTh1";
   else if (cls.find("Dataset_ETT_minute") != std::string::npos)
-    cfg.data = "ETTm1";
+    cfg.data.data = "ETTm1";
   else
-    cfg.data = "custom";
-  cfg.root_path = shared_path("data");
-  cfg.data_path = c.at("data_path").get<std::string>();
-  cfg.features = c.at("features").get<std::string>();
-  cfg.target = c.at("target").get<std::string>();
-  cfg.freq = c.at("freq").get<std::string>();
-  cfg.seq_len = c.at("size")[0].get<int64_t>();
-  cfg.label_len = c.at("size")[1].get<int64_t>();
-  cfg.pred_len = c.at("size")[2].get<int64_t>();
-  cfg.embed = c.at("timeenc").get<int>() == 1 ? "timeF" : "fixed";
-  cfg.scale = c.at("scale").get<bool>();
+    cfg.data.data = "custom";
+  cfg.data.root_path = shared_path("data");
+  cfg.data.data_path = c.at("data_path").get<std::string>();
+  cfg.data.features = c.at("features").get<std::string>();
+  cfg.data.target = c.at("target").get<std::string>();
+  cfg.sample.freq = c.at("freq").get<std::string>();
+  cfg.sample.seq_len = c.at("size")[0].get<int64_t>();
+  cfg.sample.label_len = c.at("size")[1].get<int64_t>();
+  cfg.sample.pred_len = c.at("size")[2].get<int64_t>();
+  cfg.sample.embed = c.at("timeenc").get<int>() == 1 ? "timeF" : "fixed";
+  cfg.data.scale = c.at("scale").get<bool>();
   return cfg;
 }
 
@@ -144,18 +146,18 @@ CsvTable synthetic(int64_t n, int64_t step, const std::string& order = "a,OT,b")
   return t;
 }
 
-ForecastDataConfig small_config(const std::string& data) {
-  ForecastDataConfig c;
-  c.data = data;
-  c.seq_len = 8;
-  c.label_len = 4;
-  c.pred_len = 3;
+DataArgs small_config(const std::string& data) {
+  DataArgs c;
+  c.data.data = data;
+  c.sample.seq_len = 8;
+  c.sample.label_len = 4;
+  c.sample.pred_len = 3;
   return c;
 }
 
 TEST(Dataset, CustomBordersTruncateAndMoveTargetLast) {
   CsvTable t = synthetic(101, 3600);
-  ForecastDataConfig c = small_config("custom");
+  DataArgs c = small_config("custom");
   ForecastData d = make_forecast_data(t, c);
   // int(101 * 0.7) = 70, int(101 * 0.2) = 20, vali = 11.
   EXPECT_EQ(d.train.begin, 0);
@@ -181,8 +183,8 @@ TEST(Dataset, CustomBordersTruncateAndMoveTargetLast) {
 TEST(Dataset, EttMinuteBordersAndFixedMarks) {
   // ETTm: 12/4/4 months of 30 days at 15 minutes: train [0, 34560), val, test [46080 - seq, 57600).
   CsvTable t = synthetic(57700, 900);
-  ForecastDataConfig c = small_config("ETTm1");
-  c.embed = "fixed";
+  DataArgs c = small_config("ETTm1");
+  c.sample.embed = "fixed";
   ForecastData d = make_forecast_data(t, c);
   EXPECT_EQ(d.train.end, 34560);
   EXPECT_EQ(d.val.begin, 34560 - 8);
@@ -201,9 +203,9 @@ TEST(Dataset, EttMinuteBordersAndFixedMarks) {
 
 TEST(Dataset, EttHourMarksFixedHaveFourColumns) {
   CsvTable t = synthetic(14500, 3600);
-  ForecastDataConfig c = small_config("ETTh2");
-  c.embed = "learned";
-  c.freq = "h";
+  DataArgs c = small_config("ETTh2");
+  c.sample.embed = "learned";
+  c.sample.freq = "h";
   ForecastData d = make_forecast_data(t, c);
   EXPECT_EQ(d.mark_dim(), 4);
   EXPECT_EQ(d.test.end, 14400);
@@ -212,30 +214,30 @@ TEST(Dataset, EttHourMarksFixedHaveFourColumns) {
 
 TEST(Dataset, FeaturesSAndMS) {
   CsvTable t = synthetic(200, 86400);
-  ForecastDataConfig c = small_config("custom");
-  c.features = "S";
+  DataArgs c = small_config("custom");
+  c.data.features = "S";
   ForecastData s = make_forecast_data(t, c);
   EXPECT_EQ(s.columns, std::vector<std::string>{"OT"});
   EXPECT_EQ(s.train.channels, 1);
   EXPECT_EQ(s.freq, "d");
-  c.features = "MS";
+  c.data.features = "MS";
   ForecastData ms = make_forecast_data(t, c);
   EXPECT_EQ(ms.columns.back(), "OT");
   EXPECT_EQ(ms.f_dim(), 2);
   // ETT MS keeps file order; the target must exist.
-  c.data = "ETTh1";
-  c.target = "zz";
+  c.data.data = "ETTh1";
+  c.data.target = "zz";
   EXPECT_THROW(make_forecast_data(t, c), Error);
-  c.features = "M";  // ETT M does not need the target
-  c.seq_len = 8;
+  c.data.features = "M";  // ETT M does not need the target
+  c.sample.seq_len = 8;
   CsvTable big = synthetic(14400, 3600);
   EXPECT_EQ(make_forecast_data(big, c).target_index, -1);
 }
 
 TEST(Dataset, ScaleFalseKeepsRawValues) {
   CsvTable t = synthetic(100, 3600);
-  ForecastDataConfig c = small_config("custom");
-  c.scale = false;
+  DataArgs c = small_config("custom");
+  c.data.scale = false;
   ForecastData d = make_forecast_data(t, c);
   EXPECT_EQ(d.test.seq_x(0)[0], static_cast<float>(d.test.begin));
   EXPECT_FALSE(d.scaler.fitted());
@@ -243,7 +245,7 @@ TEST(Dataset, ScaleFalseKeepsRawValues) {
 
 TEST(Dataset, BadConfigs) {
   CsvTable t = synthetic(100, 3600);
-  auto msg = [&](ForecastDataConfig c) {
+  auto msg = [&](DataArgs c) {
     try {
       make_forecast_data(t, c);
     } catch (const Error& e) {
@@ -251,23 +253,23 @@ TEST(Dataset, BadConfigs) {
     }
     return std::string();
   };
-  ForecastDataConfig c = small_config("custom");
-  c.data = "weather";
+  DataArgs c = small_config("custom");
+  c.data.data = "weather";
   EXPECT_NE(msg(c).find("unknown --data 'weather'"), std::string::npos);
   c = small_config("custom");
-  c.features = "X";
+  c.data.features = "X";
   EXPECT_NE(msg(c).find("--features"), std::string::npos);
   c = small_config("custom");
-  c.label_len = 9;
+  c.sample.label_len = 9;
   EXPECT_NE(msg(c).find("--label_len"), std::string::npos);
   c = small_config("custom");
-  c.embed = "abc";
+  c.sample.embed = "abc";
   EXPECT_NE(msg(c).find("--embed"), std::string::npos);
   c = small_config("custom");
-  c.freq = "xyz";
+  c.sample.freq = "xyz";
   EXPECT_NE(msg(c).find("unsupported frequency 'xyz'"), std::string::npos);
   c = small_config("custom");
-  c.seq_len = 80;  // 70 train rows < seq_len + pred_len
+  c.sample.seq_len = 80;  // 70 train rows < seq_len + pred_len
   EXPECT_NE(msg(c).find("synthetic.csv: too few rows for the train split"), std::string::npos)
       << msg(c);
 }

@@ -6,10 +6,13 @@
 
 #include "attend/data/loader.h"
 #include "attend/tensor/error.h"
+#include "support/data_args.h"
 #include "support/gradcheck.h"
 
 namespace attend::data {
 namespace {
+
+using attend::testing::DataArgs;
 
 // n hourly rows, columns a = i, OT = -i.
 ForecastData make_data(int64_t n) {
@@ -23,12 +26,12 @@ ForecastData make_data(int64_t n) {
     t.values.push_back(double(i));
     t.values.push_back(-double(i));
   }
-  ForecastDataConfig c;
-  c.data = "custom";
-  c.seq_len = 6;
-  c.label_len = 3;
-  c.pred_len = 2;
-  c.scale = false;  // values stay the row numbers
+  DataArgs c;
+  c.data.data = "custom";
+  c.sample.seq_len = 6;
+  c.sample.label_len = 3;
+  c.sample.pred_len = 2;
+  c.data.scale = false;  // values stay the row numbers
   return make_forecast_data(t, c);
 }
 

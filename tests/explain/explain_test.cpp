@@ -42,24 +42,24 @@ std::shared_ptr<const data::ForecastData> tiny_data(const RunConfig& cfg) {
 
 RunConfig tiny_config(const std::string& model) {
   RunConfig c;
-  c.model = model;
-  c.data = "custom";
-  c.seq_len = 48;
-  c.label_len = 24;
-  c.pred_len = 16;
-  c.d_model = 16;
-  c.n_heads = 2;
-  c.e_layers = 2;
-  c.d_ff = 32;
-  c.batch_size = 16;
-  c.seed = 3;
-  c.enc_in = c.dec_in = c.c_out = 7;
+  c.model.model = model;
+  c.data.data = "custom";
+  c.model.seq_len = 48;
+  c.model.label_len = 24;
+  c.model.pred_len = 16;
+  c.model.d_model = 16;
+  c.model.n_heads = 2;
+  c.model.e_layers = 2;
+  c.model.d_ff = 32;
+  c.train.batch_size = 16;
+  c.train.seed = 3;
+  c.model.enc_in = c.model.dec_in = c.model.c_out = 7;
   return c;
 }
 
 std::shared_ptr<models::ForecastModel> build(const RunConfig& c, const data::ForecastData& d,
                                              Context& ctx) {
-  return models::make_model(train::model_config(c, d.columns, d.freq), ctx);
+  return models::make_model(train::resolve(c, d.columns, d.freq, d.source).model, ctx);
 }
 
 int sh(const std::string& cmd) {
@@ -237,7 +237,8 @@ TEST(Capture, WeightsSumToOnePerQuery) {
     data::BatchLoader loader(d->test, data::LoaderOptions{4, false, 0});
     data::Batch b = loader.batch(0, ctx);
     NoGradGuard g;
-    Tensor x_dec = concat({slice(b.y, 1, 0, c.label_len), Tensor::zeros({4, c.pred_len, 7})}, 1);
+    Tensor x_dec =
+        concat({slice(b.y, 1, 0, c.model.label_len), Tensor::zeros({4, c.model.pred_len, 7})}, 1);
     m->forecast(b.x_enc, b.x_mark_enc, x_dec, b.y_mark);
     ASSERT_FALSE(cap.records().empty()) << name;
     for (const auto& r : cap.records()) {
@@ -250,7 +251,7 @@ TEST(Capture, WeightsSumToOnePerQuery) {
 TEST(Tft, SelectionWeightsSumToOne) {
   Context ctx(ContextOptions{1, 0});
   RunConfig c = tiny_config("TemporalFusionTransformer");
-  c.static_columns = {"HUFL"};
+  c.data.static_columns = {"HUFL"};
   auto d = tiny_data(c);
   auto m = build(c, *d, ctx);
   auto* tft = dynamic_cast<models::TemporalFusionTransformer*>(m.get());
@@ -277,7 +278,7 @@ TEST(Tft, SelectionWeightsSumToOne) {
 TEST(Explain, PatchTSTOutputsAreValid) {
   Context ctx(ContextOptions{1, 0});
   RunConfig c = tiny_config("PatchTST");
-  c.e_layers = 1;
+  c.model.e_layers = 1;
   auto d = tiny_data(c);
   auto m = build(c, *d, ctx);
   ExplainOptions o;
@@ -287,7 +288,7 @@ TEST(Explain, PatchTSTOutputsAreValid) {
   ExplainResult r = explain_model(*m, *d, c, o, ctx);
   EXPECT_EQ(r.window, 3);
   EXPECT_EQ(r.batches, 2);
-  EXPECT_EQ(r.origin, d->test.timestamps[3 + c.seq_len - 1]);
+  EXPECT_EQ(r.origin, d->test.timestamps[3 + c.model.seq_len - 1]);
   for (const char* f :
        {"report.html", "forecast.png", "rollout.svg", "head_distance.png", "head_entropy.svg",
         "head_stats.csv", "head_stats.md", "weights/encoder-self_L0.npy",
@@ -317,7 +318,7 @@ TEST(Explain, TimeStepAndVariableModels) {
   Context ctx(ContextOptions{1, 0});
   for (const std::string name : {"Transformer", "Informer", "iTransformer"}) {
     RunConfig c = tiny_config(name);
-    c.e_layers = name == "Informer" ? 2 : 1;
+    c.model.e_layers = name == "Informer" ? 2 : 1;
     auto d = tiny_data(c);
     auto m = build(c, *d, ctx);
     ExplainOptions o;
@@ -345,8 +346,8 @@ TEST(Explain, TimeStepAndVariableModels) {
 TEST(Explain, TftSelectionAndQuantileBands) {
   Context ctx(ContextOptions{1, 0});
   RunConfig c = tiny_config("TemporalFusionTransformer");
-  c.static_columns = {"HUFL"};
-  c.quantiles = {0.1, 0.5, 0.9};
+  c.data.static_columns = {"HUFL"};
+  c.model.quantiles = {0.1, 0.5, 0.9};
   auto d = tiny_data(c);
   auto m = build(c, *d, ctx);
   ExplainOptions o;
@@ -409,7 +410,7 @@ TEST(Explain, BadIndexAndDate) {
   o.index = -2;
   EXPECT_NE(message(o).find("--index -2"), std::string::npos);
   o.index.reset();
-  const int64_t origin = d->test.timestamps[5 + c.seq_len - 1];
+  const int64_t origin = d->test.timestamps[5 + c.model.seq_len - 1];
   o.date = data::format_timestamp(origin);
   EXPECT_EQ(select_window(d->test, o), 5);
   o.date = "1999-01-01 00:00:00";
@@ -438,10 +439,10 @@ TEST(ExplainCli, ErrorsAndReport) {
   }
   auto checkpoint = [&](const std::string& model) {
     RunConfig c = tiny_config(model);
-    c.root_path = root;
-    c.data_path = "small.csv";
-    c.train_epochs = 1;
-    c.enc_in = c.dec_in = c.c_out = 0;
+    c.data.root_path = root;
+    c.data.data_path = "small.csv";
+    c.train.train_epochs = 1;
+    c.model.enc_in = c.model.dec_in = c.model.c_out = 0;
     Context ctx(ContextOptions{1, 0});
     train::Trainer t(c, ctx);
     t.train();

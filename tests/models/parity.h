@@ -17,6 +17,7 @@
 #include "attend/models/model.h"
 #include "attend/ops/loss.h"
 #include "attend/optim/adam.h"
+#include "attend/train/run_config.h"
 #include "support/gradcheck.h"
 
 namespace attend::testing {
@@ -39,31 +40,9 @@ inline Fixture load_fixture(const std::string& name, Context& ctx) {
   return f;
 }
 
-// The ModelConfig a TSLib namespace describes.
+// The ModelConfig a TSLib namespace describes (read as a checkpoint's config.json is).
 inline models::ModelConfig model_config_from(const nlohmann::json& c) {
-  models::ModelConfig m;
-  m.model = c.at("model").get<std::string>();
-  m.task_name = c.at("task_name").get<std::string>();
-  m.seq_len = c.at("seq_len");
-  m.label_len = c.at("label_len");
-  m.pred_len = c.at("pred_len");
-  m.enc_in = c.at("enc_in");
-  m.dec_in = c.at("dec_in");
-  m.c_out = c.at("c_out");
-  m.d_model = c.at("d_model");
-  m.n_heads = c.at("n_heads");
-  m.e_layers = c.at("e_layers");
-  m.d_layers = c.at("d_layers");
-  m.d_ff = c.at("d_ff");
-  m.moving_avg = c.at("moving_avg");
-  m.factor = c.at("factor");
-  m.distil = c.at("distil");
-  m.dropout = c.at("dropout");
-  m.embed = c.at("embed").get<std::string>();
-  m.freq = c.at("freq").get<std::string>();
-  m.activation = c.at("activation").get<std::string>();
-  m.use_norm = c.at("use_norm");
-  return m;
+  return train::run_config_from_json(c, "fixture config.json").model;
 }
 
 // |a − b| <= atol + rtol·|b| elementwise.

@@ -24,7 +24,7 @@ inline std::shared_ptr<const data::ForecastData> tiny_data(const train::RunConfi
   for (int i = 0; i <= rows; ++i) pos = text.find('\n', pos) + 1;
   auto table = data::parse_csv(std::string_view(text).substr(0, pos), "ETTh1_head.csv");
   return std::make_shared<const data::ForecastData>(
-      data::make_forecast_data(table, train::data_config(cfg)));
+      data::make_forecast_data(table, cfg.data, cfg.model));
 }
 
 }  // namespace attend::testing

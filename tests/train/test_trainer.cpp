@@ -30,19 +30,19 @@ std::shared_ptr<const data::ForecastData> tiny_data(const RunConfig& cfg) {
 
 RunConfig tiny_config(const std::string& model) {
   RunConfig c;
-  c.model = model;
-  c.data = "custom";
-  c.seq_len = 48;
-  c.label_len = 24;
-  c.pred_len = 24;
-  c.d_model = 16;
-  c.n_heads = 2;
-  c.e_layers = 1;
-  c.d_ff = 32;
-  c.batch_size = 32;
-  c.train_epochs = 3;
-  c.learning_rate = 1e-3;
-  c.seed = 7;
+  c.model.model = model;
+  c.data.data = "custom";
+  c.model.seq_len = 48;
+  c.model.label_len = 24;
+  c.model.pred_len = 24;
+  c.model.d_model = 16;
+  c.model.n_heads = 2;
+  c.model.e_layers = 1;
+  c.model.d_ff = 32;
+  c.train.batch_size = 32;
+  c.train.train_epochs = 3;
+  c.train.learning_rate = 1e-3;
+  c.train.seed = 7;
   return c;
 }
 
@@ -87,9 +87,9 @@ TEST(EarlyStopping, TslibRule) {
 
 TEST(Trainer, EarlyStoppingEndsTraining) {
   RunConfig c = tiny_config("DLinear");
-  c.train_epochs = 30;
-  c.patience = 1;
-  c.learning_rate = 0.05;  // large steps: the validation loss soon stops improving
+  c.train.train_epochs = 30;
+  c.train.patience = 1;
+  c.train.learning_rate = 0.05;  // large steps: the validation loss soon stops improving
   Context ctx(ContextOptions{1, 0});
   Trainer t(c, tiny_data(c), ctx);
   TrainResult r = t.train();
@@ -100,7 +100,7 @@ TEST(Trainer, EarlyStoppingEndsTraining) {
 
 TEST(Trainer, Type1ScheduleStepsAfterEachEpoch) {
   RunConfig c = tiny_config("DLinear");
-  c.patience = 100;
+  c.train.patience = 100;
   Context ctx(ContextOptions{1, 0});
   Trainer t(c, tiny_data(c), ctx);
   TrainResult r = t.train();
@@ -114,9 +114,9 @@ TEST(Trainer, Type1ScheduleStepsAfterEachEpoch) {
 
 TEST(Trainer, TstSchedulePerBatch) {
   RunConfig c = tiny_config("DLinear");
-  c.lradj = "TST";
-  c.train_epochs = 2;
-  c.patience = 100;
+  c.train.lradj = "TST";
+  c.train.train_epochs = 2;
+  c.train.patience = 100;
   Context ctx(ContextOptions{1, 0});
   Trainer t(c, tiny_data(c), ctx);
   const int64_t nb = t.batches_per_epoch();
@@ -152,7 +152,7 @@ TEST(Trainer, PatchTSTLossFalls) {
 
 TEST(Trainer, DeterministicForSeed) {
   RunConfig c = tiny_config("PatchTST");
-  c.train_epochs = 2;
+  c.train.train_epochs = 2;
   auto d = tiny_data(c);
   Metrics m[2];
   for (int i = 0; i < 2; ++i) {
@@ -168,8 +168,8 @@ TEST(Trainer, DeterministicForSeed) {
 TEST(Trainer, InverseMetricsMatchInverseArrays) {
   for (std::string features : {"M", "MS"}) {
     RunConfig c = tiny_config("DLinear");
-    c.features = features;
-    c.train_epochs = 1;
+    c.data.features = features;
+    c.train.train_epochs = 1;
     Context ctx(ContextOptions{1, 0});
     Trainer t(c, tiny_data(c), ctx);
     t.train();
@@ -191,7 +191,7 @@ TEST(Trainer, InverseMetricsMatchInverseArrays) {
 
 TEST(Checkpoint, RoundTripSamePredictions) {
   RunConfig c = tiny_config("PatchTST");
-  c.train_epochs = 1;
+  c.train.train_epochs = 1;
   Context ctx(ContextOptions{1, 0});
   Trainer t(c, tiny_data(c), ctx);
   t.train();
@@ -201,8 +201,8 @@ TEST(Checkpoint, RoundTripSamePredictions) {
   ASSERT_TRUE(fs::exists(dir + "/config.json"));
   ASSERT_TRUE(fs::exists(dir + "/scaler.json"));
   CheckpointInfo info = read_checkpoint(dir);
-  EXPECT_EQ(info.config.model, "PatchTST");
-  EXPECT_EQ(info.config.enc_in, 7);
+  EXPECT_EQ(info.config.model.model, "PatchTST");
+  EXPECT_EQ(info.config.model.enc_in, 7);
   EXPECT_EQ(info.scaler.columns(), t.data().columns);
   Context ctx2(ContextOptions{1, 99});
   Trainer t2(info.config, tiny_data(info.config), ctx2);
@@ -248,12 +248,12 @@ TEST(Checkpoint, UnknownConfigKeyRefused) {
 
 TEST(RunConfig, SettingNameAsTslib) {
   RunConfig c;
-  c.model = "DLinear";
-  c.des = "Exp";
+  c.model.model = "DLinear";
+  c.run.des = "Exp";
   EXPECT_EQ(setting_name(c),
             "long_term_forecast_test_DLinear_ETTh1_ftM_sl96_ll48_pl96_dm512_nh8_el2_dl1_df2048_"
             "expand2_dc4_fc1_ebtimeF_dtTrue_Exp_0");
-  c.loss = "foo";
+  c.train.loss = "foo";
   EXPECT_THROW(validate(c), Error);
 }
 
@@ -261,8 +261,8 @@ TEST(RunConfig, SettingNameAsTslib) {
 // run ends (PatchTST with dropout: the generator position matters).
 TEST(Trainer, StopAndResumeMatchesUninterrupted) {
   RunConfig c = tiny_config("PatchTST");
-  c.train_epochs = 3;
-  c.lradj = "TST";
+  c.train.train_epochs = 3;
+  c.train.lradj = "TST";
   auto d = tiny_data(c);
   Metrics want;
   {
