@@ -12,7 +12,6 @@
 // function declared in attend/ops/*.h has no row of its own.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
