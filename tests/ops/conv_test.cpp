@@ -150,59 +150,6 @@ TEST(Conv1d, Errors) {
       "(N, C_in, L)");
 }
 
-TEST(Conv1dGrad, Options) {
-  Context ctx;
-  auto run = [](Conv1dOptions o) {
-    return [o](const std::vector<Tensor>& in) { return conv1d(in[0], in[1], in[2], o); };
-  };
-  Conv1dOptions plain;
-  EXPECT_TRUE(gradcheck(run(plain), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 3}, ctx),
-                                     random_leaf({4}, ctx)}));
-  Conv1dOptions strided{2, 2, 2, 1, PaddingMode::Zeros};
-  EXPECT_TRUE(gradcheck(run(strided), {random_leaf({2, 2, 9}, ctx), random_leaf({3, 2, 3}, ctx),
-                                       random_leaf({3}, ctx)}));
-  Conv1dOptions grouped{1, 1, 1, 2, PaddingMode::Zeros};
-  EXPECT_TRUE(gradcheck(run(grouped), {random_leaf({2, 4, 6}, ctx), random_leaf({6, 2, 3}, ctx),
-                                       random_leaf({6}, ctx)}));
-  // Causal (TCN): two zeros before the input, none after; dilation 2.
-  Conv1dOptions causal{1, 2, 2, 1, PaddingMode::Zeros, 0};
-  EXPECT_TRUE(gradcheck(run(causal), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
-                                      random_leaf({4}, ctx)}));
-  // Channels-last (N, L, C): causal, grouped and circular.
-  Conv1dOptions causal_cl = causal;
-  causal_cl.channels_last = true;
-  EXPECT_TRUE(gradcheck(run(causal_cl), {random_leaf({2, 7, 3}, ctx), random_leaf({4, 3, 2}, ctx),
-                                         random_leaf({4}, ctx)}));
-  Conv1dOptions grouped_cl{2, 1, 1, 2, PaddingMode::Zeros, -1, true};
-  EXPECT_TRUE(gradcheck(run(grouped_cl), {random_leaf({2, 6, 4}, ctx), random_leaf({6, 2, 3}, ctx),
-                                          random_leaf({6}, ctx)}));
-  Conv1dOptions circular_cl{1, 1, 1, 1, PaddingMode::Circular, -1, true};
-  EXPECT_TRUE(gradcheck(run(circular_cl), {random_leaf({2, 5, 3}, ctx), random_leaf({4, 3, 3}, ctx),
-                                           random_leaf({4}, ctx)}));
-  Conv1dOptions circular{1, 1, 1, 1, PaddingMode::Circular};
-  EXPECT_TRUE(gradcheck(run(circular), {random_leaf({2, 3, 5}, ctx), random_leaf({4, 3, 3}, ctx),
-                                        random_leaf({4}, ctx)}));
-  // Fused ReLU (TCN): channels-first (one sample and a batch) and channels-last, causal.
-  Conv1dOptions causal_relu = causal;
-  causal_relu.relu = true;
-  EXPECT_TRUE(gradcheck(run(causal_relu), {random_leaf({2, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
-                                           random_leaf({4}, ctx)}));
-  EXPECT_TRUE(gradcheck(run(causal_relu), {random_leaf({1, 3, 7}, ctx), random_leaf({4, 3, 2}, ctx),
-                                           random_leaf({4}, ctx)}));
-  causal_relu.channels_last = true;
-  EXPECT_TRUE(gradcheck(run(causal_relu), {random_leaf({2, 7, 3}, ctx), random_leaf({4, 3, 2}, ctx),
-                                           random_leaf({4}, ctx)}));
-  Conv1dOptions circular2{2, 2, 1, 1, PaddingMode::Circular};
-  EXPECT_TRUE(gradcheck(run(circular2), {random_leaf({1, 2, 4}, ctx), random_leaf({2, 2, 3}, ctx),
-                                         random_leaf({2}, ctx)}));
-  // TSLib's TokenEmbedding: x (B, L, C) permuted to (B, C, L), circular, no bias.
-  EXPECT_TRUE(gradcheck(
-      [circular](const std::vector<Tensor>& in) {
-        return conv1d(permute(in[0], {0, 2, 1}), in[1], Tensor(), circular);
-      },
-      {random_leaf({2, 6, 3}, ctx), random_leaf({5, 3, 3}, ctx)}));
-}
-
 TEST(Pool1d, HandComputed) {
   Context ctx;
   Tensor x = T64({1, 5, 2, 4, 3, 0}, {1, 1, 6}, ctx);
@@ -222,24 +169,6 @@ TEST(Pool1d, HandComputed) {
   EXPECT_EQ(xl.grad().to_vector<double>(), (V{0, 2, 0, 2, 0, 0}));
   expect_error([&] { max_pool1d(x, 2, 2, 2); }, "at most half");
   expect_error([&] { avg_pool1d(x, 7); }, "too short");
-}
-
-TEST(Pool1dGrad, MaxAndAvg) {
-  Context ctx;
-  Tensor x = random_leaf({2, 3, 9}, ctx);
-  EXPECT_TRUE(
-      gradcheck([](const std::vector<Tensor>& in) { return max_pool1d(in[0], 3, 2, 1); }, {x}));
-  EXPECT_TRUE(
-      gradcheck([](const std::vector<Tensor>& in) { return avg_pool1d(in[0], 3, 2, 1); }, {x}));
-  // DLinear's moving average: kernel 5, stride 1 on a (B, C, L) view of (B, L, C).
-  Tensor y = random_leaf({2, 8, 3}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return avg_pool1d(permute(in[0], {0, 2, 1}), 5, 1);
-      },
-      {y}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return max_pool1d(transpose(in[0], 1, 2), 2); }, {y}));
 }
 
 TEST(Embedding, LookupGradAndErrors) {

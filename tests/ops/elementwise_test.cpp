@@ -84,57 +84,6 @@ TEST(Elementwise, UnaryHandComputed) {
   EXPECT_TRUE(all_close(log(exp(p)), p));
 }
 
-TEST(Elementwise, GradcheckBinaryBroadcast) {
-  Context ctx;
-  const std::vector<std::pair<Shape, Shape>> cases = {{{3, 4}, {3, 4}},       {{2, 3, 4}, {4}},
-                                                      {{2, 3, 4}, {2, 3, 1}}, {{3, 1}, {1, 4}},
-                                                      {{4}, {2, 3, 4}},       {{2, 3}, {}}};
-  for (auto [sa, sb] : cases) {
-    Tensor a = random_leaf(sa, ctx, 0.5, 1.5), b = random_leaf(sb, ctx, 0.5, 1.5);
-    auto f = [](auto op) {
-      return [op](const std::vector<Tensor>& in) { return op(in[0], in[1]); };
-    };
-    EXPECT_TRUE(gradcheck(f([](const Tensor& x, const Tensor& y) { return add(x, y); }), {a, b}));
-    EXPECT_TRUE(gradcheck(f([](const Tensor& x, const Tensor& y) { return sub(x, y); }), {a, b}));
-    EXPECT_TRUE(gradcheck(f([](const Tensor& x, const Tensor& y) { return mul(x, y); }), {a, b}));
-    EXPECT_TRUE(gradcheck(f([](const Tensor& x, const Tensor& y) { return div(x, y); }), {a, b}));
-  }
-}
-
-TEST(Elementwise, GradcheckScalarAndUnary) {
-  Context ctx;
-  Tensor x = random_leaf({3, 5}, ctx, -2, 2);
-  Tensor pos = random_leaf({3, 5}, ctx, 0.3, 2);
-  using F = std::function<Tensor(const Tensor&)>;
-  const std::vector<std::pair<F, bool>> ops = {
-      {[](const Tensor& t) { return t + 2.5; }, false},
-      {[](const Tensor& t) { return t * -1.5; }, false},
-      {[](const Tensor& t) { return 3.0 - t; }, false},
-      {[](const Tensor& t) { return 3.0 / t; }, true},
-      {[](const Tensor& t) { return neg(t); }, false},
-      {[](const Tensor& t) { return exp(t); }, false},
-      {[](const Tensor& t) { return log(t); }, true},
-      {[](const Tensor& t) { return sqrt(t); }, true},
-      {[](const Tensor& t) { return pow(t, 2.0); }, false},
-      {[](const Tensor& t) { return pow(t, 3.0); }, false},
-      {[](const Tensor& t) { return pow(t, 0.5); }, true},
-      {[](const Tensor& t) { return pow(t, -1.0); }, true},
-      {[](const Tensor& t) { return pow(t, 2.7); }, true},
-      {[](const Tensor& t) { return abs(t); }, false},
-      {[](const Tensor& t) { return tanh(t); }, false},
-      {[](const Tensor& t) { return sigmoid(t); }, false},
-      {[](const Tensor& t) { return relu(t); }, false},
-      {[](const Tensor& t) { return gelu(t); }, false},
-      {[](const Tensor& t) { return elu(t, 0.7); }, false},
-  };
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const auto& [op, positive] = ops[i];
-    EXPECT_TRUE(
-        gradcheck([&](const std::vector<Tensor>& in) { return op(in[0]); }, {positive ? pos : x}))
-        << "op " << i;
-  }
-}
-
 TEST(Elementwise, CastAndSumTo) {
   Context ctx;
   Tensor x = random_leaf({2, 3}, ctx);

@@ -9,8 +9,6 @@ namespace attend {
 namespace {
 
 using testing::all_close;
-using testing::gradcheck;
-using testing::random_leaf;
 
 using testing::expect_error;
 using testing::T64;
@@ -114,43 +112,6 @@ TEST(Matmul, Errors) {
       "(4) and (3)");
 }
 
-TEST(MatmulGrad, Shapes) {
-  Context ctx;
-  auto mm = [](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); };
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({3, 4}, ctx), random_leaf({4, 2}, ctx)}));
-  // Attention-style rectangular scores, Lq != Lk: (B, H, Lq, D) x (B, H, D, Lk)
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({2, 2, 3, 4}, ctx), random_leaf({2, 2, 4, 5}, ctx)}));
-  // Broadcast batch dims on both sides.
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({2, 1, 3, 4}, ctx), random_leaf({3, 4, 2}, ctx)}));
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({3, 4}, ctx), random_leaf({2, 4, 5}, ctx)}));
-  // Batched times shared matrix (folded db path).
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({2, 3, 4}, ctx), random_leaf({4, 5}, ctx)}));
-  // 1-d operands.
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({4}, ctx), random_leaf({4}, ctx)}));
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({4}, ctx), random_leaf({2, 4, 3}, ctx)}));
-  EXPECT_TRUE(gradcheck(mm, {random_leaf({2, 3, 4}, ctx), random_leaf({4}, ctx)}));
-}
-
-TEST(MatmulGrad, NonContiguousInputs) {
-  Context ctx;
-  Tensor q = random_leaf({2, 5, 3}, ctx), k = random_leaf({2, 7, 3}, ctx);
-  // scores = q · kᵀ with kᵀ a transposed view; then (Lq, Lk) · v with v permuted.
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return matmul(in[0], transpose(in[1], 1, 2)); }, {q, k}));
-  Tensor v = random_leaf({7, 2, 4}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return matmul(matmul(in[0], transpose(in[1], 1, 2)), permute(in[2], {1, 0, 2}));
-      },
-      {q, k, v}));
-  Tensor a = random_leaf({4, 3}, ctx), b = random_leaf({6, 4}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return matmul(transpose(in[0], 0, 1), slice(transpose(in[1], 0, 1), 1, 0, 6, 2));
-      },
-      {a, b}));
-}
-
 TEST(Linear, HandComputedAndLayouts) {
   Context ctx;
   Tensor x = T64({1, 2, 3, 4, 5, 6}, {2, 3}, ctx);
@@ -189,33 +150,6 @@ TEST(Linear, Errors) {
         linear(x, Tensor::zeros({4, 3}, DType::F32, ctx), Tensor::zeros({5}, DType::F32, ctx));
       },
       "bias of shape (5)");
-}
-
-TEST(LinearGrad, AllInputs) {
-  Context ctx;
-  auto lin = [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); };
-  EXPECT_TRUE(
-      gradcheck(lin, {random_leaf({3, 4}, ctx), random_leaf({5, 4}, ctx), random_leaf({5}, ctx)}));
-  EXPECT_TRUE(gradcheck(
-      lin, {random_leaf({2, 3, 4}, ctx), random_leaf({2, 4}, ctx), random_leaf({2}, ctx)}));
-  EXPECT_TRUE(
-      gradcheck(lin, {random_leaf({4}, ctx), random_leaf({3, 4}, ctx), random_leaf({3}, ctx)}));
-  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return linear(in[0], in[1]); },
-                        {random_leaf({2, 3, 4}, ctx), random_leaf({5, 4}, ctx)}));
-  // Non-contiguous x (transposed 2-d and permuted 3-d) and a transposed weight view.
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return linear(transpose(in[0], 0, 1), transpose(in[1], 0, 1), in[2]);
-      },
-      {random_leaf({4, 3}, ctx), random_leaf({4, 5}, ctx), random_leaf({5}, ctx)}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return linear(permute(in[0], {1, 0, 2}), in[1], in[2]);
-      },
-      {random_leaf({3, 2, 4}, ctx), random_leaf({5, 4}, ctx), random_leaf({5}, ctx)}));
-  // Only some inputs need a gradient.
-  Tensor x = Tensor::uniform({3, 4}, -1, 1, DType::F64, ctx);
-  EXPECT_TRUE(gradcheck(lin, {x, random_leaf({5, 4}, ctx), random_leaf({5}, ctx)}));
 }
 
 }  // namespace

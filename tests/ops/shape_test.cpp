@@ -9,13 +9,11 @@ namespace attend {
 namespace {
 
 using testing::all_close;
-using testing::gradcheck;
 using testing::random_leaf;
 
 using testing::expect_error;
 using testing::T64;
 using testing::V;
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 Tensor I64(const std::vector<int64_t>& v, const Shape& s, Context& ctx) {
   return Tensor::from_vector<int64_t>(v, s, ctx);
@@ -183,108 +181,6 @@ TEST(Shape, MaskedFillWhere) {
   Tensor b = T64({7}, {1}, ctx);
   Tensor w = where(cond, x, b);
   EXPECT_EQ(w.to_vector<double>(), (V{1, 7, 7, 4, 7, 7}));
-}
-
-// ---- gradient checks ------------------------------------------------------------------------
-
-TEST(ShapeGrad, Views) {
-  Context ctx;
-  Tensor x = random_leaf({3, 4}, ctx);
-  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return reshape(in[0], {2, 6}); }, {x}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return reshape(transpose(in[0], 0, 1), {12}); }, {x}));
-  EXPECT_TRUE(
-      gradcheck([](const std::vector<Tensor>& in) { return flatten(unsqueeze(in[0], 1)); }, {x}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return squeeze(unsqueeze(in[0], 2), 2); }, {x}));
-  Tensor y = random_leaf({2, 3, 4}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return permute(in[0], {2, 0, 1});
-      },
-      {y}));
-  EXPECT_TRUE(
-      gradcheck([](const std::vector<Tensor>& in) { return slice(in[0], 2, 1, 4, 2); }, {y}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return slice(transpose(in[0], 1, 2), 1, -3, 100); },
-      {y}));
-  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return select(in[0], 1, -1); }, {y}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) { return contiguous(transpose(in[0], 0, 2)); }, {y}));
-}
-
-TEST(ShapeGrad, ExpandRepeat) {
-  Context ctx;
-  Tensor x = random_leaf({3, 1}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return expand(in[0], {2, 3, 4});
-      },
-      {x}));
-  Tensor y = random_leaf({2, 3}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return repeat(in[0], {2, 1, 3});
-      },
-      {y}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return repeat(transpose(in[0], 0, 1), {2, 2});
-      },
-      {y}));
-}
-
-TEST(ShapeGrad, ConcatStackSplit) {
-  Context ctx;
-  Tensor a = random_leaf({2, 3}, ctx), b = random_leaf({2, 2}, ctx), c = random_leaf({3, 2}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return concat({in[0], in[1], transpose(in[2], 0, 1)}, 1);
-      },
-      {a, b, c}));
-  Tensor d = random_leaf({2, 3}, ctx);
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        return stack({in[0], in[1]}, 2);
-      },
-      {a, d}));
-  Tensor x = random_leaf({3, 7}, ctx);
-  // Pieces used out of order and one unused: its gradient is zero.
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        auto p = split(in[0], 3, 1);
-        return concat({p[2], p[0]}, 1);
-      },
-      {x}));
-  EXPECT_TRUE(gradcheck(
-      [](const std::vector<Tensor>& in) {
-        auto p = split(transpose(in[0], 0, 1), std::vector<int64_t>{4, 3}, 0);
-        return stack({p[1], slice(p[0], 0, 0, 3)}, 0);
-      },
-      {x}));
-}
-
-TEST(ShapeGrad, Indexing) {
-  Context ctx;
-  Tensor x = random_leaf({4, 3}, ctx);
-  Tensor idx = I64({3, 0, 3, 1}, {4}, ctx);
-  EXPECT_TRUE(
-      gradcheck([&](const std::vector<Tensor>& in) { return index_select(in[0], 0, idx); }, {x}));
-  EXPECT_TRUE(gradcheck(
-      [&](const std::vector<Tensor>& in) { return index_select(transpose(in[0], 0, 1), 1, idx); },
-      {x}));
-  Tensor gidx = I64({0, 2, 2, 1, 0, 0}, {2, 3}, ctx);
-  EXPECT_TRUE(
-      gradcheck([&](const std::vector<Tensor>& in) { return gather(in[0], 1, gidx); }, {x}));
-  Tensor g0 = I64({3, 3, 0, 1, 2, 1}, {2, 3}, ctx);
-  EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return gather(in[0], 0, g0); }, {x}));
-  Tensor mask = T64({0, 1, 1}, {3}, ctx);
-  EXPECT_TRUE(
-      gradcheck([&](const std::vector<Tensor>& in) { return masked_fill(in[0], mask, 5.0); }, {x}));
-  Tensor a = random_leaf({4, 1}, ctx), b = random_leaf({3}, ctx);
-  Tensor cond = I64({1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1}, {4, 3}, ctx);
-  EXPECT_TRUE(
-      gradcheck([&](const std::vector<Tensor>& in) { return where(cond, in[0], in[1]); }, {a, b}));
 }
 
 }  // namespace
