@@ -4,11 +4,13 @@
 //   heatmaps/<role>_L<l>[_var-<name>]_{h<k>,mean}.{png,svg}  attention per layer and head
 //   weights/<role>_L<l>.{npy,json}                          raw weights of the window
 //   head_stats.{csv,md,json}, head_distance.{png,svg}, head_entropy.{png,svg}
-//   forecast.{png,svg}, rollout.{png,svg} (what mattered, under the input series)
-//   TFT: selection_{static,history,future}.{png,svg}
+//   forecast.{png,svg}, rollout.{png,svg} (what mattered, under the input series), or
+//   rollout_variables.{png,svg} when the tokens are variables
+//   models with variable selection (TFT): selection_<group>.{png,svg}, selection_weights.json
 //   report.html (everything, images embedded)
-// Roles are "encoder-self", "decoder-self" and "cross". A model without attention (DLinear, LSTM,
-// TCN) is an error saying so; nothing is written.
+// Roles are "encoder-self", "decoder-self" and "cross". What is drawn follows the model's own
+// description (models::ForecastModel::describe). A model without attention is an error saying so;
+// nothing is written.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -53,7 +55,7 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
 ExplainResult explain_checkpoint(const std::string& checkpoint_dir, const train::ValidConfig& cfg,
                                  const ExplainOptions& options, Context& ctx);
 
-// The error text for a model without attention.
+// The error text for a model without attention (naming the registry's models with attention).
 std::string no_attention_message(const std::string& model);
 
 }  // namespace attend::explain

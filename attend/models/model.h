@@ -1,5 +1,6 @@
 #pragma once
-// The forecasting model interface and the registry from --model name to constructor.
+// The forecasting model interface, what a model says about itself (for explain and the CLI), and
+// the registry from --model name to constructor and static facts.
 #include <functional>
 #include <memory>
 #include <string>
@@ -7,9 +8,49 @@
 #include <vector>
 
 #include "attend/models/config.h"
+#include "attend/nn/attention.h"
 #include "attend/nn/module.h"
 
 namespace attend::models {
+
+// What the tokens along one side of an attention map stand for.
+enum class TokenAxis {
+  InputSteps,     // the seq_len input steps, oldest first; n < seq_len tokens (Informer's distilled
+                  // layers) cover seq_len / n steps each
+  DecoderSteps,   // the decoder's steps, ending at the last forecast step (label_len known steps,
+                  // then pred_len)
+  ForecastSteps,  // the pred_len forecast steps
+  WindowSteps,    // the seq_len input steps, then the pred_len forecast steps
+  Patches,        // patches of patch_len input steps, patch_stride steps apart
+  Variables,      // the input variables, then the time features
+};
+
+// One kind of attention layer of a model: every captured map whose role is `role` and whose
+// dotted module name starts with `prefix`.
+struct AttentionLayerInfo {
+  std::string prefix;  // e.g. "encoder." (encoder.attn_layers.<l>.attention)
+  nn::AttentionRole role = nn::AttentionRole::EncoderSelf;
+  TokenAxis queries = TokenAxis::InputSteps, keys = TokenAxis::InputSteps;
+  bool per_variable = false;    // the weights' rows are (window, variable) pairs: each variable's
+                                // tokens attend among themselves (channel independence)
+  bool heads_averaged = false;  // the model averages its heads inside the layer (TFT's
+                                // interpretable attention): one map (H = 1) per layer
+};
+
+// One variable selection network of the last forward: softmax weights over its variables.
+struct VariableSelection {
+  std::string group;                   // which inputs: "static", "history", "future"
+  std::vector<std::string> variables;  // in weight order: "x<i>" = input column i, "time<j>" =
+                                       // time feature j
+  Tensor weights;  // (B, T, n), summing to one over n; undefined when the group has no variables
+};
+
+// What a built model says about itself.
+struct ModelDescription {
+  std::vector<AttentionLayerInfo> attention;  // empty: no attention to explain
+  int64_t patch_len = 0, patch_stride = 0;    // TokenAxis::Patches: input steps per patch, and
+                                              // between the starts of neighbouring patches
+};
 
 class ForecastModel : public nn::Module {
  public:
@@ -18,12 +59,28 @@ class ForecastModel : public nn::Module {
   // Models that ignore an input accept an undefined Tensor for it.
   virtual Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
                           const Tensor& x_mark_dec) = 0;
-  // Whether the model has attention layers to explain.
-  virtual bool has_attention() const { return false; }
+  // Same inputs -> (B, pred_len, c_out, Q), one forecast per level of config().quantiles
+  // (Q = 1 without them); forecast() is the one at median_index(). Default: forecast() with Q = 1.
+  virtual Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc,
+                                    const Tensor& x_dec, const Tensor& x_mark_dec);
+  virtual int64_t median_index() const { return 0; }
   // Which inputs the model reads (the trainer skips building the others).
   virtual bool uses_decoder_input() const { return false; }
   virtual bool uses_time_marks() const { return false; }
   const ModelConfig& config() const { return config_; }
+
+  // Its attention layers and token geometry (default: none).
+  virtual ModelDescription describe() const { return {}; }
+  // Whether the model has attention layers to explain.
+  bool has_attention() const { return !describe().attention.empty(); }
+  // The attention maps (B, H, Lq, Lk) of the last forward. Default: what `capture` recorded from
+  // the model's nn::AttentionLayers (attached with nn::set_attention_capture before the forward).
+  virtual std::vector<nn::CapturedAttention> attention_maps(
+      const nn::AttentionCapture& capture) const {
+    return capture.records();
+  }
+  // The variable selection weights of the last forward (default: none).
+  virtual std::vector<VariableSelection> variable_selection() const { return {}; }
 
  protected:
   explicit ForecastModel(const ModelConfig& config) : config_(config) {}
@@ -33,20 +90,46 @@ class ForecastModel : public nn::Module {
 using ModelFactory =
     std::function<std::shared_ptr<ForecastModel>(const ModelConfig&, Context&, DType)>;
 
+// What the registry knows about a model without building one (its row in registry.cpp).
+struct ModelInfo {
+  std::string name;                      // registry name, as --model takes it
+  std::string alias;                     // a short name --model also takes ("TFT"); may be empty
+  bool has_attention = false;            // = describe().attention is non-empty
+  bool accepts_covariates = false;       // --static_columns, --known_columns
+  bool accepts_quantiles = false;        // --quantiles
+  bool accepts_cross_attention = false;  // --cross_attention
+  ModelFactory make;
+  // The alias when there is one, else the name (for titles).
+  const std::string& short_name() const { return alias.empty() ? name : alias; }
+};
+
 // The registry name of `name`, which may be a short alias ("TFT" -> "TemporalFusionTransformer");
 // an unknown name is an error "<what> '<name>' is not a known model; known: ..." listing them.
 std::string canonical_model_name(const std::string& name, std::string_view what = "--model");
+
+// The registry row of `name` (a registry name or an alias; unknown: canonical_model_name's error).
+const ModelInfo& model_info(const std::string& name);
+
+// Every registry row, in the order messages list models.
+const std::vector<ModelInfo>& model_infos();
 
 // Builds config.model (a registry name or an alias); an unknown name is an error listing the
 // known ones.
 std::shared_ptr<ForecastModel> make_model(const ModelConfig& config,
                                           Context& ctx = default_context(),
                                           DType dtype = DType::F32);
+
+// Registry names, sorted.
 std::vector<std::string> model_names();
 
-// The checks of config.model's own options: attention models need d_model divisible by n_heads;
-// quantiles and covariate columns (`has_covariates`: static or known columns are named) are
-// TFT's; --cross_attention is Informer's. Throws attend::Error naming the flag.
+// Registry names of the models with attention, in the registry's order.
+std::vector<std::string> models_with_attention();
+
+// The model-specific option checks for config.model, each an attend::Error naming the flags:
+//   attention models: d_model divisible by n_heads;
+//   covariate columns (`has_covariates`: the run names static or known columns) and quantiles
+//   only where the model accepts them;
+//   cross_attention other than "prob" only where the model accepts it.
 void check_model_options(const ModelConfig& config, bool has_covariates);
 
 }  // namespace attend::models

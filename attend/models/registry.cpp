@@ -1,5 +1,5 @@
-// --model name -> constructor.
-#include <map>
+// --model name -> constructor and what is known of the model without building it.
+#include <algorithm>
 
 #include "attend/models/dlinear.h"
 #include "attend/models/lstm_model.h"
@@ -19,62 +19,99 @@ ModelFactory factory() {
   };
 }
 
-const std::map<std::string, ModelFactory>& registry() {
-  static const std::map<std::string, ModelFactory> table = {
-      {"DLinear", factory<DLinear>()},
-      {"Informer", factory<Informer>()},
-      {"LSTM", factory<LSTMModel>()},
-      {"PatchTST", factory<PatchTST>()},
-      {"TCN", factory<TCN>()},
-      {"TemporalFusionTransformer", factory<TemporalFusionTransformer>()},
-      {"Transformer", factory<Transformer>()},
-      {"iTransformer", factory<ITransformer>()},
+// One row per model, in the order messages list models (the attention models first).
+// clang-format off
+const std::vector<ModelInfo>& registry() {
+  static const std::vector<ModelInfo> table = {
+      // name                       alias  attention covariates quantiles cross_attention
+      {"Transformer",               "",    true,     false,     false,    false,
+       factory<Transformer>()},
+      {"Informer",                  "",    true,     false,     false,    true,
+       factory<Informer>()},
+      {"PatchTST",                  "",    true,     false,     false,    false,
+       factory<PatchTST>()},
+      {"iTransformer",              "",    true,     false,     false,    false,
+       factory<ITransformer>()},
+      {"TemporalFusionTransformer", "TFT", true,     true,      true,     false,
+       factory<TemporalFusionTransformer>()},
+      {"DLinear",                   "",    false,    false,     false,    false,
+       factory<DLinear>()},
+      {"LSTM",                      "",    false,    false,     false,    false,
+       factory<LSTMModel>()},
+      {"TCN",                       "",    false,    false,     false,    false,
+       factory<TCN>()},
   };
   return table;
 }
+// clang-format on
 
-// Short names accepted wherever a model is named.
-const std::map<std::string, std::string>& aliases() {
-  static const std::map<std::string, std::string> table = {
-      {"TFT", "TemporalFusionTransformer"},
-  };
-  return table;
+const ModelInfo* find_model(const std::string& name) {
+  for (const ModelInfo& m : registry())
+    if (m.name == name || (!m.alias.empty() && m.alias == name)) return &m;
+  return nullptr;
+}
+
+// The registry names of the models for which `accepts` holds, joined by ", ".
+template <typename F>
+std::string names_where(F accepts) {
+  std::string names;
+  for (const ModelInfo& m : registry())
+    if (accepts(m)) names += (names.empty() ? "" : ", ") + m.name;
+  return names;
 }
 
 }  // namespace
 
 std::string canonical_model_name(const std::string& name, std::string_view what) {
-  if (auto a = aliases().find(name); a != aliases().end()) return a->second;
-  if (registry().count(name)) return name;
+  if (const ModelInfo* m = find_model(name)) return m->name;
   std::string known;
-  for (const auto& [n, f] : registry()) known += (known.empty() ? "" : ", ") + n;
+  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
   std::string short_names;
-  for (const auto& [alias, n] : aliases())
-    short_names += (short_names.empty() ? "" : ", ") + alias + " = " + n;
+  for (const ModelInfo& m : registry())
+    if (!m.alias.empty())
+      short_names += (short_names.empty() ? "" : ", ") + m.alias + " = " + m.name;
   fail("{} '{}' is not a known model; known: {} ({})", what, name, known, short_names);
 }
 
+const ModelInfo& model_info(const std::string& name) {
+  if (const ModelInfo* m = find_model(name)) return *m;
+  canonical_model_name(name, "--model");  // throws the error listing the known models
+  fail("--model '{}' is not a known model", name);
+}
+
+const std::vector<ModelInfo>& model_infos() {
+  return registry();
+}
+
 std::shared_ptr<ForecastModel> make_model(const ModelConfig& config, Context& ctx, DType dtype) {
-  return registry().at(canonical_model_name(config.model, "--model"))(config, ctx, dtype);
+  return model_info(config.model).make(config, ctx, dtype);
 }
 
 std::vector<std::string> model_names() {
   std::vector<std::string> names;
-  for (const auto& [name, f] : registry()) names.push_back(name);
+  for (const ModelInfo& m : registry()) names.push_back(m.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> models_with_attention() {
+  std::vector<std::string> names;
+  for (const ModelInfo& m : registry())
+    if (m.has_attention) names.push_back(m.name);
   return names;
 }
 
 void check_model_options(const ModelConfig& c, bool has_covariates) {
-  const std::string name = canonical_model_name(c.model, "--model");
-  const bool attention = name == "Transformer" || name == "Informer" || name == "PatchTST" ||
-                         name == "iTransformer" || name == "TemporalFusionTransformer";
-  ATTEND_CHECK(!attention || c.d_model % c.n_heads == 0,
+  const ModelInfo& m = model_info(c.model);
+  ATTEND_CHECK(!m.has_attention || (c.n_heads > 0 && c.d_model % c.n_heads == 0),
                "--d_model {} is not divisible by --n_heads {}", c.d_model, c.n_heads);
-  ATTEND_CHECK(name == "TemporalFusionTransformer" || (!has_covariates && c.quantiles.empty()),
-               "--static_columns, --known_columns and --quantiles apply only to --model "
-               "TemporalFusionTransformer");
-  ATTEND_CHECK(c.cross_attention == "prob" || name == "Informer",
-               "--cross_attention applies only to --model Informer");
+  ATTEND_CHECK(
+      (!has_covariates || m.accepts_covariates) && (c.quantiles.empty() || m.accepts_quantiles),
+      "--static_columns, --known_columns and --quantiles apply only to --model {}",
+      names_where([](const ModelInfo& i) { return i.accepts_covariates && i.accepts_quantiles; }));
+  ATTEND_CHECK(c.cross_attention == "prob" || m.accepts_cross_attention,
+               "--cross_attention applies only to --model {}",
+               names_where([](const ModelInfo& i) { return i.accepts_cross_attention; }));
 }
 
 }  // namespace attend::models

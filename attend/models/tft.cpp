@@ -457,6 +457,27 @@ Tensor TemporalFusionTransformer::average_selection_weights(const Tensor& weight
   return mean(weights, {0, 1});
 }
 
+ModelDescription TemporalFusionTransformer::describe() const {
+  ModelDescription d;
+  d.attention = {{"temporal_fusion_decoder.attention", nn::AttentionRole::DecoderSelf,
+                  TokenAxis::ForecastSteps, TokenAxis::WindowSteps, /*per_variable=*/false,
+                  /*heads_averaged=*/true}};
+  return d;
+}
+
+std::vector<nn::CapturedAttention> TemporalFusionTransformer::attention_maps(
+    const nn::AttentionCapture&) const {
+  const Tensor& a = attention_weights_;  // (B, P, T)
+  return {{"temporal_fusion_decoder.attention", nn::AttentionRole::DecoderSelf,
+           reshape(a, {a.size(0), 1, a.size(1), a.size(2)})}};
+}
+
+std::vector<VariableSelection> TemporalFusionTransformer::variable_selection() const {
+  return {{"static", static_variables(), static_weights_},
+          {"history", history_variables(), history_weights_},
+          {"future", future_variables(), future_weights_}};
+}
+
 Tensor TemporalFusionTransformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc,
                                            const Tensor& x_dec, const Tensor& x_mark_dec) {
   Tensor q = forecast_quantiles(x_enc, x_mark_enc, x_dec, x_mark_dec);  // (B, P, C, Q)

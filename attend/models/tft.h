@@ -113,8 +113,7 @@ class TemporalFusionTransformer : public ForecastModel {
                   const Tensor& x_mark_dec) override;
   // Same inputs -> (B, pred_len, c_out, Q) (Q = 1 without quantiles).
   Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                            const Tensor& x_mark_dec);
-  bool has_attention() const override { return true; }
+                            const Tensor& x_mark_dec) override;
   bool uses_decoder_input() const override { return !config_.known_columns.empty(); }
   bool uses_time_marks() const override { return true; }
   std::string type_name() const override { return "TemporalFusionTransformer"; }
@@ -142,7 +141,16 @@ class TemporalFusionTransformer : public ForecastModel {
   static Tensor average_selection_weights(const Tensor& weights);
   const std::vector<double>& quantiles() const { return config_.quantiles; }
   // Index of the quantile forecast() returns.
-  int64_t median_index() const { return median_index_; }
+  int64_t median_index() const override { return median_index_; }
+
+  // One attention layer, heads averaged: forecast-step queries, keys over history then future.
+  ModelDescription describe() const override;
+  // attention_weights() as (B, 1, pred_len, seq_len + pred_len) ("temporal_fusion_decoder.
+  // attention", decoder self-attention); `capture` is not used.
+  std::vector<nn::CapturedAttention> attention_maps(
+      const nn::AttentionCapture& capture) const override;
+  // The static, history and future selection weights with static_/history_/future_variables().
+  std::vector<VariableSelection> variable_selection() const override;
 
  private:
   std::vector<int64_t> static_pos_, observed_pos_, known_pos_;

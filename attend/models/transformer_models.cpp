@@ -110,6 +110,18 @@ Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, cons
   return slice(dec_out, 1, -c.pred_len, dec_out.size(1));
 }
 
+ModelDescription Transformer::describe() const {
+  ModelDescription d;
+  d.attention = {
+      {"encoder.", AttentionRole::EncoderSelf, TokenAxis::InputSteps, TokenAxis::InputSteps,
+       /*per_variable=*/false, /*heads_averaged=*/false},
+      {"decoder.", AttentionRole::DecoderSelf, TokenAxis::DecoderSteps, TokenAxis::DecoderSteps,
+       /*per_variable=*/false, /*heads_averaged=*/false},
+      {"decoder.", AttentionRole::Cross, TokenAxis::DecoderSteps, TokenAxis::InputSteps,
+       /*per_variable=*/false, /*heads_averaged=*/false}};
+  return d;
+}
+
 // ---- iTransformer
 // ------------------------------------------------------------------------------------
 
@@ -138,6 +150,13 @@ Tensor ITransformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, con
   // (B, N + F, pred_len) -> (B, pred_len, N): the variable tokens only.
   Tensor dec_out = slice(permute(projection_->forward(enc_out), {0, 2, 1}), 2, 0, n_vars);
   return denormalize_window(dec_out, norm);
+}
+
+ModelDescription ITransformer::describe() const {
+  ModelDescription d;
+  d.attention = {{"encoder.", AttentionRole::EncoderSelf, TokenAxis::Variables,
+                  TokenAxis::Variables, /*per_variable=*/false, /*heads_averaged=*/false}};
+  return d;
 }
 
 // ---- PatchTST ---------------------------------------------------------------------------------
@@ -187,6 +206,15 @@ Tensor PatchTST::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, con
   Tensor y = head_linear_->forward(reshape(z, {B, C, c.d_model * num_patches_}));
   if (c.dropout > 0 && is_training()) y = dropout(y, c.dropout, true);
   return denormalize_window(permute(y, {0, 2, 1}), norm);
+}
+
+ModelDescription PatchTST::describe() const {
+  ModelDescription d;
+  d.attention = {{"encoder.", AttentionRole::EncoderSelf, TokenAxis::Patches, TokenAxis::Patches,
+                  /*per_variable=*/true, /*heads_averaged=*/false}};
+  d.patch_len = config_.patch_len;
+  d.patch_stride = config_.stride;
+  return d;
 }
 
 }  // namespace attend::models

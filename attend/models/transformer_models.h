@@ -15,9 +15,11 @@ class Transformer : public ForecastModel {
   Transformer(const ModelConfig& c, Context& ctx, DType dtype);
   Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
                   const Tensor& x_mark_dec) override;
-  bool has_attention() const override { return true; }
   bool uses_decoder_input() const override { return true; }
   bool uses_time_marks() const override { return true; }
+  // Encoder self-attention over input steps, decoder self-attention over decoder steps,
+  // cross-attention from decoder steps to input steps.
+  ModelDescription describe() const override;
   std::string type_name() const override { return "Transformer"; }
 
  protected:
@@ -43,8 +45,9 @@ class ITransformer : public ForecastModel {
   ITransformer(const ModelConfig& c, Context& ctx, DType dtype);
   Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
                   const Tensor& x_mark_dec) override;
-  bool has_attention() const override { return true; }
   bool uses_time_marks() const override { return true; }
+  // Encoder self-attention among variable tokens.
+  ModelDescription describe() const override;
   std::string type_name() const override { return "iTransformer"; }
 
  private:
@@ -60,7 +63,8 @@ class PatchTST : public ForecastModel {
   PatchTST(const ModelConfig& c, Context& ctx, DType dtype);
   Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
                   const Tensor& x_mark_dec) override;
-  bool has_attention() const override { return true; }
+  // Encoder self-attention among each variable's patches.
+  ModelDescription describe() const override;
   std::string type_name() const override { return "PatchTST"; }
   int64_t num_patches() const { return num_patches_; }
 
