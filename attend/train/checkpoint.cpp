@@ -43,6 +43,11 @@ CheckpointInfo read_checkpoint(const std::string& dir) {
   ATTEND_CHECK(fs::exists(scaler_path), "{}: missing", scaler_path);
   ATTEND_CHECK(fs::exists(weights_path), "{}: missing", weights_path);
   info.config = run_config_from_json(read_json_file(cfg_path), cfg_path);
+  try {
+    (void)ValidConfig(info.config);  // values of the right type but out of range, named
+  } catch (const Error& e) {
+    fail("{}: {}", cfg_path, e.what());
+  }
   info.scaler = data::StandardScaler::from_json(read_json_file(scaler_path), scaler_path);
   return info;
 }

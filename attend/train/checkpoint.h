@@ -19,7 +19,8 @@ struct CheckpointInfo {
 };
 
 // Reads DIR/config.json and DIR/scaler.json and checks DIR/weights.safetensors exists. Unknown
-// config keys are errors naming the key; run.py keys attend does not use are ignored.
+// config keys, values of the wrong type and values a flag would refuse are errors naming the file
+// and the key; run.py keys attend does not use are ignored.
 CheckpointInfo read_checkpoint(const std::string& dir);
 
 // The config resolved against the scaler's columns (enc_in/dec_in/c_out 0 become their count, TFT

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "attend/data/csv.h"
 #include "attend/io/safetensors.h"
@@ -243,6 +244,39 @@ TEST(Checkpoint, UnknownConfigKeyRefused) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bogus_key"), std::string::npos) << e.what();
+  }
+}
+
+// A checkpoint whose config.json holds a value of the wrong type or range is refused by name
+// (a negative seq_len once failed deep inside with "cannot create std::vector larger than
+// max_size()").
+TEST(Checkpoint, BadConfigValuesNamed) {
+  RunConfig c = tiny_config("DLinear");
+  c.train.train_epochs = 1;
+  Context ctx(ContextOptions{1, 0});
+  Trainer t(c, tiny_data(c), ctx);
+  const std::string dir = temp_dir("badcfg") + "/run";
+  write_folder_atomic(dir, [&](const std::string& tmp) { t.write_checkpoint(tmp); });
+  const nlohmann::json good = read_json_file(dir + "/config.json");
+  for (const auto& [key, value, words] :
+       std::vector<std::tuple<std::string, nlohmann::json, std::string>>{
+           {"seq_len", -5, "--seq_len must be >= 1, got -5"},
+           {"seq_len", "96", "'seq_len': expected an integer"},
+           {"dropout", 1.5, "--dropout must be in [0, 1)"},
+           {"features", "X", "--features 'X' must be M, S or MS"},
+           {"model", "NoSuchNet", "'NoSuchNet' is not a known model"},
+           {"quantiles", nlohmann::json::array({0.9, 0.1}), "--quantiles must be strictly"}}) {
+    nlohmann::json j = good;
+    j[key] = value;
+    std::ofstream(dir + "/config.json") << j.dump(1);
+    try {
+      read_checkpoint(dir);
+      ADD_FAILURE() << key << " = " << value.dump() << " was accepted";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("config.json"), std::string::npos) << m;
+      EXPECT_NE(m.find(words), std::string::npos) << m;
+    }
   }
 }
 
