@@ -13,7 +13,7 @@
 #include <memory>
 #include <unordered_set>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

@@ -3,7 +3,7 @@
 #include <array>
 #include <filesystem>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "attend/base/error.h"
 #include "attend/tensor/context.h"
 #include "attend/tensor/dtype.h"
-#include "attend/tensor/error.h"
 #include "attend/tensor/shape.h"
 
 namespace attend {

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <map>
 
+#include "attend/base/error.h"
 #include "attend/data/time_features.h"
 #include "attend/models/model.h"
-#include "attend/tensor/error.h"
 
 namespace attend::train {
 
