@@ -1,21 +1,12 @@
 #pragma once
 // torch.nn.LSTM (unidirectional), gate order i, f, g, o. Per layer: one linear over all time
-// steps for the input projection, then a recurrence recorded as one autograd node per layer
-// (per step one GEMM h·W_hhᵀ and the fused cell kernel; BPTT in the node's backward).
+// steps for the input projection, then the recurrence as one op (`lstm_layer`, ops/lstm.h).
 #include "attend/nn/module.h"
+#include "attend/ops/lstm.h"
 
 namespace attend::nn {
 
-struct LSTMOutput {
-  Tensor output;  // (B, L, H) with batch_first, else (L, B, H)
-  Tensor h_n;     // (num_layers, B, H)
-  Tensor c_n;     // (num_layers, B, H)
-};
-
-// One layer's recurrence. xproj: (B, L, 4H) = x·W_ihᵀ + b_ih; w_hh: (4H, H); b_hh: (4H) or
-// undefined; h0, c0: (B, H) or undefined (zeros). Differentiable in all defined inputs.
-LSTMOutput lstm_layer(const Tensor& xproj, const Tensor& w_hh, const Tensor& b_hh, const Tensor& h0,
-                      const Tensor& c0);
+using attend::LSTMOutput;  // output, h_n, c_n
 
 class LSTM : public Module {
  public:
