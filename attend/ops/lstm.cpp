@@ -12,6 +12,12 @@ namespace attend {
 
 namespace {
 
+// Dense (B, columns) row blocks of the time-major buffers, as the cell kernels take them.
+template <typename T>
+using Rows = kernels::View<T, 2>;
+template <typename T>
+using ConstRows = kernels::View<const T, 2>;
+
 // What the backward of one layer needs (time-major buffers).
 struct LayerSaved {
   Tensor act;  // (L, B, 4H) gate activations
@@ -53,8 +59,9 @@ void layer_forward(const Tensor& xproj, const Tensor& w_hh, const Tensor& b_hh, 
         std::memcpy(ar, xr, G * sizeof(T));
     }
     kernels::gemm(gs, T(1), hs + t * B * H, w, T(1), a, threads);
-    kernels::lstm_cell_forward(B, H, a, G, cs + t * B * H, cs + (t + 1) * B * H,
-                               hs + (t + 1) * B * H, threads);
+    kernels::lstm_cell_forward(Rows<T>::dense(a, {B, G}), Rows<T>::dense(cs + t * B * H, {B, H}),
+                               Rows<T>::dense(cs + (t + 1) * B * H, {B, H}),
+                               Rows<T>::dense(hs + (t + 1) * B * H, {B, H}), threads);
     for (int64_t b = 0; b < B; ++b)
       std::memcpy(o + (b * L + t) * H, hs + (t + 1) * B * H + b * H, H * sizeof(T));
   }
@@ -89,8 +96,10 @@ std::vector<Tensor> layer_backward(const LayerSaved& s, bool has_bias, const Ten
         for (int64_t j = 0; j < H; ++j) dr[j] += gr[j];
       }
     T* dat = da + t * B * G;
-    kernels::lstm_cell_backward(B, H, act + t * B * G, G, cs + t * B * H, cs + (t + 1) * B * H, dhp,
-                                dcp, dat, threads);
+    kernels::lstm_cell_backward(
+        ConstRows<T>::dense(act + t * B * G, {B, G}), ConstRows<T>::dense(cs + t * B * H, {B, H}),
+        ConstRows<T>::dense(cs + (t + 1) * B * H, {B, H}), ConstRows<T>::dense(dhp, {B, H}),
+        Rows<T>::dense(dcp, {B, H}), Rows<T>::dense(dat, {B, G}), threads);
     kernels::gemm(back_h, T(1), dat, w, T(0), dhp, threads);
   }
   // dW_hh (4H, H) = Σ_t dA_tᵀ · h_{t-1} = dAᵀ (4H, L·B) · hs[0:L] (L·B, H)

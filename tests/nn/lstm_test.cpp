@@ -30,10 +30,13 @@ TEST(LstmCellKernel, FastMatchesReference) {
         Tensor g1 = gates.copy_as(DType::F32), g2 = gates.copy_as(DType::F32);
         Tensor c1 = Tensor::zeros({B, H}, DType::F32, ctx), c2 = c1.copy_as(DType::F32);
         Tensor h1 = Tensor::zeros({B, H}, DType::F32, ctx), h2 = h1.copy_as(DType::F32);
-        kernels::lstm_cell_forward(B, H, g1.data<float>(), ld, cp.data<float>(), c1.data<float>(),
-                                   h1.data<float>(), 2);
-        kernels::lstm_cell_forward_reference<float>(B, H, g2.data<float>(), ld, cp.data<float>(),
-                                                    c2.data<float>(), h2.data<float>());
+        // The first `cols` columns of t (B, ·): the gates' rows have stride ld.
+        auto rows = [&](const Tensor& t, int64_t cols) {
+          return kernels::View<float, 2>{t.data<float>(), {B, cols}, {t.size(1), 1}};
+        };
+        kernels::lstm_cell_forward(rows(g1, 4 * H), rows(cp, H), rows(c1, H), rows(h1, H), 2);
+        kernels::lstm_cell_forward_reference<float>(rows(g2, 4 * H), rows(cp, H), rows(c2, H),
+                                                    rows(h2, H));
         EXPECT_TRUE(all_close(g1, g2, 1e-6, 1e-5));
         EXPECT_TRUE(all_close(c1, c2, 1e-6, 1e-5));
         EXPECT_TRUE(all_close(h1, h2, 1e-6, 1e-5));
@@ -41,11 +44,10 @@ TEST(LstmCellKernel, FastMatchesReference) {
         Tensor dc1 = Tensor::uniform({B, H}, -1.0, 1.0, DType::F32, ctx),
                dc2 = dc1.copy_as(DType::F32);
         Tensor da1 = Tensor::zeros({B, ld}, DType::F32, ctx), da2 = da1.copy_as(DType::F32);
-        kernels::lstm_cell_backward(B, H, g2.data<float>(), ld, cp.data<float>(), c2.data<float>(),
-                                    dh.data<float>(), dc1.data<float>(), da1.data<float>(), 2);
-        kernels::lstm_cell_backward_reference<float>(B, H, g2.data<float>(), ld, cp.data<float>(),
-                                                     c2.data<float>(), dh.data<float>(),
-                                                     dc2.data<float>(), da2.data<float>());
+        kernels::lstm_cell_backward(rows(g2, 4 * H), rows(cp, H), rows(c2, H), rows(dh, H),
+                                    rows(dc1, H), rows(da1, 4 * H), 2);
+        kernels::lstm_cell_backward_reference<float>(rows(g2, 4 * H), rows(cp, H), rows(c2, H),
+                                                     rows(dh, H), rows(dc2, H), rows(da2, 4 * H));
         EXPECT_TRUE(all_close(da1, da2, 1e-6, 1e-5));
         EXPECT_TRUE(all_close(dc1, dc2, 1e-6, 1e-5));
       }
@@ -57,7 +59,9 @@ TEST(LstmCellKernel, HandValues) {
   // a = 0 everywhere: i = f = o = ½, g = 0; c = ½·c_prev; h = ½·tanh(c).
   double gates[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   double cp[2] = {1.0, -2.0}, c[2], h[2];
-  kernels::lstm_cell_forward(1, 2, gates, 8, cp, c, h, 1);
+  using Row = kernels::View<double, 2>;
+  kernels::lstm_cell_forward(Row::dense(gates, {1, 8}), Row::dense(cp, {1, 2}),
+                             Row::dense(c, {1, 2}), Row::dense(h, {1, 2}), 1);
   EXPECT_DOUBLE_EQ(c[0], 0.5);
   EXPECT_DOUBLE_EQ(c[1], -1.0);
   EXPECT_DOUBLE_EQ(h[0], 0.5 * std::tanh(0.5));
