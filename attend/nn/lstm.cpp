@@ -8,24 +8,24 @@
 
 namespace attend::nn {
 
-LSTM::LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool batch_first, bool bias,
-           Context& ctx, DType dtype)
+LSTM::LSTM(int64_t input_size, int64_t hidden_size, const LSTMOptions& options, Context& ctx,
+           DType dtype)
     : input_size_(input_size),
       hidden_(hidden_size),
-      layers_(num_layers),
-      batch_first_(batch_first) {
-  ATTEND_CHECK(input_size > 0 && hidden_size > 0 && num_layers > 0,
+      layers_(options.num_layers),
+      batch_first_(options.batch_first) {
+  ATTEND_CHECK(input_size > 0 && hidden_size > 0 && layers_ > 0,
                "[LSTM] input_size, hidden_size and num_layers must be positive, got {}, {}, {}",
-               input_size, hidden_size, num_layers);
+               input_size, hidden_size, layers_);
   const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
   const int64_t G = 4 * hidden_size;
-  for (int64_t k = 0; k < num_layers; ++k) {
+  for (int64_t k = 0; k < layers_; ++k) {
     const int64_t in = k == 0 ? input_size : hidden_size;
     const std::string sfx = "_l" + std::to_string(k);
     w_ih_.push_back(register_parameter("weight_ih" + sfx, Tensor::empty({G, in}, dtype, ctx)));
     w_hh_.push_back(
         register_parameter("weight_hh" + sfx, Tensor::empty({G, hidden_size}, dtype, ctx)));
-    if (bias) {
+    if (options.bias) {
       b_ih_.push_back(register_parameter("bias_ih" + sfx, Tensor::empty({G}, dtype, ctx)));
       b_hh_.push_back(register_parameter("bias_hh" + sfx, Tensor::empty({G}, dtype, ctx)));
     } else {

@@ -102,7 +102,7 @@ LSTMOutput reference_lstm(const LSTM& m, const Tensor& x, const Tensor& h0, cons
 
 TEST(LSTM, ParameterNamesAndShapes) {
   Context ctx;
-  LSTM m(7, 32, 2, true, true, ctx);
+  LSTM m(7, 32, {.num_layers = 2, .batch_first = true}, ctx);
   auto sd = m.state_dict();
   EXPECT_EQ(sd.size(), 8u);
   EXPECT_EQ(sd.at("weight_ih_l0").shape(), Shape({128, 7}));
@@ -110,13 +110,13 @@ TEST(LSTM, ParameterNamesAndShapes) {
   EXPECT_EQ(sd.at("bias_ih_l1").shape(), Shape({128}));
   EXPECT_EQ(sd.at("weight_ih_l1").shape(), Shape({128, 32}));
   EXPECT_EQ(m.named_parameters()[2].first, "bias_ih_l0");
-  LSTM nb(3, 4, 1, true, false, ctx);
+  LSTM nb(3, 4, {.bias = false, .batch_first = true}, ctx);
   EXPECT_EQ(nb.named_parameters().size(), 2u);
 }
 
 TEST(LSTM, MatchesStepByStepReferenceWithGradients) {
   Context ctx({.seed = 11});
-  LSTM m(3, 5, 2, true, true, ctx, DType::F64);
+  LSTM m(3, 5, {.num_layers = 2, .batch_first = true}, ctx, DType::F64);
   Tensor x = random_leaf({2, 4, 3}, ctx);
   Tensor h0 = random_leaf({2, 2, 5}, ctx), c0 = random_leaf({2, 2, 5}, ctx);
   Tensor r1 = Tensor::normal({2, 4, 5}, 0, 1, DType::F64, ctx);
@@ -149,8 +149,8 @@ TEST(LSTM, MatchesStepByStepReferenceWithGradients) {
 
 TEST(LSTM, FloatMatchesDouble) {
   Context ctx({.seed = 5});
-  LSTM m64(4, 19, 1, true, true, ctx, DType::F64);
-  LSTM m32(4, 19, 1, true, true, ctx, DType::F32);
+  LSTM m64(4, 19, {.batch_first = true}, ctx, DType::F64);
+  LSTM m32(4, 19, {.batch_first = true}, ctx, DType::F32);
   auto p64 = m64.parameters(), p32 = m32.parameters();
   for (size_t i = 0; i < p64.size(); ++i) p32[i].copy_from(p64[i]);
   Tensor x = Tensor::uniform({3, 6, 4}, -1, 1, DType::F64, ctx);
@@ -161,7 +161,7 @@ TEST(LSTM, FloatMatchesDouble) {
 
 TEST(LSTM, Gradcheck) {
   Context ctx({.seed = 2});
-  LSTM m(3, 2, 2, true, true, ctx, DType::F64);
+  LSTM m(3, 2, {.num_layers = 2, .batch_first = true}, ctx, DType::F64);
   Tensor x = random_leaf({2, 3, 3}, ctx);
   Tensor h0 = random_leaf({2, 2, 2}, ctx), c0 = random_leaf({2, 2, 2}, ctx);
   std::vector<Tensor> inputs = {x, h0, c0};
@@ -175,7 +175,7 @@ TEST(LSTM, Gradcheck) {
 
 TEST(LSTM, SequenceFirstLayout) {
   Context ctx({.seed = 9});
-  LSTM bf(2, 3, 1, true, true, ctx, DType::F64), sf(2, 3, 1, false, true, ctx, DType::F64);
+  LSTM bf(2, 3, {.batch_first = true}, ctx, DType::F64), sf(2, 3, ctx, DType::F64);
   auto pb = bf.parameters(), ps = sf.parameters();
   for (size_t i = 0; i < pb.size(); ++i) ps[i].copy_from(pb[i]);
   Tensor x = Tensor::uniform({4, 5, 2}, -1, 1, DType::F64, ctx);
@@ -186,7 +186,7 @@ TEST(LSTM, SequenceFirstLayout) {
 
 TEST(LSTM, BadInputs) {
   Context ctx;
-  LSTM m(7, 4, 2, true, true, ctx);
+  LSTM m(7, 4, {.num_layers = 2, .batch_first = true}, ctx);
   try {
     m.forward(Tensor::zeros({4, 96, 8}, DType::F32, ctx));
     FAIL();
@@ -207,10 +207,10 @@ class LstmModel : public Module {
  public:
   LstmModel(Context& ctx, int64_t enc_in, int64_t d_model, int64_t layers, int64_t pred_len)
       : pred_len_(pred_len), c_out_(enc_in) {
-    lstm_ =
-        register_module("lstm", std::make_shared<LSTM>(enc_in, d_model, layers, true, true, ctx));
-    head_ =
-        register_module("head", std::make_shared<Linear>(d_model, pred_len * enc_in, true, ctx));
+    lstm_ = register_module(
+        "lstm", std::make_shared<LSTM>(
+                    enc_in, d_model, LSTMOptions{.num_layers = layers, .batch_first = true}, ctx));
+    head_ = register_module("head", std::make_shared<Linear>(d_model, pred_len * enc_in, ctx));
   }
   Tensor forward(const Tensor& x_enc) override {
     Tensor means = mean(x_enc, {1}, true).detach();
