@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

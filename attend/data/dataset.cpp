@@ -9,7 +9,7 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

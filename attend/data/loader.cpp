@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

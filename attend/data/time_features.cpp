@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "attend/base/error.h"
 #include "attend/data/csv.h"
-#include "attend/tensor/error.h"
 
 namespace attend::data {
 namespace {

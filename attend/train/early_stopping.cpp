@@ -1,7 +1,7 @@
 // TSLib's early stopping rule.
 #include "attend/train/early_stopping.h"
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::train {
 

@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <map>
 
+#include "attend/base/error.h"
 #include "attend/data/csv.h"
 #include "attend/data/time_features.h"
 #include "attend/models/model.h"
-#include "attend/tensor/error.h"
 
 namespace attend::train {
 

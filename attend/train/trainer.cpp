@@ -1,11 +1,11 @@
 // TSLib's long-term-forecast experiment loop.
 #include "attend/train/trainer.h"
 
-#include <chrono>
 #include <filesystem>
 #include <numeric>
 
 #include "attend/autograd/node.h"
+#include "attend/base/clock.h"
 #include "attend/io/atomic_file.h"
 #include "attend/io/safetensors.h"
 #include "attend/io/state_dict.h"
@@ -29,11 +29,6 @@ std::map<std::string, Tensor> clone_state(const nn::Module& m) {
   std::map<std::string, Tensor> out;
   for (const auto& [k, v] : m.state_dict()) out[k] = v.copy_as(v.dtype());
   return out;
-}
-
-double now_seconds() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace

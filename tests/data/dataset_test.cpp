@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "attend/base/error.h"
 #include "attend/data/dataset.h"
 #include "attend/data/scaler.h"
 #include "attend/io/safetensors.h"
-#include "attend/tensor/error.h"
 #include "support/data_args.h"
 #include "support/gradcheck.h"
 

@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 #include "attend/train/run_config.h"
 
 namespace attend::train {
