@@ -329,6 +329,11 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
     for (int64_t c = 0; c < C; ++c)
       where[c] = id.empty() ? out.columns[c] : out.columns[c] + "' of series '" + id;
     observed.push_back(fill_missing(sv.values, sv.rows(), C, policy, where, sv.lines, src));
+    for (int64_t r = 0; r < sv.rows(); ++r)
+      for (int64_t c = 0; c < C; ++c)
+        ATTEND_CHECK(std::abs(sv.values[r * C + c]) <= std::numeric_limits<float>::max(),
+                     "{}:{}: column '{}': {} is beyond float32's range (|x| <= 3.4e38)", src,
+                     sv.lines[r], where[c], sv.values[r * C + c]);
     for (uint8_t o : observed.back()) any_missing |= o == 0;
     if (long_fmt) out.series_ids.push_back(id);
     series.push_back(std::move(sv));
@@ -393,6 +398,11 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
         scalers[g].transform(from, n, C, sp.data.data() + first * C);
       else
         for (int64_t i = 0; i < n * C; ++i) sp.data[first * C + i] = static_cast<float>(from[i]);
+      for (int64_t i = 0; i < n * C; ++i)
+        ATTEND_CHECK(std::isfinite(sp.data[first * C + i]),
+                     "{}:{}: column '{}': {} is {} once scaled (beyond float32's range)", src,
+                     series[g].lines[b1 + i / C], out.columns[i % C], from[i],
+                     sp.data[first * C + i]);
       const std::vector<int64_t> ts(series[g].timestamps.begin() + b1,
                                     series[g].timestamps.begin() + b2);
       sp.timestamps.insert(sp.timestamps.end(), ts.begin(), ts.end());

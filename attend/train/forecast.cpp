@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -157,8 +158,14 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
     const data::StandardScaler& scaler = info.scaler_of(h.id);
     std::vector<float> x(static_cast<size_t>(L * C));
     for (int64_t r = 0; r < L; ++r)
-      for (int64_t c = 0; c < C; ++c)
-        x[r * C + c] = static_cast<float>(scaler.transform_value(values[(n - L + r) * C + c], c));
+      for (int64_t c = 0; c < C; ++c) {
+        const double v = values[(n - L + r) * C + c];
+        x[r * C + c] = static_cast<float>(scaler.transform_value(v, c));
+        ATTEND_CHECK(
+            std::abs(v) <= std::numeric_limits<float>::max() && std::isfinite(x[r * C + c]),
+            "{}:{}: column '{}': {} is beyond float32's range{}", input.source, lines[n - L + r],
+            columns[c], v, std::abs(v) <= std::numeric_limits<float>::max() ? " once scaled" : "");
+      }
     Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
 
     const std::vector<int64_t> future = future_timestamps(hist, P, freq);
@@ -194,7 +201,10 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
     const std::vector<float> v = out.contiguous_data().to_vector<float>();
     for (size_t i = 0; i < v.size(); ++i) {
       const int64_t c = f0 + static_cast<int64_t>(i) % K;
-      t.values.push_back(static_cast<float>(scaler.inverse_value(v[i], c)));
+      const float y = static_cast<float>(scaler.inverse_value(v[i], c));
+      ATTEND_CHECK(std::isfinite(y), "{}: the forecast of '{}' at step {} is {} (not written)",
+                   where, columns[c], static_cast<int64_t>(i) / K + 1, y);
+      t.values.push_back(y);
     }
     t.timestamps.insert(t.timestamps.end(), future.begin(), future.end());
     if (info.long_format()) t.ids.insert(t.ids.end(), future.size(), h.id);

@@ -25,6 +25,22 @@ std::shared_ptr<const data::ForecastData> load_data(const RunConfig& cfg) {
   return std::make_shared<const data::ForecastData>(data::load_forecast_data(cfg.data, cfg.model));
 }
 
+// The name of the first parameter whose gradient holds a NaN or infinity ("" when none does).
+std::string first_non_finite_grad(const nn::Module& m) {
+  for (const auto& [name, p] : m.named_parameters()) {
+    const Tensor& g = p.grad();
+    if (!g.defined()) continue;
+    const Tensor c = g.contiguous_data();
+    if (c.dtype() == DType::F32) {
+      const float* x = c.data<float>();
+      float acc = 0;  // NaN and inf survive x * 0; finite values give 0
+      for (int64_t i = 0; i < c.numel(); ++i) acc += x[i] * 0.0f;
+      if (acc != 0) return name;
+    }
+  }
+  return "";
+}
+
 std::map<std::string, Tensor> clone_state(const nn::Module& m) {
   std::map<std::string, Tensor> out;
   for (const auto& [k, v] : m.state_dict()) out[k] = v.copy_as(v.dtype());
@@ -131,8 +147,18 @@ TrainResult Trainer::train() {
       optimizer_->zero_grad();
       Tensor loss = criterion(forward(b));
       const double l = loss.item();
+      ATTEND_CHECK(std::isfinite(l),
+                   "[train] epoch {}, batch {}/{}: the loss is {}; training stopped (the run "
+                   "folder keeps its last checkpoint; try a lower --learning_rate or check the "
+                   "data)",
+                   epoch_ + 1, batch_ + 1, nb, l);
       epoch_losses_.push_back(l);
       loss.backward();
+      if (const std::string bad = first_non_finite_grad(*model_); !bad.empty())
+        fail(
+            "[train] epoch {}, batch {}/{}: the gradient of {} is not finite; training stopped "
+            "(the run folder keeps its last checkpoint)",
+            epoch_ + 1, batch_ + 1, nb, bad);
       optimizer_->step();
       if (schedule_->per_batch()) {
         schedule_->batch_end(*optimizer_);
@@ -241,7 +267,12 @@ Metrics metrics_of(const Predictions& p, int64_t w0, int64_t w1) {
 
 Metrics Trainer::test(bool inverse) {
   const Predictions p = predict("test", inverse);
-  return metrics_of(p, 0, p.windows);
+  const Metrics m = metrics_of(p, 0, p.windows);
+  ATTEND_CHECK(std::isfinite(m.mse) && std::isfinite(m.mae),
+               "[test] the metrics are not finite (mse {}, mae {}): the model's forecasts "
+               "overflow",
+               m.mse, m.mae);
+  return m;
 }
 
 std::vector<Metrics> Trainer::test_per_series(bool inverse) {
