@@ -138,7 +138,7 @@ TEST(Csv, CivilTime) {
   EXPECT_EQ(format_timestamp(ts("1990/1/2 3:04")), "1990-01-02 03:04:00");
 }
 
-TEST(Csv, ReadsSharedFiles) {
+TEST(Csv, ReadsBundledDatasets) {
   CsvTable h = read_csv(data_path("ETTh1.csv"));
   EXPECT_EQ(h.rows(), 17420);
   EXPECT_EQ(h.cols(), 7);

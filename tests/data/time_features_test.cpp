@@ -119,7 +119,7 @@ TEST(Freq, RejectsUnknown) {
   }
 }
 
-TEST(Freq, InfersSharedFiles) {
+TEST(Freq, InfersBundledDatasets) {
   EXPECT_EQ(infer_freq(read_csv(data_path("ETTh1.csv")).timestamps, "ETTh1"), "h");
   EXPECT_EQ(infer_freq(read_csv(data_path("ETTh2.csv")).timestamps, "ETTh2"), "h");
   EXPECT_EQ(infer_freq(read_csv(data_path("exchange_rate.csv")).timestamps, "ex"), "d");
