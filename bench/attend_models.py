@@ -22,7 +22,6 @@ import model_size
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SHARED = os.environ.get("ATTEND_SHARED", os.path.join(ROOT, "..", "shared"))
 
 def run(cmd):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -68,7 +67,7 @@ def main():
     p.add_argument("--mode", choices=["epoch", "latency", "all"], default="all")
     p.add_argument("--model", default="PatchTST")
     p.add_argument("--threads", type=int, default=0, help="attend --threads (0: all cores)")
-    p.add_argument("--data", default=os.path.join(SHARED, "data", "ETTh1.csv"))
+    p.add_argument("--data", default=os.path.join(ROOT, "data", "ETTh1.csv"))
     model_size.add_arguments(p)
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--learning_rate", type=float, default=1e-4)

@@ -4,7 +4,7 @@
 The eight attend models written out in PyTorch following TSLib's definitions (thuml
 Time-Series-Library @ 4e938a1: models/{Transformer,Informer,iTransformer,PatchTST,DLinear,
 TemporalFusionTransformer}.py, layers/{Embed,SelfAttention_Family,Transformer_EncDec}.py) and the
-LSTM / TCN baselines of /work/shared/reference/models/{LSTM,TCN}/model.py, with the same
+LSTM / TCN baselines of tests/fixtures/models/{LSTM,TCN}/model.py, with the same
 state_dict names. `--mode verify` proves each is the same model: it loads a reference fixture's
 weights and batch and checks out_eval (atol 1e-5, rtol 1e-4).
 
@@ -34,8 +34,9 @@ import torch.nn.functional as F
 import model_size
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.environ.get("ATTEND_SHARED", os.path.join(HERE, "..", "..", "shared"))
-REFERENCE = os.path.join(SHARED, "reference", "models")
+ROOT = os.path.dirname(HERE)
+# The reference fixtures (tests/fixtures/README.md); ATTEND_FIXTURES or --fixtures_dir override.
+FIXTURES_DIR = os.environ.get("ATTEND_FIXTURES") or os.path.join(ROOT, "tests", "fixtures")
 
 # ---------------------------------------------------------------------------------------------
 # safetensors (struct + json + numpy)
@@ -600,7 +601,7 @@ class DLinear(nn.Module):
 
 
 class LSTMModel(nn.Module):
-    """/work/shared/reference/models/LSTM/model.py."""
+    """tests/fixtures/models/LSTM/model.py."""
 
     def __init__(self, c):
         super().__init__()
@@ -631,7 +632,7 @@ class TemporalBlock(nn.Module):
 
 
 class TCN(nn.Module):
-    """/work/shared/reference/models/TCN/model.py (kernel 3, dilation 2**i)."""
+    """tests/fixtures/models/TCN/model.py (kernel 3, dilation 2**i)."""
 
     def __init__(self, c):
         super().__init__()
@@ -865,8 +866,8 @@ FIXTURES = ["DLinear", "Informer", "LSTM", "PatchTST", "TCN", "TemporalFusionTra
             "Transformer", "iTransformer"]
 
 
-def verify(fixture, atol=1e-5, rtol=1e-4):
-    d = os.path.join(REFERENCE, fixture)
+def verify(fixtures_dir, fixture, atol=1e-5, rtol=1e-4):
+    d = os.path.join(fixtures_dir, "models", fixture)
     with open(os.path.join(d, "config.json")) as f:
         cfg = SimpleNamespace(**json.load(f))
     torch.manual_seed(0)
@@ -913,9 +914,9 @@ def load_etth1(path, seq_len, label_len, pred_len):
     return data, marks, n
 
 
-def verify_data(path, atol=1e-5):
+def verify_data(fixtures_dir, path, atol=1e-5):
     """The ETTh1 train windows above against the reference Dataset_ETT_hour fixture."""
-    ref = load_safetensors(os.path.join(SHARED, "reference", "data", "ETTh1_M.safetensors"))
+    ref = load_safetensors(os.path.join(fixtures_dir, "data", "ETTh1_M.safetensors"))
     data, marks, n = load_etth1(path, 96, 48, 96)
     errs = [abs(n - int(ref["train.len"]))]
     for i in (0, 1, 17, n - 1):
@@ -1011,7 +1012,8 @@ def main():
     p.add_argument("--model", default="PatchTST", help="model name (TFT = TemporalFusionTransformer)")
     p.add_argument("--fixtures", default=",".join(FIXTURES), help="verify: fixture folders")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
-    p.add_argument("--data", default=os.path.join(SHARED, "data", "ETTh1.csv"))
+    p.add_argument("--fixtures_dir", default=FIXTURES_DIR, help="verify: the reference fixture folder")
+    p.add_argument("--data", default=os.path.join(ROOT, "data", "ETTh1.csv"))
     model_size.add_arguments(p)
     p.add_argument("--batch_size", type=int, default=32, help="epoch: training batch size")
     p.add_argument("--learning_rate", type=float, default=1e-4)
@@ -1027,11 +1029,11 @@ def main():
         torch.set_num_threads(a.threads)
     if a.mode == "verify":
         bad = 0
-        r = verify_data(a.data)
+        r = verify_data(a.fixtures_dir, a.data)
         bad += not r["ok"]
         print(json.dumps(r), flush=True)
         for fx in a.fixtures.split(","):
-            r = verify(fx)
+            r = verify(a.fixtures_dir, fx)
             bad += not r["ok"]
             print(json.dumps(r), flush=True)
         sys.exit(1 if bad else 0)

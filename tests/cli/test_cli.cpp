@@ -13,11 +13,12 @@
 #include <sstream>
 #include <vector>
 
-#include "support/gradcheck.h"
+#include "support/paths.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
-using attend::testing::shared_path;
+using attend::testing::data_path;
+using attend::testing::fixture_path;
 
 namespace {
 
@@ -65,7 +66,7 @@ std::string tiny_csv_dir() {
   static std::string dir = [] {
     std::string d = work() + "/data";
     fs::create_directories(d);
-    std::ifstream in(shared_path("data/ETTh1.csv"));
+    std::ifstream in(data_path("ETTh1.csv"));
     std::ofstream out(d + "/tiny.csv");
     std::string line;
     for (int i = 0; i <= 500 && std::getline(in, line); ++i) out << line << "\n";
@@ -127,7 +128,7 @@ TEST(Cli, BadNumbersOfOtherCommandsRefusedByName) {
 }
 
 TEST(Cli, EveryRunPyFlagAccepted) {
-  std::ifstream in(shared_path("reference/tslib_run_flags.json"));
+  std::ifstream in(fixture_path("tslib_run_flags.json"));
   nlohmann::json j = nlohmann::json::parse(in);
   const std::set<std::string> overridden = {
       "--model",     "--data",       "--root_path",    "--data_path",   "--seq_len",
@@ -204,7 +205,7 @@ TEST(Cli, TrainTestForecast) {
   }
   EXPECT_EQ(rows, 12);
 
-  Result few = run("forecast --checkpoint " + dir + " --input " + shared_path("data/README.md"));
+  Result few = run("forecast --checkpoint " + dir + " --input " + data_path("README.md"));
   EXPECT_EQ(few.rc, 1);
   std::ofstream(work() + "/short.csv") << "date,OT\n2016-07-01 00:00:00,1\n";
   Result missing = run("forecast --checkpoint " + dir + " --input " + work() + "/short.csv");
@@ -215,8 +216,7 @@ TEST(Cli, TrainTestForecast) {
 TEST(Cli, HandAssembledCheckpoint) {
   const std::string dir = work() + "/hand";
   fs::create_directories(dir);
-  fs::copy_file(shared_path("reference/models/DLinear/weights.safetensors"),
-                dir + "/weights.safetensors");
+  fs::copy_file(fixture_path("models/DLinear/weights.safetensors"), dir + "/weights.safetensors");
   nlohmann::json cfg = {{"model", "DLinear"},
                         {"data", "ETTh1"},
                         {"features", "M"},
@@ -233,17 +233,16 @@ TEST(Cli, HandAssembledCheckpoint) {
                            {"mean", {7.9, 2.1, 5.0, 0.7, 3.0, 0.9, 17.1}},
                            {"scale", {5.8, 2.1, 5.6, 1.9, 1.2, 0.6, 9.2}}};
   std::ofstream(dir + "/scaler.json") << scaler.dump();
-  Result t =
-      run("test --checkpoint " + dir + " --root_path " + shared_path("data") + " --threads 1");
+  Result t = run("test --checkpoint " + dir + " --root_path " + data_path() + " --threads 1");
   ASSERT_EQ(t.rc, 0) << t.err;
   EXPECT_EQ(last_line(t.out).rfind("mse:", 0), 0u);
-  Result f = run("forecast --checkpoint " + dir + " --input " + shared_path("data/ETTh1.csv"));
+  Result f = run("forecast --checkpoint " + dir + " --input " + data_path("ETTh1.csv"));
   ASSERT_EQ(f.rc, 0) << f.err;
   EXPECT_EQ(std::count(f.out.begin(), f.out.end(), '\n'), 97);
 
   cfg["bogus_key"] = 1;
   std::ofstream(dir + "/config.json") << cfg.dump(1);
-  Result bad = run("forecast --checkpoint " + dir + " --input " + shared_path("data/ETTh1.csv"));
+  Result bad = run("forecast --checkpoint " + dir + " --input " + data_path("ETTh1.csv"));
   EXPECT_EQ(bad.rc, 1);
   EXPECT_NE(bad.err.find("bogus_key"), std::string::npos) << bad.err;
 }

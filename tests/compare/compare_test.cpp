@@ -12,7 +12,7 @@
 
 #include "attend/models/model.h"
 #include "attend/train/compare.h"
-#include "support/gradcheck.h"
+#include "support/paths.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -30,9 +30,7 @@ std::string work() {
 }
 
 std::string etth1() {
-  const std::string shared = attend::testing::shared_path("data/ETTh1.csv");
-  if (fs::exists(shared)) return shared;
-  return std::string(ATTEND_SOURCE_DIR) + "/data/ETTh1.csv";
+  return attend::testing::data_path("ETTh1.csv");
 }
 
 // The header and first 500 rows of ETTh1 as a custom dataset (70/20/10 split).

@@ -12,13 +12,13 @@
 #include "attend/data/csv.h"
 #include "attend/data/dataset.h"
 #include "support/data_args.h"
-#include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::data {
 namespace {
 
+using attend::testing::data_path;
 using attend::testing::DataArgs;
-using attend::testing::shared_path;
 
 // Message of the attend::Error thrown by f, or "" when nothing was thrown.
 template <typename F>
@@ -138,23 +138,23 @@ TEST(Csv, CivilTime) {
   EXPECT_EQ(format_timestamp(ts("1990/1/2 3:04")), "1990-01-02 03:04:00");
 }
 
-TEST(Csv, ReadsSharedFiles) {
-  CsvTable h = read_csv(shared_path("data/ETTh1.csv"));
+TEST(Csv, ReadsBundledDatasets) {
+  CsvTable h = read_csv(data_path("ETTh1.csv"));
   EXPECT_EQ(h.rows(), 17420);
   EXPECT_EQ(h.cols(), 7);
   EXPECT_EQ(h.columns.back(), "OT");
   EXPECT_DOUBLE_EQ(h.at(0, 6), 30.5310001373291);
-  CsvTable e = read_csv(shared_path("data/exchange_rate.csv"));
+  CsvTable e = read_csv(data_path("exchange_rate.csv"));
   EXPECT_EQ(e.rows(), 7588);
   EXPECT_EQ(e.cols(), 8);
   EXPECT_EQ(e.timestamps[0], 631152000);
-  CsvTable n = read_csv(shared_path("data/national_illness.csv"));
+  CsvTable n = read_csv(data_path("national_illness.csv"));
   EXPECT_EQ(n.rows(), 966);
   EXPECT_EQ(n.columns[0], "% WEIGHTED ILI");
 }
 
 TEST(Csv, PrintsReadTime) {
-  const std::string path = shared_path("data/ETTh1.csv");
+  const std::string path = data_path("ETTh1.csv");
   read_csv(path);  // warm the page cache
   auto t0 = std::chrono::steady_clock::now();
   CsvTable h = read_csv(path);

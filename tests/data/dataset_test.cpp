@@ -13,18 +13,19 @@
 #include "attend/data/scaler.h"
 #include "attend/io/safetensors.h"
 #include "support/data_args.h"
-#include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::data {
 namespace {
 
+using attend::testing::data_path;
 using attend::testing::DataArgs;
-using attend::testing::shared_path;
+using attend::testing::fixture_path;
 using nlohmann::json;
 
 std::vector<std::string> fixture_names() {
   std::vector<std::string> names;
-  for (auto& e : std::filesystem::directory_iterator(shared_path("reference/data")))
+  for (auto& e : std::filesystem::directory_iterator(fixture_path("data")))
     if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
   std::sort(names.begin(), names.end());
   return names;
@@ -41,7 +42,7 @@ DataArgs config_of(const json& fx) {
     cfg.data.data = "ETTm1";
   else
     cfg.data.data = "custom";
-  cfg.data.root_path = shared_path("data");
+  cfg.data.root_path = data_path();
   cfg.data.data_path = c.at("data_path").get<std::string>();
   cfg.data.features = c.at("features").get<std::string>();
   cfg.data.target = c.at("target").get<std::string>();
@@ -74,9 +75,9 @@ class Fixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Fixture, MatchesTslib) {
   const std::string name = GetParam();
-  json fx = json::parse(std::ifstream(shared_path("reference/data/" + name + ".json")));
+  json fx = json::parse(std::ifstream(fixture_path("data/" + name + ".json")));
   Context ctx;
-  auto tensors = io::load_tensors(shared_path("reference/data/" + name + ".safetensors"), ctx);
+  auto tensors = io::load_tensors(fixture_path("data/" + name + ".safetensors"), ctx);
   ForecastData d = load_forecast_data(config_of(fx));
   const json& cols = fx.at("data_columns_in_order");
   ASSERT_EQ(d.channels(), static_cast<int64_t>(cols.size()));

@@ -4,12 +4,12 @@
 #include "attend/base/error.h"
 #include "attend/data/csv.h"
 #include "attend/data/time_features.h"
-#include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::data {
 namespace {
 
-using attend::testing::shared_path;
+using attend::testing::data_path;
 
 int64_t ts(const std::string& s) {
   int64_t v = 0;
@@ -119,11 +119,11 @@ TEST(Freq, RejectsUnknown) {
   }
 }
 
-TEST(Freq, InfersSharedFiles) {
-  EXPECT_EQ(infer_freq(read_csv(shared_path("data/ETTh1.csv")).timestamps, "ETTh1"), "h");
-  EXPECT_EQ(infer_freq(read_csv(shared_path("data/ETTh2.csv")).timestamps, "ETTh2"), "h");
-  EXPECT_EQ(infer_freq(read_csv(shared_path("data/exchange_rate.csv")).timestamps, "ex"), "d");
-  EXPECT_EQ(infer_freq(read_csv(shared_path("data/national_illness.csv")).timestamps, "ili"), "w");
+TEST(Freq, InfersBundledDatasets) {
+  EXPECT_EQ(infer_freq(read_csv(data_path("ETTh1.csv")).timestamps, "ETTh1"), "h");
+  EXPECT_EQ(infer_freq(read_csv(data_path("ETTh2.csv")).timestamps, "ETTh2"), "h");
+  EXPECT_EQ(infer_freq(read_csv(data_path("exchange_rate.csv")).timestamps, "ex"), "d");
+  EXPECT_EQ(infer_freq(read_csv(data_path("national_illness.csv")).timestamps, "ili"), "w");
 }
 
 TEST(Freq, InfersSynthetic) {

@@ -21,7 +21,7 @@
 #include "attend/ops/shape.h"
 #include "attend/train/checkpoint.h"
 #include "attend/train/trainer.h"
-#include "support/gradcheck.h"
+#include "support/paths.h"
 #include "support/temp_dir.h"
 #include "support/tiny_data.h"
 
@@ -432,7 +432,7 @@ TEST(ExplainCli, ErrorsAndReport) {
   const std::string root = temp_dir("cli");
   // a small CSV and two 1-epoch checkpoints
   {
-    std::ifstream in(attend::testing::shared_path("data/ETTh1.csv"));
+    std::ifstream in(attend::testing::data_path("ETTh1.csv"));
     std::ofstream out(root + "/small.csv");
     std::string line;
     for (int i = 0; i <= 400 && std::getline(in, line); ++i) out << line << "\n";

@@ -8,6 +8,7 @@
 #include "attend/io/safetensors.h"
 #include "io_test_util.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::io {
 namespace {
@@ -216,8 +217,7 @@ TEST_F(Hostile, NotAFile) {
 // Every truncation and many single-byte corruptions of a valid file either parse or throw
 // attend::Error; the buffer is exactly sized so ASan catches any over-read.
 TEST_F(Hostile, TruncationsAndCorruptionsNeverCrash) {
-  std::string good =
-      read_bytes(attend::testing::shared_path("reference/safetensors/format.safetensors"));
+  std::string good = read_bytes(attend::testing::fixture_path("safetensors/format.safetensors"));
   ASSERT_FALSE(good.empty());
   auto try_parse = [](const std::string& bytes) {
     std::vector<uint8_t> buf(bytes.begin(), bytes.end());

@@ -15,13 +15,14 @@
 
 #include "io_test_util.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::io {
 namespace {
 
+using attend::testing::fixture_path;
 using attend::testing::read_bytes;
 using attend::testing::ScratchDir;
-using attend::testing::shared_path;
 using json = nlohmann::json;
 
 // Exact int64 values of a contiguous I64 tensor (to_vector goes through double).
@@ -48,8 +49,8 @@ double json_value(const json& v) {
 }
 
 TEST(Safetensors, FormatFixtureMatchesJson) {
-  std::string path = shared_path("reference/safetensors/format.safetensors");
-  json want = json::parse(read_bytes(shared_path("reference/safetensors/format.json")));
+  std::string path = fixture_path("safetensors/format.safetensors");
+  json want = json::parse(read_bytes(fixture_path("safetensors/format.json")));
   std::string raw = read_bytes(path);
   ASSERT_EQ(raw.size(), want["file_size"].get<size_t>());
   uint64_t n;
@@ -127,7 +128,7 @@ TEST(Safetensors, FormatFixtureMatchesJson) {
 }
 
 TEST(Safetensors, ParseFromMemoryEqualsFile) {
-  std::string path = shared_path("reference/safetensors/format.safetensors");
+  std::string path = fixture_path("safetensors/format.safetensors");
   std::string raw = read_bytes(path);
   SafetensorsFile f =
       parse_safetensors(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), "in-memory");
@@ -138,8 +139,8 @@ TEST(Safetensors, ParseFromMemoryEqualsFile) {
 
 TEST(Safetensors, ModelFixtureShapesMatchParamsTxt) {
   std::map<std::string, Tensor> t =
-      load_tensors(shared_path("reference/models/DLinear/weights.safetensors"));
-  std::ifstream params(shared_path("reference/models/DLinear/params.txt"));
+      load_tensors(fixture_path("models/DLinear/weights.safetensors"));
+  std::ifstream params(fixture_path("models/DLinear/params.txt"));
   std::string line;
   size_t count = 0;
   while (std::getline(params, line)) {

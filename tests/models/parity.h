@@ -1,8 +1,8 @@
 #pragma once
-// Parity with the PyTorch reference fixtures (../shared/reference/models/<Fixture>/), DESIGN.md
+// Parity with the PyTorch reference fixtures (tests/fixtures/models/<Fixture>/), DESIGN.md
 // test kind 4: build the model from config.json, load weights.safetensors, feed batch.safetensors,
 // compare out_eval, out_train, loss, every grad.*, BatchNorm buffers and after_adam.* with the
-// README's tolerances.
+// tolerances of tests/fixtures/GENERATOR_README.md.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +19,7 @@
 #include "attend/optim/adam.h"
 #include "attend/train/run_config.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::testing {
 
@@ -31,7 +32,7 @@ struct Fixture {
 
 inline Fixture load_fixture(const std::string& name, Context& ctx) {
   Fixture f;
-  f.dir = shared_path("reference/models/" + name);
+  f.dir = fixture_path("models/" + name);
   std::ifstream(f.dir + "/config.json") >> f.config;
   std::ifstream(f.dir + "/meta.json") >> f.meta;
   f.weights = io::load_tensors(f.dir + "/weights.safetensors", ctx);
@@ -106,7 +107,8 @@ inline void check_parity(const std::string& fixture_name, const ParityOptions& o
   EXPECT_EQ(checked, expected_grads) << "some reference gradients have no parameter";
 
   // One Adam step from our gradients; elements whose reference gradient is below ~1e-6 are
-  // ill-conditioned (the update is about lr·g/(|g| + eps)) and skipped, as the README advises.
+  // ill-conditioned (the update is about lr·g/(|g| + eps)) and skipped, as
+  // tests/fixtures/GENERATOR_README.md advises.
   {
     std::vector<Tensor> params;
     for (const auto& [name, p] : model->named_parameters()) params.push_back(p);

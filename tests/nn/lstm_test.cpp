@@ -10,6 +10,7 @@
 #include "attend/nn/lstm.h"
 #include "attend/ops/ops.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::nn {
 namespace {
@@ -231,7 +232,7 @@ class LstmModel : public Module {
 
 TEST(LSTM, MatchesPyTorchFixture) {
   Context ctx;
-  const std::string dir = attend::testing::shared_path("reference/models/LSTM/");
+  const std::string dir = attend::testing::fixture_path("models/LSTM/");
   auto weights = io::load_tensors(dir + "weights.safetensors", ctx);
   auto batch = io::load_tensors(dir + "batch.safetensors", ctx);
   auto expected = io::load_tensors(dir + "expected.safetensors", ctx);

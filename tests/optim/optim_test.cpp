@@ -11,6 +11,7 @@
 #include "attend/optim/lr_schedule.h"
 #include "attend/optim/sgd.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::optim {
 namespace {
@@ -164,7 +165,7 @@ TEST(Adam, BadHyperparameters) {
 // One Adam(lr=1e-3) step from the reference gradients of every fixture matches PyTorch's.
 TEST(Adam, MatchesPyTorchOnEveryFixture) {
   namespace fs = std::filesystem;
-  fs::path root = attend::testing::shared_path("reference/models");
+  fs::path root = attend::testing::fixture_path("models");
   ASSERT_TRUE(fs::exists(root)) << root;
   int fixtures = 0;
   for (const auto& dir : fs::directory_iterator(root)) {

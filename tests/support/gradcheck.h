@@ -121,10 +121,4 @@ void expect_error(F&& f, const std::string& part) {
   }
 }
 
-// Path of a file under ../shared (the environment variable ATTEND_SHARED overrides).
-inline std::string shared_path(const std::string& rel) {
-  const char* env = std::getenv("ATTEND_SHARED");
-  return std::string(env ? env : ATTEND_SHARED_DIR) + "/" + rel;
-}
-
 }  // namespace attend::testing

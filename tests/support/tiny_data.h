@@ -1,5 +1,5 @@
 #pragma once
-// The first rows of ../shared/data/ETTh1.csv as a small custom dataset (70/10/20 split), for tests
+// The first rows of data/ETTh1.csv as a small custom dataset (70/10/20 split), for tests
 // that train or explain real models in seconds.
 #include <fstream>
 #include <memory>
@@ -9,13 +9,13 @@
 
 #include "attend/data/csv.h"
 #include "attend/train/run_config.h"
-#include "support/gradcheck.h"
+#include "support/paths.h"
 
 namespace attend::testing {
 
 inline std::shared_ptr<const data::ForecastData> tiny_data(const train::RunConfig& cfg, int rows) {
   static const std::string text = [] {
-    std::ifstream in(shared_path("data/ETTh1.csv"));
+    std::ifstream in(data_path("ETTh1.csv"));
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
