@@ -20,30 +20,13 @@ struct ExplainArgs {
   std::optional<int64_t> index;
   int64_t max_batches = 0;
   int threads = 0;
-  // data flags (run.py names); empty = the checkpoint's
-  std::string root_path, data_path, data, target, freq, batch_size;
+  Bindings data_flags;  // run options over the checkpoint's (its data and batch size)
 };
 
 void run(const ExplainArgs& a) {
   auto info = train::read_checkpoint(a.checkpoint);
   train::RunConfig cfg = train::resolved_config(info);
-  auto set = [&](const char* name, const std::string& v) {
-    if (v.empty()) return;
-    nlohmann::json j = v;
-    if (std::string(name) == "batch_size") {
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      ATTEND_CHECK(*end == 0 && n > 0, "--batch_size '{}' must be a positive integer", v);
-      j = static_cast<int64_t>(n);
-    }
-    train::set_option(cfg, name, j, std::string("--") + name);
-  };
-  set("root_path", a.root_path);
-  set("data_path", a.data_path);
-  set("data", a.data);
-  set("target", a.target);
-  set("freq", a.freq);
-  set("batch_size", a.batch_size);
+  apply_flags(a.data_flags, cfg);
   ATTEND_CHECK(a.max_batches >= 0, "--max_batches must be >= 0 (0: the whole test split)");
   ContextOptions co;
   co.threads = a.threads;
@@ -80,12 +63,7 @@ void add_explain_command(CLI::App& app) {
       ->capture_default_str()
       ->check(non_negative());
   cmd->add_option("--threads", a->threads, "worker threads (0: all cores)")->check(non_negative());
-  cmd->add_option("--root_path", a->root_path, "data folder [default: the checkpoint's]");
-  cmd->add_option("--data_path", a->data_path, "CSV file [default: the checkpoint's]");
-  cmd->add_option("--data", a->data, "dataset protocol [default: the checkpoint's]");
-  cmd->add_option("--target", a->target, "target column [default: the checkpoint's]");
-  cmd->add_option("--freq", a->freq, "frequency [default: the checkpoint's]");
-  cmd->add_option("--batch_size", a->batch_size, "test batch size [default: the checkpoint's]");
+  add_flags(*cmd, a->data_flags, checkpoint_data_option, "Options", "the checkpoint's");
   cmd->callback([a] { run(*a); });
 }
 

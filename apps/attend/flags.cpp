@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -25,14 +26,16 @@ nlohmann::json parse_int(const std::string& flag, const std::string& s) {
 }  // namespace
 
 void add_flags(CLI::App& app, Bindings& out, const std::function<bool(const Option&)>& keep,
-               const std::string& used_group) {
+               const std::string& used_group, const std::string& default_text) {
   for (const auto& f : attend::train::run_options()) {
     if (keep && !keep(f)) continue;
     Binding& b = out.emplace_back();
     b.spec = &f;
     const std::string name = std::string("--") + f.name;
     const std::string help = attend::train::option_help(f);
-    const std::string deflt = " [default: " + attend::train::option_default_text(f) + "]";
+    const std::string deflt =
+        " [default: " +
+        (default_text.empty() ? attend::train::option_default_text(f) : default_text) + "]";
     const bool used = f.group != OptionGroup::Ignored;
     const std::string group = used ? used_group : "run.py options (accepted, ignored)";
     switch (f.kind) {
@@ -101,6 +104,13 @@ std::vector<std::string> apply_flags(const Bindings& bs, RunConfig& cfg) {
       ignored.push_back("--des (names the run folder only)");
   }
   return ignored;
+}
+
+bool checkpoint_data_option(const Option& o) {
+  static const std::set<std::string> names = {
+      "root_path", "data_path", "data",     "target",    "freq",       "batch_size", "inverse",
+      "missing",   "id_col",    "time_col", "val_start", "test_start", "skip_short"};
+  return names.count(o.name) > 0;
 }
 
 bool given(const Bindings& bs, const std::string& name) {

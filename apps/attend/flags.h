@@ -32,9 +32,14 @@ using Bindings = std::deque<Binding>;
 // Registers the run options `keep` accepts (all when empty) on `app` as flags, with the table's
 // help and default. Flags attend uses go in `used_group`; the others are listed as accepted and
 // ignored.
+// `default_text` replaces each flag's default in its help (e.g. "the checkpoint's").
 void add_flags(CLI::App& app, Bindings& out,
                const std::function<bool(const train::Option&)>& keep = {},
-               const std::string& used_group = "Options");
+               const std::string& used_group = "Options", const std::string& default_text = "");
+
+// The run options a command that reads a checkpoint accepts (its data and test batch size; the
+// rest is the checkpoint's).
+bool checkpoint_data_option(const train::Option& option);
 
 // Applies the flags given on the command line to cfg; returns the run.py flags without effect.
 // Bad values throw UsageError naming the flag.
