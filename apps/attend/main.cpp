@@ -19,6 +19,7 @@
 #include "attend/train/experiment.h"
 #include "attend/train/forecast.h"
 #include "attend/train/progress.h"
+#include "backtest_command.h"
 #include "bench_command.h"
 #include "compare_command.h"
 #include "explain_command.h"
@@ -167,6 +168,7 @@ int real_main(int argc, char** argv) {
   attend::cli::add_bench_command(app);    // runs from its parse callback
   attend::cli::add_explain_command(app);  // runs from its parse callback
   attend::cli::add_compare_command(app);  // runs from its parse callback
+  const auto run_backtest = attend::cli::add_backtest_command(app);
 
   try {
     app.parse(argc, argv);
@@ -183,6 +185,7 @@ int real_main(int argc, char** argv) {
   // These run from their parse callbacks; nothing is left to do here.
   for (const char* done : {"bench", "explain", "compare"})
     if (app.get_subcommand(done)->parsed()) return 0;
+  if (app.get_subcommand("backtest")->parsed()) return run_backtest();
   if (models->parsed()) {
     for (const auto& n : attend::models::model_names()) fmt::print("{}\n", n);
     return 0;

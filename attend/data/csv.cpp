@@ -425,4 +425,11 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   return parse_csv(std::string_view(buf.get(), size), path, options);
 }
 
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 }  // namespace attend::data

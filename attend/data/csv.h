@@ -60,6 +60,9 @@ bool parse_timestamp(std::string_view text, int64_t* seconds);
 // Formats seconds since 1970 UTC as `YYYY-MM-DD HH:MM:SS`.
 std::string format_timestamp(int64_t seconds);
 
+// A CSV field as written: quoted (with "" escapes) when it holds a comma, quote or line break.
+std::string csv_field(const std::string& text);
+
 // Calendar fields of a UTC timestamp (computed with Howard Hinnant's date library).
 struct CivilTime {
   int year;

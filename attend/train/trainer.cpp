@@ -234,19 +234,23 @@ Predictions Trainer::predict(std::string_view split, bool inverse) {
     p.windows += f.pred.size(0);
   }
   model_->train(was_training);
-  if (inverse && data_->scaler_of(0).fitted()) {
-    // x * scale[c] + mean[c] with c = f_dim + k and the window's series' scaler (TSLib tiles an
-    // MS output across the columns and keeps the last, i.e. the target's statistics).
-    const int64_t K = p.channels, per_window = p.pred_len * K;
-    for (size_t i = 0; i < p.preds.size(); ++i) {
-      const int64_t c = p.first_channel + static_cast<int64_t>(i % K);
-      const data::StandardScaler& sc =
-          data_->scaler_of(sp.series_of(static_cast<int64_t>(i) / per_window));
-      p.preds[i] = static_cast<float>(sc.inverse_value(p.preds[i], c));
-      p.trues[i] = static_cast<float>(sc.inverse_value(p.trues[i], c));
-    }
-  }
+  if (inverse) to_original_units(p, *data_, sp);
   return p;
+}
+
+void to_original_units(Predictions& p, const data::ForecastData& data,
+                       const data::ForecastSplit& split) {
+  if (!data.scaler_of(0).fitted()) return;
+  // x * scale[c] + mean[c] with c = f_dim + k and the window's series' scaler (TSLib tiles an
+  // MS output across the columns and keeps the last, i.e. the target's statistics).
+  const int64_t K = p.channels, per_window = p.pred_len * K;
+  for (size_t i = 0; i < p.preds.size(); ++i) {
+    const int64_t c = p.first_channel + static_cast<int64_t>(i % K);
+    const data::StandardScaler& sc =
+        data.scaler_of(split.series_of(static_cast<int64_t>(i) / per_window));
+    p.preds[i] = static_cast<float>(sc.inverse_value(p.preds[i], c));
+    p.trues[i] = static_cast<float>(sc.inverse_value(p.trues[i], c));
+  }
 }
 
 namespace {

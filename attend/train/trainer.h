@@ -54,6 +54,12 @@ struct Predictions {
   int64_t first_channel = 0;  // data channel of the first predicted channel (f_dim)
 };
 
+// Maps p (predictions of `split` of `data`) to original units in place: x * scale[c] + mean[c]
+// with c = first_channel + k and each window's series' scaler; unchanged when the data is not
+// scaled.
+void to_original_units(Predictions& p, const data::ForecastData& data,
+                       const data::ForecastSplit& split);
+
 // One batch's forecast against its target: (B, pred_len, channels) each, and the target's
 // observed flags (undefined when every value counts).
 struct BatchForecast {

@@ -368,3 +368,49 @@ TEST(Cli, SecondStopSignalQuitsAtOnce) {
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
   EXPECT_NE(read_text(err).find("again quits at once"), std::string::npos);
 }
+
+// `attend backtest --refit 0` over every test window (step 1) prints `attend test`'s line and
+// writes its files; bad flags are usage errors naming the flag.
+TEST(Cli, BacktestRefitZeroIsTest) {
+  const std::string root = work() + "/bt";
+  Result r = run("train " + kTiny + "--root_path " + tiny_csv_dir() +
+                 " --train_epochs 1 --checkpoints " + root);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(root)) dir = e.path().string();
+  Result t = run("test --checkpoint " + dir + " --root_path " + tiny_csv_dir() + " --threads 1");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  const std::string out = work() + "/bt_out";
+  Result b = run("backtest --checkpoint " + dir + " --root_path " + tiny_csv_dir() +
+                 " --n_windows all --threads 1 --out " + out);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(last_line(b.out), last_line(t.out));
+  for (const char* f :
+       {"cutoffs.csv", "forecasts.csv", "metrics.json", "backtest.png", "backtest.svg"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+
+  const std::string ck = " --checkpoint " + dir;
+  // the last: --refit 0 needs a checkpoint
+  for (std::string bad : {"--step 0" + ck, "--refit -1" + ck, "--n_windows x" + ck,
+                          "--d_model 8" + ck, std::string()}) {
+    Result e = run("backtest --out " + out + " " + bad);
+    if (bad.empty()) bad = "--checkpoint";
+    EXPECT_EQ(e.rc, 2) << bad << ": " << e.err;
+    const std::string flag = bad.substr(0, bad.find(' '));
+    EXPECT_NE(e.err.find(flag), std::string::npos) << bad << ": " << e.err;
+  }
+}
+
+// A backtest that retrains stops cleanly on SIGINT (here pending from the start): exit 130.
+TEST(Cli, BacktestStopsOnSigint) {
+  const std::string out = work() + "/bt_stop";
+  const std::string err = work() + "/bt_stop_err.txt";
+  const int status =
+      run_with_pending_signals("backtest " + kTiny + "--root_path " + tiny_csv_dir() +
+                                   " --train_epochs 1 --refit 1 --n_windows 3 --out " + out,
+                               {SIGINT}, err);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_text(err);
+  EXPECT_NE(read_text(err).find("interrupted"), std::string::npos) << read_text(err);
+  EXPECT_FALSE(fs::exists(out + "/metrics.json"));  // stopped before the first cut-off
+}
