@@ -15,6 +15,7 @@
 #include "attend/train/checkpoint.h"
 #include "attend/train/trainer.h"
 #include "support/gradcheck.h"
+#include "support/paths.h"
 #include "support/temp_dir.h"
 
 namespace attend::train {
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 // The first `rows` rows of ETTh1 as a custom CSV in a fresh folder.
 std::string wide_csv(const std::string& name, int rows) {
   const std::string dir = testing::fresh_temp_dir(name);
-  std::ifstream in(testing::shared_path("data/ETTh1.csv"));
+  std::ifstream in(testing::data_path("ETTh1.csv"));
   std::ofstream out(dir + "/tiny.csv");
   std::string line;
   for (int i = 0; i <= rows && std::getline(in, line); ++i) out << line << "\n";
