@@ -1,8 +1,12 @@
 #pragma once
-// Timestamps: parsing, formatting and calendar fields (seconds since 1970-01-01 UTC).
+// Calendars: timestamps (parsing, formatting, calendar fields), frequencies with pandas' aliases,
+// the frequency of a column's spacing and the timestamps that follow the last one. Times are
+// int64 seconds since 1970-01-01 UTC.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace attend::data {
 
@@ -29,5 +33,61 @@ struct CivilTime {
 
 // Splits seconds since 1970 UTC into calendar fields.
 CivilTime civil_time(int64_t seconds);
+
+// ---- frequencies -------------------------------------------------------------------------------
+
+// Offset kind of a frequency: the calendar unit of one step.
+enum class FreqKind { Second, Minute, Hour, Day, BusinessDay, Week, Month, Quarter, Year };
+
+// A calendar frequency: `multiple` units of `kind`, on the grid its anchors name. One step from
+// a timestamp goes to the next grid point after it, keeping the time of day for units of a day
+// and more (pandas' DateOffset arithmetic).
+struct Frequency {
+  FreqKind kind = FreqKind::Hour;
+  int64_t multiple = 1;  // e.g. 15 for "15min"
+  // Week: the weekday of every step (Monday 0 .. Sunday 6); -1: steps of 7 days.
+  int weekday = -1;
+  // Month, Quarter, Year: the day of the month of every step: 0 the last (ME, QE, YE), 1 the
+  // first (MS, QS, YS), 2..31 that day, or the month's last when shorter (inferred only).
+  int month_day = 0;
+  // Quarter, Year: a month the steps land on (1..12); quarters land every third month from it.
+  int month = 12;
+  std::string text;  // as given, or the alias of an inferred frequency
+};
+
+// Parses TSLib's one-letter forms (s, t, h, d, b, w, m: m is month end) and pandas' aliases,
+// optionally preceded by a multiple: s; min or t (15min); h; D; B; W and W-MON .. W-SUN; MS, ME
+// and M (month end); QS, QE and Q with -JAN .. -DEC (QE: ending in Mar/Jun/Sep/Dec); YS, YE, Y and
+// A with -JAN .. -DEC. Case-insensitive except that month start is MS and ms (milliseconds) is
+// refused. Throws attend::Error "[freq] unsupported frequency ..." for anything else.
+Frequency parse_freq(std::string_view freq);
+
+// pandas' alias of a frequency ("15min", "D", "W-TUE", "MS", "QE-NOV", "YS"); TSLib's letter
+// where pandas has none (monthly on day 15: "M").
+std::string freq_alias(const Frequency& freq);
+
+// Words for messages: "daily (D)", "every 15 minutes (15min)", "quarterly (QE)".
+std::string freq_description(const Frequency& freq);
+
+// Where a column's spacing stops following one frequency (see spacing_of).
+struct SpacingBreak {
+  int64_t row = -1;   // index of the first timestamp whose step from the previous one does not fit
+  Frequency nearest;  // the frequency most steps follow
+};
+
+// The frequency every step of `timestamps` (increasing) follows, found from the most common step:
+// fixed steps (seconds .. days; weeks anchored on the data's weekday), business days (weekdays
+// one day apart, Friday to Monday), or calendar months, quarters and years (every timestamp a
+// month's first day, last day, or the same day). nullopt when fewer than two timestamps or when a
+// step fits no frequency; then `*where` (if given) says where.
+std::optional<Frequency> spacing_of(const std::vector<int64_t>& timestamps,
+                                    SpacingBreak* where = nullptr);
+
+// spacing_of, or an attend::Error: "<source>:<line>: column 'date': <stamp> is <step> after the
+// previous row, but the rows are <frequency> elsewhere: the spacing fits no frequency; <hint>".
+// `lines` holds each timestamp's file line (empty: row numbers are shown).
+Frequency infer_freq(const std::vector<int64_t>& timestamps, const std::string& source,
+                     const std::vector<int64_t>& lines = {},
+                     std::string_view hint = "pass --freq to choose the time features");
 
 }  // namespace attend::data

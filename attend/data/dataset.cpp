@@ -81,16 +81,18 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
 
   // ---- frequency and marks --------------------------------------------------------------------
   const bool infer = sample.freq.empty() || sample.freq == "auto";
-  const Frequency freq =
-      parse_freq(infer ? std::string_view(infer_freq(table.timestamps, src)) : sample.freq);
-  out.freq_kind = freq.kind;
+  out.spacing = spacing_of(table.timestamps);
+  const Frequency freq = !infer        ? parse_freq(sample.freq)
+                         : out.spacing ? *out.spacing
+                                       : infer_freq(table.timestamps, src, table.lines);
+  out.freq_kind = time_feature_kind(freq.kind);
   out.freq = std::string(1, freq_letter(freq.kind));
   out.timeenc = sample.embed == "timeF" ? 1 : 0;
   // TSLib adds minute // 15 for Dataset_ETT_minute; we also add it for freq 't' (TSLib's
   // TemporalEmbedding reads a fifth column then, which Dataset_Custom would not provide).
   const bool with_minute = protocol == Protocol::EttMinute || freq.kind == FreqKind::Minute;
   if (out.timeenc == 1)
-    out.mark_names = time_feature_names(freq.kind);
+    out.mark_names = time_feature_names(out.freq_kind);
   else {
     out.mark_names = {"month", "day", "weekday", "hour"};
     if (with_minute) out.mark_names.push_back("minute");
@@ -152,7 +154,7 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
     else
       for (int64_t i = 0; i < sp.rows * C; ++i) sp.data[i] = static_cast<float>(from[i]);
     sp.timestamps.assign(table.timestamps.begin() + sp.begin, table.timestamps.begin() + sp.end);
-    sp.marks = out.timeenc == 1 ? time_features(sp.timestamps.data(), sp.rows, freq.kind)
+    sp.marks = out.timeenc == 1 ? time_features(sp.timestamps.data(), sp.rows, out.freq_kind)
                                 : time_marks_fixed(sp.timestamps.data(), sp.rows, with_minute);
   }
   return out;

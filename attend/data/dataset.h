@@ -3,6 +3,7 @@
 // borders, column order, scaler fitted on the train rows, time features and windows.
 // One CSV read is split three ways; windows are offsets into each split's scaled array.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,7 @@ struct SampleConfig {
   int64_t label_len = 48;       // decoder start-token length (<= seq_len)
   int64_t pred_len = 96;        // forecast horizon
   std::string embed = "timeF";  // timeF -> timeenc 1; fixed/learned -> timeenc 0
-  std::string freq = "h";       // s, t, h, d, b, w, m or "15min"-style; "auto" or "" = infer
+  std::string freq = "h";       // time features: parse_freq's forms (h, 15min, QE); "auto"/"" infer
 };
 
 // Which file and columns (run.py's names and defaults, except root_path).
@@ -67,11 +68,12 @@ struct ForecastSplit {
 struct ForecastData {
   DataConfig config;
   SampleConfig sample;
-  std::string source;                // CSV path
-  std::vector<std::string> columns;  // the C channels in order (custom: target last)
-  int64_t target_index = -1;         // index of the target in columns, -1 if not selected
-  std::string freq;                  // resolved one-letter frequency (s t h d b w m q a)
-  FreqKind freq_kind = FreqKind::Hour;
+  std::string source;                   // CSV path
+  std::vector<std::string> columns;     // the C channels in order (custom: target last)
+  int64_t target_index = -1;            // index of the target in columns, -1 if not selected
+  std::string freq;                     // TSLib's letter of the time features (s t h d b w m)
+  FreqKind freq_kind = FreqKind::Hour;  // kind of the time features (time_feature_kind)
+  std::optional<Frequency> spacing;     // the data's own frequency; nullopt: irregular, 1 row
   int timeenc = 1;                      // 1: timeF features, 0: integer calendar marks
   std::vector<std::string> mark_names;  // names of the F mark columns
   StandardScaler scaler;                // fitted on the train rows (unfitted when !scale)

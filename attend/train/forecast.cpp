@@ -58,7 +58,8 @@ std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n
   ATTEND_CHECK(!ts.empty(), "[forecast] no timestamps to continue");
   std::vector<int64_t> out;
   const int64_t last = ts.back();
-  if (ts.size() >= 2 && data::infer_freq(ts, "input") == "m") {
+  const auto spacing = data::spacing_of(ts);
+  if (spacing && data::time_feature_kind(spacing->kind) == data::FreqKind::Month) {
     for (int64_t i = 1; i <= n; ++i) out.push_back(add_months(last, i));
     return out;
   }
@@ -99,7 +100,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
     ATTEND_CHECK(hist[i] > hist[i - 1], "{}:{}: timestamps must increase", input.source,
                  input.lines[first + i]);
   std::string freq = cfg.model.freq;
-  if (freq.empty() || freq == "auto") freq = data::infer_freq(hist, input.source);
+  if (freq.empty() || freq == "auto") freq = data::infer_freq(hist, input.source).text;
   const data::Frequency fq = data::parse_freq(freq);
   const std::string letter(1, data::freq_letter(fq.kind));
   auto model = load_checkpoint_model(info, letter, ctx);

@@ -71,7 +71,10 @@ Check freq_check() {
     try {
       (void)data::parse_freq(f);
     } catch (const Error&) {
-      fail("{} '{}' is not a frequency (s, t, h, d, b, w, m, 15min, ... or auto)", flag, f);
+      fail(
+          "{} '{}' is not a frequency (s, t, h, d, b, w, m, pandas' 15min, D, B, W-TUE, MS, ME, "
+          "QS, QE, YS, YE, ... or auto)",
+          flag, f);
     }
   };
 }
@@ -198,7 +201,8 @@ const std::vector<Option>& run_options() {
       {.name = "freq",
        .kind = FlagKind::Str,
        .group = OptionGroup::Model,
-       .help = "time-feature frequency: s, t, h, d, b, w, m or e.g. 15min; auto infers it",
+       .help = "time-feature frequency: s, t, h, d, b, w, m or a pandas alias (15min, D, W-TUE, "
+               "MS, QE, YS, ...); auto: the data's spacing",
        .runpy_default = R"("h")",
        .member = MEMBER(model.freq),
        .check = freq_check()},

@@ -1,0 +1,201 @@
+// Calendars by hand: pandas' frequency aliases, the frequency of a column's spacing and its
+// errors.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "attend/data/calendar.h"
+#include "attend/tensor/error.h"
+
+namespace attend::data {
+namespace {
+
+int64_t ts(const std::string& s) {
+  int64_t v = 0;
+  EXPECT_TRUE(parse_timestamp(s, &v)) << s;
+  return v;
+}
+
+std::vector<int64_t> stamps(const std::vector<std::string>& texts) {
+  std::vector<int64_t> out;
+  for (const auto& t : texts) out.push_back(ts(t));
+  return out;
+}
+
+// n stamps from `first`, `step` seconds apart.
+std::vector<int64_t> every(const std::string& first, int64_t step, int n) {
+  std::vector<int64_t> out;
+  for (int i = 0; i < n; ++i) out.push_back(ts(first) + i * step);
+  return out;
+}
+
+// The alias of the frequency a column's spacing follows.
+std::string inferred(const std::vector<int64_t>& t) {
+  return infer_freq(t, "x.csv").text;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// ---- aliases -----------------------------------------------------------------------------------
+
+TEST(Calendar, ParsesPandasAliases) {
+  Frequency f = parse_freq("MS");
+  EXPECT_EQ(f.kind, FreqKind::Month);
+  EXPECT_EQ(f.month_day, 1);
+  for (const char* end : {"ME", "M", "m", "me", "1ME"}) {
+    EXPECT_EQ(parse_freq(end).kind, FreqKind::Month) << end;
+    EXPECT_EQ(parse_freq(end).month_day, 0) << end;
+  }
+  EXPECT_EQ(parse_freq("3ME").multiple, 3);
+  f = parse_freq("QS");
+  EXPECT_EQ(f.kind, FreqKind::Quarter);
+  EXPECT_EQ(f.month_day, 1);
+  EXPECT_EQ(f.month, 1);
+  for (const char* q : {"Q", "QE", "q", "QE-DEC"}) {
+    EXPECT_EQ(parse_freq(q).kind, FreqKind::Quarter) << q;
+    EXPECT_EQ(parse_freq(q).month_day, 0) << q;
+    EXPECT_EQ(parse_freq(q).month, 12) << q;
+  }
+  EXPECT_EQ(parse_freq("Q-NOV").month, 11);
+  for (const char* y : {"Y", "YE", "A", "a", "y"}) {
+    EXPECT_EQ(parse_freq(y).kind, FreqKind::Year) << y;
+    EXPECT_EQ(parse_freq(y).month_day, 0) << y;
+    EXPECT_EQ(parse_freq(y).month, 12) << y;
+  }
+  for (const char* y : {"YS", "AS", "ys"}) {
+    EXPECT_EQ(parse_freq(y).kind, FreqKind::Year) << y;
+    EXPECT_EQ(parse_freq(y).month_day, 1) << y;
+    EXPECT_EQ(parse_freq(y).month, 1) << y;
+  }
+  EXPECT_EQ(parse_freq("A-JUN").month, 6);
+  EXPECT_EQ(parse_freq("W-MON").weekday, 0);
+  EXPECT_EQ(parse_freq("w-sun").weekday, 6);
+  EXPECT_EQ(parse_freq("W").weekday, -1);
+  EXPECT_EQ(parse_freq("15T").multiple, 15);
+  EXPECT_EQ(parse_freq("15T").kind, FreqKind::Minute);
+  EXPECT_EQ(parse_freq("2B").kind, FreqKind::BusinessDay);
+  EXPECT_EQ(parse_freq("2B").multiple, 2);
+  for (const char* bad : {"Ms", "mS", "MS-JAN", "W-XYZ", "W-", "Q-FOO", "0h", "D-MON", "B-MON"}) {
+    EXPECT_NE(error_of([&] { parse_freq(bad); }).find("unsupported frequency"), std::string::npos)
+        << bad;
+  }
+}
+
+TEST(Calendar, AliasesRoundTrip) {
+  for (const char* a :
+       {"s",   "10s", "15min", "h",   "2h",     "D",      "B",  "W-TUE", "W",      "MS",    "ME",
+        "3MS", "QS",  "QE",    "2QE", "QE-NOV", "QS-FEB", "YS", "YE",    "YE-JUN", "YS-JUL"})
+    EXPECT_EQ(freq_alias(parse_freq(a)), a);
+  EXPECT_EQ(freq_alias(parse_freq("t")), "min");
+  EXPECT_EQ(freq_alias(parse_freq("Q-DEC")), "QE");
+  EXPECT_EQ(freq_alias(parse_freq("A")), "YE");
+  EXPECT_EQ(freq_description(parse_freq("D")), "daily (D)");
+  EXPECT_EQ(freq_description(parse_freq("15min")), "every 15 minutes (15min)");
+  EXPECT_EQ(freq_description(parse_freq("QE")), "quarterly (QE)");
+}
+
+// ---- inference ---------------------------------------------------------------------------------
+
+TEST(Calendar, InfersFixedSteps) {
+  EXPECT_EQ(inferred(every("2020-01-01", 10, 6)), "10s");
+  EXPECT_EQ(inferred(every("2020-01-01", 15 * 60, 6)), "15min");
+  EXPECT_EQ(inferred(every("2020-01-01", 3600, 6)), "h");
+  EXPECT_EQ(inferred(every("2020-01-01", 86400, 6)), "D");
+  EXPECT_EQ(inferred(every("2020-01-01", 2 * 86400, 6)), "2D");
+  // Weeks keep the data's weekday: 2020-01-05 was a Sunday, 2020-01-06 a Monday.
+  EXPECT_EQ(inferred(every("2020-01-05", 7 * 86400, 6)), "W-SUN");
+  EXPECT_EQ(inferred(every("2020-01-06", 28 * 86400, 6)), "4W-MON");
+  // Weekdays with no weekend between them are daily.
+  EXPECT_EQ(inferred(every("2020-01-06", 86400, 5)), "D");
+}
+
+TEST(Calendar, InfersBusinessDays) {
+  // Wed 1, Thu 2, Fri 3, Mon 6, ..., Fri 10, Mon 13 January 2020.
+  EXPECT_EQ(inferred(stamps({"2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07",
+                             "2020-01-08", "2020-01-09", "2020-01-10", "2020-01-13"})),
+            "B");
+  // Every second business day: Mon 6, Wed 8, Fri 10, Tue 14, Thu 16, Mon 20.
+  EXPECT_EQ(inferred(stamps({"2020-01-06", "2020-01-08", "2020-01-10", "2020-01-14", "2020-01-16",
+                             "2020-01-20"})),
+            "2B");
+}
+
+TEST(Calendar, InfersMonthsQuartersYears) {
+  EXPECT_EQ(inferred(stamps({"2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"})), "MS");
+  EXPECT_EQ(
+      inferred(stamps({"2019-11-30", "2019-12-31", "2020-01-31", "2020-02-29", "2020-03-31"})),
+      "ME");
+  // Two rows a month apart: a month start, not 31 days.
+  EXPECT_EQ(inferred(stamps({"2020-01-01", "2020-02-01"})), "MS");
+  EXPECT_EQ(inferred(stamps({"2019-01-01", "2019-07-01", "2020-01-01"})), "2QS");
+  EXPECT_EQ(inferred(stamps({"2019-01-01", "2019-04-01", "2019-07-01", "2019-10-01"})), "QS");
+  EXPECT_EQ(inferred(stamps({"2019-03-31", "2019-06-30", "2019-09-30", "2019-12-31"})), "QE");
+  EXPECT_EQ(
+      inferred(stamps({"2019-02-28", "2019-05-31", "2019-08-31", "2019-11-30", "2020-02-29"})),
+      "QE-NOV");
+  EXPECT_EQ(inferred(stamps({"2019-02-01", "2019-05-01", "2019-08-01"})), "QS-FEB");
+  EXPECT_EQ(inferred(stamps({"1935-01-01", "1936-01-01", "1937-01-01", "1938-01-01"})), "YS");
+  EXPECT_EQ(inferred(stamps({"2018-12-31", "2019-12-31", "2020-12-31"})), "YE");
+  EXPECT_EQ(inferred(stamps({"2018-06-30", "2019-06-30", "2020-06-30"})), "YE-JUN");
+  // The same day of every month (Feb 28 is a month end, but Mar 28 is not).
+  const Frequency day28 =
+      infer_freq(stamps({"2019-01-28", "2019-02-28", "2019-03-28", "2019-04-28"}), "x.csv");
+  EXPECT_EQ(day28.kind, FreqKind::Month);
+  EXPECT_EQ(day28.month_day, 28);
+  EXPECT_EQ(freq_description(day28), "monthly on day 28 (M)");
+  // The time of day is kept.
+  EXPECT_EQ(inferred(stamps({"2020-01-31 12:00", "2020-02-29 12:00", "2020-03-31 12:00"})), "ME");
+}
+
+TEST(Calendar, MixedSpacingIsAnErrorNamingTheLine) {
+  // Hourly rows on lines 2..7, then a day's jump to line 8.
+  std::vector<int64_t> t = every("2016-07-01", 3600, 6);
+  t.push_back(t.back() + 86400);
+  std::vector<int64_t> lines = {2, 3, 4, 5, 6, 7, 8};
+  EXPECT_EQ(error_of([&] { infer_freq(t, "x.csv", lines); }),
+            "x.csv:8: column 'date': 2016-07-02 05:00:00 is 1 day after the previous row, but the "
+            "rows are hourly (h) elsewhere: the spacing fits no frequency; pass --freq to choose "
+            "the time features");
+  // Without lines: the row.
+  EXPECT_NE(error_of([&] { infer_freq(t, "x.csv"); }).find("x.csv: row 7: column 'date'"),
+            std::string::npos);
+  SpacingBreak at;
+  EXPECT_FALSE(spacing_of(t, &at).has_value());
+  EXPECT_EQ(at.row, 6);
+  EXPECT_EQ(at.nearest.kind, FreqKind::Hour);
+  // A missing month.
+  EXPECT_EQ(error_of([&] {
+              infer_freq(stamps({"2020-01-31", "2020-02-29", "2020-04-30", "2020-05-31"}), "m.csv",
+                         {2, 3, 4, 5});
+            }),
+            "m.csv:4: column 'date': 2020-04-30 00:00:00 is 61 days after the previous row, but "
+            "the rows are monthly (ME) elsewhere: the spacing fits no frequency; pass --freq to "
+            "choose the time features");
+  // Business days with a Saturday among them.
+  EXPECT_NE(error_of([&] {
+              infer_freq(stamps({"2020-01-08", "2020-01-09", "2020-01-10", "2020-01-11",
+                                 "2020-01-13", "2020-01-14", "2020-01-15"}),
+                         "b.csv", {2, 3, 4, 5, 6, 7, 8});
+            }).find("b.csv:6: column 'date': 2020-01-13 00:00:00 is 2 days after"),
+            std::string::npos);
+  // Month starts and ends mixed.
+  EXPECT_NE(error_of([&] {
+              infer_freq(stamps({"2020-01-01", "2020-02-01", "2020-03-01", "2020-03-31"}), "s.csv",
+                         {2, 3, 4, 5});
+            }).find("s.csv:5: column 'date'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              infer_freq({0}, "one.csv");
+            }).find("one.csv: cannot infer the frequency from 1 timestamp(s); pass --freq"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace attend::data
