@@ -536,4 +536,11 @@ Frequency infer_freq(const std::vector<int64_t>& ts, const std::string& source,
       freq_description(at.nearest), hint);
 }
 
+std::vector<int64_t> future_timestamps(int64_t last, int64_t n, const Frequency& freq) {
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  for (int64_t i = 0; i < n; ++i) out.push_back(last = step(last, freq));
+  return out;
+}
+
 }  // namespace attend::data

@@ -90,4 +90,10 @@ Frequency infer_freq(const std::vector<int64_t>& timestamps, const std::string& 
                      const std::vector<int64_t>& lines = {},
                      std::string_view hint = "pass --freq to choose the time features");
 
+// The n timestamps after `last`, one step of `freq` apart: fixed steps add; business days skip
+// weekends; weeks land on their weekday; month, quarter and year ends stay ends (Feb 29 in leap
+// years), starts stay starts. A `last` off the grid (a Wednesday for W-SUN) first moves to the
+// next grid point, as pandas' offsets do. The time of day is kept.
+std::vector<int64_t> future_timestamps(int64_t last, int64_t n, const Frequency& freq);
+
 }  // namespace attend::data

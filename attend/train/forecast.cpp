@@ -2,7 +2,6 @@
 #include "attend/train/forecast.h"
 
 #include <algorithm>
-#include <map>
 
 #include "attend/autograd/node.h"
 #include "attend/data/time_features.h"
@@ -12,43 +11,21 @@ namespace attend::train {
 
 namespace {
 
-int64_t nominal_step(const std::string& freq) {
-  const data::Frequency f = data::parse_freq(freq.empty() ? "h" : freq);
-  switch (f.kind) {
-    case data::FreqKind::Second:
-      return f.multiple;
-    case data::FreqKind::Minute:
-      return 60 * f.multiple;
-    case data::FreqKind::Hour:
-      return 3600 * f.multiple;
-    case data::FreqKind::Day:
-    case data::FreqKind::BusinessDay:
-      return 86400 * f.multiple;
-    case data::FreqKind::Week:
-      return 7 * 86400 * f.multiple;
-    default:
-      return 30 * 86400 * f.multiple;
-  }
-}
-
-int days_in_month(int y, int m) {
-  static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : d[m - 1];
-}
-
-int64_t add_months(int64_t ts, int64_t k) {
-  const data::CivilTime c = data::civil_time(ts);
-  int64_t months = static_cast<int64_t>(c.year) * 12 + (c.month - 1) + k;
-  const int y = static_cast<int>(months / 12), m = static_cast<int>(months % 12) + 1;
-  // Month-end stays month-end (pandas' MonthEnd); other days are clamped.
-  const bool month_end = c.day == days_in_month(c.year, c.month);
-  const int day = month_end ? days_in_month(y, m) : std::min(c.day, days_in_month(y, m));
-  int64_t out = 0;
-  const std::string text =
-      fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", y, m, day, c.hour, c.minute, c.second);
-  ATTEND_CHECK(data::parse_timestamp(text, &out), "[forecast] cannot step to month '{}'", text);
-  return out;
+// The frequency future dates follow: the spacing of all of `ts` or, where that breaks, of its last
+// `window` rows (their error names the line); with one row, `freq` unless it is auto.
+data::Frequency future_frequency(const std::vector<int64_t>& ts, int64_t window,
+                                 const std::string& freq, const std::string& source,
+                                 const std::vector<int64_t>& lines) {
+  if (auto f = data::spacing_of(ts)) return *f;
+  const size_t first = ts.size() - std::min<size_t>(ts.size(), static_cast<size_t>(window));
+  const std::vector<int64_t> tail(ts.begin() + static_cast<std::ptrdiff_t>(first), ts.end());
+  if (tail.size() < 2 && !freq.empty() && freq != "auto") return data::parse_freq(freq);
+  std::vector<int64_t> tail_lines;
+  if (lines.size() == ts.size())
+    tail_lines.assign(lines.begin() + static_cast<std::ptrdiff_t>(first), lines.end());
+  return data::infer_freq(
+      tail, source, tail_lines,
+      fmt::format("the future dates follow the spacing of the last seq_len = {} rows", window));
 }
 
 }  // namespace
@@ -56,25 +33,9 @@ int64_t add_months(int64_t ts, int64_t k) {
 std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n,
                                        const std::string& freq) {
   ATTEND_CHECK(!ts.empty(), "[forecast] no timestamps to continue");
-  std::vector<int64_t> out;
-  const int64_t last = ts.back();
-  const auto spacing = data::spacing_of(ts);
-  if (spacing && data::time_feature_kind(spacing->kind) == data::FreqKind::Month) {
-    for (int64_t i = 1; i <= n; ++i) out.push_back(add_months(last, i));
-    return out;
-  }
-  int64_t step = 0;
-  if (ts.size() >= 2) {
-    std::map<int64_t, int64_t> counts;
-    for (size_t i = 1; i < ts.size(); ++i)
-      if (ts[i] > ts[i - 1]) ++counts[ts[i] - ts[i - 1]];
-    int64_t best = 0;
-    for (const auto& [d, k] : counts)
-      if (k > best) best = k, step = d;
-  }
-  if (step <= 0) step = nominal_step(freq);
-  for (int64_t i = 1; i <= n; ++i) out.push_back(last + i * step);
-  return out;
+  const data::Frequency f =
+      future_frequency(ts, static_cast<int64_t>(ts.size()), freq, "[forecast] input", {});
+  return data::future_timestamps(ts.back(), n, f);
 }
 
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx) {
@@ -99,9 +60,12 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   for (size_t i = 1; i < hist.size(); ++i)
     ATTEND_CHECK(hist[i] > hist[i - 1], "{}:{}: timestamps must increase", input.source,
                  input.lines[first + i]);
-  std::string freq = cfg.model.freq;
-  if (freq.empty() || freq == "auto") freq = data::infer_freq(hist, input.source).text;
-  const data::Frequency fq = data::parse_freq(freq);
+  // Future dates follow the data's own spacing; --freq chooses the time features.
+  const data::Frequency spacing =
+      future_frequency(input.timestamps, L, cfg.model.freq, input.source, input.lines);
+  const bool infer = cfg.model.freq.empty() || cfg.model.freq == "auto";
+  const data::Frequency fq = infer ? spacing : data::parse_freq(cfg.model.freq);
+  const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
   const std::string letter(1, data::freq_letter(fq.kind));
   auto model = load_checkpoint_model(info, letter, ctx);
 
@@ -113,14 +77,14 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
           static_cast<float>(info.scaler.transform_value(input.at(first + r, idx[c]), c));
   Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
 
-  const std::vector<int64_t> future = future_timestamps(hist, P, freq);
+  const std::vector<int64_t> future = data::future_timestamps(hist.back(), P, spacing);
   Tensor xm, ym, x_dec;
   if (model->uses_time_marks()) {
     const bool with_minute =
         cfg.data.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
     auto marks = [&](const std::vector<int64_t>& t) {
       return cfg.model.embed == "timeF"
-                 ? data::time_features(t.data(), static_cast<int64_t>(t.size()), fq.kind)
+                 ? data::time_features(t.data(), static_cast<int64_t>(t.size()), feature_kind)
                  : data::time_marks_fixed(t.data(), static_cast<int64_t>(t.size()), with_minute);
     };
     std::vector<float> mx = marks(hist);

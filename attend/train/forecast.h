@@ -1,6 +1,6 @@
 #pragma once
 // Forecasting from a checkpoint and a CSV of recent history (original units): the last seq_len
-// rows go in, the next pred_len rows come out with timestamps stepped by the inferred frequency.
+// rows go in, the next pred_len rows come out with timestamps that follow the input's spacing.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,8 +16,9 @@ struct ForecastTable {
   std::vector<float> values;         // (pred_len, columns) in original units
 };
 
-// The `n` timestamps after the last of `ts` (sorted ascending): monthly data steps by calendar
-// months, other data by the most common difference; `freq` is used when ts has one row.
+// The `n` timestamps after the last of `ts` (increasing), stepped by the frequency of their own
+// spacing (data::spacing_of, data::future_timestamps); `freq` (--freq) is used when ts has one
+// row. Spacing that fits no frequency is an error.
 std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n,
                                        const std::string& freq);
 

@@ -197,5 +197,92 @@ TEST(Calendar, MixedSpacingIsAnErrorNamingTheLine) {
             std::string::npos);
 }
 
+// ---- future timestamps -------------------------------------------------------------------------
+
+// The n stamps after `last` for frequency `freq`, as text.
+std::vector<std::string> next(const std::string& last, const std::string& freq, int n) {
+  std::vector<std::string> out;
+  for (int64_t t : future_timestamps(ts(last), n, parse_freq(freq)))
+    out.push_back(format_timestamp(t));
+  return out;
+}
+
+using Texts = std::vector<std::string>;
+
+TEST(Calendar, FutureFixedSteps) {
+  EXPECT_EQ(next("2020-01-01 23:59:50", "10s", 2),
+            (Texts{"2020-01-02 00:00:00", "2020-01-02 00:00:10"}));
+  EXPECT_EQ(next("2020-01-01 23:30", "15min", 3),
+            (Texts{"2020-01-01 23:45:00", "2020-01-02 00:00:00", "2020-01-02 00:15:00"}));
+  EXPECT_EQ(next("2020-02-28 23:00", "h", 2),
+            (Texts{"2020-02-29 00:00:00", "2020-02-29 01:00:00"}));
+  EXPECT_EQ(next("2020-02-27", "D", 3),
+            (Texts{"2020-02-28 00:00:00", "2020-02-29 00:00:00", "2020-03-01 00:00:00"}));
+  EXPECT_EQ(next("2019-02-27", "D", 2), (Texts{"2019-02-28 00:00:00", "2019-03-01 00:00:00"}));
+}
+
+TEST(Calendar, FutureBusinessDaysSkipWeekends) {
+  // Thursday 2020-01-09.
+  EXPECT_EQ(next("2020-01-09", "B", 3),
+            (Texts{"2020-01-10 00:00:00", "2020-01-13 00:00:00", "2020-01-14 00:00:00"}));
+  EXPECT_EQ(next("2020-01-10 13:00", "B", 1), (Texts{"2020-01-13 13:00:00"}));
+  EXPECT_EQ(next("2020-01-09", "2B", 3),
+            (Texts{"2020-01-13 00:00:00", "2020-01-15 00:00:00", "2020-01-17 00:00:00"}));
+  EXPECT_EQ(next("2020-01-06", "5B", 1), (Texts{"2020-01-13 00:00:00"}));
+  EXPECT_EQ(next("2020-01-06", "6B", 1), (Texts{"2020-01-14 00:00:00"}));
+  // A Saturday (off the grid) goes to Monday first.
+  EXPECT_EQ(next("2020-01-11", "B", 2), (Texts{"2020-01-13 00:00:00", "2020-01-14 00:00:00"}));
+  // Across the year: Tuesday 2019-12-31 after Monday 2019-12-30, then Wednesday 2020-01-01.
+  EXPECT_EQ(next("2019-12-30", "B", 2), (Texts{"2019-12-31 00:00:00", "2020-01-01 00:00:00"}));
+}
+
+TEST(Calendar, FutureWeeksKeepTheWeekday) {
+  EXPECT_EQ(next("2019-12-24", "W-TUE", 3),
+            (Texts{"2019-12-31 00:00:00", "2020-01-07 00:00:00", "2020-01-14 00:00:00"}));
+  // Wednesday 2020-01-01 with W-SUN: the next Sundays (pandas' Week(weekday=6)).
+  EXPECT_EQ(next("2020-01-01", "W-SUN", 2), (Texts{"2020-01-05 00:00:00", "2020-01-12 00:00:00"}));
+  EXPECT_EQ(next("2020-01-01", "W", 1), (Texts{"2020-01-08 00:00:00"}));
+  EXPECT_EQ(next("2020-01-07", "2W-TUE", 2), (Texts{"2020-01-21 00:00:00", "2020-02-04 00:00:00"}));
+}
+
+TEST(Calendar, FutureMonthStartsAndEnds) {
+  EXPECT_EQ(next("2020-11-01", "MS", 3),
+            (Texts{"2020-12-01 00:00:00", "2021-01-01 00:00:00", "2021-02-01 00:00:00"}));
+  EXPECT_EQ(next("2019-12-31", "ME", 4), (Texts{"2020-01-31 00:00:00", "2020-02-29 00:00:00",
+                                                "2020-03-31 00:00:00", "2020-04-30 00:00:00"}));
+  EXPECT_EQ(next("2021-01-31", "ME", 2), (Texts{"2021-02-28 00:00:00", "2021-03-31 00:00:00"}));
+  EXPECT_EQ(next("2020-01-31 12:00", "ME", 1), (Texts{"2020-02-29 12:00:00"}));
+  // Mid-month (off the grid): the month's end first.
+  EXPECT_EQ(next("2020-01-15", "ME", 2), (Texts{"2020-01-31 00:00:00", "2020-02-29 00:00:00"}));
+  EXPECT_EQ(next("2020-01-15", "MS", 1), (Texts{"2020-02-01 00:00:00"}));
+  EXPECT_EQ(next("2020-01-31", "3ME", 2), (Texts{"2020-04-30 00:00:00", "2020-07-31 00:00:00"}));
+  // The same day of every month, inferred: day 28 stays day 28.
+  const Frequency day28 = infer_freq({ts("2019-01-28"), ts("2019-02-28"), ts("2019-03-28")}, "x");
+  std::vector<int64_t> t = future_timestamps(ts("2019-03-28"), 2, day28);
+  EXPECT_EQ(format_timestamp(t[0]), "2019-04-28 00:00:00");
+  EXPECT_EQ(format_timestamp(t[1]), "2019-05-28 00:00:00");
+}
+
+TEST(Calendar, FutureQuartersAndYears) {
+  EXPECT_EQ(next("2020-10-01", "QS", 3),
+            (Texts{"2021-01-01 00:00:00", "2021-04-01 00:00:00", "2021-07-01 00:00:00"}));
+  EXPECT_EQ(next("2019-12-31", "QE", 4), (Texts{"2020-03-31 00:00:00", "2020-06-30 00:00:00",
+                                                "2020-09-30 00:00:00", "2020-12-31 00:00:00"}));
+  EXPECT_EQ(next("2019-11-30", "QE-NOV", 3),
+            (Texts{"2020-02-29 00:00:00", "2020-05-31 00:00:00", "2020-08-31 00:00:00"}));
+  EXPECT_EQ(next("2020-01-01", "2QS", 2), (Texts{"2020-07-01 00:00:00", "2021-01-01 00:00:00"}));
+  // Off the grid: the quarter's end first (pandas' rollforward).
+  EXPECT_EQ(next("2020-01-15", "QE", 2), (Texts{"2020-03-31 00:00:00", "2020-06-30 00:00:00"}));
+  EXPECT_EQ(next("1935-01-01", "YS", 2), (Texts{"1936-01-01 00:00:00", "1937-01-01 00:00:00"}));
+  EXPECT_EQ(next("2019-12-31", "YE", 2), (Texts{"2020-12-31 00:00:00", "2021-12-31 00:00:00"}));
+  EXPECT_EQ(next("2019-02-28", "YE-FEB", 2), (Texts{"2020-02-29 00:00:00", "2021-02-28 00:00:00"}));
+  // A quarterly series' own spacing, inferred and continued.
+  const std::vector<int64_t> quarterly = {ts("2019-03-31"), ts("2019-06-30"), ts("2019-09-30"),
+                                          ts("2019-12-31")};
+  std::vector<int64_t> t = future_timestamps(quarterly.back(), 2, infer_freq(quarterly, "q.csv"));
+  EXPECT_EQ(format_timestamp(t[0]), "2020-03-31 00:00:00");
+  EXPECT_EQ(format_timestamp(t[1]), "2020-06-30 00:00:00");
+}
+
 }  // namespace
 }  // namespace attend::data
