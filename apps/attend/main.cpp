@@ -144,8 +144,8 @@ int real_main(int argc, char** argv) {
   std::string checkpoint;
   test->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
   Bindings test_flags;
-  const std::set<std::string> test_flag_names = {"root_path", "data_path",  "data",   "target",
-                                                 "freq",      "batch_size", "inverse"};
+  const std::set<std::string> test_flag_names = {
+      "root_path", "data_path", "data", "target", "freq", "batch_size", "inverse", "date_format"};
   add_flags(*test, test_flags, [&](const Option& f) { return test_flag_names.count(f.name) > 0; });
   test->add_option("--threads", threads, "worker threads (0: all cores)");
 
@@ -184,7 +184,8 @@ int real_main(int argc, char** argv) {
   if (fc->parsed()) {
     auto info = attend::train::read_checkpoint(checkpoint);
     attend::Context ctx(context_options(threads, info.config.train.seed));
-    auto table = attend::data::read_csv(input);
+    auto table =
+        attend::data::read_csv(input, attend::data::parse_date_order(info.config.data.date_format));
     auto result = attend::train::forecast(info, table, ctx);
     const std::string csv = attend::train::forecast_to_csv(result);
     if (output.empty()) {

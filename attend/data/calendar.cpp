@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <utility>
 
 #include "attend/tensor/error.h"
 
@@ -92,29 +93,83 @@ bool read_two_digits(std::string_view s, size_t& i, int* out) {
 
 }  // namespace
 
-bool parse_timestamp(std::string_view s, int64_t* seconds) {
+DateOrder parse_date_order(std::string_view text) {
+  if (text == "ymd") return DateOrder::YearFirst;
+  if (text == "dmy") return DateOrder::DayFirst;
+  if (text == "mdy") return DateOrder::MonthFirst;
+  fail("--date_format '{}' must be ymd, dmy or mdy", text);
+}
+
+bool parse_timestamp(std::string_view s, DateOrder order, int64_t* seconds,
+                     TimestampFormat* format) {
+  using Date = TimestampFormat::Date;
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  TimestampFormat f;
+  f.time_fields = 0;
+  int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0;
+  // One or two digits of a month, day or hour; a single digit marks the text unpadded.
+  auto field = [&](size_t& i, int* out) {
+    const size_t start = i;
+    if (!read_digits(s, i, 1, 2, out)) return false;
+    if (i - start == 1) f.padded = false;
+    return true;
+  };
+  auto separator_at = [&](size_t i) {
+    return i < s.size() && (s[i] == '-' || s[i] == '/' || s[i] == '.');
+  };
+  size_t lead = 0;  // leading digits
+  while (lead < s.size() && s[lead] >= '0' && s[lead] <= '9') ++lead;
   size_t i = 0;
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!read_digits(s, i, 4, 4, &year)) return false;
-  if (i >= s.size() || (s[i] != '-' && s[i] != '/')) return false;
-  const char sep = s[i++];
-  if (!read_digits(s, i, 1, 2, &month)) return false;
-  if (i >= s.size() || s[i] != sep) return false;
-  ++i;
-  if (!read_digits(s, i, 1, 2, &day)) return false;
+  if (lead == 8) {  // YYYYMMDD
+    for (size_t k = 0; k < 4; ++k) year = year * 10 + (s[k] - '0');
+    month = (s[4] - '0') * 10 + (s[5] - '0');
+    day = (s[6] - '0') * 10 + (s[7] - '0');
+    i = 8;
+    f.date = Date::Compact;
+  } else if (lead == 4) {  // 1935, 2016-07, 2016-07-01, 1990/1/1, 2016.07.01
+    if (!read_digits(s, i, 4, 4, &year)) return false;
+    f.date = Date::Year;
+    if (i < s.size()) {
+      if (!separator_at(i)) return false;
+      f.separator = s[i++];
+      if (!field(i, &month)) return false;
+      f.date = Date::YearMonth;
+      if (i < s.size()) {
+        if (s[i] != f.separator) return false;
+        ++i;
+        if (!field(i, &day)) return false;
+        f.date = Date::YearFirst;
+      }
+    }
+  } else if ((lead == 1 || lead == 2) && order != DateOrder::YearFirst) {  // 31.12.2020
+    int a = 0, b = 0;
+    if (!field(i, &a) || !separator_at(i)) return false;
+    f.separator = s[i++];
+    if (!field(i, &b) || i >= s.size() || s[i] != f.separator) return false;
+    ++i;
+    if (!read_digits(s, i, 4, 4, &year)) return false;
+    const bool day_first = order == DateOrder::DayFirst;
+    day = day_first ? a : b;
+    month = day_first ? b : a;
+    f.date = day_first ? Date::DayFirst : Date::MonthFirst;
+  } else {
+    return false;
+  }
   int64_t offset = 0;  // local time - UTC, seconds
   if (i < s.size()) {
+    if (f.date == Date::Year || f.date == Date::YearMonth) return false;
     if (s[i] != ' ' && s[i] != 'T') return false;
-    ++i;
-    if (!read_digits(s, i, 1, 2, &hour)) return false;
+    f.time_separator = s[i++];
+    if (!field(i, &hour)) return false;
     if (i >= s.size() || s[i] != ':') return false;
     ++i;
     if (!read_digits(s, i, 1, 2, &minute)) return false;
+    f.time_fields = 2;
     if (i < s.size() && s[i] == ':') {
       ++i;
       if (!read_digits(s, i, 1, 2, &second)) return false;
+      f.time_fields = 3;
       if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
         ++i;
         size_t start = i;
@@ -123,6 +178,7 @@ bool parse_timestamp(std::string_view s, int64_t* seconds) {
       }
     }
     if (i < s.size()) {
+      f.utc_suffix = true;
       if (s[i] == 'Z') {
         ++i;
       } else if (s[i] == '+' || s[i] == '-') {
@@ -144,7 +200,12 @@ bool parse_timestamp(std::string_view s, int64_t* seconds) {
   if (!ymd.ok()) return false;
   const int64_t days = date::sys_days(ymd).time_since_epoch().count();
   *seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  if (format) *format = f;
   return true;
+}
+
+bool parse_timestamp(std::string_view text, int64_t* seconds) {
+  return parse_timestamp(text, DateOrder::YearFirst, seconds);
 }
 
 CivilTime civil_time(int64_t seconds) {
@@ -173,9 +234,93 @@ CivilTime civil_time(int64_t seconds) {
 }
 
 std::string format_timestamp(int64_t seconds) {
+  return format_timestamp(seconds, TimestampFormat{});
+}
+
+std::string format_timestamp(int64_t seconds, const TimestampFormat& f) {
+  using Date = TimestampFormat::Date;
   const CivilTime t = civil_time(seconds);
-  return fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}", t.year, t.month, t.day, t.hour,
-                     t.minute, t.second);
+  const bool midnight = t.hour == 0 && t.minute == 0 && t.second == 0;
+  const bool fits = f.date == Date::Year        ? midnight && t.month == 1 && t.day == 1
+                    : f.date == Date::YearMonth ? midnight && t.day == 1
+                    : f.time_fields == 0        ? midnight
+                    : f.time_fields == 2        ? t.second == 0
+                                                : true;
+  if (!fits) return format_timestamp(seconds, TimestampFormat{});
+  auto two = [&](int v) { return f.padded ? fmt::format("{:02d}", v) : std::to_string(v); };
+  const char sep = f.separator;
+  std::string out;
+  switch (f.date) {
+    case Date::Year:
+      return fmt::format("{:04d}", t.year);
+    case Date::YearMonth:
+      return fmt::format("{:04d}{}{}", t.year, sep, two(t.month));
+    case Date::Compact:
+      out = fmt::format("{:04d}{:02d}{:02d}", t.year, t.month, t.day);
+      break;
+    case Date::YearFirst:
+      out = fmt::format("{:04d}{}{}{}{}", t.year, sep, two(t.month), sep, two(t.day));
+      break;
+    case Date::DayFirst:
+      out = fmt::format("{}{}{}{}{:04d}", two(t.day), sep, two(t.month), sep, t.year);
+      break;
+    case Date::MonthFirst:
+      out = fmt::format("{}{}{}{}{:04d}", two(t.month), sep, two(t.day), sep, t.year);
+      break;
+  }
+  if (f.time_fields >= 2) {
+    out += fmt::format("{}{}:{:02d}", f.time_separator, two(t.hour), t.minute);
+    if (f.time_fields == 3) out += fmt::format(":{:02d}", t.second);
+    if (f.utc_suffix) out += 'Z';
+  }
+  return out;
+}
+
+namespace {
+
+// Cell text for messages: at most 40 bytes, with an ellipsis when cut.
+std::string shown(std::string_view s) {
+  if (s.size() <= 40) return std::string(s);
+  return std::string(s.substr(0, 40)) + "...";
+}
+
+}  // namespace
+
+TimestampColumn::TimestampColumn(DateOrder order, std::string source, std::string column)
+    : order_(order), source_(std::move(source)), column_(std::move(column)) {}
+
+int64_t TimestampColumn::read(std::string_view cell, int64_t line) {
+  int64_t t = 0;
+  TimestampFormat f;
+  if (cell.empty()) fail("{}:{}: column '{}': empty value", source_, line, column_);
+  if (!parse_timestamp(cell, order_, &t, &f)) {
+    const char* how =
+        order_ == DateOrder::YearFirst
+            ? "expected e.g. 2016-07-01 00:00:00, 2016-07-01, 1990/1/1 0:00, ISO 8601, 2016-07, "
+              "1935 or 20160701; dates with the year last need --date_format dmy or mdy"
+        : order_ == DateOrder::DayFirst
+            ? "read with --date_format dmy: e.g. 31/12/2020, 31.12.2020 13:00 or year first as "
+              "2016-07-01 00:00:00"
+            : "read with --date_format mdy: e.g. 12/31/2020, 12/31/2020 13:00 or year first as "
+              "2016-07-01 00:00:00";
+    fail("{}:{}: column '{}': '{}' is not a date ({})", source_, line, column_, shown(cell), how);
+  }
+  if (first_line_ == 0) {
+    format_ = f;
+    first_line_ = line;
+    first_cell_.assign(cell);
+    return t;
+  }
+  if (f.date != format_.date || f.separator != format_.separator)
+    fail("{}:{}: column '{}': '{}' is not written like line {}'s '{}' (one date format per column)",
+         source_, line, column_, shown(cell), first_line_, shown(first_cell_));
+  if (f.time_fields > format_.time_fields) {
+    if (format_.time_fields == 0) format_.time_separator = f.time_separator;
+    format_.time_fields = f.time_fields;
+  }
+  format_.padded = format_.padded && f.padded;
+  format_.utc_suffix = format_.utc_suffix || f.utc_suffix;
+  return t;
 }
 
 // ---- frequencies -------------------------------------------------------------------------------

@@ -10,13 +10,62 @@
 
 namespace attend::data {
 
-// Parses one timestamp to seconds since 1970 UTC: `2016-07-01 00:00:00`, `1990/1/1 0:00`,
-// ISO 8601 `2016-07-01T00:00:00[.fff][Z|+hh:mm|-hh:mm]`, date-only `2016-07-01`.
-// Fractional seconds are truncated. Returns false when the text is not a valid timestamp.
+// ---- timestamp text ----------------------------------------------------------------------------
+
+// How dates that do not start with the year are read (--date_format): ymd refuses them, dmy reads
+// 31/12/2020 and 31.12.2020 13:00, mdy reads 12/31/2020. Dates starting with a four-digit year are
+// read under all three.
+enum class DateOrder { YearFirst, DayFirst, MonthFirst };
+
+// "ymd", "dmy" or "mdy"; anything else throws an error naming --date_format.
+DateOrder parse_date_order(std::string_view text);
+
+// How a column writes its timestamps, so that the dates after it are written the same way.
+struct TimestampFormat {
+  enum class Date { Year, YearMonth, Compact, YearFirst, DayFirst, MonthFirst };
+  Date date = Date::YearFirst;  // 1935 | 2016-07 | 20160701 | 2016-07-01 | 31.12.2020 | 12/31/2020
+  char separator = '-';         // between the date's fields: '-', '/' or '.'
+  bool padded = true;           // months, days and hours in two digits ("1990/1/1 0:00": false)
+  int time_fields = 3;          // 0: date only, 2: hh:mm, 3: hh:mm:ss
+  char time_separator = ' ';    // ' ' or 'T'
+  bool utc_suffix = false;      // 'Z' after the time (the input gave a zone; times are UTC)
+};
+
+// Parses one timestamp to seconds since 1970 UTC: a date (`2016-07-01`, `1990/1/1`, `2016.07.01`,
+// `20160701`, with the year last per `order`) optionally followed by ' ' or 'T' and
+// `h:mm[:ss[.fff]]` with an optional zone `Z`, `+hh[:mm]` or `-hh[:mm]`; or a year alone (`1935`:
+// 1935-01-01) or a year and month (`2016-07`: 2016-07-01). Fractional seconds are truncated.
+// Returns false when the text is not a valid timestamp; otherwise fills `format` if given.
+bool parse_timestamp(std::string_view text, DateOrder order, int64_t* seconds,
+                     TimestampFormat* format = nullptr);
+
+// parse_timestamp with DateOrder::YearFirst.
 bool parse_timestamp(std::string_view text, int64_t* seconds);
 
 // Formats seconds since 1970 UTC as `YYYY-MM-DD HH:MM:SS`.
 std::string format_timestamp(int64_t seconds);
+
+// Formats seconds since 1970 UTC in `format`; a timestamp the format cannot show (13:00 in a
+// date-only format, the 15th in a year-month format) is written as `YYYY-MM-DD HH:MM:SS`.
+std::string format_timestamp(int64_t seconds, const TimestampFormat& format);
+
+// Reads a column's timestamps cell by cell and merges their formats: the date's layout and
+// separator must be the same in every cell; the widest time part, any unpadded field and any zone
+// are kept. Errors name "<source>:<line>: column '<column>'" and, for text that is not a date,
+// --date_format.
+class TimestampColumn {
+ public:
+  TimestampColumn(DateOrder order, std::string source, std::string column = "date");
+  int64_t read(std::string_view cell, int64_t line);
+  const TimestampFormat& format() const { return format_; }
+
+ private:
+  DateOrder order_;
+  std::string source_, column_;
+  TimestampFormat format_;
+  int64_t first_line_ = 0;  // 0 until the first cell is read
+  std::string first_cell_;
+};
 
 // Calendar fields of a UTC timestamp (computed with Howard Hinnant's date library).
 struct CivilTime {

@@ -153,7 +153,7 @@ int64_t CsvTable::column_index(std::string_view name) const {
   return -1;
 }
 
-CsvTable parse_csv(std::string_view text, const std::string& source) {
+CsvTable parse_csv(std::string_view text, const std::string& source, DateOrder order) {
   CsvTable table;
   table.source = source;
   Tokenizer tok(text, source);
@@ -185,6 +185,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
   table.lines.reserve(approx_rows);
   int64_t prev_ts = 0;
   std::string prev_copy;
+  TimestampColumn dates(order, source);
   while (tok.next(rec)) {
     if (rec.cells.size() != nfields) {
       if (rec.cells.size() < nfields)
@@ -196,13 +197,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
     for (size_t j = 0; j < nfields; ++j) {
       const std::string_view cell = rec.cells[j];
       if (static_cast<int64_t>(j) == date_col) {
-        int64_t ts = 0;
-        if (cell.empty()) fail("{}:{}: column 'date': empty value", source, rec.line);
-        if (!parse_timestamp(cell, &ts))
-          fail(
-              "{}:{}: column 'date': '{}' is not a date (expected e.g. 2016-07-01 00:00:00, "
-              "1990/1/1 0:00 or ISO 8601)",
-              source, rec.line, shown(cell));
+        const int64_t ts = dates.read(cell, rec.line);
         if (!table.timestamps.empty() && ts <= prev_ts)
           fail(
               "{}:{}: column 'date': '{}' {} the previous row's '{}' (timestamps must be strictly "
@@ -225,12 +220,13 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
     }
   }
   if (table.timestamps.empty()) fail("{}: no data rows after the header", source);
+  table.date_format = dates.format();
   ATTEND_DEBUG_ASSERT(table.values.size() == table.timestamps.size() * ncols);
   (void)ncols;
   return table;
 }
 
-CsvTable read_csv(const std::string& path) {
+CsvTable read_csv(const std::string& path, DateOrder order) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) fail("{}: cannot open: {}", path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", path);
@@ -240,7 +236,7 @@ CsvTable read_csv(const std::string& path) {
   std::unique_ptr<char[]> buf(new char[size == 0 ? 1 : size]);  // not zero-filled
   const size_t got = size == 0 ? 0 : std::fread(buf.get(), 1, size, f.get());
   if (got != size) fail("{}: read {} of {} bytes", path, got, size);
-  return parse_csv(std::string_view(buf.get(), size), path);
+  return parse_csv(std::string_view(buf.get(), size), path, order);
 }
 
 }  // namespace attend::data

@@ -18,6 +18,7 @@ struct CsvTable {
   std::vector<int64_t> timestamps;   // (rows)
   std::vector<double> values;        // (rows, columns.size()), row-major
   std::vector<int64_t> lines;        // 1-based file line of each row (for messages)
+  TimestampFormat date_format;       // how the date column writes its timestamps
 
   int64_t rows() const { return static_cast<int64_t>(timestamps.size()); }
   int64_t cols() const { return static_cast<int64_t>(columns.size()); }
@@ -27,10 +28,12 @@ struct CsvTable {
   double at(int64_t row, int64_t col) const { return values[row * cols() + col]; }
 };
 
-// Reads and parses a CSV file (one fread); `path` names the file in messages.
-CsvTable read_csv(const std::string& path);
+// Reads and parses a CSV file (one fread); `path` names the file in messages; dates are read
+// in `order` (--date_format).
+CsvTable read_csv(const std::string& path, DateOrder order = DateOrder::YearFirst);
 
 // Parses CSV text held in memory; `source` names the input in messages.
-CsvTable parse_csv(std::string_view text, const std::string& source);
+CsvTable parse_csv(std::string_view text, const std::string& source,
+                   DateOrder order = DateOrder::YearFirst);
 
 }  // namespace attend::data

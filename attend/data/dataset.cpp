@@ -28,6 +28,7 @@ void validate(const DataConfig& d, const SampleConfig& c) {
                "[data] --label_len must be in [0, seq_len = {}], got {}", c.seq_len, c.label_len);
   ATTEND_CHECK(c.embed == "timeF" || c.embed == "fixed" || c.embed == "learned",
                "[data] --embed must be timeF, fixed or learned, got '{}'", c.embed);
+  parse_date_order(d.date_format);
 }
 
 }  // namespace
@@ -43,7 +44,7 @@ ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sa
   validate(config, sample);
   protocol_of(config.data);
   const std::string path = (std::filesystem::path(config.root_path) / config.data_path).string();
-  return make_forecast_data(read_csv(path), config, sample);
+  return make_forecast_data(read_csv(path, parse_date_order(config.date_format)), config, sample);
 }
 
 ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,

@@ -35,6 +35,7 @@ struct DataConfig {
   std::vector<std::string> static_columns;  // columns constant per series (TFT)
   std::vector<std::string> known_columns;   // columns known over the horizon (TFT)
   bool scale = true;                        // standardise with the scaler fitted on train rows
+  std::string date_format = "ymd";          // dates with the year last: dmy or mdy (DateOrder)
 };
 
 // One split (train, val or test): its rows of the selected, scaled columns and time marks.

@@ -106,6 +106,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   ATTEND_CHECK(f0 + K <= C, "[forecast] model outputs {} channels for {} columns", K, C);
   ForecastTable t;
   t.timestamps = future;
+  t.date_format = input.date_format;
   for (int64_t k = 0; k < K; ++k) t.columns.push_back(columns[f0 + k]);
   t.values = out.contiguous_data().to_vector<float>();
   for (size_t i = 0; i < t.values.size(); ++i) {
@@ -121,7 +122,7 @@ std::string forecast_to_csv(const ForecastTable& t) {
   s += "\n";
   const size_t K = t.columns.size();
   for (size_t r = 0; r < t.timestamps.size(); ++r) {
-    s += data::format_timestamp(t.timestamps[r]);
+    s += data::format_timestamp(t.timestamps[r], t.date_format);
     for (size_t k = 0; k < K; ++k) s += fmt::format(",{}", t.values[r * K + k]);
     s += "\n";
   }

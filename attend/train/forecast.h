@@ -11,9 +11,10 @@
 namespace attend::train {
 
 struct ForecastTable {
-  std::vector<int64_t> timestamps;   // (pred_len) seconds since 1970 UTC
-  std::vector<std::string> columns;  // predicted columns (M: all, S/MS: the target)
-  std::vector<float> values;         // (pred_len, columns) in original units
+  std::vector<int64_t> timestamps;    // (pred_len) seconds since 1970 UTC
+  std::vector<std::string> columns;   // predicted columns (M: all, S/MS: the target)
+  std::vector<float> values;          // (pred_len, columns) in original units
+  data::TimestampFormat date_format;  // the input's: future dates are written as its dates
 };
 
 // The `n` timestamps after the last of `ts` (increasing), stepped by the frequency of their own
@@ -26,7 +27,7 @@ std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n
 // or too few rows.
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx);
 
-// CSV text: "date,<columns>" then one row per step.
+// CSV text: "date,<columns>" then one row per step, dates in the input's format.
 std::string forecast_to_csv(const ForecastTable& t);
 
 }  // namespace attend::train

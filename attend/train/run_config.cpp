@@ -514,6 +514,15 @@ const std::vector<Option>& run_options() {
        .member = MEMBER(model.cross_attention),
        .check = one_of({"prob", "full"}),
        .runpy = false},
+      {.name = "date_format",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "dates with the year last: dmy (31/12/2020, 31.12.2020 13:00) or mdy (12/31/2020); "
+               "ymd reads only dates that start with the year",
+       .runpy_default = R"("ymd")",
+       .member = MEMBER(data.date_format),
+       .check = one_of({"ymd", "dmy", "mdy"}),
+       .runpy = false},
 
   };
   return table;

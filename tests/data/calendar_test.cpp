@@ -1,10 +1,11 @@
-// Calendars by hand: pandas' frequency aliases, the frequency of a column's spacing and its
-// errors.
+// Calendars by hand: timestamp formats read and written, pandas' frequency aliases, the frequency
+// of a column's spacing and its errors, and the dates that follow.
 #include <gtest/gtest.h>
 
 #include <functional>
 
 #include "attend/data/calendar.h"
+#include "attend/data/csv.h"
 #include "attend/tensor/error.h"
 
 namespace attend::data {
@@ -282,6 +283,119 @@ TEST(Calendar, FutureQuartersAndYears) {
   std::vector<int64_t> t = future_timestamps(quarterly.back(), 2, infer_freq(quarterly, "q.csv"));
   EXPECT_EQ(format_timestamp(t[0]), "2020-03-31 00:00:00");
   EXPECT_EQ(format_timestamp(t[1]), "2020-06-30 00:00:00");
+}
+
+// ---- timestamp formats -------------------------------------------------------------------------
+
+struct Read {
+  std::string stamp;  // as format_timestamp writes it
+  TimestampFormat format;
+};
+
+Read read(const std::string& text, DateOrder order = DateOrder::YearFirst) {
+  Read r;
+  int64_t t = 0;
+  EXPECT_TRUE(parse_timestamp(text, order, &t, &r.format)) << text;
+  r.stamp = format_timestamp(t);
+  return r;
+}
+
+// `text`'s format applied to the timestamp `other` (written as format_timestamp writes it).
+std::string written_like(const std::string& text, const std::string& other,
+                         DateOrder order = DateOrder::YearFirst) {
+  return format_timestamp(ts(other), read(text, order).format);
+}
+
+TEST(Calendar, ReadsEachTimestampFormat) {
+  using Date = TimestampFormat::Date;
+  Read r = read("1935");
+  EXPECT_EQ(r.stamp, "1935-01-01 00:00:00");
+  EXPECT_EQ(r.format.date, Date::Year);
+  r = read("2016-07");
+  EXPECT_EQ(r.stamp, "2016-07-01 00:00:00");
+  EXPECT_EQ(r.format.date, Date::YearMonth);
+  EXPECT_EQ(read("2016/7").format.padded, false);
+  r = read("20160701");
+  EXPECT_EQ(r.stamp, "2016-07-01 00:00:00");
+  EXPECT_EQ(r.format.date, Date::Compact);
+  r = read("2016-07-01");
+  EXPECT_EQ(r.format.date, Date::YearFirst);
+  EXPECT_EQ(r.format.time_fields, 0);
+  EXPECT_EQ(read("2016.07.01").stamp, "2016-07-01 00:00:00");
+  EXPECT_EQ(read("2016-07-01 13:05").format.time_fields, 2);
+  r = read("2016-07-01T13:05:09Z");
+  EXPECT_EQ(r.format.time_fields, 3);
+  EXPECT_EQ(r.format.time_separator, 'T');
+  EXPECT_TRUE(r.format.utc_suffix);
+  r = read("1990/1/1 0:00");
+  EXPECT_FALSE(r.format.padded);
+  EXPECT_EQ(r.format.separator, '/');
+  // Day first and month first only when asked; year-first dates are read under every order.
+  EXPECT_EQ(read("31/12/2020", DateOrder::DayFirst).stamp, "2020-12-31 00:00:00");
+  EXPECT_EQ(read("31.12.2020 13:00", DateOrder::DayFirst).stamp, "2020-12-31 13:00:00");
+  EXPECT_EQ(read("12/31/2020", DateOrder::MonthFirst).stamp, "2020-12-31 00:00:00");
+  EXPECT_EQ(read("01/02/2020", DateOrder::DayFirst).stamp, "2020-02-01 00:00:00");
+  EXPECT_EQ(read("01/02/2020", DateOrder::MonthFirst).stamp, "2020-01-02 00:00:00");
+  EXPECT_EQ(read("2020-12-31", DateOrder::DayFirst).stamp, "2020-12-31 00:00:00");
+  EXPECT_EQ(read("20201231 13:00", DateOrder::MonthFirst).stamp, "2020-12-31 13:00:00");
+  int64_t v = 0;
+  for (const char* bad : {"31/12/2020", "01/02/2020", "12/31/20", "2016-07 13:00", "201607",
+                          "19355", "2016-7-", "2016-13", "20161301", "2016-07-01 13"})
+    EXPECT_FALSE(parse_timestamp(bad, &v)) << bad;
+  for (const char* bad : {"12/31/2020", "31-12-2020X", "31/12-2020", "31/12/20", "1/1/1"})
+    EXPECT_FALSE(parse_timestamp(bad, DateOrder::DayFirst, &v)) << bad;
+}
+
+TEST(Calendar, WritesDatesInTheInputsFormat) {
+  EXPECT_EQ(written_like("1935", "1936-01-01"), "1936");
+  EXPECT_EQ(written_like("2016-07", "2016-10-01"), "2016-10");
+  EXPECT_EQ(written_like("2016/7", "2016-10-01"), "2016/10");
+  EXPECT_EQ(written_like("2016/7", "2016-08-01"), "2016/8");
+  EXPECT_EQ(written_like("20160701", "2016-07-02"), "20160702");
+  EXPECT_EQ(written_like("2016-07-01", "2016-07-02"), "2016-07-02");
+  EXPECT_EQ(written_like("2016.07.01", "2016-07-02"), "2016.07.02");
+  EXPECT_EQ(written_like("2016-07-01 13:05", "2016-07-01 14:05"), "2016-07-01 14:05");
+  EXPECT_EQ(written_like("2016-07-01T13:05:09Z", "2016-07-01 14:05:09"), "2016-07-01T14:05:09Z");
+  EXPECT_EQ(written_like("2016-07-01T13:05+02:00", "2016-07-01 14:05"), "2016-07-01T14:05Z");
+  EXPECT_EQ(written_like("1990/1/1 0:00", "1990-01-02"), "1990/1/2 0:00");
+  EXPECT_EQ(written_like("1990/1/1 0:00", "1990-10-12 13:00"), "1990/10/12 13:00");
+  EXPECT_EQ(written_like("31.12.2020 13:00", "2021-01-01 13:00", DateOrder::DayFirst),
+            "01.01.2021 13:00");
+  EXPECT_EQ(written_like("12/31/2020", "2021-01-01", DateOrder::MonthFirst), "01/01/2021");
+  // A time the format cannot show is written in full.
+  EXPECT_EQ(written_like("1935", "1936-07-01"), "1936-07-01 00:00:00");
+  EXPECT_EQ(written_like("2016-07-01", "2016-07-01 13:00"), "2016-07-01 13:00:00");
+  EXPECT_EQ(written_like("2016-07-01 13:05", "2016-07-01 13:05:30"), "2016-07-01 13:05:30");
+}
+
+TEST(Calendar, ColumnFormatsMergeAndErrorsNameLineColumnAndFlag) {
+  TimestampColumn c(DateOrder::YearFirst, "x.csv");
+  c.read("1990/10/10", 2);
+  c.read("1990/10/11 9:00", 3);
+  EXPECT_EQ(c.format().time_fields, 2);
+  EXPECT_FALSE(c.format().padded);
+  EXPECT_EQ(error_of([&] { c.read("1990-10-12", 4); }),
+            "x.csv:4: column 'date': '1990-10-12' is not written like line 2's '1990/10/10' (one "
+            "date format per column)");
+  EXPECT_EQ(error_of([&] { c.read("31/12/2020", 5); }),
+            "x.csv:5: column 'date': '31/12/2020' is not a date (expected e.g. 2016-07-01 "
+            "00:00:00, 2016-07-01, 1990/1/1 0:00, ISO 8601, 2016-07, 1935 or 20160701; dates "
+            "with the year last need --date_format dmy or mdy)");
+  TimestampColumn d(DateOrder::DayFirst, "d.csv", "when");
+  EXPECT_EQ(error_of([&] { d.read("12/31/2020", 7); }),
+            "d.csv:7: column 'when': '12/31/2020' is not a date (read with --date_format dmy: "
+            "e.g. 31/12/2020, 31.12.2020 13:00 or year first as 2016-07-01 00:00:00)");
+  EXPECT_EQ(error_of([&] { d.read("", 8); }), "d.csv:8: column 'when': empty value");
+  EXPECT_EQ(error_of([] { parse_date_order("dayfirst"); }),
+            "--date_format 'dayfirst' must be ymd, dmy or mdy");
+  // Through the CSV reader.
+  CsvTable t = parse_csv("date,a\n31.12.2020,1\n01.01.2021,2\n", "e.csv", DateOrder::DayFirst);
+  EXPECT_EQ(t.timestamps[1] - t.timestamps[0], 86400);
+  EXPECT_EQ(t.date_format.date, TimestampFormat::Date::DayFirst);
+  EXPECT_NE(error_of([] {
+              parse_csv("date,a\n2020-12-30,1\n31.12.2020,2\n", "f.csv");
+            }).find("f.csv:3: column 'date': '31.12.2020' is not a date ("),
+            std::string::npos);
 }
 
 }  // namespace
