@@ -9,6 +9,19 @@ namespace fs = std::filesystem;
 
 namespace attend::train {
 
+namespace {
+
+// TSLib's default --freq h on data whose spacing is not hourly: one line that says so.
+std::string freq_notice(const data::ForecastData& d) {
+  if (d.sample.freq != "h" || !d.spacing || d.spacing->kind == data::FreqKind::Hour) return "";
+  return fmt::format(
+      "note: --freq h (TSLib's default) is used for time features; the data's spacing is {}; "
+      "pass --freq auto or --freq {}",
+      data::freq_description(*d.spacing), data::freq_alias(*d.spacing));
+}
+
+}  // namespace
+
 std::string run_folder(const RunConfig& cfg) {
   return (fs::path(cfg.run.checkpoints) / setting_name(cfg)).string();
 }
@@ -24,6 +37,7 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   // The data and the model first (bad data or column flags leave nothing written), then the
   // --checkpoints root (one that cannot be written fails here, not after hours of training).
   Trainer trainer(valid, ctx);
+  if (const std::string note = freq_notice(trainer.data()); !note.empty()) log(note);
   ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {
