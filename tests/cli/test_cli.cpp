@@ -261,6 +261,26 @@ TEST(Cli, QuarterlyDatesForecastQuarterEndsDateOnly) {
   ASSERT_EQ(f.rc, 0) << f.err;
   EXPECT_EQ(forecast_dates(f.out),
             (std::vector<std::string>{"1980-03-31", "1980-06-30", "1980-09-30", "1980-12-31"}));
+  // A missing quarter before the last seq_len rows changes nothing; inside them it is an error.
+  const std::vector<std::string> rows = lines_starting(read_text(dir + "/q.csv"), "19");
+  auto without = [&](size_t row, const std::string& name) {
+    std::ofstream out(dir + "/" + name);
+    out << "date,a,OT\n";
+    for (size_t i = 0; i < rows.size(); ++i)
+      if (i != row) out << rows[i] << "\n";
+    return dir + "/" + name;
+  };
+  f = run("forecast --checkpoint " + run_dir + " --input " + without(50, "early_gap.csv"));
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(forecast_dates(f.out).front(), "1980-03-31");
+  f = run("forecast --checkpoint " + run_dir + " --input " + without(117, "late_gap.csv"));
+  EXPECT_EQ(f.rc, 1);
+  EXPECT_NE(f.err.find("late_gap.csv:119: column 'date': 1979-09-30 00:00:00 is 183 days after "
+                       "the previous row, but the rows are quarterly (QE) elsewhere: the spacing "
+                       "fits no frequency; the future dates follow the spacing of the last "
+                       "seq_len = 8 rows"),
+            std::string::npos)
+      << f.err;
 }
 
 // Day-first dates need --date_format dmy; with it, training infers business days and forecast

@@ -274,6 +274,41 @@ TEST(Dataset, BadConfigs) {
       << msg(c);
 }
 
+// The data's own spacing is kept whatever --freq says; with auto, spacing that fits no frequency
+// is an error naming the line; quarterly and yearly series get TSLib's monthly feature.
+TEST(Dataset, SpacingAndCalendarFrequencies) {
+  CsvTable t = synthetic(100, 86400);  // daily from 2020-01-01, row i on line i + 2
+  DataArgs c = small_config("custom");
+  c.sample.freq = "h";
+  ForecastData d = make_forecast_data(t, c);
+  ASSERT_TRUE(d.spacing.has_value());
+  EXPECT_EQ(d.spacing->text, "D");
+  EXPECT_EQ(d.freq, "h");
+  for (size_t i = 50; i < t.timestamps.size(); ++i) t.timestamps[i] += 3600;
+  EXPECT_FALSE(make_forecast_data(t, c).spacing.has_value());
+  c.sample.freq = "auto";
+  try {
+    make_forecast_data(t, c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "synthetic.csv:52: column 'date': 2020-02-20 01:00:00 is 25 hours after the previous "
+              "row, but the rows are daily (D) elsewhere: the spacing fits no frequency; pass "
+              "--freq to choose the time features");
+  }
+  for (const char* freq : {"QE", "YS"}) {
+    const Frequency f = parse_freq(freq);
+    t.timestamps = future_timestamps(-86400 * 365 * 20, 100, f);
+    ForecastData q = make_forecast_data(t, c);
+    EXPECT_EQ(q.spacing->text, freq);
+    EXPECT_EQ(q.freq, "m");
+    EXPECT_EQ(q.mark_names, std::vector<std::string>{"MonthOfYear"});
+    const float month_of_first =
+        static_cast<float>((civil_time(t.timestamps[0]).month - 1) / 11.0 - 0.5);
+    EXPECT_EQ(q.train.marks[0], month_of_first);
+  }
+}
+
 // ---- scaler
 // ---------------------------------------------------------------------------------------
 
