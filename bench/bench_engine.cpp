@@ -5,14 +5,18 @@
 //   - a Linear(7→32) + GELU + Linear(32→7) forward + backward step on a batch of 32
 //   - TCN's causal convolution kernels (channels-last, fused ReLU): forward + backward, and its
 //     three GEMMs alone
+//   - the fused ops over their kernels: attention, an LSTM layer, layer norm (forward, and forward
+//     + backward)
 // Run: build/bench_engine --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include <functional>
 #include <vector>
 
 #include "attend/kernels/conv1d.h"
 #include "attend/kernels/gemm.h"
 #include "attend/kernels/gemm_small.h"
+#include "attend/ops/attention.h"
 #include "attend/ops/ops.h"
 
 #include <omp.h>
@@ -248,6 +252,76 @@ void BM_Conv1dTcnGemms(benchmark::State& state) {
                     static_cast<double>(kk));
 }
 BENCHMARK(BM_Conv1dTcnGemms)->DenseRange(0, 3)->ArgName("gemm")->UseRealTime();
+
+// ---- fused ops ---------------------------------------------------------------------------------
+// Forward only (inference: no tape), or forward + backward (the op's gradient seeded with ones).
+void run_op(benchmark::State& state, bool backward, const std::vector<Tensor>& leaves,
+            const std::function<Tensor()>& op) {
+  for (auto _ : state) {
+    if (!backward) {
+      NoGradGuard no_grad;
+      Tensor y = op();
+      benchmark::DoNotOptimize(y.raw_data());
+      continue;
+    }
+    Tensor y = op();
+    y.backward(Tensor::ones(y.shape(), y.dtype(), y.context()));
+    for (const Tensor& t : leaves) t.zero_grad();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Self-attention on one thread, q, k, v read in place from (B, L, H, D) projections as the models
+// do. args: B, H, L, D, backward. L 12, D 16 takes the row-wise kernel, the others the tiles.
+void BM_AttentionOp(benchmark::State& state) {
+  const int64_t B = state.range(0), H = state.range(1), L = state.range(2), D = state.range(3);
+  Context ctx({.threads = 1, .seed = 1});
+  std::vector<Tensor> qkv;
+  for (int i = 0; i < 3; ++i)
+    qkv.push_back(Tensor::normal({B, L, H, D}, 0, 1, DType::F32, ctx)
+                      .as_strided({B, H, L, D}, {L * H * D, D, H * D, 1}, 0)
+                      .set_requires_grad());
+  run_op(state, state.range(4), qkv,
+         [&] { return scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]).output; });
+}
+BENCHMARK(BM_AttentionOp)
+    ->Args({32, 8, 12, 16, 0})
+    ->Args({32, 8, 12, 16, 1})
+    ->Args({32, 8, 96, 64, 0})
+    ->Args({32, 8, 96, 64, 1})
+    ->Args({4, 8, 336, 64, 1})
+    ->ArgNames({"B", "H", "L", "D", "backward"})
+    ->UseRealTime();
+
+// One LSTM layer's recurrence (lstm_layer: per step a GEMM and the fused cell kernel) on one
+// thread: xproj (32, 96, 4H). args: H, backward.
+void BM_LstmLayerOp(benchmark::State& state) {
+  const int64_t B = 32, L = 96, H = state.range(0);
+  Context ctx({.threads = 1, .seed = 1});
+  Tensor xproj = Tensor::normal({B, L, 4 * H}, 0, 1, DType::F32, ctx).set_requires_grad();
+  Tensor w_hh = Tensor::uniform({4 * H, H}, -0.1, 0.1, DType::F32, ctx).set_requires_grad();
+  Tensor b_hh = Tensor::uniform({4 * H}, -0.1, 0.1, DType::F32, ctx).set_requires_grad();
+  run_op(state, state.range(1), {xproj, w_hh, b_hh},
+         [&] { return lstm_layer(xproj, w_hh, b_hh, Tensor(), Tensor()).output; });
+}
+BENCHMARK(BM_LstmLayerOp)
+    ->ArgsProduct({{16, 64}, {0, 1}})
+    ->ArgNames({"H", "backward"})
+    ->UseRealTime();
+
+// Layer norm over (32·96, D) rows with weight and bias, on one thread. args: D, backward.
+void BM_LayerNormOp(benchmark::State& state) {
+  const int64_t D = state.range(0);
+  Context ctx({.threads = 1, .seed = 1});
+  Tensor x = Tensor::normal({32 * 96, D}, 0, 1, DType::F32, ctx).set_requires_grad();
+  Tensor w = Tensor::uniform({D}, 0.5, 1.5, DType::F32, ctx).set_requires_grad();
+  Tensor b = Tensor::uniform({D}, -0.5, 0.5, DType::F32, ctx).set_requires_grad();
+  run_op(state, state.range(1), {x, w, b}, [&] { return layer_norm(x, w, b); });
+}
+BENCHMARK(BM_LayerNormOp)
+    ->ArgsProduct({{16, 512}, {0, 1}})
+    ->ArgNames({"D", "backward"})
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace attend

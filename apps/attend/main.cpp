@@ -145,16 +145,22 @@ int real_main(int argc, char** argv) {
   test->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
   Bindings test_flags;
   const std::set<std::string> test_flag_names = {
-      "root_path", "data_path", "data", "target", "freq", "batch_size", "inverse", "date_format"};
+      "root_path", "data_path", "data",     "target",    "freq",       "batch_size", "inverse",
+      "missing",   "id_col",    "time_col", "val_start", "test_start", "skip_short", "date_format"};
   add_flags(*test, test_flags, [&](const Option& f) { return test_flag_names.count(f.name) > 0; });
   test->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* fc = app.add_subcommand("forecast", "forecast the next pred_len rows after a CSV");
-  std::string input, output;
+  std::string input, output, forecast_ids, forecast_missing;
   fc->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
   fc->add_option("--input", input, "CSV with date and the model's columns (original units)")
       ->required();
   fc->add_option("--output", output, "output CSV (default: stdout)");
+  fc->add_option("--ids", forecast_ids,
+                 "long format: comma list of the series to forecast (default: every series)");
+  fc->add_option("--missing", forecast_missing,
+                 "missing values in the input: error, ffill, interpolate or mask (default: the "
+                 "checkpoint's)");
   fc->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* models = app.add_subcommand("models", "list the models");
@@ -183,10 +189,26 @@ int real_main(int argc, char** argv) {
   }
   if (fc->parsed()) {
     auto info = attend::train::read_checkpoint(checkpoint);
+    if (!forecast_missing.empty()) {
+      try {
+        attend::train::set_option(info.config, "missing", forecast_missing, "--missing");
+        (void)ValidConfig(info.config);
+      } catch (const attend::Error& e) {
+        throw UsageError(e.what());
+      }
+    }
     attend::Context ctx(context_options(threads, info.config.train.seed));
-    auto table =
-        attend::data::read_csv(input, attend::data::parse_date_order(info.config.data.date_format));
-    auto result = attend::train::forecast(info, table, ctx);
+    attend::data::CsvOptions read = attend::data::csv_options(info.config.data);
+    if (read.id_col.empty()) read.id_col = info.id_column;
+    if (read.time_col.empty() && info.long_format()) read.time_col = info.time_column;
+    auto table = attend::data::read_csv(input, read);
+    std::vector<std::string> ids;
+    for (size_t pos = 0; !forecast_ids.empty() && pos <= forecast_ids.size();) {
+      const size_t comma = std::min(forecast_ids.find(',', pos), forecast_ids.size());
+      if (comma > pos) ids.push_back(forecast_ids.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+    auto result = attend::train::forecast(info, table, ctx, ids);
     const std::string csv = attend::train::forecast_to_csv(result);
     if (output.empty()) {
       fmt::print("{}", csv);

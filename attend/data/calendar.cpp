@@ -9,7 +9,7 @@
 #include <cctype>
 #include <utility>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {
@@ -662,7 +662,8 @@ std::optional<Frequency> spacing_of(const std::vector<int64_t>& ts, SpacingBreak
 }
 
 Frequency infer_freq(const std::vector<int64_t>& ts, const std::string& source,
-                     const std::vector<int64_t>& lines, std::string_view hint) {
+                     const std::vector<int64_t>& lines, std::string_view column,
+                     std::string_view hint) {
   ATTEND_CHECK(ts.size() >= 2, "{}: cannot infer the frequency from {} timestamp(s); {}", source,
                ts.size(), hint);
   SpacingBreak at;
@@ -672,12 +673,12 @@ Frequency infer_freq(const std::vector<int64_t>& ts, const std::string& source,
                                 ? fmt::format("{}:{}", source, lines[r])
                                 : fmt::format("{}: row {}", source, r + 1);
   if (ts[r] <= ts[r - 1])
-    fail("{}: column 'date': {} is not after the previous row's {}; {}", where,
+    fail("{}: column '{}': {} is not after the previous row's {}; {}", where, column,
          format_timestamp(ts[r]), format_timestamp(ts[r - 1]), hint);
   fail(
-      "{}: column 'date': {} is {} after the previous row, but the rows are {} elsewhere: the "
+      "{}: column '{}': {} is {} after the previous row, but the rows are {} elsewhere: the "
       "spacing fits no frequency; {}",
-      where, format_timestamp(ts[r]), duration_text(ts[r] - ts[r - 1]),
+      where, column, format_timestamp(ts[r]), duration_text(ts[r] - ts[r - 1]),
       freq_description(at.nearest), hint);
 }
 

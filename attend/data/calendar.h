@@ -132,11 +132,12 @@ struct SpacingBreak {
 std::optional<Frequency> spacing_of(const std::vector<int64_t>& timestamps,
                                     SpacingBreak* where = nullptr);
 
-// spacing_of, or an attend::Error: "<source>:<line>: column 'date': <stamp> is <step> after the
-// previous row, but the rows are <frequency> elsewhere: the spacing fits no frequency; <hint>".
-// `lines` holds each timestamp's file line (empty: row numbers are shown).
+// spacing_of, or an attend::Error: "<source>:<line>: column '<column>': <stamp> is <step> after
+// the previous row, but the rows are <frequency> elsewhere: the spacing fits no frequency;
+// <hint>". `lines` holds each timestamp's file line (empty: row numbers are shown); `column` is
+// the time column's name.
 Frequency infer_freq(const std::vector<int64_t>& timestamps, const std::string& source,
-                     const std::vector<int64_t>& lines = {},
+                     const std::vector<int64_t>& lines = {}, std::string_view column = "date",
                      std::string_view hint = "pass --freq to choose the time features");
 
 // The n timestamps after `last`, one step of `freq` apart: fixed steps add; business days skip

@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {
@@ -153,39 +155,87 @@ int64_t CsvTable::column_index(std::string_view name) const {
   return -1;
 }
 
-CsvTable parse_csv(std::string_view text, const std::string& source, DateOrder order) {
+namespace {
+
+// pandas' default NA markers that a user's file may hold for a missing value.
+bool is_na_marker(std::string_view s) {
+  return s == "NA" || s == "NaN" || s == "nan" || s == "N/A" || s == "n/a" || s == "null" ||
+         s == "NULL";
+}
+
+}  // namespace
+
+CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOptions& options) {
   CsvTable table;
   table.source = source;
   Tokenizer tok(text, source);
   Record rec;
   if (!tok.next(rec)) fail("{}: empty file (no header row)", source);
   const int64_t header_line = rec.line;
-  int64_t date_col = -1;
   std::unordered_set<std::string_view> seen;
   table.header.reserve(rec.cells.size());
   for (const auto& c : rec.cells) table.header.emplace_back(c);
+  auto find = [&](const std::string& name) -> int64_t {
+    for (size_t j = 0; j < table.header.size(); ++j)
+      if (table.header[j] == name) return static_cast<int64_t>(j);
+    return -1;
+  };
   for (size_t j = 0; j < table.header.size(); ++j) {
     const std::string& name = table.header[j];
     if (name.empty()) fail("{}:{}: column {}: empty column name", source, header_line, j + 1);
     if (!seen.insert(name).second)
       fail("{}:{}: column {}: duplicate column name '{}'", source, header_line, j + 1, shown(name));
-    if (name == "date")
-      date_col = static_cast<int64_t>(j);
-    else
-      table.columns.push_back(name);
   }
-  if (date_col < 0)
-    fail("{}:{}: no 'date' column in the header (TSLib requires a column named 'date')", source,
-         header_line);
+  // The time column: --time_col, else `date` (TSLib), else `ds` (neuralforecast).
+  int64_t date_col = -1;
+  if (!options.time_col.empty()) {
+    date_col = find(options.time_col);
+    if (date_col < 0)
+      fail("{}:{}: --time_col '{}': no such column in the header", source, header_line,
+           shown(options.time_col));
+  } else {
+    date_col = find("date");
+    if (date_col < 0) date_col = find("ds");
+    if (date_col < 0)
+      fail(
+          "{}:{}: no 'date' column in the header (TSLib requires a column named 'date'; 'ds' or "
+          "--time_col NAME also serve)",
+          source, header_line);
+  }
+  table.time_column = table.header[date_col];
+  // The series-id column: --id_col, else `unique_id` when present.
+  int64_t id_col = -1;
+  if (!options.id_col.empty()) {
+    id_col = find(options.id_col);
+    if (id_col < 0)
+      fail("{}:{}: --id_col '{}': no such column in the header", source, header_line,
+           shown(options.id_col));
+  } else {
+    id_col = find("unique_id");
+  }
+  if (id_col == date_col)
+    fail("{}:{}: column '{}' is named both as the time and the series-id column", source,
+         header_line, shown(table.header[date_col]));
+  if (id_col >= 0) table.id_column = table.header[id_col];
+  for (size_t j = 0; j < table.header.size(); ++j)
+    if (static_cast<int64_t>(j) != date_col && static_cast<int64_t>(j) != id_col)
+      table.columns.push_back(table.header[j]);
+  const std::string time_name = shown(table.time_column);
+  const std::string hint = options.missing_hint.empty() ? "" : " (" + options.missing_hint + ")";
   const size_t nfields = table.header.size();
   const size_t ncols = table.columns.size();
   const size_t approx_rows = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
   table.values.reserve(approx_rows * ncols);
   table.timestamps.reserve(approx_rows);
   table.lines.reserve(approx_rows);
-  int64_t prev_ts = 0;
-  std::string prev_copy;
-  TimestampColumn dates(order, source);
+  if (id_col >= 0) table.ids.reserve(approx_rows);
+  // The previous row of each series: timestamp and its text (a wide table is one series "").
+  struct Last {
+    int64_t ts;
+    std::string text;
+  };
+  std::unordered_map<std::string, Last> last;
+  TimestampColumn dates(options.date_order, source, time_name);
   while (tok.next(rec)) {
     if (rec.cells.size() != nfields) {
       if (rec.cells.size() < nfields)
@@ -194,30 +244,51 @@ CsvTable parse_csv(std::string_view text, const std::string& source, DateOrder o
       fail("{}:{}: column {}: unexpected extra field (expected {} fields, found {})", source,
            rec.line, nfields + 1, nfields, rec.cells.size());
     }
+    std::string id;
+    if (id_col >= 0) {
+      id.assign(rec.cells[id_col]);
+      if (id.empty())
+        fail("{}:{}: column '{}': empty series id", source, rec.line, shown(table.id_column));
+    }
     for (size_t j = 0; j < nfields; ++j) {
       const std::string_view cell = rec.cells[j];
+      if (static_cast<int64_t>(j) == id_col) continue;
       if (static_cast<int64_t>(j) == date_col) {
         const int64_t ts = dates.read(cell, rec.line);
-        if (!table.timestamps.empty() && ts <= prev_ts)
-          fail(
-              "{}:{}: column 'date': '{}' {} the previous row's '{}' (timestamps must be strictly "
-              "increasing)",
-              source, rec.line, shown(cell), ts == prev_ts ? "duplicates" : "is earlier than",
-              shown(prev_copy));
+        auto [it, first] = last.try_emplace(id, Last{ts, std::string(cell)});
+        if (!first) {
+          if (ts <= it->second.ts)
+            fail(
+                "{}:{}: column '{}': '{}' {} the previous row's '{}' (timestamps must be strictly "
+                "increasing{})",
+                source, rec.line, time_name, shown(cell),
+                ts == it->second.ts ? "duplicates" : "is earlier than", shown(it->second.text),
+                id_col >= 0 ? " within series '" + shown(id) + "'" : std::string());
+          it->second = Last{ts, std::string(cell)};
+        }
         table.timestamps.push_back(ts);
         table.lines.push_back(rec.line);
-        prev_ts = ts;
-        prev_copy.assign(cell);
       } else {
         double v = 0;
-        if (cell.empty())
-          fail("{}:{}: column '{}': empty value", source, rec.line, shown(table.header[j]));
+        if (cell.empty() || is_na_marker(cell)) {
+          if (options.allow_missing) {
+            table.values.push_back(std::numeric_limits<double>::quiet_NaN());
+            ++table.missing;
+            continue;
+          }
+          if (cell.empty())
+            fail("{}:{}: column '{}': empty value{}", source, rec.line, shown(table.header[j]),
+                 hint);
+          fail("{}:{}: column '{}': '{}' is not a number{}", source, rec.line,
+               shown(table.header[j]), shown(cell), hint);
+        }
         if (!parse_number(cell, &v))
           fail("{}:{}: column '{}': '{}' is not a number", source, rec.line, shown(table.header[j]),
                shown(cell));
         table.values.push_back(v);
       }
     }
+    if (id_col >= 0) table.ids.push_back(std::move(id));
   }
   if (table.timestamps.empty()) fail("{}: no data rows after the header", source);
   table.date_format = dates.format();
@@ -226,7 +297,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source, DateOrder o
   return table;
 }
 
-CsvTable read_csv(const std::string& path, DateOrder order) {
+CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) fail("{}: cannot open: {}", path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", path);
@@ -236,7 +307,7 @@ CsvTable read_csv(const std::string& path, DateOrder order) {
   std::unique_ptr<char[]> buf(new char[size == 0 ? 1 : size]);  // not zero-filled
   const size_t got = size == 0 ? 0 : std::fread(buf.get(), 1, size, f.get());
   if (got != size) fail("{}: read {} of {} bytes", path, got, size);
-  return parse_csv(std::string_view(buf.get(), size), path, order);
+  return parse_csv(std::string_view(buf.get(), size), path, options);
 }
 
 }  // namespace attend::data

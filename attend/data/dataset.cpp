@@ -1,9 +1,15 @@
 #include "attend/data/dataset.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <filesystem>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <unordered_map>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {
@@ -40,22 +46,245 @@ const ForecastSplit& ForecastData::split(std::string_view name) const {
   fail("[data] unknown split '{}' (train, val, test)", name);
 }
 
-ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample) {
+MissingPolicy parse_missing_policy(const std::string& text, const std::string& flag) {
+  if (text == "error") return MissingPolicy::Error;
+  if (text == "ffill") return MissingPolicy::Ffill;
+  if (text == "interpolate") return MissingPolicy::Interpolate;
+  if (text == "mask") return MissingPolicy::Mask;
+  fail("{} '{}' must be error, ffill, interpolate or mask", flag, text);
+}
+
+namespace {
+
+constexpr const char* kMissingHint = "--missing ffill, interpolate or mask fills or masks it";
+
+}  // namespace
+
+CsvOptions csv_options(const DataConfig& config) {
+  CsvOptions o;
+  o.time_col = config.time_col;
+  o.id_col = config.id_col;
+  o.allow_missing = parse_missing_policy(config.missing) != MissingPolicy::Error;
+  o.missing_hint = kMissingHint;
+  o.date_order = parse_date_order(config.date_format);
+  return o;
+}
+
+ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample,
+                                const std::function<void(const std::string&)>& log) {
   validate(config, sample);
   protocol_of(config.data);
   const std::string path = (std::filesystem::path(config.root_path) / config.data_path).string();
-  return make_forecast_data(read_csv(path, parse_date_order(config.date_format)), config, sample);
+  return make_forecast_data(read_csv(path, csv_options(config)), config, sample, log);
 }
 
+SeriesRows group_series(const CsvTable& table) {
+  SeriesRows out;
+  if (table.ids.empty()) {
+    out.ids.push_back("");
+    out.rows.emplace_back(static_cast<size_t>(table.rows()));
+    std::iota(out.rows[0].begin(), out.rows[0].end(), int64_t{0});
+    return out;
+  }
+  std::unordered_map<std::string, size_t> index;
+  for (int64_t r = 0; r < table.rows(); ++r) {
+    auto [it, fresh] = index.try_emplace(table.ids[r], out.ids.size());
+    if (fresh) {
+      out.ids.push_back(table.ids[r]);
+      out.rows.emplace_back();
+    }
+    out.rows[it->second].push_back(r);
+  }
+  return out;
+}
+
+std::vector<uint8_t> fill_missing(std::vector<double>& v, int64_t rows, int64_t cols,
+                                  MissingPolicy policy, const std::vector<std::string>& columns,
+                                  const std::vector<int64_t>& lines, const std::string& source) {
+  std::vector<uint8_t> observed(static_cast<size_t>(rows * cols), 1);
+  for (int64_t c = 0; c < cols; ++c) {
+    int64_t first = -1;  // first observed row
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!std::isnan(v[r * cols + c])) {
+        if (first < 0) first = r;
+        continue;
+      }
+      observed[r * cols + c] = 0;
+      if (policy == MissingPolicy::Error)
+        fail("{}:{}: column '{}': empty value ({})", source, lines[r], columns[c], kMissingHint);
+    }
+    if (first < 0)
+      fail("{}: column '{}' has no value at all (every row is missing)", source, columns[c]);
+    int64_t prev = -1;  // last observed row
+    for (int64_t r = 0; r < rows; ++r) {
+      double& x = v[r * cols + c];
+      if (observed[r * cols + c]) {
+        prev = r;
+        continue;
+      }
+      if (prev < 0) {  // leading gap: the first observed value
+        x = v[first * cols + c];
+        continue;
+      }
+      int64_t next = r + 1;
+      while (next < rows && !observed[next * cols + c]) ++next;
+      if (policy == MissingPolicy::Interpolate && next < rows) {
+        const double a = v[prev * cols + c], b = v[next * cols + c];
+        x = a + (b - a) * static_cast<double>(r - prev) / static_cast<double>(next - prev);
+      } else {
+        x = v[prev * cols + c];  // ffill, mask's inputs, and interpolate past the last value
+      }
+    }
+  }
+  return observed;
+}
+
+namespace {
+
+// The series' values of the selected columns with missing rows inserted where the timestamps
+// skip whole steps of a fixed spacing (`step` seconds; business days skip weekends).
+struct SeriesValues {
+  std::vector<double> values;  // (rows, C), NaN where missing
+  std::vector<int64_t> timestamps, lines;
+  int64_t rows() const { return static_cast<int64_t>(timestamps.size()); }
+};
+
+// Whether consecutive days skip only weekends (every 3-day step leaves a Friday).
+bool business_days(const std::vector<int64_t>& ts) {
+  bool weekend_gap = false;
+  for (size_t i = 1; i < ts.size(); ++i) {
+    const int64_t d = ts[i] - ts[i - 1];
+    if (d == 86400) continue;
+    if (d != 3 * 86400 || civil_time(ts[i - 1]).weekday != 4) return false;
+    weekend_gap = true;
+  }
+  return weekend_gap;
+}
+
+// The most common positive step between timestamps (0 for fewer than two).
+int64_t common_step(const std::vector<int64_t>& ts) {
+  std::map<int64_t, int64_t> counts;
+  for (size_t i = 1; i < ts.size(); ++i) ++counts[ts[i] - ts[i - 1]];
+  int64_t step = 0, best = 0;
+  for (const auto& [d, k] : counts)
+    if (k > best) best = k, step = d;
+  return step;
+}
+
+SeriesValues series_values(const CsvTable& table, const std::vector<int64_t>& rows,
+                           const std::vector<int64_t>& pick, bool fill_gaps, MissingPolicy policy,
+                           const std::string& id) {
+  const int64_t C = static_cast<int64_t>(pick.size());
+  SeriesValues s;
+  std::vector<int64_t> ts;
+  for (int64_t r : rows) ts.push_back(table.timestamps[r]);
+  // Fixed spacings only (seconds up to weeks); calendar spacings (months, business days) and
+  // irregular data are taken as they come.
+  const int64_t step = fill_gaps && ts.size() >= 3 ? common_step(ts) : 0;
+  const bool fixed = step > 0 && step <= 7 * 86400 && !(step == 86400 && business_days(ts));
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const int64_t r = rows[k];
+    if (fixed && k > 0) {
+      const int64_t gap = ts[k] - ts[k - 1];
+      if (gap > step && gap % step == 0) {
+        const int64_t missing = gap / step - 1;
+        if (policy == MissingPolicy::Error)
+          fail(
+              "{}:{}: column '{}': {} missing row(s) before '{}'{} at the data's spacing of {} s "
+              "({})",
+              table.source, table.lines[r], table.time_column, missing, format_timestamp(ts[k]),
+              id.empty() ? "" : " in series '" + id + "'", step, kMissingHint);
+        for (int64_t m = 1; m <= missing; ++m) {
+          s.timestamps.push_back(ts[k - 1] + m * step);
+          s.lines.push_back(table.lines[r]);
+          s.values.insert(s.values.end(), static_cast<size_t>(C),
+                          std::numeric_limits<double>::quiet_NaN());
+        }
+      }
+    }
+    s.timestamps.push_back(ts[k]);
+    s.lines.push_back(table.lines[r]);
+    const double* row = table.values.data() + r * table.cols();
+    for (int64_t c = 0; c < C; ++c) s.values.push_back(row[pick[c]]);
+  }
+  return s;
+}
+
+// Row borders [b1, b2) of train, val and test in a series of n rows.
+using Borders = std::array<std::array<int64_t, 2>, 3>;
+
+Borders borders(Protocol protocol, const DataConfig& config, const std::vector<int64_t>& ts,
+                int64_t seq) {
+  const auto n = static_cast<int64_t>(ts.size());
+  std::array<int64_t, 3> b1{}, b2{};
+  if (!config.val_start.empty() || !config.test_start.empty()) {
+    // Cut-off dates: train before val_start, val before test_start, test after; val and test
+    // windows look back seq_len rows as TSLib's borders do.
+    auto first_at = [&](const std::string& text, const char* flag) {
+      int64_t t = 0;
+      ATTEND_CHECK(parse_timestamp(text, parse_date_order(config.date_format), &t),
+                   "{} '{}' is not a date", flag, text);
+      return static_cast<int64_t>(std::lower_bound(ts.begin(), ts.end(), t) - ts.begin());
+    };
+    ATTEND_CHECK(!config.val_start.empty() && !config.test_start.empty(),
+                 "--val_start and --test_start go together (got only {})",
+                 config.val_start.empty() ? "--test_start" : "--val_start");
+    const int64_t v = first_at(config.val_start, "--val_start");
+    const int64_t t = first_at(config.test_start, "--test_start");
+    ATTEND_CHECK(v <= t, "--val_start {} must not come after --test_start {}", config.val_start,
+                 config.test_start);
+    b1 = {0, v - seq, t - seq};
+    b2 = {v, t, n};
+  } else if (protocol == Protocol::Custom) {
+    const int64_t num_train = static_cast<int64_t>(static_cast<double>(n) * 0.7);
+    const int64_t num_test = static_cast<int64_t>(static_cast<double>(n) * 0.2);
+    const int64_t num_vali = n - num_train - num_test;
+    b1 = {0, num_train - seq, n - num_test - seq};
+    b2 = {num_train, num_train + num_vali, n};
+  } else {
+    const int64_t m = protocol == Protocol::EttMinute ? 4 : 1;
+    const int64_t month = 30 * 24 * m;
+    b1 = {0, 12 * month - seq, 12 * month + 4 * month - seq};
+    b2 = {12 * month, 12 * month + 4 * month, 12 * month + 8 * month};
+  }
+  Borders out{};
+  for (int s = 0; s < 3; ++s) out[s] = {b1[s], std::min(b2[s], n)};  // pandas slicing stops at n
+  return out;
+}
+
+// Why a series of these borders has too few rows for one window of each split ("" when it has).
+std::string too_short(const Borders& b, int64_t n, int64_t seq, int64_t pred) {
+  static const char* names[3] = {"train", "val", "test"};
+  for (int s = 0; s < 3; ++s) {
+    const int64_t rows = std::max<int64_t>(0, b[s][1] - std::max<int64_t>(b[s][0], 0));
+    if (b[s][0] < 0 || rows - seq - pred + 1 < 1)
+      return fmt::format(
+          "too few rows for the {} split: rows [{}, {}) of {} give {} rows, but seq_len {} + "
+          "pred_len {} need at least {}",
+          names[s], b[s][0], b[s][1], n, rows, seq, pred, seq + pred);
+  }
+  return "";
+}
+
+}  // namespace
+
 ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
-                                const SampleConfig& sample) {
+                                const SampleConfig& sample,
+                                const std::function<void(const std::string&)>& log) {
   validate(config, sample);
   const Protocol protocol = protocol_of(config.data);
+  const MissingPolicy policy = parse_missing_policy(config.missing);
   const std::string& src = table.source;
+  const bool long_fmt = !table.ids.empty();
+  ATTEND_CHECK(!long_fmt || protocol == Protocol::Custom,
+               "{}: long format (series-id column '{}') needs --data custom, got --data {}", src,
+               table.id_column, config.data);
   ForecastData out;
   out.config = config;
   out.sample = sample;
   out.source = src;
+  out.id_column = table.id_column;
+  out.time_column = table.time_column;
 
   // ---- columns: ETT keeps file order; custom moves the target last (Dataset_Custom) ----------
   const int64_t target_col = table.column_index(config.target);
@@ -74,18 +303,59 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
     for (int64_t c = 0; c < table.cols(); ++c) pick.push_back(c);
   }
   const int64_t C = static_cast<int64_t>(pick.size());
-  ATTEND_CHECK(C > 0, "{}: no numeric columns besides 'date'", src);
+  ATTEND_CHECK(C > 0, "{}: no numeric columns besides '{}'", src, table.time_column);
   for (int64_t k = 0; k < C; ++k) {
     out.columns.push_back(table.columns[pick[k]]);
     if (pick[k] == target_col) out.target_index = k;
   }
 
-  // ---- frequency and marks --------------------------------------------------------------------
+  // ---- series: values with missing rows and cells filled per --missing ------------------------
+  const SeriesRows groups = group_series(table);
+  const int64_t seq = sample.seq_len, pred = sample.pred_len;
+  std::vector<SeriesValues> series;
+  std::vector<std::vector<uint8_t>> observed;
+  std::vector<Borders> series_borders;
+  bool any_missing = false;
+  for (size_t g = 0; g < groups.ids.size(); ++g) {
+    const std::string& id = groups.ids[g];
+    SeriesValues sv =
+        series_values(table, groups.rows[g], pick, protocol == Protocol::Custom, policy, id);
+    const Borders b = borders(protocol, config, sv.timestamps, seq);
+    if (const std::string why = too_short(b, sv.rows(), seq, pred); !why.empty()) {
+      if (!long_fmt) fail("{}: {}", src, why);
+      if (!config.skip_short)
+        fail("{}: series '{}': {} (--skip_short leaves such series out)", src, id, why);
+      if (log) log(fmt::format("note: {}: series '{}' left out: {}", src, id, why));
+      continue;
+    }
+    std::vector<std::string> where(out.columns.size());
+    for (int64_t c = 0; c < C; ++c)
+      where[c] = id.empty() ? out.columns[c] : out.columns[c] + "' of series '" + id;
+    observed.push_back(fill_missing(sv.values, sv.rows(), C, policy, where, sv.lines, src));
+    for (int64_t r = 0; r < sv.rows(); ++r)
+      for (int64_t c = 0; c < C; ++c)
+        ATTEND_CHECK(std::abs(sv.values[r * C + c]) <= std::numeric_limits<float>::max(),
+                     "{}:{}: column '{}': {} is beyond float32's range (|x| <= 3.4e38)", src,
+                     sv.lines[r], where[c], sv.values[r * C + c]);
+    for (uint8_t o : observed.back()) any_missing |= o == 0;
+    if (long_fmt) out.series_ids.push_back(id);
+    series.push_back(std::move(sv));
+    series_borders.push_back(b);
+  }
+  ATTEND_CHECK(!series.empty(),
+               "{}: every series is too short for one window (seq_len {} + "
+               "pred_len {})",
+               src, seq, pred);
+
+  // ---- frequency and marks (from the longest series) ------------------------------------------
+  size_t longest = 0;
+  for (size_t g = 1; g < series.size(); ++g)
+    if (series[g].rows() > series[longest].rows()) longest = g;
   const bool infer = sample.freq.empty() || sample.freq == "auto";
-  out.spacing = spacing_of(table.timestamps);
-  const Frequency freq = !infer        ? parse_freq(sample.freq)
-                         : out.spacing ? *out.spacing
-                                       : infer_freq(table.timestamps, src, table.lines);
+  const SeriesValues& ref = series[longest];
+  out.spacing = spacing_of(ref.timestamps);
+  const Frequency freq = infer ? infer_freq(ref.timestamps, src, ref.lines, table.time_column)
+                               : parse_freq(sample.freq);
   out.freq_kind = time_feature_kind(freq.kind);
   out.freq = std::string(1, freq_letter(freq.kind));
   out.timeenc = sample.embed == "timeF" ? 1 : 0;
@@ -100,63 +370,59 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
   }
   const int64_t F = out.mark_dim();
 
-  // ---- borders ---------------------------------------------------------------------------------
-  const int64_t n = table.rows();
-  const int64_t seq = sample.seq_len;
-  std::array<int64_t, 3> b1{}, b2{};
-  if (protocol == Protocol::Custom) {
-    const int64_t num_train = static_cast<int64_t>(static_cast<double>(n) * 0.7);
-    const int64_t num_test = static_cast<int64_t>(static_cast<double>(n) * 0.2);
-    const int64_t num_vali = n - num_train - num_test;
-    b1 = {0, num_train - seq, n - num_test - seq};
-    b2 = {num_train, num_train + num_vali, n};
-  } else {
-    const int64_t m = protocol == Protocol::EttMinute ? 4 : 1;
-    const int64_t month = 30 * 24 * m;
-    b1 = {0, 12 * month - seq, 12 * month + 4 * month - seq};
-    b2 = {12 * month, 12 * month + 4 * month, 12 * month + 8 * month};
-  }
+  // ---- scalers on the train rows of the selected columns --------------------------------------
+  std::vector<StandardScaler> scalers(series.size());
+  if (config.scale)
+    for (size_t g = 0; g < series.size(); ++g) {
+      const auto [t0, t1] = series_borders[g][0];
+      scalers[g].fit(series[g].values.data() + t0 * C, t1 - t0, C, out.columns);
+    }
+  if (long_fmt)
+    out.series_scalers = scalers;
+  else
+    out.scaler = scalers[0];
+
+  // ---- splits: each series' rows back to back, windows inside each -----------------------------
   static const char* names[3] = {"train", "val", "test"};
-  for (int s = 0; s < 3; ++s) {
-    b2[s] = std::min(b2[s], n);  // pandas slicing stops at the end of the table
-    const int64_t rows = std::max<int64_t>(0, b2[s] - std::max<int64_t>(b1[s], 0));
-    if (b1[s] < 0 || rows - seq - sample.pred_len + 1 < 1)
-      fail(
-          "{}: too few rows for the {} split: rows [{}, {}) of {} give {} rows, but seq_len {} + "
-          "pred_len {} need at least {}",
-          src, names[s], b1[s], b2[s], n, rows, seq, sample.pred_len, seq + sample.pred_len);
-  }
-
-  // ---- scaler on the train rows of the selected columns
-  // ------------------------------------------
-  std::vector<double> selected(static_cast<size_t>(n * C));
-  for (int64_t r = 0; r < n; ++r) {
-    const double* row = table.values.data() + r * table.cols();
-    for (int64_t k = 0; k < C; ++k) selected[r * C + k] = row[pick[k]];
-  }
-  if (config.scale) out.scaler.fit(selected.data() + b1[0] * C, b2[0] - b1[0], C, out.columns);
-
   ForecastSplit* splits[3] = {&out.train, &out.val, &out.test};
   for (int s = 0; s < 3; ++s) {
     ForecastSplit& sp = *splits[s];
     sp.name = names[s];
-    sp.begin = b1[s];
-    sp.end = b2[s];
-    sp.rows = b2[s] - b1[s];
     sp.channels = C;
     sp.mark_dim = F;
     sp.seq_len = seq;
     sp.label_len = sample.label_len;
-    sp.pred_len = sample.pred_len;
-    sp.data.resize(static_cast<size_t>(sp.rows * C));
-    const double* from = selected.data() + sp.begin * C;
-    if (config.scale)
-      out.scaler.transform(from, sp.rows, C, sp.data.data());
-    else
-      for (int64_t i = 0; i < sp.rows * C; ++i) sp.data[i] = static_cast<float>(from[i]);
-    sp.timestamps.assign(table.timestamps.begin() + sp.begin, table.timestamps.begin() + sp.end);
-    sp.marks = out.timeenc == 1 ? time_features(sp.timestamps.data(), sp.rows, out.freq_kind)
-                                : time_marks_fixed(sp.timestamps.data(), sp.rows, with_minute);
+    sp.pred_len = pred;
+    if (!long_fmt) sp.begin = series_borders[0][s][0], sp.end = series_borders[0][s][1];
+    for (size_t g = 0; g < series.size(); ++g) {
+      const auto [b1, b2] = series_borders[g][s];
+      const int64_t n = b2 - b1, first = sp.rows;
+      sp.data.resize(static_cast<size_t>((first + n) * C));
+      const double* from = series[g].values.data() + b1 * C;
+      if (config.scale)
+        scalers[g].transform(from, n, C, sp.data.data() + first * C);
+      else
+        for (int64_t i = 0; i < n * C; ++i) sp.data[first * C + i] = static_cast<float>(from[i]);
+      for (int64_t i = 0; i < n * C; ++i)
+        ATTEND_CHECK(std::isfinite(sp.data[first * C + i]),
+                     "{}:{}: column '{}': {} is {} once scaled (beyond float32's range)", src,
+                     series[g].lines[b1 + i / C], out.columns[i % C], from[i],
+                     sp.data[first * C + i]);
+      const std::vector<int64_t> ts(series[g].timestamps.begin() + b1,
+                                    series[g].timestamps.begin() + b2);
+      sp.timestamps.insert(sp.timestamps.end(), ts.begin(), ts.end());
+      const std::vector<float> m = out.timeenc == 1 ? time_features(ts.data(), n, out.freq_kind)
+                                                    : time_marks_fixed(ts.data(), n, with_minute);
+      sp.marks.insert(sp.marks.end(), m.begin(), m.end());
+      if (any_missing && policy == MissingPolicy::Mask)
+        sp.observed.insert(sp.observed.end(), observed[g].begin() + b1 * C,
+                           observed[g].begin() + b2 * C);
+      for (int64_t w = 0; w + seq + pred <= n; ++w) {
+        sp.starts.push_back(first + w);
+        if (long_fmt) sp.window_series.push_back(static_cast<int64_t>(g));
+      }
+      sp.rows += n;
+    }
   }
   return out;
 }

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {
@@ -70,6 +70,11 @@ Batch BatchLoader::batch(int64_t b, Context& ctx) const {
   float* xm = out.x_mark_enc.data<float>();
   float* y = out.y.data<float>();
   float* ym = out.y_mark.data<float>();
+  float* yo = nullptr;
+  if (!sp.observed.empty()) {
+    out.y_observed = Tensor::empty({B, Y, C}, DType::F32, ctx);
+    yo = out.y_observed.data<float>();
+  }
   for (int64_t k = 0; k < B; ++k) {
     const int64_t i = out.indices[k];
     // Window rows are contiguous in the split array: one copy per tensor and window.
@@ -78,6 +83,10 @@ Batch BatchLoader::batch(int64_t b, Context& ctx) const {
     if (F > 0) {
       std::memcpy(xm + k * L * F, sp.seq_x_mark(i), sizeof(float) * L * F);
       std::memcpy(ym + k * Y * F, sp.seq_y_mark(i), sizeof(float) * Y * F);
+    }
+    if (yo) {
+      const uint8_t* o = sp.seq_y_observed(i);
+      for (int64_t j = 0; j < Y * C; ++j) yo[k * Y * C + j] = o[j] ? 1.0f : 0.0f;
     }
   }
   return out;

@@ -19,10 +19,13 @@ struct LoaderOptions {
 
 // One batch, as the exp feeds TSLib's models.
 struct Batch {
-  Tensor x_enc;                  // (B, seq_len, C)
-  Tensor x_mark_enc;             // (B, seq_len, F)
-  Tensor y;                      // (B, label_len + pred_len, C)  (TSLib's batch_y)
-  Tensor y_mark;                 // (B, label_len + pred_len, F)  (x_mark_dec)
+  Tensor x_enc;       // (B, seq_len, C)
+  Tensor x_mark_enc;  // (B, seq_len, F)
+  Tensor y;           // (B, label_len + pred_len, C)  (TSLib's batch_y)
+  Tensor y_mark;      // (B, label_len + pred_len, F)  (x_mark_dec)
+  // (B, label_len + pred_len, C): 1 where y's value counts, 0 where it was missing and masked
+  // (--missing mask); undefined when every value counts.
+  Tensor y_observed;
   std::vector<int64_t> indices;  // window index of each row
 
   int64_t size() const { return static_cast<int64_t>(indices.size()); }

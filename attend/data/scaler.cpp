@@ -3,7 +3,7 @@
 #include <cfloat>
 #include <cmath>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

@@ -1,6 +1,6 @@
 #include "attend/data/time_features.h"
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::data {
 namespace {

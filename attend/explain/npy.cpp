@@ -4,8 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "attend/base/error.h"
 #include "attend/io/atomic_file.h"
-#include "attend/tensor/error.h"
 
 namespace attend::explain {
 

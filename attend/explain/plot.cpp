@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "attend/base/error.h"
 #include "attend/io/atomic_file.h"
-#include "attend/tensor/error.h"
 
 namespace attend::explain {
 

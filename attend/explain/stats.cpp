@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::explain {
 

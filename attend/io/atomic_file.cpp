@@ -10,7 +10,7 @@
 #include <cstring>
 #include <random>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend::io {
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "attend/base/error.h"
 #include "attend/kernels/attention_rows.h"
 #include "attend/kernels/gemm.h"
 #include "attend/kernels/random.h"
@@ -12,6 +13,9 @@
 namespace attend::kernels {
 
 namespace {
+
+using In = View<const float, 4>;
+using Out = View<float, 4>;
 
 constexpr int64_t kKeyBlock = 512;
 
@@ -41,11 +45,11 @@ std::unique_ptr<float[]> scratch_floats(int64_t n) {
 void apply_masks(float* s, int64_t rows, int64_t cols, int64_t lds, int64_t b, int64_t h,
                  int64_t i0, int64_t j0, const AttentionMask& mask, const AttentionParams& p) {
   if (mask.data) {
+    const int64_t mk = mask.strides[3];
     for (int64_t i = 0; i < rows; ++i) {
-      const float* mrow =
-          mask.data + b * mask.stride_b + h * mask.stride_h + (i0 + i) * mask.stride_q;
+      const float* mrow = mask.at(b, h, i0 + i, j0);
       float* row = s + i * lds;
-      for (int64_t j = 0; j < cols; ++j) row[j] += mrow[(j0 + j) * mask.stride_k];
+      for (int64_t j = 0; j < cols; ++j) row[j] += mrow[j * mk];
     }
   }
   if (p.causal && j0 + cols - 1 > i0 + p.causal_offset) {
@@ -133,17 +137,16 @@ void dropout_head(const AttentionDims& d, const AttentionParams& p, int64_t b, i
 }
 
 // The per-head description shared by the forward and backward of the row-wise kernel.
-detail::RowsHead rows_head(const AttentionDims& d, const float* q, AttentionStrides qs,
-                           const float* k, AttentionStrides ks, const float* v, AttentionStrides vs,
+detail::RowsHead rows_head(const AttentionDims& d, const In& q, const In& k, const In& v,
                            const AttentionMask& mask, const AttentionParams& p, int64_t b,
                            int64_t h) {
   detail::RowsHead r;
-  r.q = q + b * qs.b + h * qs.h, r.q_ld = qs.l;
-  r.k = k + b * ks.b + h * ks.h, r.k_ld = ks.l;
-  r.v = v + b * vs.b + h * vs.h, r.v_ld = vs.l;
+  r.q = q.at(b, h), r.q_ld = q.strides[2];
+  r.k = k.at(b, h), r.k_ld = k.strides[2];
+  r.v = v.at(b, h), r.v_ld = v.strides[2];
   if (mask.data) {
-    r.mask = mask.data + b * mask.stride_b + h * mask.stride_h;
-    r.mask_q = mask.stride_q, r.mask_k = mask.stride_k;
+    r.mask = mask.at(b, h);
+    r.mask_q = mask.strides[2], r.mask_k = mask.strides[3];
   }
   r.lq = d.len_q, r.lk = d.len_k, r.dim = d.dim, r.dim_v = d.dim_v;
   r.scale = p.scale;
@@ -156,8 +159,7 @@ detail::RowsHead rows_head(const AttentionDims& d, const float* q, AttentionStri
 // fill(r, b, h, bh) sets the output pointers of the pass, the dropout multipliers are drawn, and
 // run(r, scratch) computes it (rows_head_forward or rows_head_backward).
 template <typename Fill, typename Run>
-void for_each_rows_head(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                        AttentionStrides ks, const float* v, AttentionStrides vs,
+void for_each_rows_head(const AttentionDims& d, const In& q, const In& k, const In& v,
                         const AttentionMask& mask, const AttentionParams& p, int threads, Fill fill,
                         Run run) {
   const int64_t heads = d.batch * d.heads;
@@ -169,7 +171,7 @@ void for_each_rows_head(const AttentionDims& d, const float* q, AttentionStrides
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < heads; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
-      detail::RowsHead r = rows_head(d, q, qs, k, ks, v, vs, mask, p, b, h);
+      detail::RowsHead r = rows_head(d, q, k, v, mask, p, b, h);
       fill(r, b, h, bh);
       if (dropout) {
         dropout_head(d, p, b, h, z.data());
@@ -180,48 +182,47 @@ void for_each_rows_head(const AttentionDims& d, const float* q, AttentionStrides
   }
 }
 
-void forward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                  AttentionStrides ks, const float* v, AttentionStrides vs,
-                  const AttentionMask& mask, const AttentionParams& p, float* o,
-                  AttentionStrides os, float* lse, int threads) {
+void forward_rows(const AttentionDims& d, const In& q, const In& k, const In& v,
+                  const AttentionMask& mask, const AttentionParams& p, const Out& o, float* lse,
+                  int threads) {
   for_each_rows_head(
-      d, q, qs, k, ks, v, vs, mask, p, threads,
+      d, q, k, v, mask, p, threads,
       [&](detail::RowsHead& r, int64_t b, int64_t h, int64_t bh) {
-        r.out = o + b * os.b + h * os.h, r.out_ld = os.l;
+        r.out = o.at(b, h), r.out_ld = o.strides[2];
         r.lse = lse ? lse + bh * d.len_q : nullptr;
       },
       detail::rows_head_forward);
 }
 
-void backward_rows(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                   AttentionStrides ks, const float* v, AttentionStrides vs,
-                   const AttentionMask& mask, const AttentionParams& p, const float* o,
-                   AttentionStrides os, const float* lse, const float* dout, AttentionStrides dos,
-                   float* dq, AttentionStrides dqs, float* dk, AttentionStrides dks, float* dv,
-                   AttentionStrides dvs, int threads) {
+void backward_rows(const AttentionDims& d, const In& q, const In& k, const In& v,
+                   const AttentionMask& mask, const AttentionParams& p, const In& o,
+                   const float* lse, const In& dout, const Out& dq, const Out& dk, const Out& dv,
+                   int threads) {
   for_each_rows_head(
-      d, q, qs, k, ks, v, vs, mask, p, threads,
+      d, q, k, v, mask, p, threads,
       [&](detail::RowsHead& r, int64_t b, int64_t h, int64_t bh) {
-        r.o = o + b * os.b + h * os.h, r.o_ld = os.l;
+        r.o = o.at(b, h), r.o_ld = o.strides[2];
         r.lse = const_cast<float*>(lse + bh * d.len_q);
-        r.dout = dout + b * dos.b + h * dos.h, r.dout_ld = dos.l;
-        r.dq = dq + b * dqs.b + h * dqs.h, r.dq_ld = dqs.l;
-        r.dk = dk + b * dks.b + h * dks.h, r.dk_ld = dks.l;
-        r.dv = dv + b * dvs.b + h * dvs.h, r.dv_ld = dvs.l;
+        r.dout = dout.at(b, h), r.dout_ld = dout.strides[2];
+        r.dq = dq.at(b, h), r.dq_ld = dq.strides[2];
+        r.dk = dk.at(b, h), r.dk_ld = dk.strides[2];
+        r.dv = dv.at(b, h), r.dv_ld = dv.strides[2];
       },
       detail::rows_head_backward);
 }
 
 }  // namespace
 
-void attention_forward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                       AttentionStrides ks, const float* v, AttentionStrides vs,
-                       const AttentionMask& mask, const AttentionParams& p, float* o,
-                       AttentionStrides os, float* lse, int threads) {
+void attention_forward(In q, In k, In v, const AttentionMask& mask, const AttentionParams& p, Out o,
+                       float* lse, int threads) {
+  const AttentionDims d = attention_dims(q, k, v);
+  ATTEND_DEBUG_ASSERT(q.strides[3] == 1 && k.strides[3] == 1 && v.strides[3] == 1 &&
+                      o.strides[3] == 1);
   if (use_rows_kernel(d, p)) {
-    forward_rows(d, q, qs, k, ks, v, vs, mask, p, o, os, lse, threads);
+    forward_rows(d, q, k, v, mask, p, o, lse, threads);
     return;
   }
+  const int64_t ldq = q.strides[2], ldk = k.strides[2], ldv = v.strides[2], ldo = o.strides[2];
   const int64_t qb = query_block(d.len_q, p.causal);
   const int64_t n_qblocks = (d.len_q + qb - 1) / qb;
   const int64_t tasks = d.batch * d.heads * n_qblocks;
@@ -236,27 +237,27 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
     for (int64_t t = 0; t < tasks; ++t) {
       const int64_t b = t / (d.heads * n_qblocks), h = (t / n_qblocks) % d.heads;
       const int64_t i0 = (t % n_qblocks) * qb, rows = std::min(qb, d.len_q - i0);
-      const float* qt = q + b * qs.b + h * qs.h + i0 * qs.l;
-      float* ot = o + b * os.b + h * os.h + i0 * os.l;
+      const float* qt = q.at(b, h, i0);
+      float* ot = o.at(b, h, i0);
       float* lt = lse ? lse + (b * d.heads + h) * d.len_q + i0 : nullptr;
       std::fill(m.begin(), m.begin() + rows, -INFINITY);
       std::fill(l.begin(), l.begin() + rows, 0.0f);
       const int64_t kend = key_end(d, p, i0, rows);
       if (kend == 0)  // no key visible: the output is zero
-        for (int64_t i = 0; i < rows; ++i) std::fill(ot + i * os.l, ot + i * os.l + d.dim_v, 0.0f);
+        for (int64_t i = 0; i < rows; ++i) std::fill(ot + i * ldo, ot + i * ldo + d.dim_v, 0.0f);
       for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, kend - j0);
-        const float* kt = k + b * ks.b + h * ks.h + j0 * ks.l;
-        const float* vt = v + b * vs.b + h * vs.h + j0 * vs.l;
+        const float* kt = k.at(b, h, j0);
+        const float* vt = v.at(b, h, j0);
         // S (rows, cols) = scale · Q_t K_tᵀ
-        gemm({false, true, rows, cols, d.dim, qs.l, ks.l, lds}, p.scale, qt, kt, 0.0f, s.get(), 1);
+        gemm({false, true, rows, cols, d.dim, ldq, ldk, lds}, p.scale, qt, kt, 0.0f, s.get(), 1);
         apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p);
         detail::online_softmax_rows(s.get(), rows, cols, lds, m.data(), l.data(), alpha.data());
         // The first block writes O_t; later ones rescale it by alpha = exp(m_old − m_new).
-        if (j0 > 0) detail::scale_rows(ot, rows, d.dim_v, os.l, alpha.data());
+        if (j0 > 0) detail::scale_rows(ot, rows, d.dim_v, ldo, alpha.data());
         if (dropout) apply_dropout(s.get(), rows, cols, lds, d, p, b, h, i0, j0);
         // O_t (rows, Dv) (+)= P V_t
-        gemm({false, false, rows, d.dim_v, cols, lds, vs.l, os.l}, 1.0f, s.get(), vt,
+        gemm({false, false, rows, d.dim_v, cols, lds, ldv, ldo}, 1.0f, s.get(), vt,
              j0 > 0 ? 1.0f : 0.0f, ot, 1);
       }
       // O_t ← O_t / l (a fully masked row has l = 0 and P = 0, so its output stays zero)
@@ -264,22 +265,24 @@ void attention_forward(const AttentionDims& d, const float* q, AttentionStrides 
         alpha[i] = l[i] > 0.0f ? 1.0f / l[i] : 1.0f;
         if (lt) lt[i] = l[i] > 0.0f ? m[i] + std::log(l[i]) : -INFINITY;
       }
-      detail::scale_rows(ot, rows, d.dim_v, os.l, alpha.data());
+      detail::scale_rows(ot, rows, d.dim_v, ldo, alpha.data());
     }
   }
 }
 
-void attention_backward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                        AttentionStrides ks, const float* v, AttentionStrides vs,
-                        const AttentionMask& mask, const AttentionParams& p, const float* o,
-                        AttentionStrides os, const float* lse, const float* dout,
-                        AttentionStrides dos, float* dq, AttentionStrides dqs, float* dk,
-                        AttentionStrides dks, float* dv, AttentionStrides dvs, int threads) {
+void attention_backward(In q, In k, In v, const AttentionMask& mask, const AttentionParams& p, In o,
+                        const float* lse, In dout, Out dq, Out dk, Out dv, int threads) {
+  const AttentionDims d = attention_dims(q, k, v);
+  ATTEND_DEBUG_ASSERT(q.strides[3] == 1 && k.strides[3] == 1 && v.strides[3] == 1 &&
+                      o.strides[3] == 1 && dout.strides[3] == 1 && dq.strides[3] == 1 &&
+                      dk.strides[3] == 1 && dv.strides[3] == 1);
   if (use_rows_kernel(d, p)) {
-    backward_rows(d, q, qs, k, ks, v, vs, mask, p, o, os, lse, dout, dos, dq, dqs, dk, dks, dv, dvs,
-                  threads);
+    backward_rows(d, q, k, v, mask, p, o, lse, dout, dq, dk, dv, threads);
     return;
   }
+  const int64_t ldq = q.strides[2], ldk = k.strides[2], ldv = v.strides[2], ldo = o.strides[2];
+  const int64_t lddo = dout.strides[2], lddq = dq.strides[2], lddk = dk.strides[2],
+                lddv = dv.strides[2];
   const int64_t qb = query_block(d.len_q, p.causal);
   const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;
@@ -294,38 +297,36 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
 #pragma omp for schedule(dynamic)
     for (int64_t bh = 0; bh < heads; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
-      const float* qh = q + b * qs.b + h * qs.h;
-      const float* kh = k + b * ks.b + h * ks.h;
-      const float* vh = v + b * vs.b + h * vs.h;
-      const float* oh = o + b * os.b + h * os.h;
-      const float* doh = dout + b * dos.b + h * dos.h;
+      const float* qh = q.at(b, h);
+      const float* kh = k.at(b, h);
+      const float* vh = v.at(b, h);
+      const float* oh = o.at(b, h);
+      const float* doh = dout.at(b, h);
       const float* lh = lse + bh * d.len_q;
-      float* dqh = dq + b * dqs.b + h * dqs.h;
-      float* dkh = dk + b * dks.b + h * dks.h;
-      float* dvh = dv + b * dvs.b + h * dvs.h;
+      float* dqh = dq.at(b, h);
+      float* dkh = dk.at(b, h);
+      float* dvh = dv.at(b, h);
       for (int64_t j = 0; j < d.len_k; ++j) {
-        std::fill(dkh + j * dks.l, dkh + j * dks.l + d.dim, 0.0f);
-        std::fill(dvh + j * dvs.l, dvh + j * dvs.l + d.dim_v, 0.0f);
+        std::fill(dkh + j * lddk, dkh + j * lddk + d.dim, 0.0f);
+        std::fill(dvh + j * lddv, dvh + j * lddv + d.dim_v, 0.0f);
       }
       // D_i = Σ_d dO_id · O_id  (= Σ_j P_ij dP_ij)
       for (int64_t i = 0; i < d.len_q; ++i)
-        di[i] = detail::dot(doh + i * dos.l, oh + i * os.l, d.dim_v);
+        di[i] = detail::dot(doh + i * lddo, oh + i * ldo, d.dim_v);
 
       for (int64_t i0 = 0; i0 < d.len_q; i0 += qb) {
         const int64_t rows = std::min(qb, d.len_q - i0);
-        const float* qt = qh + i0 * qs.l;
-        const float* dot_ = doh + i0 * dos.l;
-        float* dqt = dqh + i0 * dqs.l;
-        for (int64_t i = 0; i < rows; ++i)
-          std::fill(dqt + i * dqs.l, dqt + i * dqs.l + d.dim, 0.0f);
+        const float* qt = qh + i0 * ldq;
+        const float* dot_ = doh + i0 * lddo;
+        float* dqt = dqh + i0 * lddq;
+        for (int64_t i = 0; i < rows; ++i) std::fill(dqt + i * lddq, dqt + i * lddq + d.dim, 0.0f);
         const int64_t kend = key_end(d, p, i0, rows);
         for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
           const int64_t cols = std::min(kKeyBlock, kend - j0);
-          const float* kt = kh + j0 * ks.l;
-          const float* vt = vh + j0 * vs.l;
+          const float* kt = kh + j0 * ldk;
+          const float* vt = vh + j0 * ldv;
           // P (rows, cols) = exp(scale · Q Kᵀ + mask − lse)
-          gemm({false, true, rows, cols, d.dim, qs.l, ks.l, lds}, p.scale, qt, kt, 0.0f, s.get(),
-               1);
+          gemm({false, true, rows, cols, d.dim, ldq, ldk, lds}, p.scale, qt, kt, 0.0f, s.get(), 1);
           apply_masks(s.get(), rows, cols, lds, b, h, i0, j0, mask, p);
           detail::exp_minus_rows(s.get(), rows, cols, lds, lh + i0);
           const float* p_used = s.get();  // the weights that multiplied V
@@ -336,10 +337,10 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
             p_used = pd.get();
           }
           // dV_t (cols, Dv) += P_usedᵀ dO_t
-          gemm({true, false, cols, d.dim_v, rows, lds, dos.l, dvs.l}, 1.0f, p_used, dot_, 1.0f,
-               dvh + j0 * dvs.l, 1);
+          gemm({true, false, cols, d.dim_v, rows, lds, lddo, lddv}, 1.0f, p_used, dot_, 1.0f,
+               dvh + j0 * lddv, 1);
           // dP (rows, cols) = dO_t V_tᵀ (then through the dropout mask)
-          gemm({false, true, rows, cols, d.dim_v, dos.l, vs.l, lds}, 1.0f, dot_, vt, 0.0f, dp.get(),
+          gemm({false, true, rows, cols, d.dim_v, lddo, ldv, lds}, 1.0f, dot_, vt, 0.0f, dp.get(),
                1);
           if (dropout)
             for (int64_t i = 0; i < rows; ++i)
@@ -348,14 +349,27 @@ void attention_backward(const AttentionDims& d, const float* q, AttentionStrides
           // dS = P ∘ (dP − D)
           detail::softmax_grad_rows(dp.get(), s.get(), rows, cols, lds, di.data() + i0);
           // dQ_t += scale · dS K_t ;  dK_t += scale · dSᵀ Q_t
-          gemm({false, false, rows, d.dim, cols, lds, ks.l, dqs.l}, p.scale, dp.get(), kt, 1.0f,
-               dqt, 1);
-          gemm({true, false, cols, d.dim, rows, lds, qs.l, dks.l}, p.scale, dp.get(), qt, 1.0f,
-               dkh + j0 * dks.l, 1);
+          gemm({false, false, rows, d.dim, cols, lds, ldk, lddq}, p.scale, dp.get(), kt, 1.0f, dqt,
+               1);
+          gemm({true, false, cols, d.dim, rows, lds, ldq, lddk}, p.scale, dp.get(), qt, 1.0f,
+               dkh + j0 * lddk, 1);
         }
       }
     }
   }
+}
+
+void attention_forward(View<const double, 4> q, View<const double, 4> k, View<const double, 4> v,
+                       const AttentionMask& mask, const AttentionParams& p, View<double, 4> o,
+                       double* lse, int) {
+  attention_forward_reference<double>(q, k, v, mask, p, o, lse);
+}
+
+void attention_backward(View<const double, 4> q, View<const double, 4> k, View<const double, 4> v,
+                        const AttentionMask& mask, const AttentionParams& p, View<const double, 4>,
+                        const double*, View<const double, 4> dout, View<double, 4> dq,
+                        View<double, 4> dk, View<double, 4> dv, int) {
+  attention_backward_reference<double>(q, k, v, mask, p, dout, dq, dk, dv);
 }
 
 // ---- reference twin
@@ -365,18 +379,16 @@ namespace {
 
 // Row i of the scores of head (b, h) with masks, into `scores` (len_k).
 template <typename T>
-void reference_scores(const AttentionDims& d, const T* q, AttentionStrides qs, const T* k,
-                      AttentionStrides ks, const AttentionMask& mask, const AttentionParams& p,
-                      int64_t b, int64_t h, int64_t i, std::vector<T>& scores) {
+void reference_scores(const AttentionDims& d, const View<const T, 4>& q, const View<const T, 4>& k,
+                      const AttentionMask& mask, const AttentionParams& p, int64_t b, int64_t h,
+                      int64_t i, std::vector<T>& scores) {
   for (int64_t j = 0; j < d.len_k; ++j) {
     T acc = 0;
-    const T* qi = q + b * qs.b + h * qs.h + i * qs.l;
-    const T* kj = k + b * ks.b + h * ks.h + j * ks.l;
+    const T* qi = q.at(b, h, i);
+    const T* kj = k.at(b, h, j);
     for (int64_t c = 0; c < d.dim; ++c) acc += qi[c] * kj[c];
     T sc = acc * static_cast<T>(p.scale);
-    if (mask.data)
-      sc +=
-          mask.data[b * mask.stride_b + h * mask.stride_h + i * mask.stride_q + j * mask.stride_k];
+    if (mask.data) sc += *mask.at(b, h, i, j);
     if (p.causal && j > i + p.causal_offset) sc = -INFINITY;
     scores[j] = sc;
   }
@@ -400,69 +412,69 @@ T reference_softmax(std::vector<T>& row) {
 }  // namespace
 
 template <typename T>
-void attention_forward_reference(const AttentionDims& d, const T* q, AttentionStrides qs,
-                                 const T* k, AttentionStrides ks, const T* v, AttentionStrides vs,
-                                 const AttentionMask& mask, const AttentionParams& p, T* o,
-                                 AttentionStrides os, T* lse) {
+void attention_forward_reference(View<const T, 4> q, View<const T, 4> k, View<const T, 4> v,
+                                 const AttentionMask& mask, const AttentionParams& p, View<T, 4> o,
+                                 T* lse) {
+  const AttentionDims d = attention_dims(q, k, v);
   std::vector<T> row(d.len_k);
   const T keep_scale = p.dropout_p > 0 ? T(1) / (T(1) - T(p.dropout_p)) : T(1);
   for (int64_t b = 0; b < d.batch; ++b)
     for (int64_t h = 0; h < d.heads; ++h)
       for (int64_t i = 0; i < d.len_q; ++i) {
-        reference_scores(d, q, qs, k, ks, mask, p, b, h, i, row);
+        reference_scores(d, q, k, mask, p, b, h, i, row);
         T l = reference_softmax(row);
         if (lse) lse[(b * d.heads + h) * d.len_q + i] = l;
-        T* oi = o + b * os.b + h * os.h + i * os.l;
+        T* oi = o.at(b, h, i);
         for (int64_t c = 0; c < d.dim_v; ++c) oi[c] = 0;
         for (int64_t j = 0; j < d.len_k; ++j) {
           T w = row[j];
           if (p.dropout_p > 0) w *= attention_dropout_keep(p, d, b, h, i, j) ? keep_scale : T(0);
-          const T* vj = v + b * vs.b + h * vs.h + j * vs.l;
+          const T* vj = v.at(b, h, j);
           for (int64_t c = 0; c < d.dim_v; ++c) oi[c] += w * vj[c];
         }
       }
 }
 
 template <typename T>
-void attention_backward_reference(const AttentionDims& d, const T* q, AttentionStrides qs,
-                                  const T* k, AttentionStrides ks, const T* v, AttentionStrides vs,
+void attention_backward_reference(View<const T, 4> q, View<const T, 4> k, View<const T, 4> v,
                                   const AttentionMask& mask, const AttentionParams& p,
-                                  const T* dout, AttentionStrides dos, T* dq, AttentionStrides dqs,
-                                  T* dk, AttentionStrides dks, T* dv, AttentionStrides dvs) {
+                                  View<const T, 4> dout, View<T, 4> dq, View<T, 4> dk,
+                                  View<T, 4> dv) {
+  const AttentionDims d = attention_dims(q, k, v);
   std::vector<T> prob(d.len_k), dprob(d.len_k);
   const T keep_scale = p.dropout_p > 0 ? T(1) / (T(1) - T(p.dropout_p)) : T(1);
   for (int64_t b = 0; b < d.batch; ++b)
     for (int64_t h = 0; h < d.heads; ++h) {
       for (int64_t j = 0; j < d.len_k; ++j) {
-        for (int64_t c = 0; c < d.dim; ++c) dk[b * dks.b + h * dks.h + j * dks.l + c] = 0;
-        for (int64_t c = 0; c < d.dim_v; ++c) dv[b * dvs.b + h * dvs.h + j * dvs.l + c] = 0;
+        std::fill(dk.at(b, h, j), dk.at(b, h, j) + d.dim, T(0));
+        std::fill(dv.at(b, h, j), dv.at(b, h, j) + d.dim_v, T(0));
       }
       for (int64_t i = 0; i < d.len_q; ++i) {
-        reference_scores(d, q, qs, k, ks, mask, p, b, h, i, prob);
+        reference_scores(d, q, k, mask, p, b, h, i, prob);
         reference_softmax(prob);
-        const T* doi = dout + b * dos.b + h * dos.h + i * dos.l;
+        const T* doi = dout.at(b, h, i);
         // dP_ij = z_ij · (dO_i · V_j); dV_j += z_ij P_ij dO_i
         T di = 0;
         for (int64_t j = 0; j < d.len_k; ++j) {
           T z = p.dropout_p > 0 ? (attention_dropout_keep(p, d, b, h, i, j) ? keep_scale : T(0))
                                 : T(1);
-          const T* vj = v + b * vs.b + h * vs.h + j * vs.l;
+          const T* vj = v.at(b, h, j);
           T acc = 0;
           for (int64_t c = 0; c < d.dim_v; ++c) acc += doi[c] * vj[c];
           dprob[j] = z * acc;
           di += prob[j] * dprob[j];
-          T* dvj = dv + b * dvs.b + h * dvs.h + j * dvs.l;
+          T* dvj = dv.at(b, h, j);
           for (int64_t c = 0; c < d.dim_v; ++c) dvj[c] += z * prob[j] * doi[c];
         }
         // dS_ij = P_ij (dP_ij − Σ_k P_ik dP_ik); dQ_i = scale Σ_j dS_ij K_j; dK_j += scale dS_ij
         // Q_i
-        T* dqi = dq + b * dqs.b + h * dqs.h + i * dqs.l;
-        const T* qi = q + b * qs.b + h * qs.h + i * qs.l;
+        T* dqi = dq.at(b, h, i);
+        const T* qi = q.at(b, h, i);
         for (int64_t c = 0; c < d.dim; ++c) dqi[c] = 0;
         for (int64_t j = 0; j < d.len_k; ++j) {
           T ds = prob[j] * (dprob[j] - di) * static_cast<T>(p.scale);
-          const T* kj = k + b * ks.b + h * ks.h + j * ks.l;
-          T* dkj = dk + b * dks.b + h * dks.h + j * dks.l;
+          const T* kj = k.at(b, h, j);
+          T* dkj = dk.at(b, h, j);
           for (int64_t c = 0; c < d.dim; ++c) {
             dqi[c] += ds * kj[c];
             dkj[c] += ds * qi[c];
@@ -472,24 +484,20 @@ void attention_backward_reference(const AttentionDims& d, const T* q, AttentionS
     }
 }
 
-template void attention_forward_reference<float>(const AttentionDims&, const float*,
-                                                 AttentionStrides, const float*, AttentionStrides,
-                                                 const float*, AttentionStrides,
-                                                 const AttentionMask&, const AttentionParams&,
-                                                 float*, AttentionStrides, float*);
-template void attention_forward_reference<double>(const AttentionDims&, const double*,
-                                                  AttentionStrides, const double*, AttentionStrides,
-                                                  const double*, AttentionStrides,
-                                                  const AttentionMask&, const AttentionParams&,
-                                                  double*, AttentionStrides, double*);
-template void attention_backward_reference<float>(
-    const AttentionDims&, const float*, AttentionStrides, const float*, AttentionStrides,
-    const float*, AttentionStrides, const AttentionMask&, const AttentionParams&, const float*,
-    AttentionStrides, float*, AttentionStrides, float*, AttentionStrides, float*, AttentionStrides);
-template void attention_backward_reference<double>(
-    const AttentionDims&, const double*, AttentionStrides, const double*, AttentionStrides,
-    const double*, AttentionStrides, const AttentionMask&, const AttentionParams&, const double*,
-    AttentionStrides, double*, AttentionStrides, double*, AttentionStrides, double*,
-    AttentionStrides);
+template void attention_forward_reference<float>(View<const float, 4>, View<const float, 4>,
+                                                 View<const float, 4>, const AttentionMask&,
+                                                 const AttentionParams&, View<float, 4>, float*);
+template void attention_forward_reference<double>(View<const double, 4>, View<const double, 4>,
+                                                  View<const double, 4>, const AttentionMask&,
+                                                  const AttentionParams&, View<double, 4>, double*);
+template void attention_backward_reference<float>(View<const float, 4>, View<const float, 4>,
+                                                  View<const float, 4>, const AttentionMask&,
+                                                  const AttentionParams&, View<const float, 4>,
+                                                  View<float, 4>, View<float, 4>, View<float, 4>);
+template void attention_backward_reference<double>(View<const double, 4>, View<const double, 4>,
+                                                   View<const double, 4>, const AttentionMask&,
+                                                   const AttentionParams&, View<const double, 4>,
+                                                   View<double, 4>, View<double, 4>,
+                                                   View<double, 4>);
 
 }  // namespace attend::kernels

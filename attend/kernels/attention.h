@@ -4,10 +4,12 @@
 // Tiles of queries × keys with an online softmax; the forward saves only the per-row log-sum-exp
 // (B, H, Lq), and the backward recomputes P from it. The Lq × Lk matrix is never stored whole.
 //
-// Layout: every tensor is addressed by element strides over (b, h, l) with the last (feature)
-// dimension contiguous, so (B, L, H, D) projections are read in place, without a permute copy.
-//   q: (B, H, Lq, D), k: (B, H, Lk, D), v: (B, H, Lk, Dv), o: (B, H, Lq, Dv), lse: (B, H, Lq) dense
+// Layout: q (B, H, Lq, D), k (B, H, Lk, D), v (B, H, Lk, Dv), o (B, H, Lq, Dv) are views with any
+// strides over (b, h, l) and unit stride over the features, so (B, L, H, D) projections are read in
+// place, without a permute copy; lse (B, H, Lq) is dense.
 #include <cstdint>
+
+#include "attend/kernels/view.h"
 
 namespace attend::kernels {
 
@@ -15,17 +17,15 @@ struct AttentionDims {
   int64_t batch = 0, heads = 0, len_q = 0, len_k = 0, dim = 0, dim_v = 0;
 };
 
-// Strides (in elements) of dims b, h and l; the feature dim has stride 1.
-struct AttentionStrides {
-  int64_t b = 0, h = 0, l = 0;
-};
+// The dims of q (B, H, Lq, D), k (B, H, Lk, D) and v (B, H, Lk, Dv).
+template <typename T>
+AttentionDims attention_dims(const View<T, 4>& q, const View<T, 4>& k, const View<T, 4>& v) {
+  return {q.shape[0], q.shape[1], q.shape[2], k.shape[2], q.shape[3], v.shape[3]};
+}
 
-// An additive float mask broadcast to (B, H, Lq, Lk) by strides (0 on broadcast dims);
+// An additive float mask broadcast to (B, H, Lq, Lk) by its strides (0 on broadcast dims);
 // -inf marks a masked position. data == nullptr: no mask.
-struct AttentionMask {
-  const float* data = nullptr;
-  int64_t stride_b = 0, stride_h = 0, stride_q = 0, stride_k = 0;
-};
+using AttentionMask = View<const float, 4>;
 
 struct AttentionParams {
   float scale = 1.0f;
@@ -40,34 +40,37 @@ struct AttentionParams {
 };
 
 // Forward. o receives the output, lse the log-sum-exp of each score row (−inf for a fully
-// masked row, whose output is zero); lse may be null when no backward follows.
-void attention_forward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                       AttentionStrides ks, const float* v, AttentionStrides vs,
-                       const AttentionMask& mask, const AttentionParams& p, float* o,
-                       AttentionStrides os, float* lse, int threads);
+// masked row, whose output is zero); lse may be null when no backward follows. The float64
+// overload runs the reference twin.
+void attention_forward(View<const float, 4> q, View<const float, 4> k, View<const float, 4> v,
+                       const AttentionMask& mask, const AttentionParams& p, View<float, 4> o,
+                       float* lse, int threads);
+void attention_forward(View<const double, 4> q, View<const double, 4> k, View<const double, 4> v,
+                       const AttentionMask& mask, const AttentionParams& p, View<double, 4> o,
+                       double* lse, int threads);
 
-// Backward. dout has the layout `dos`; dq, dk, dv are written (not accumulated) with their own
-// strides. o and lse are the forward's outputs.
-void attention_backward(const AttentionDims& d, const float* q, AttentionStrides qs, const float* k,
-                        AttentionStrides ks, const float* v, AttentionStrides vs,
-                        const AttentionMask& mask, const AttentionParams& p, const float* o,
-                        AttentionStrides os, const float* lse, const float* dout,
-                        AttentionStrides dos, float* dq, AttentionStrides dqs, float* dk,
-                        AttentionStrides dks, float* dv, AttentionStrides dvs, int threads);
+// Backward. o and lse are the forward's outputs; dq, dk, dv are written (not accumulated). The
+// float64 overload runs the reference twin (which reads neither o nor lse).
+void attention_backward(View<const float, 4> q, View<const float, 4> k, View<const float, 4> v,
+                        const AttentionMask& mask, const AttentionParams& p, View<const float, 4> o,
+                        const float* lse, View<const float, 4> dout, View<float, 4> dq,
+                        View<float, 4> dk, View<float, 4> dv, int threads);
+void attention_backward(View<const double, 4> q, View<const double, 4> k, View<const double, 4> v,
+                        const AttentionMask& mask, const AttentionParams& p,
+                        View<const double, 4> o, const double* lse, View<const double, 4> dout,
+                        View<double, 4> dq, View<double, 4> dk, View<double, 4> dv, int threads);
 
 // Reference twin: materialises P (B, H, Lq, Lk) row by row with plain loops, float or double.
 // Same conventions (mask, causal, dropout stream, zero output for fully masked rows).
 template <typename T>
-void attention_forward_reference(const AttentionDims& d, const T* q, AttentionStrides qs,
-                                 const T* k, AttentionStrides ks, const T* v, AttentionStrides vs,
-                                 const AttentionMask& mask, const AttentionParams& p, T* o,
-                                 AttentionStrides os, T* lse);
+void attention_forward_reference(View<const T, 4> q, View<const T, 4> k, View<const T, 4> v,
+                                 const AttentionMask& mask, const AttentionParams& p, View<T, 4> o,
+                                 T* lse);
 template <typename T>
-void attention_backward_reference(const AttentionDims& d, const T* q, AttentionStrides qs,
-                                  const T* k, AttentionStrides ks, const T* v, AttentionStrides vs,
+void attention_backward_reference(View<const T, 4> q, View<const T, 4> k, View<const T, 4> v,
                                   const AttentionMask& mask, const AttentionParams& p,
-                                  const T* dout, AttentionStrides dos, T* dq, AttentionStrides dqs,
-                                  T* dk, AttentionStrides dks, T* dv, AttentionStrides dvs);
+                                  View<const T, 4> dout, View<T, 4> dq, View<T, 4> dk,
+                                  View<T, 4> dv);
 
 // Whether attention weight (b, h, i, j) survives dropout (the stream both paths share).
 bool attention_dropout_keep(const AttentionParams& p, const AttentionDims& d, int64_t b, int64_t h,

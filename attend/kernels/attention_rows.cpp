@@ -5,8 +5,8 @@
 #include <cfloat>
 #include <cmath>
 
+#include "attend/base/error.h"
 #include "attend/kernels/attention_rows.h"
-#include "attend/tensor/error.h"
 #include "hwy/highway.h"
 // clang-format off
 #include "attend/kernels/exp-inl.h"

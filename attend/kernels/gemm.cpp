@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <string>
 
+#include "attend/base/error.h"
 #include "attend/kernels/gemm_small.h"
-#include "attend/tensor/error.h"
 
-#include "attend/tensor/sanitizer.h"
+#include "attend/base/sanitizer.h"
 #if defined(ATTEND_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif

@@ -26,9 +26,9 @@ DLinear::DLinear(const ModelConfig& c, Context& ctx, DType dtype) : ForecastMode
   ATTEND_CHECK(c.moving_avg > 0 && c.moving_avg % 2 == 1,
                "--moving_avg must be a positive odd number, got {}", c.moving_avg);
   linear_seasonal_ = register_module(
-      "Linear_Seasonal", std::make_shared<nn::Linear>(c.seq_len, c.pred_len, true, ctx, dtype));
-  linear_trend_ = register_module(
-      "Linear_Trend", std::make_shared<nn::Linear>(c.seq_len, c.pred_len, true, ctx, dtype));
+      "Linear_Seasonal", std::make_shared<nn::Linear>(c.seq_len, c.pred_len, ctx, dtype));
+  linear_trend_ = register_module("Linear_Trend",
+                                  std::make_shared<nn::Linear>(c.seq_len, c.pred_len, ctx, dtype));
   // TSLib starts both weights at the average: 1/seq_len everywhere (biases keep Linear's init).
   nn::init::constant_(linear_seasonal_->weight(), 1.0 / static_cast<double>(c.seq_len));
   nn::init::constant_(linear_trend_->weight(), 1.0 / static_cast<double>(c.seq_len));

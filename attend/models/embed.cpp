@@ -70,9 +70,12 @@ Tensor PositionalEmbedding::forward(const Tensor& x) {
 }
 
 TokenEmbedding::TokenEmbedding(int64_t c_in, int64_t d_model, Context& ctx, DType dtype) {
-  token_conv_ =
-      register_module("tokenConv", std::make_shared<nn::Conv1d>(c_in, d_model, 3, 1, 1, 1, 1, false,
-                                                                PaddingMode::Circular, ctx, dtype));
+  token_conv_ = register_module(
+      "tokenConv", std::make_shared<nn::Conv1d>(
+                       c_in, d_model, 3,
+                       nn::Conv1dModuleOptions{
+                           .padding = 1, .bias = false, .padding_mode = PaddingMode::Circular},
+                       ctx, dtype));
   nn::init::kaiming_normal_(token_conv_->weight(), 0.0, nn::init::FanMode::FanIn,
                             nn::init::Nonlinearity::LeakyReLU);
 }
@@ -116,7 +119,8 @@ Tensor TemporalEmbedding::forward(const Tensor& marks) {
 TimeFeatureEmbedding::TimeFeatureEmbedding(int64_t d_model, const std::string& freq, Context& ctx,
                                            DType dtype) {
   embed_ = register_module(
-      "embed", std::make_shared<nn::Linear>(time_feature_count(freq), d_model, false, ctx, dtype));
+      "embed", std::make_shared<nn::Linear>(time_feature_count(freq), d_model,
+                                            nn::LinearOptions{.bias = false}, ctx, dtype));
 }
 
 Tensor TimeFeatureEmbedding::forward(const Tensor& marks) {
@@ -151,8 +155,8 @@ Tensor DataEmbedding::forward(const Tensor& x, const Tensor& marks) {
 DataEmbeddingInverted::DataEmbeddingInverted(int64_t c_in, int64_t d_model, double dropout,
                                              Context& ctx, DType dtype)
     : dropout_(dropout) {
-  value_embedding_ = register_module("value_embedding",
-                                     std::make_shared<nn::Linear>(c_in, d_model, true, ctx, dtype));
+  value_embedding_ =
+      register_module("value_embedding", std::make_shared<nn::Linear>(c_in, d_model, ctx, dtype));
 }
 
 Tensor DataEmbeddingInverted::forward(const Tensor& x, const Tensor& marks) {
@@ -167,7 +171,8 @@ PatchEmbedding::PatchEmbedding(int64_t d_model, int64_t patch_len, int64_t strid
   ATTEND_CHECK(patch_len > 0 && stride > 0 && padding >= 0,
                "[PatchEmbedding] patch_len {} and stride {} must be positive", patch_len, stride);
   value_embedding_ = register_module(
-      "value_embedding", std::make_shared<nn::Linear>(patch_len, d_model, false, ctx, dtype));
+      "value_embedding", std::make_shared<nn::Linear>(
+                             patch_len, d_model, nn::LinearOptions{.bias = false}, ctx, dtype));
   position_embedding_ = register_module(
       "position_embedding", std::make_shared<PositionalEmbedding>(d_model, 5000, ctx, dtype));
 }

@@ -15,9 +15,11 @@ LSTMModel::LSTMModel(const ModelConfig& c, Context& ctx, DType dtype) : Forecast
                "[LSTM] de-normalisation needs --c_out equal to --enc_in, got {} and {}", c.c_out,
                c.enc_in);
   lstm_ = register_module(
-      "lstm", std::make_shared<nn::LSTM>(c.enc_in, c.d_model, c.e_layers, true, true, ctx, dtype));
+      "lstm", std::make_shared<nn::LSTM>(
+                  c.enc_in, c.d_model,
+                  nn::LSTMOptions{.num_layers = c.e_layers, .batch_first = true}, ctx, dtype));
   head_ = register_module(
-      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, true, ctx, dtype));
+      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, ctx, dtype));
 }
 
 Tensor LSTMModel::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {

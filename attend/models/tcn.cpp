@@ -12,16 +12,14 @@ namespace attend::models {
 TemporalBlock::TemporalBlock(int64_t n_inputs, int64_t n_outputs, int64_t kernel_size,
                              int64_t dilation, Context& ctx, DType dtype)
     : chomp_((kernel_size - 1) * dilation) {
+  const nn::Conv1dModuleOptions dilated{.padding = chomp_, .dilation = dilation};
   conv1_ = register_module(
-      "conv1", std::make_shared<nn::Conv1d>(n_inputs, n_outputs, kernel_size, 1, chomp_, dilation,
-                                            1, true, PaddingMode::Zeros, ctx, dtype));
-  conv2_ = register_module(
-      "conv2", std::make_shared<nn::Conv1d>(n_outputs, n_outputs, kernel_size, 1, chomp_, dilation,
-                                            1, true, PaddingMode::Zeros, ctx, dtype));
+      "conv1", std::make_shared<nn::Conv1d>(n_inputs, n_outputs, kernel_size, dilated, ctx, dtype));
+  conv2_ = register_module("conv2", std::make_shared<nn::Conv1d>(n_outputs, n_outputs, kernel_size,
+                                                                 dilated, ctx, dtype));
   if (n_inputs != n_outputs)
-    downsample_ = register_module(
-        "downsample", std::make_shared<nn::Conv1d>(n_inputs, n_outputs, 1, 1, 0, 1, 1, true,
-                                                   PaddingMode::Zeros, ctx, dtype));
+    downsample_ = register_module("downsample",
+                                  std::make_shared<nn::Conv1d>(n_inputs, n_outputs, 1, ctx, dtype));
 }
 
 Tensor TemporalBlock::forward(const Tensor& x) {
@@ -65,7 +63,7 @@ TCN::TCN(const ModelConfig& c, Context& ctx, DType dtype) : ForecastModel(c) {
     blocks_.push_back(block);
   }
   head_ = register_module(
-      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, true, ctx, dtype));
+      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, ctx, dtype));
 }
 
 int64_t TCN::receptive_field() const {

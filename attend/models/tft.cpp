@@ -84,10 +84,8 @@ namespace tft {
 // ---- GLU / GateAddNorm / GRN --------------------------------------------------------------------
 
 GLU::GLU(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
-  fc1 = register_module("fc1",
-                        std::make_shared<nn::Linear>(input_size, output_size, true, ctx, dtype));
-  fc2 = register_module("fc2",
-                        std::make_shared<nn::Linear>(input_size, output_size, true, ctx, dtype));
+  fc1 = register_module("fc1", std::make_shared<nn::Linear>(input_size, output_size, ctx, dtype));
+  fc2 = register_module("fc2", std::make_shared<nn::Linear>(input_size, output_size, ctx, dtype));
 }
 
 Tensor GLU::forward(const Tensor& x) {
@@ -104,10 +102,10 @@ Tensor GLU::forward(const Tensor& x, const Tensor& residual) {
 GateAddNorm::GateAddNorm(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
   glu = register_module("glu", std::make_shared<GLU>(input_size, input_size, ctx, dtype));
   if (input_size != output_size)
-    projection = register_module(
-        "projection", std::make_shared<nn::Linear>(input_size, output_size, true, ctx, dtype));
-  layer_norm = register_module(
-      "layer_norm", std::make_shared<nn::LayerNorm>(output_size, 1e-5, true, ctx, dtype));
+    projection = register_module("projection",
+                                 std::make_shared<nn::Linear>(input_size, output_size, ctx, dtype));
+  layer_norm =
+      register_module("layer_norm", std::make_shared<nn::LayerNorm>(output_size, ctx, dtype));
 }
 
 Tensor GateAddNorm::forward(const Tensor& x, const Tensor& skip) {
@@ -120,15 +118,14 @@ GRN::GRN(int64_t input_size, int64_t output_size, int64_t hidden_size, int64_t c
          double dropout_p, Context& ctx, DType dtype)
     : dropout(dropout_p) {
   const int64_t hidden = hidden_size > 0 ? hidden_size : input_size;
-  lin_a =
-      register_module("lin_a", std::make_shared<nn::Linear>(input_size, hidden, true, ctx, dtype));
+  lin_a = register_module("lin_a", std::make_shared<nn::Linear>(input_size, hidden, ctx, dtype));
   if (context_size > 0)
-    lin_c = register_module("lin_c",
-                            std::make_shared<nn::Linear>(context_size, hidden, true, ctx, dtype));
-  lin_i = register_module("lin_i", std::make_shared<nn::Linear>(hidden, hidden, true, ctx, dtype));
+    lin_c =
+        register_module("lin_c", std::make_shared<nn::Linear>(context_size, hidden, ctx, dtype));
+  lin_i = register_module("lin_i", std::make_shared<nn::Linear>(hidden, hidden, ctx, dtype));
   if (hidden != input_size)
-    project_a = register_module("project_a",
-                                std::make_shared<nn::Linear>(input_size, hidden, true, ctx, dtype));
+    project_a =
+        register_module("project_a", std::make_shared<nn::Linear>(input_size, hidden, ctx, dtype));
   gate = register_module("gate", std::make_shared<GateAddNorm>(hidden, output_size, ctx, dtype));
 }
 
@@ -231,10 +228,11 @@ InterpretableMultiHeadAttention::InterpretableMultiHeadAttention(int64_t d_model
       m[i * example_len + j] = -std::numeric_limits<float>::infinity();
   mask_ = register_buffer("mask", dtype == DType::F32 ? mask : mask.copy_as(dtype));
   qkv_linears_ = register_module(
-      "qkv_linears",
-      std::make_shared<nn::Linear>(d_model, (2 * n_heads + 1) * d_head_, false, ctx, dtype));
+      "qkv_linears", std::make_shared<nn::Linear>(d_model, (2 * n_heads + 1) * d_head_,
+                                                  nn::LinearOptions{.bias = false}, ctx, dtype));
   out_projection_ = register_module(
-      "out_projection", std::make_shared<nn::Linear>(d_head_, d_model, false, ctx, dtype));
+      "out_projection",
+      std::make_shared<nn::Linear>(d_head_, d_model, nn::LinearOptions{.bias = false}, ctx, dtype));
 }
 
 Tensor InterpretableMultiHeadAttention::forward(const Tensor& x, int64_t n_queries,
@@ -360,7 +358,7 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
     if (time_features_continuous_) {
       auto list = known->add("embed", std::make_shared<nn::ModuleList>());
       for (int64_t i = 0; i < known_len_; ++i) {
-        auto l = std::make_shared<nn::Linear>(1, d, false, ctx, dtype);
+        auto l = std::make_shared<nn::Linear>(1, d, nn::LinearOptions{.bias = false}, ctx, dtype);
         list->push_back(l);
         known_time_linear_.push_back(l);
       }
@@ -381,7 +379,7 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
   if (!known_pos_.empty()) {
     auto list = embedding->add("known_value_embedding", std::make_shared<nn::ModuleList>());
     for (size_t i = 0; i < known_pos_.size(); ++i) {
-      auto l = std::make_shared<nn::Linear>(1, d, false, ctx, dtype);
+      auto l = std::make_shared<nn::Linear>(1, d, nn::LinearOptions{.bias = false}, ctx, dtype);
       list->push_back(l);
       known_value_linear_.push_back(l);
     }
@@ -410,9 +408,11 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
   auto dec = register_module("temporal_fusion_decoder",
                              std::make_shared<Container>("TemporalFusionDecoder"));
   history_encoder_ =
-      dec->add("history_encoder", std::make_shared<nn::LSTM>(d, d, 1, true, true, ctx, dtype));
+      dec->add("history_encoder",
+               std::make_shared<nn::LSTM>(d, d, nn::LSTMOptions{.batch_first = true}, ctx, dtype));
   future_encoder_ =
-      dec->add("future_encoder", std::make_shared<nn::LSTM>(d, d, 1, true, true, ctx, dtype));
+      dec->add("future_encoder",
+               std::make_shared<nn::LSTM>(d, d, nn::LSTMOptions{.batch_first = true}, ctx, dtype));
   gate_after_lstm_ =
       dec->add("gate_after_lstm", std::make_shared<tft::GateAddNorm>(d, d, ctx, dtype));
   enrichment_grn_ =
@@ -425,8 +425,8 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
   position_wise_grn_ =
       dec->add("position_wise_grn", std::make_shared<tft::GRN>(d, d, 0, 0, c.dropout, ctx, dtype));
   gate_final_ = dec->add("gate_final", std::make_shared<tft::GateAddNorm>(d, d, ctx, dtype));
-  out_projection_ = dec->add(
-      "out_projection", std::make_shared<nn::Linear>(d, c.c_out * n_quantiles_, true, ctx, dtype));
+  out_projection_ = dec->add("out_projection",
+                             std::make_shared<nn::Linear>(d, c.c_out * n_quantiles_, ctx, dtype));
 }
 
 std::vector<std::string> TemporalFusionTransformer::static_variables() const {

@@ -22,7 +22,7 @@ std::shared_ptr<AttentionLayer> make_attention(const ModelConfig& c, bool prob_s
   inner.mask_flag = mask_flag;
   inner.factor = c.factor;
   inner.attention_dropout = c.dropout;
-  return std::make_shared<AttentionLayer>(inner, c.d_model, c.n_heads, role, 0, 0, ctx, dtype);
+  return std::make_shared<AttentionLayer>(inner, c.d_model, c.n_heads, role, ctx, dtype);
 }
 
 // e_layers encoder layers of full (or ProbSparse) self-attention.
@@ -35,7 +35,8 @@ std::vector<std::shared_ptr<nn::EncoderLayer>> encoder_layers(const ModelConfig&
   for (int64_t i = 0; i < c.e_layers; ++i)
     layers.push_back(std::make_shared<nn::EncoderLayer>(
         make_attention(c, prob_sparse, false, AttentionRole::EncoderSelf, ctx, dtype), c.d_model,
-        c.d_ff, c.dropout, act, ctx, dtype));
+        nn::TransformerLayerOptions{.d_ff = c.d_ff, .dropout = c.dropout, .activation = act}, ctx,
+        dtype));
   return layers;
 }
 
@@ -75,9 +76,9 @@ Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype, bool i
     for (int64_t i = 0; i + 1 < c.e_layers; ++i)
       convs.push_back(std::make_shared<nn::ConvLayer>(c.d_model, ctx, dtype));
   encoder_ = register_module(
-      "encoder", std::make_shared<nn::Encoder>(
-                     encoder_layers(c, informer, ctx, dtype), convs,
-                     std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype)));
+      "encoder",
+      std::make_shared<nn::Encoder>(encoder_layers(c, informer, ctx, dtype), convs,
+                                    std::make_shared<nn::LayerNorm>(c.d_model, ctx, dtype)));
   dec_embedding_ = register_module(
       "dec_embedding",
       std::make_shared<DataEmbedding>(c.dec_in, c.d_model, c.embed, c.freq, c.dropout, ctx, dtype));
@@ -88,11 +89,13 @@ Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype, bool i
         make_attention(c, informer, true, AttentionRole::DecoderSelf, ctx, dtype),
         make_attention(c, informer && c.cross_attention == "prob", false, AttentionRole::Cross, ctx,
                        dtype),
-        c.d_model, c.d_ff, c.dropout, act, ctx, dtype));
+        c.d_model,
+        nn::TransformerLayerOptions{.d_ff = c.d_ff, .dropout = c.dropout, .activation = act}, ctx,
+        dtype));
   decoder_ = register_module(
-      "decoder", std::make_shared<nn::Decoder>(
-                     layers, std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype),
-                     std::make_shared<nn::Linear>(c.d_model, c.c_out, true, ctx, dtype)));
+      "decoder",
+      std::make_shared<nn::Decoder>(layers, std::make_shared<nn::LayerNorm>(c.d_model, ctx, dtype),
+                                    std::make_shared<nn::Linear>(c.d_model, c.c_out, ctx, dtype)));
 }
 
 Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
@@ -132,11 +135,11 @@ ITransformer::ITransformer(const ModelConfig& c, Context& ctx, DType dtype) : Fo
       std::make_shared<DataEmbeddingInverted>(c.seq_len, c.d_model, c.dropout, ctx, dtype));
   encoder_ = register_module(
       "encoder",
-      std::make_shared<nn::Encoder>(
-          encoder_layers(c, false, ctx, dtype), std::vector<std::shared_ptr<nn::ConvLayer>>{},
-          std::make_shared<nn::LayerNorm>(c.d_model, 1e-5, true, ctx, dtype)));
-  projection_ = register_module(
-      "projection", std::make_shared<nn::Linear>(c.d_model, c.pred_len, true, ctx, dtype));
+      std::make_shared<nn::Encoder>(encoder_layers(c, false, ctx, dtype),
+                                    std::vector<std::shared_ptr<nn::ConvLayer>>{},
+                                    std::make_shared<nn::LayerNorm>(c.d_model, ctx, dtype)));
+  projection_ = register_module("projection",
+                                std::make_shared<nn::Linear>(c.d_model, c.pred_len, ctx, dtype));
 }
 
 Tensor ITransformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor&,
@@ -165,8 +168,7 @@ namespace {
 // TSLib's FlattenHead; only its Linear has parameters ("head.linear.*").
 struct FlattenHead : nn::Module {
   FlattenHead(int64_t nf, int64_t target_window, Context& ctx, DType dtype) {
-    linear = register_module("linear",
-                             std::make_shared<nn::Linear>(nf, target_window, true, ctx, dtype));
+    linear = register_module("linear", std::make_shared<nn::Linear>(nf, target_window, ctx, dtype));
   }
   std::string type_name() const override { return "FlattenHead"; }
   std::shared_ptr<nn::Linear> linear;
@@ -182,7 +184,7 @@ PatchTST::PatchTST(const ModelConfig& c, Context& ctx, DType dtype) : ForecastMo
   num_patches_ = patch_embedding_->num_patches(c.seq_len);
   auto norm = std::make_shared<nn::Sequential>();
   norm->push_back(std::make_shared<nn::Transpose>(1, 2));
-  norm->push_back(std::make_shared<nn::BatchNorm1d>(c.d_model, 1e-5, 0.1, true, true, ctx, dtype));
+  norm->push_back(std::make_shared<nn::BatchNorm1d>(c.d_model, ctx, dtype));
   norm->push_back(std::make_shared<nn::Transpose>(1, 2));
   encoder_ = register_module("encoder", std::make_shared<nn::Encoder>(
                                             encoder_layers(c, false, ctx, dtype),

@@ -26,23 +26,23 @@ Tensor IndexSampleQueue::next() {
 }
 
 AttentionLayer::AttentionLayer(const InnerAttentionConfig& inner, int64_t d_model, int64_t n_heads,
-                               AttentionRole role, int64_t d_keys, int64_t d_values, Context& ctx,
-                               DType dtype)
+                               AttentionRole role, const AttentionLayerOptions& options,
+                               Context& ctx, DType dtype)
     : inner_(inner), n_heads_(n_heads), role_(role) {
   ATTEND_CHECK(n_heads > 0 && d_model > 0,
                "[AttentionLayer] d_model {} and n_heads {} must be positive", d_model, n_heads);
-  d_keys_ = d_keys > 0 ? d_keys : d_model / n_heads;
-  d_values_ = d_values > 0 ? d_values : d_model / n_heads;
+  d_keys_ = options.d_keys > 0 ? options.d_keys : d_model / n_heads;
+  d_values_ = options.d_values > 0 ? options.d_values : d_model / n_heads;
   ATTEND_CHECK(d_keys_ > 0 && d_values_ > 0,
                "[AttentionLayer] d_model {} is smaller than n_heads {}", d_model, n_heads);
   query_projection_ = register_module(
-      "query_projection", std::make_shared<Linear>(d_model, d_keys_ * n_heads, true, ctx, dtype));
+      "query_projection", std::make_shared<Linear>(d_model, d_keys_ * n_heads, ctx, dtype));
   key_projection_ = register_module(
-      "key_projection", std::make_shared<Linear>(d_model, d_keys_ * n_heads, true, ctx, dtype));
+      "key_projection", std::make_shared<Linear>(d_model, d_keys_ * n_heads, ctx, dtype));
   value_projection_ = register_module(
-      "value_projection", std::make_shared<Linear>(d_model, d_values_ * n_heads, true, ctx, dtype));
+      "value_projection", std::make_shared<Linear>(d_model, d_values_ * n_heads, ctx, dtype));
   out_projection_ = register_module(
-      "out_projection", std::make_shared<Linear>(d_values_ * n_heads, d_model, true, ctx, dtype));
+      "out_projection", std::make_shared<Linear>(d_values_ * n_heads, d_model, ctx, dtype));
 }
 
 Tensor AttentionLayer::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,

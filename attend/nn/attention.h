@@ -57,12 +57,20 @@ struct InnerAttentionConfig {
   double attention_dropout = 0.1;  // FullAttention only (ProbAttention never applies its dropout)
 };
 
+// TSLib AttentionLayer's keyword arguments; 0 (TSLib's None) is d_model / n_heads.
+struct AttentionLayerOptions {
+  int64_t d_keys = 0;
+  int64_t d_values = 0;
+};
+
 class AttentionLayer : public Module {
  public:
-  // d_keys, d_values default to d_model / n_heads.
   AttentionLayer(const InnerAttentionConfig& inner, int64_t d_model, int64_t n_heads,
-                 AttentionRole role, int64_t d_keys = 0, int64_t d_values = 0,
+                 AttentionRole role, const AttentionLayerOptions& options,
                  Context& ctx = default_context(), DType dtype = DType::F32);
+  AttentionLayer(const InnerAttentionConfig& inner, int64_t d_model, int64_t n_heads,
+                 AttentionRole role, Context& ctx = default_context(), DType dtype = DType::F32)
+      : AttentionLayer(inner, d_model, n_heads, role, AttentionLayerOptions{}, ctx, dtype) {}
   // queries (B, L, d_model), keys and values (B, S, d_model) -> (B, L, d_model).
   // attn_mask: non-zero = may attend, broadcastable to (B, H, L, S); undefined = none (or causal
   // when mask_flag: with L < S the queries are the last L of the S positions).

@@ -4,15 +4,15 @@
 
 namespace attend::nn {
 
-BatchNorm1d::BatchNorm1d(int64_t num_features, double eps, double momentum, bool affine,
-                         bool track_running_stats, Context& ctx, DType dtype)
-    : c_(num_features), eps_(eps), momentum_(momentum) {
+BatchNorm1d::BatchNorm1d(int64_t num_features, const BatchNorm1dOptions& options, Context& ctx,
+                         DType dtype)
+    : c_(num_features), eps_(options.eps), momentum_(options.momentum) {
   ATTEND_CHECK(c_ > 0, "[BatchNorm1d] num_features must be positive, got {}", c_);
-  if (affine) {
+  if (options.affine) {
     weight_ = register_parameter("weight", Tensor::ones({c_}, dtype, ctx));
     bias_ = register_parameter("bias", Tensor::zeros({c_}, dtype, ctx));
   }
-  if (track_running_stats) {
+  if (options.track_running_stats) {
     running_mean_ = register_buffer("running_mean", Tensor::zeros({c_}, dtype, ctx));
     running_var_ = register_buffer("running_var", Tensor::ones({c_}, dtype, ctx));
     num_batches_tracked_ =

@@ -4,12 +4,22 @@
 
 namespace attend::nn {
 
+// torch.nn.BatchNorm1d's keyword arguments.
+struct BatchNorm1dOptions {
+  double eps = 1e-5;
+  double momentum = 0.1;
+  bool affine = true;
+  bool track_running_stats = true;
+};
+
 class BatchNorm1d : public Module {
  public:
   // weight 1, bias 0; buffers running_mean 0, running_var 1, num_batches_tracked 0 (int64 0-d).
-  BatchNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
-              bool track_running_stats = true, Context& ctx = default_context(),
-              DType dtype = DType::F32);
+  BatchNorm1d(int64_t num_features, const BatchNorm1dOptions& options,
+              Context& ctx = default_context(), DType dtype = DType::F32);
+  explicit BatchNorm1d(int64_t num_features, Context& ctx = default_context(),
+                       DType dtype = DType::F32)
+      : BatchNorm1d(num_features, BatchNorm1dOptions{}, ctx, dtype) {}
   // Training: batch statistics, running stats updated (running_var with the unbiased variance)
   // and num_batches_tracked += 1. Eval: running statistics.
   Tensor forward(const Tensor& x) override;

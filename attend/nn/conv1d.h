@@ -5,14 +5,24 @@
 
 namespace attend::nn {
 
+// torch.nn.Conv1d's keyword arguments (the module's; attend::Conv1dOptions are conv1d()'s, which
+// the module derives from these).
+struct Conv1dModuleOptions {
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+  bool bias = true;
+  PaddingMode padding_mode = PaddingMode::Zeros;
+};
+
 class Conv1d : public Module {
  public:
   // weight (out, in/groups, k) ~ kaiming_uniform(a = √5) = U(±1/√fan_in), bias ~ U(±1/√fan_in),
   // fan_in = in/groups · k.
-  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1,
-         int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1, bool bias = true,
-         PaddingMode padding_mode = PaddingMode::Zeros, Context& ctx = default_context(),
+  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+         const Conv1dModuleOptions& options, Context& ctx = default_context(),
          DType dtype = DType::F32);
+  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+         Context& ctx = default_context(), DType dtype = DType::F32)
+      : Conv1d(in_channels, out_channels, kernel_size, Conv1dModuleOptions{}, ctx, dtype) {}
   // x: (N, in, L) -> (N, out, L_out); an unbatched (in, L) gives (out, L_out).
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Conv1d"; }

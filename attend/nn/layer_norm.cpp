@@ -4,11 +4,11 @@
 
 namespace attend::nn {
 
-LayerNorm::LayerNorm(int64_t normalized_shape, double eps, bool elementwise_affine, Context& ctx,
+LayerNorm::LayerNorm(int64_t normalized_shape, const LayerNormOptions& options, Context& ctx,
                      DType dtype)
-    : d_(normalized_shape), eps_(eps) {
+    : d_(normalized_shape), eps_(options.eps) {
   ATTEND_CHECK(d_ > 0, "[LayerNorm] normalized_shape must be positive, got {}", d_);
-  if (elementwise_affine) {
+  if (options.elementwise_affine) {
     weight_ = register_parameter("weight", Tensor::ones({d_}, dtype, ctx));
     bias_ = register_parameter("bias", Tensor::zeros({d_}, dtype, ctx));
   }

@@ -4,11 +4,20 @@
 
 namespace attend::nn {
 
+// torch.nn.LayerNorm's keyword arguments.
+struct LayerNormOptions {
+  double eps = 1e-5;
+  bool elementwise_affine = true;
+};
+
 class LayerNorm : public Module {
  public:
   // weight (d) = 1, bias (d) = 0 (elementwise_affine = false registers neither).
-  LayerNorm(int64_t normalized_shape, double eps = 1e-5, bool elementwise_affine = true,
+  LayerNorm(int64_t normalized_shape, const LayerNormOptions& options,
             Context& ctx = default_context(), DType dtype = DType::F32);
+  explicit LayerNorm(int64_t normalized_shape, Context& ctx = default_context(),
+                     DType dtype = DType::F32)
+      : LayerNorm(normalized_shape, LayerNormOptions{}, ctx, dtype) {}
   // x: (..., d) -> (..., d)
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "LayerNorm"; }

@@ -4,11 +4,19 @@
 
 namespace attend::nn {
 
+// torch.nn.Linear's keyword arguments.
+struct LinearOptions {
+  bool bias = true;
+};
+
 class Linear : public Module {
  public:
   // weight (out, in) ~ kaiming_uniform(a = √5) = U(±1/√in); bias (out) ~ U(±1/√in).
-  Linear(int64_t in_features, int64_t out_features, bool bias = true,
+  Linear(int64_t in_features, int64_t out_features, const LinearOptions& options,
          Context& ctx = default_context(), DType dtype = DType::F32);
+  Linear(int64_t in_features, int64_t out_features, Context& ctx = default_context(),
+         DType dtype = DType::F32)
+      : Linear(in_features, out_features, LinearOptions{}, ctx, dtype) {}
   // x: (..., in) -> (..., out)
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Linear"; }

@@ -36,19 +36,17 @@ Tensor maybe_dropout(const Tensor& x, double p, bool training) {
 
 }  // namespace
 
-EncoderLayer::EncoderLayer(std::shared_ptr<AttentionLayer> attention, int64_t d_model, int64_t d_ff,
-                           double dropout, Activation activation, Context& ctx, DType dtype)
+EncoderLayer::EncoderLayer(std::shared_ptr<AttentionLayer> attention, int64_t d_model,
+                           const TransformerLayerOptions& options, Context& ctx, DType dtype)
     : d_model_(d_model),
-      d_ff_(d_ff > 0 ? d_ff : 4 * d_model),
-      dropout_(dropout),
-      activation_(activation) {
+      d_ff_(options.d_ff > 0 ? options.d_ff : 4 * d_model),
+      dropout_(options.dropout),
+      activation_(options.activation) {
   attention_ = register_module("attention", std::move(attention));
-  conv1_ = register_module("conv1", std::make_shared<Conv1d>(d_model_, d_ff_, 1, 1, 0, 1, 1, true,
-                                                             PaddingMode::Zeros, ctx, dtype));
-  conv2_ = register_module("conv2", std::make_shared<Conv1d>(d_ff_, d_model_, 1, 1, 0, 1, 1, true,
-                                                             PaddingMode::Zeros, ctx, dtype));
-  norm1_ = register_module("norm1", std::make_shared<LayerNorm>(d_model_, 1e-5, true, ctx, dtype));
-  norm2_ = register_module("norm2", std::make_shared<LayerNorm>(d_model_, 1e-5, true, ctx, dtype));
+  conv1_ = register_module("conv1", std::make_shared<Conv1d>(d_model_, d_ff_, 1, ctx, dtype));
+  conv2_ = register_module("conv2", std::make_shared<Conv1d>(d_ff_, d_model_, 1, ctx, dtype));
+  norm1_ = register_module("norm1", std::make_shared<LayerNorm>(d_model_, ctx, dtype));
+  norm2_ = register_module("norm2", std::make_shared<LayerNorm>(d_model_, ctx, dtype));
 }
 
 Tensor EncoderLayer::forward(const Tensor& x_in, const Tensor& attn_mask) {
@@ -66,21 +64,18 @@ Tensor EncoderLayer::forward(const Tensor& x_in, const Tensor& attn_mask) {
 
 DecoderLayer::DecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
                            std::shared_ptr<AttentionLayer> cross_attention, int64_t d_model,
-                           int64_t d_ff, double dropout, Activation activation, Context& ctx,
-                           DType dtype)
+                           const TransformerLayerOptions& options, Context& ctx, DType dtype)
     : d_model_(d_model),
-      d_ff_(d_ff > 0 ? d_ff : 4 * d_model),
-      dropout_(dropout),
-      activation_(activation) {
+      d_ff_(options.d_ff > 0 ? options.d_ff : 4 * d_model),
+      dropout_(options.dropout),
+      activation_(options.activation) {
   self_attention_ = register_module("self_attention", std::move(self_attention));
   cross_attention_ = register_module("cross_attention", std::move(cross_attention));
-  conv1_ = register_module("conv1", std::make_shared<Conv1d>(d_model_, d_ff_, 1, 1, 0, 1, 1, true,
-                                                             PaddingMode::Zeros, ctx, dtype));
-  conv2_ = register_module("conv2", std::make_shared<Conv1d>(d_ff_, d_model_, 1, 1, 0, 1, 1, true,
-                                                             PaddingMode::Zeros, ctx, dtype));
-  norm1_ = register_module("norm1", std::make_shared<LayerNorm>(d_model_, 1e-5, true, ctx, dtype));
-  norm2_ = register_module("norm2", std::make_shared<LayerNorm>(d_model_, 1e-5, true, ctx, dtype));
-  norm3_ = register_module("norm3", std::make_shared<LayerNorm>(d_model_, 1e-5, true, ctx, dtype));
+  conv1_ = register_module("conv1", std::make_shared<Conv1d>(d_model_, d_ff_, 1, ctx, dtype));
+  conv2_ = register_module("conv2", std::make_shared<Conv1d>(d_ff_, d_model_, 1, ctx, dtype));
+  norm1_ = register_module("norm1", std::make_shared<LayerNorm>(d_model_, ctx, dtype));
+  norm2_ = register_module("norm2", std::make_shared<LayerNorm>(d_model_, ctx, dtype));
+  norm3_ = register_module("norm3", std::make_shared<LayerNorm>(d_model_, ctx, dtype));
 }
 
 Tensor DecoderLayer::forward(const Tensor& x_in, const Tensor& cross, const Tensor& x_mask,
@@ -110,11 +105,12 @@ Tensor DecoderLayer::forward(const Tensor& x_in, const Tensor& cross, const Tens
 }
 
 ConvLayer::ConvLayer(int64_t channels, Context& ctx, DType dtype) {
-  down_conv_ =
-      register_module("downConv", std::make_shared<Conv1d>(channels, channels, 3, 1, 2, 1, 1, true,
-                                                           PaddingMode::Circular, ctx, dtype));
-  norm_ = register_module(
-      "norm", std::make_shared<BatchNorm1d>(channels, 1e-5, 0.1, true, true, ctx, dtype));
+  down_conv_ = register_module(
+      "downConv",
+      std::make_shared<Conv1d>(
+          channels, channels, 3,
+          Conv1dModuleOptions{.padding = 2, .padding_mode = PaddingMode::Circular}, ctx, dtype));
+  norm_ = register_module("norm", std::make_shared<BatchNorm1d>(channels, ctx, dtype));
 }
 
 Tensor ConvLayer::forward(const Tensor& x) {

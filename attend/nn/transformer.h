@@ -34,11 +34,21 @@ class Transpose : public Module {
   int dim0_, dim1_;
 };
 
+// TSLib EncoderLayer's / DecoderLayer's keyword arguments; d_ff 0 (TSLib's None) is 4·d_model.
+struct TransformerLayerOptions {
+  int64_t d_ff = 0;
+  double dropout = 0.1;
+  Activation activation = Activation::Relu;
+};
+
 class EncoderLayer : public Module {
  public:
-  EncoderLayer(std::shared_ptr<AttentionLayer> attention, int64_t d_model, int64_t d_ff,
-               double dropout, Activation activation, Context& ctx = default_context(),
+  EncoderLayer(std::shared_ptr<AttentionLayer> attention, int64_t d_model,
+               const TransformerLayerOptions& options, Context& ctx = default_context(),
                DType dtype = DType::F32);
+  EncoderLayer(std::shared_ptr<AttentionLayer> attention, int64_t d_model,
+               Context& ctx = default_context(), DType dtype = DType::F32)
+      : EncoderLayer(std::move(attention), d_model, TransformerLayerOptions{}, ctx, dtype) {}
   // x: (B, L, d_model) -> (B, L, d_model)
   Tensor forward(const Tensor& x, const Tensor& attn_mask);
   Tensor forward(const Tensor& x) override { return forward(x, Tensor()); }
@@ -56,9 +66,14 @@ class EncoderLayer : public Module {
 class DecoderLayer : public Module {
  public:
   DecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
-               std::shared_ptr<AttentionLayer> cross_attention, int64_t d_model, int64_t d_ff,
-               double dropout, Activation activation, Context& ctx = default_context(),
+               std::shared_ptr<AttentionLayer> cross_attention, int64_t d_model,
+               const TransformerLayerOptions& options, Context& ctx = default_context(),
                DType dtype = DType::F32);
+  DecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
+               std::shared_ptr<AttentionLayer> cross_attention, int64_t d_model,
+               Context& ctx = default_context(), DType dtype = DType::F32)
+      : DecoderLayer(std::move(self_attention), std::move(cross_attention), d_model,
+                     TransformerLayerOptions{}, ctx, dtype) {}
   // x: (B, L, d_model), cross: (B, S, d_model) -> (B, L, d_model).
   // keep_last in (0, L): only the last keep_last rows are computed -> (B, keep_last, d_model); the
   // others are still the self-attention's keys and values. Every step after the self-attention is

@@ -18,7 +18,6 @@ namespace {
 using kernels::AttentionDims;
 using kernels::AttentionMask;
 using kernels::AttentionParams;
-using kernels::AttentionStrides;
 
 // x itself if its last dim is unit-stride, else a contiguous copy (kernels need rows of features).
 // The copy is the differentiable contiguous() op, so gradients reach the caller's tensor.
@@ -26,8 +25,9 @@ Tensor rows_contiguous(const Tensor& x) {
   return x.strides().back() == 1 || x.size(-1) <= 1 ? x : contiguous(x);
 }
 
-AttentionStrides strides_bhl(const Tensor& x) {
-  return {x.strides()[0], x.strides()[1], x.strides()[2]};
+template <typename T>
+kernels::View<T, 4> view4(const Tensor& x) {
+  return x.kernel_view<T, 4>();
 }
 
 // Uninitialised tensor shaped like x whose memory follows x's dim order (by decreasing stride), so
@@ -74,7 +74,9 @@ KernelMask make_kernel_mask(const AttentionOptions& o, const AttentionDims& d) {
   Strides st = contiguous_strides(padded);
   for (int i = 0; i < 4; ++i)
     if (padded[i] == 1) st[i] = 0;
-  km.view = {km.additive.data<float>(), st[0], st[1], st[2], st[3]};
+  km.view = {km.additive.data<float>(),
+             {target[0], target[1], target[2], target[3]},
+             {st[0], st[1], st[2], st[3]}};
   return km;
 }
 
@@ -204,36 +206,27 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   if (grad || q.dtype() != DType::F32)
     lse = Tensor::empty({d.batch, d.heads, d.len_q}, q.dtype(), ctx);
 
-  if (q.dtype() == DType::F32) {
-    kernels::attention_forward(d, q.data<float>(), strides_bhl(q), k.data<float>(), strides_bhl(k),
-                               v.data<float>(), strides_bhl(v), km.view, p, out.data<float>(),
-                               strides_bhl(out), grad ? lse.data<float>() : nullptr, ctx.threads());
-  } else {
-    ATTEND_CHECK(q.dtype() == DType::F64, "[attention] expects float32 or float64 inputs");
-    kernels::attention_forward_reference<double>(
-        d, q.data<double>(), strides_bhl(q), k.data<double>(), strides_bhl(k), v.data<double>(),
-        strides_bhl(v), km.view, p, out.data<double>(), strides_bhl(out), lse.data<double>());
-  }
+  // float32: the fused kernels; float64: their reference twins (the kernels' float64 overloads).
+  ATTEND_CHECK(q.dtype() == DType::F32 || q.dtype() == DType::F64,
+               "[attention] expects float32 or float64 inputs");
+  dispatch_float(q.dtype(), "attention", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::attention_forward(view4<T>(q), view4<T>(k), view4<T>(v), km.view, p, view4<T>(out),
+                               lse.defined() ? lse.data<T>() : nullptr, ctx.threads());
+  });
 
   if (grad) {
     record("scaled_dot_product_attention", {q, k, v}, out,
-           [q, k, v, km, p, d, o_saved = out.detach(), lse](const Tensor& g) {
+           [q, k, v, km, p, o_saved = out.detach(), lse](const Tensor& g) {
              Tensor go = rows_contiguous(g);
              Tensor dq = empty_like_layout(q), dk = empty_like_layout(k), dv = empty_like_layout(v);
-             if (q.dtype() == DType::F32) {
-               kernels::attention_backward(
-                   d, q.data<float>(), strides_bhl(q), k.data<float>(), strides_bhl(k),
-                   v.data<float>(), strides_bhl(v), km.view, p, o_saved.data<float>(),
-                   strides_bhl(o_saved), lse.data<float>(), go.data<float>(), strides_bhl(go),
-                   dq.data<float>(), strides_bhl(dq), dk.data<float>(), strides_bhl(dk),
-                   dv.data<float>(), strides_bhl(dv), q.context().threads());
-             } else {
-               kernels::attention_backward_reference<double>(
-                   d, q.data<double>(), strides_bhl(q), k.data<double>(), strides_bhl(k),
-                   v.data<double>(), strides_bhl(v), km.view, p, go.data<double>(), strides_bhl(go),
-                   dq.data<double>(), strides_bhl(dq), dk.data<double>(), strides_bhl(dk),
-                   dv.data<double>(), strides_bhl(dv));
-             }
+             dispatch_float(q.dtype(), "attention", [&](auto tag) {
+               using T = decltype(tag);
+               kernels::attention_backward(view4<T>(q), view4<T>(k), view4<T>(v), km.view, p,
+                                           view4<T>(o_saved), lse.data<T>(), view4<T>(go),
+                                           view4<T>(dq), view4<T>(dk), view4<T>(dv),
+                                           q.context().threads());
+             });
              return std::vector<Tensor>{dq, dk, dv};
            });
   }
@@ -248,39 +241,6 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
 namespace attend {
 
 namespace {
-
-// The fused float32 kernels, or the reference twins for float64 (gradient checks).
-void attention_forward_any(const AttentionDims& d, const float* q, AttentionStrides qs,
-                           const float* k, AttentionStrides ks, const float* v, AttentionStrides vs,
-                           const AttentionMask& m, const AttentionParams& p, float* o,
-                           AttentionStrides os, float* lse, int threads) {
-  kernels::attention_forward(d, q, qs, k, ks, v, vs, m, p, o, os, lse, threads);
-}
-void attention_forward_any(const AttentionDims& d, const double* q, AttentionStrides qs,
-                           const double* k, AttentionStrides ks, const double* v,
-                           AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
-                           double* o, AttentionStrides os, double* lse, int) {
-  kernels::attention_forward_reference<double>(d, q, qs, k, ks, v, vs, m, p, o, os, lse);
-}
-void attention_backward_any(const AttentionDims& d, const float* q, AttentionStrides qs,
-                            const float* k, AttentionStrides ks, const float* v,
-                            AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
-                            const float* o, AttentionStrides os, const float* lse,
-                            const float* dout, AttentionStrides dos, float* dq,
-                            AttentionStrides dqs, float* dk, AttentionStrides dks, float* dv,
-                            AttentionStrides dvs, int threads) {
-  kernels::attention_backward(d, q, qs, k, ks, v, vs, m, p, o, os, lse, dout, dos, dq, dqs, dk, dks,
-                              dv, dvs, threads);
-}
-void attention_backward_any(const AttentionDims& d, const double* q, AttentionStrides qs,
-                            const double* k, AttentionStrides ks, const double* v,
-                            AttentionStrides vs, const AttentionMask& m, const AttentionParams& p,
-                            const double*, AttentionStrides, const double*, const double* dout,
-                            AttentionStrides dos, double* dq, AttentionStrides dqs, double* dk,
-                            AttentionStrides dks, double* dv, AttentionStrides dvs, int) {
-  kernels::attention_backward_reference<double>(d, q, qs, k, ks, v, vs, m, p, dout, dos, dq, dqs,
-                                                dk, dks, dv, dvs);
-}
 
 // M_i = max_j(q_i·k_idx) − Σ_j(q_i·k_idx)/Lk over each query's sampled keys (SIMD for float32).
 void sparsity_measure_any(const float* q, int64_t q_ld, const float* k, int64_t k_ld,
@@ -348,10 +308,7 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
   plan.top = {d.batch, d.heads, n_top, d.len_k, d.dim, d.dim_v};
   plan.selected = Tensor::empty({d.batch, d.heads, n_top}, DType::I64, ctx);
   int64_t* sel = plan.selected.data<int64_t>();
-  const T* qp = q.data<T>();
-  const T* kp = k.data<T>();
-  const T* vp = v.data<T>();
-  AttentionStrides qs = strides_bhl(q), ks = strides_bhl(k), vs = strides_bhl(v);
+  const kernels::View<T, 4> qv = view4<T>(q), kv = view4<T>(k), vv = view4<T>(v);
   const int64_t heads = d.batch * d.heads;
 #pragma omp parallel num_threads(ctx.threads()) if (heads > 1 && d.len_q * n_sample * d.dim > 65536)
   {
@@ -360,8 +317,8 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < heads; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
-      sparsity_measure_any(qp + b * qs.b + h * qs.h, qs.l, kp + b * ks.b + h * ks.h, ks.l, idx,
-                           d.len_q, n_sample, d.dim, d.len_k, m.data());
+      sparsity_measure_any(qv.at(b, h), qv.strides[2], kv.at(b, h), kv.strides[2], idx, d.len_q,
+                           n_sample, d.dim, d.len_k, m.data());
       for (int64_t i = 0; i < d.len_q; ++i) order[i] = i;
       std::partial_sort(
           order.begin(), order.begin() + n_top, order.end(),
@@ -377,7 +334,7 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
     float* mk = plan.mask.data<float>();
     for (int64_t r = 0; r < d.batch * d.heads * n_top; ++r)
       for (int64_t j = 0; j < d.len_k; ++j) mk[r * d.len_k + j] = j <= sel[r] ? 0.0f : -INFINITY;
-    plan.mask_view = {mk, d.heads * n_top * d.len_k, n_top * d.len_k, d.len_k, 1};
+    plan.mask_view = AttentionMask::dense(mk, {d.batch, d.heads, n_top, d.len_k});
   }
 
   // Selected queries (B, H, u, D), attention over all keys.
@@ -386,15 +343,13 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
   for (int64_t b = 0; b < d.batch; ++b)
     for (int64_t h = 0; h < d.heads; ++h)
       for (int64_t r = 0; r < n_top; ++r) {
-        const T* src = qp + b * qs.b + h * qs.h + sel[(b * d.heads + h) * n_top + r] * qs.l;
+        const T* src = qv.at(b, h, sel[(b * d.heads + h) * n_top + r]);
         std::copy(src, src + d.dim, qt + ((b * d.heads + h) * n_top + r) * d.dim);
       }
   Tensor o_top = Tensor::empty({d.batch, d.heads, n_top, d.dim_v}, q.dtype(), ctx);
   Tensor lse = Tensor::empty({d.batch, d.heads, n_top}, q.dtype(), ctx);
-  AttentionStrides ts{d.heads * n_top * d.dim, n_top * d.dim, d.dim};
-  AttentionStrides tvs{d.heads * n_top * d.dim_v, n_top * d.dim_v, d.dim_v};
-  attention_forward_any(plan.top, qt, ts, kp, ks, vp, vs, plan.mask_view, plan.params,
-                        o_top.data<T>(), tvs, lse.data<T>(), ctx.threads());
+  kernels::attention_forward(view4<T>(q_top), kv, vv, plan.mask_view, plan.params, view4<T>(o_top),
+                             lse.data<T>(), ctx.threads());
 
   // Context: mean(V) (or cumsum(V) when causal) for every query, selected rows overwritten.
   Tensor out = Tensor::empty({d.batch, d.heads, d.len_q, d.dim_v}, q.dtype(), ctx);
@@ -403,14 +358,14 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
   for (int64_t b = 0; b < d.batch; ++b)
     for (int64_t h = 0; h < d.heads; ++h) {
       T* oh = op + (b * d.heads + h) * d.len_q * d.dim_v;
-      const T* vh = vp + b * vs.b + h * vs.h;
+      const T* vh = vv.at(b, h);
       // Row by row, so that the inner loops run along contiguous Dv.
       if (o.causal) {
         // oh[i] = Σ_{j ≤ i} v[j]
         std::copy(vh, vh + d.dim_v, oh);
         for (int64_t i = 1; i < d.len_q; ++i) {
           const T* prev = oh + (i - 1) * d.dim_v;
-          const T* vi = vh + i * vs.l;
+          const T* vi = vh + i * vv.strides[2];
           T* oi = oh + i * d.dim_v;
           for (int64_t c = 0; c < d.dim_v; ++c) oi[c] = prev[c] + vi[c];
         }
@@ -419,7 +374,7 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
         T* o0 = oh;
         std::copy(vh, vh + d.dim_v, o0);
         for (int64_t j = 1; j < d.len_k; ++j) {
-          const T* vj = vh + j * vs.l;
+          const T* vj = vh + j * vv.strides[2];
           for (int64_t c = 0; c < d.dim_v; ++c) o0[c] += vj[c];
         }
         for (int64_t c = 0; c < d.dim_v; ++c) o0[c] /= static_cast<T>(d.len_k);
@@ -448,7 +403,7 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
               wr[j] = 0;
               continue;
             }
-            const T* kj = kp + b * ks.b + h * ks.h + j * ks.l;
+            const T* kj = kv.at(b, h, j);
             T s = 0;
             for (int64_t c = 0; c < d.dim; ++c) s += qi[c] * kj[c];
             wr[j] = std::exp(s * static_cast<T>(plan.params.scale) - lp[row]);
@@ -477,46 +432,42 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
                }
              Tensor dq_top = Tensor::empty({d.batch, d.heads, n_top, d.dim}, q.dtype(), ctx);
              Tensor dq = empty_like_layout(q), dk = empty_like_layout(k), dv = empty_like_layout(v);
-             AttentionStrides ts{d.heads * n_top * d.dim, n_top * d.dim, d.dim};
-             AttentionStrides tvs{d.heads * n_top * d.dim_v, n_top * d.dim_v, d.dim_v};
-             attention_backward_any(plan.top, q_top.data<T>(), ts, k.data<T>(), strides_bhl(k),
-                                    v.data<T>(), strides_bhl(v), plan.mask_view, plan.params,
-                                    o_top.data<T>(), tvs, lse.data<T>(), gt, tvs, dq_top.data<T>(),
-                                    ts, dk.data<T>(), strides_bhl(dk), dv.data<T>(),
-                                    strides_bhl(dv), ctx.threads());
-             AttentionStrides dqs = strides_bhl(dq), dvs = strides_bhl(dv);
-             T* dqp = dq.data<T>();
-             T* dvp = dv.data<T>();
+             const kernels::View<T, 4> dqv = view4<T>(dq), dvv = view4<T>(dv);
+             kernels::attention_backward(view4<T>(q_top), view4<T>(k), view4<T>(v), plan.mask_view,
+                                         plan.params, view4<T>(o_top), lse.data<T>(),
+                                         view4<T>(g_top), view4<T>(dq_top), view4<T>(dk), dvv,
+                                         ctx.threads());
+             const int64_t ldq = dqv.strides[2], ldv = dvv.strides[2];
              const T* dqt = dq_top.data<T>();
              for (int64_t b = 0; b < d.batch; ++b)
                for (int64_t h = 0; h < d.heads; ++h) {
                  const int64_t bh = b * d.heads + h;
-                 T* dqh = dqp + b * dqs.b + h * dqs.h;
+                 T* dqh = dqv.at(b, h);
                  for (int64_t i = 0; i < d.len_q; ++i)
-                   std::fill(dqh + i * dqs.l, dqh + i * dqs.l + d.dim, T(0));
+                   std::fill(dqh + i * ldq, dqh + i * ldq + d.dim, T(0));
                  std::fill(is_sel.begin(), is_sel.end(), 0);
                  for (int64_t r = 0; r < n_top; ++r) {
                    int64_t i = sel[bh * n_top + r];
                    is_sel[i] = 1;
                    std::copy(dqt + (bh * n_top + r) * d.dim, dqt + (bh * n_top + r + 1) * d.dim,
-                             dqh + i * dqs.l);
+                             dqh + i * ldq);
                  }
                  // Rows left at the initial context pass their gradient to V.
                  const T* gh = gp + bh * d.len_q * d.dim_v;
-                 T* dvh = dvp + b * dvs.b + h * dvs.h;
+                 T* dvh = dvv.at(b, h);
                  for (int64_t c = 0; c < d.dim_v; ++c) {
                    if (causal) {  // out_i = Σ_{j ≤ i} v_j  ⇒  dv_j += Σ_{i ≥ j, unselected} g_i
                      T acc = 0;
                      for (int64_t i = d.len_q - 1; i >= 0; --i) {
                        if (!is_sel[i]) acc += gh[i * d.dim_v + c];
-                       dvh[i * dvs.l + c] += acc;
+                       dvh[i * ldv + c] += acc;
                      }
                    } else {  // out_i = mean_j v_j  ⇒  dv_j += Σ_{unselected i} g_i / Lk
                      T acc = 0;
                      for (int64_t i = 0; i < d.len_q; ++i)
                        if (!is_sel[i]) acc += gh[i * d.dim_v + c];
                      acc /= static_cast<T>(d.len_k);
-                     for (int64_t j = 0; j < d.len_k; ++j) dvh[j * dvs.l + c] += acc;
+                     for (int64_t j = 0; j < d.len_k; ++j) dvh[j * ldv + c] += acc;
                    }
                  }
                }

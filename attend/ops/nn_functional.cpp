@@ -74,6 +74,12 @@ T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
+// A contiguous tensor as the (rows, d) rows the kernels take.
+template <typename T>
+kernels::View<T, 2> rows_view(const Tensor& t, int64_t rows, int64_t d) {
+  return kernels::View<T, 2>::dense(t.data<T>(), {rows, d});
+}
+
 }  // namespace
 
 Tensor softmax(const Tensor& x, int dim) {
@@ -98,13 +104,9 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
     T* st = stats.data<T>();
-    if constexpr (std::is_same_v<T, float>)
-      kernels::layer_norm_forward(xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
-                                  out.data<T>(), st, st + rows, rows, d, static_cast<float>(eps),
-                                  x.context().threads());
-    else
-      kernels::layer_norm_forward_reference(xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
-                                            out.data<T>(), st, st + rows, rows, d, T(eps));
+    kernels::layer_norm_forward(rows_view<T>(xc, rows, d), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
+                                T(eps), rows_view<T>(out, rows, d), st, st + rows,
+                                x.context().threads());
   });
   if (needs_grad({x, weight, bias})) {
     record("layer_norm", {x, weight, bias}, out,
@@ -117,14 +119,10 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
              dispatch_float(xc.dtype(), "layer_norm", [&](auto tag) {
                using T = decltype(tag);
                const T* st = stats.data<T>();
-               if constexpr (std::is_same_v<T, float>)
-                 kernels::layer_norm_backward(xc.data<T>(), ptr_or_null<T>(wc), st, st + rows,
-                                              gc.data<T>(), dx.data<T>(), ptr_or_null<T>(dw),
-                                              ptr_or_null<T>(db), rows, d, xc.context().threads());
-               else
-                 kernels::layer_norm_backward_reference(
-                     xc.data<T>(), ptr_or_null<T>(wc), st, st + rows, gc.data<T>(), dx.data<T>(),
-                     ptr_or_null<T>(dw), ptr_or_null<T>(db), rows, d);
+               kernels::layer_norm_backward(rows_view<T>(xc, rows, d), ptr_or_null<T>(wc), st,
+                                            st + rows, rows_view<T>(gc, rows, d),
+                                            rows_view<T>(dx, rows, d), ptr_or_null<T>(dw),
+                                            ptr_or_null<T>(db), xc.context().threads());
              });
              return std::vector<Tensor>{dx, dw, db};
            });

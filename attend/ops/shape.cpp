@@ -70,43 +70,6 @@ Strides broadcast_strides(const Tensor& x, const Shape& out) {
   return s;
 }
 
-// dst (a view, any strides) = src (same shape, same dtype, any strides).
-void strided_copy(const Tensor& dst, const Tensor& src) {
-  ATTEND_DEBUG_ASSERT(dst.shape() == src.shape() && dst.dtype() == src.dtype());
-  if (dst.numel() == 0) return;
-  if (dst.is_contiguous() && src.is_contiguous()) {
-    std::memcpy(dst.raw_data(), src.raw_data(), dst.numel() * dtype_size(dst.dtype()));
-    return;
-  }
-  dispatch_any(dst.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    T* d = dst.data<T>();
-    const T* s = src.data<T>();
-    int n = dst.ndim();
-    if (dst.strides()[n - 1] == 1 && src.strides()[n - 1] == 1 && dst.shape()[n - 1] >= 8) {
-      // Row copies: iterate the outer dims only.
-      int64_t row = dst.shape()[n - 1];
-      Shape outer(dst.shape().begin(), dst.shape().end() - 1);
-      Strides ds(dst.strides().begin(), dst.strides().end() - 1);
-      Strides ss(src.strides().begin(), src.strides().end() - 1);
-      for_each_offsets<2>(outer, {&ds, &ss}, [&](const std::array<int64_t, 2>& o) {
-        std::memcpy(d + o[0], s + o[1], row * sizeof(T));
-      });
-      return;
-    }
-    for_each_offsets<2>(dst.shape(), {&dst.strides(), &src.strides()},
-                        [&](const std::array<int64_t, 2>& o) { d[o[0]] = s[o[1]]; });
-  });
-}
-
-// A contiguous copy of x (x itself when already contiguous).
-Tensor contiguous_copy(const Tensor& x) {
-  if (x.is_contiguous()) return x;
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.context());
-  strided_copy(out, x);
-  return out;
-}
-
 // Resolves one -1 in `shape` against numel; checks the element count.
 Shape infer_shape(const Shape& shape, int64_t numel, const char* what, const Shape& from) {
   Shape out = shape;
@@ -167,7 +130,7 @@ bool view_strides(const Shape& old_shape, const Strides& old_strides, const Shap
 Tensor scatter_into_zeros(const Tensor& g, const Shape& shape, const Strides& strides,
                           int64_t offset) {
   Tensor z = Tensor::zeros(shape, g.dtype(), g.context());
-  strided_copy(z.as_strided(g.shape(), strides, offset), g);
+  z.as_strided(g.shape(), strides, offset).copy_from(g);
   return z;
 }
 
@@ -210,7 +173,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
     out = x.as_strided(target, st, x.offset());
   } else {
     Tensor c = Tensor::empty(target, x.dtype(), x.context());
-    strided_copy(c.as_strided(x.shape(), contiguous_strides(x.shape()), 0), x);
+    c.as_strided(x.shape(), contiguous_strides(x.shape()), 0).copy_from(x);
     out = c;
   }
   if (needs_grad({x}))
@@ -284,7 +247,7 @@ Tensor permute_impl(const Tensor& x, const std::array<int, kMaxDims>& perm) {
     for (int i = 0; i < x.ndim(); ++i) inv[perm[i]] = i;
     // The gradient is returned contiguous so downstream backward rules see plain layouts.
     record("permute", {x}, out, [inv](const Tensor& g) -> std::vector<Tensor> {
-      return {contiguous_copy(permute_view(g, inv.data()))};
+      return {permute_view(g, inv.data()).contiguous_data()};
     });
   }
   return out;
@@ -388,14 +351,14 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   Tensor out = x.as_strided(out_shape, st, x.offset());
   if (needs_grad({x}))
     record("expand", {x}, out, [in = x.shape()](const Tensor& g) -> std::vector<Tensor> {
-      return {contiguous_copy(detail::sum_to_shape(g, in))};
+      return {detail::sum_to_shape(g, in).contiguous_data()};
     });
   return out;
 }
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  Tensor out = contiguous_copy(x);
+  Tensor out = x.contiguous_data();
   if (needs_grad({x}))
     record("contiguous", {x}, out, [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
   return out;
@@ -455,7 +418,7 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
   if (needs_grad({x}))
     record("repeat", {x}, out,
            [in = x.shape(), in_shape, out_shape](const Tensor& g) -> std::vector<Tensor> {
-             Tensor gc = contiguous_copy(g);
+             Tensor gc = g.contiguous_data();
              Tensor gx = Tensor::zeros(in, g.dtype(), g.context());
              Strides cs = contiguous_strides(in_shape);
              dispatch_float(g.dtype(), "repeat", [&](auto tag) {
@@ -493,7 +456,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   Tensor out = Tensor::empty(shape, ref.dtype(), ref.context());
   int64_t pos = 0;
   for (const Tensor& x : xs) {
-    strided_copy(out.as_strided(x.shape(), out.strides(), pos * out.strides()[d]), x);
+    out.as_strided(x.shape(), out.strides(), pos * out.strides()[d]).copy_from(x);
     pos += x.shape()[d];
   }
   if (needs_grad(xs)) {
@@ -507,8 +470,8 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
       int64_t pos = 0;
       for (int64_t s : sizes) {
         shape[d] = s;
-        grads.push_back(
-            contiguous_copy(g.as_strided(shape, g.strides(), g.offset() + pos * g.strides()[d])));
+        grads.push_back((g.as_strided(shape, g.strides(), g.offset() + pos * g.strides()[d]))
+                            .contiguous_data());
         pos += s;
       }
       return grads;
@@ -533,7 +496,7 @@ Tensor stack(const std::vector<Tensor>& xs, int dim) {
   int64_t step = st[d];
   st.erase(d);
   for (size_t i = 0; i < xs.size(); ++i)
-    strided_copy(out.as_strided(ref.shape(), st, static_cast<int64_t>(i) * step), xs[i]);
+    out.as_strided(ref.shape(), st, static_cast<int64_t>(i) * step).copy_from(xs[i]);
   if (needs_grad(xs))
     record("stack", xs, out, [n = xs.size(), d](const Tensor& g) {
       std::vector<Tensor> grads;
@@ -544,8 +507,8 @@ Tensor stack(const std::vector<Tensor>& xs, int dim) {
       shape.erase(d);
       st.erase(d);
       for (size_t i = 0; i < n; ++i)
-        grads.push_back(
-            contiguous_copy(g.as_strided(shape, st, g.offset() + static_cast<int64_t>(i) * step)));
+        grads.push_back((g.as_strided(shape, st, g.offset() + static_cast<int64_t>(i) * step))
+                            .contiguous_data());
       return grads;
     });
   return out;
@@ -582,7 +545,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
           for (size_t i = 0; i < sizes.size(); ++i) {
             shape[d] = sizes[i];
             if (grads[i].defined())
-              strided_copy(gx.as_strided(shape, gx.strides(), pos * gx.strides()[d]), grads[i]);
+              gx.as_strided(shape, gx.strides(), pos * gx.strides()[d]).copy_from(grads[i]);
             pos += sizes[i];
           }
           return std::vector<Tensor>{gx};
@@ -607,7 +570,7 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
   ATTEND_CHECK(index.dtype() == DType::I64 && index.ndim() <= 1,
                "[index_select] index must be a 1-d int64 tensor, got {} of shape {}",
                dtype_name(index.dtype()), index.shape().str());
-  Tensor idx = contiguous_copy(index);
+  Tensor idx = index.contiguous_data();
   const int64_t* ip = idx.data<int64_t>();
   int64_t k = idx.numel(), n = x.shape()[d];
   for (int64_t i = 0; i < k; ++i)
@@ -616,7 +579,7 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
                  n);
   Shape shape = x.shape();
   shape[d] = k;
-  Tensor xc = contiguous_copy(x);
+  Tensor xc = x.contiguous_data();
   Tensor out = Tensor::empty(shape, x.dtype(), x.context());
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < d; ++i) outer *= x.shape()[i];
@@ -632,7 +595,7 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
   if (needs_grad({x}))
     record("index_select", {x}, out,
            [in = x.shape(), idx, outer, inner, n, k](const Tensor& g) -> std::vector<Tensor> {
-             Tensor gc = contiguous_copy(g);
+             Tensor gc = g.contiguous_data();
              Tensor gx = Tensor::zeros(in, g.dtype(), g.context());
              const int64_t* ip = idx.data<int64_t>();
              dispatch_float(g.dtype(), "index_select", [&](auto tag) {
@@ -770,9 +733,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
              Tensor zero = Tensor::zeros(Shape{}, g.dtype(), g.context());
              Tensor da, db;
              if (ga)
-               da = contiguous_copy(detail::sum_to_shape(where_raw(cond, g, zero, g.shape()), sa));
+               da = detail::sum_to_shape(where_raw(cond, g, zero, g.shape()), sa).contiguous_data();
              if (gb)
-               db = contiguous_copy(detail::sum_to_shape(where_raw(cond, zero, g, g.shape()), sb));
+               db = detail::sum_to_shape(where_raw(cond, zero, g, g.shape()), sb).contiguous_data();
              return {da, db};
            });
   return out;

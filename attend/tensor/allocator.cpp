@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "attend/tensor/sanitizer.h"
+#include "attend/base/sanitizer.h"
 
 namespace attend {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "attend/tensor/error.h"
+#include "attend/base/error.h"
 
 namespace attend {
 

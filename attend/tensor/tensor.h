@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "attend/base/error.h"
+#include "attend/kernels/view.h"
 #include "attend/tensor/context.h"
 #include "attend/tensor/dtype.h"
-#include "attend/tensor/error.h"
 #include "attend/tensor/shape.h"
 
 namespace attend {
@@ -107,6 +108,15 @@ class Tensor {
   }
   void* raw_data() const {
     return static_cast<char*>(impl_->storage->data) + impl_->offset * dtype_size(impl_->dtype);
+  }
+  // What kernels take: data<T>() with this tensor's shape and strides (exactly N dims).
+  template <typename T, int N>
+  kernels::View<T, N> kernel_view() const {
+    ATTEND_CHECK(ndim() == N, "[kernel_view] tensor of shape {} viewed with {} dims", shape().str(),
+                 N);
+    kernels::View<T, N> v{data<T>()};
+    for (int k = 0; k < N; ++k) v.shape[k] = shape()[k], v.strides[k] = strides()[k];
+    return v;
   }
   // The single value of a one-element tensor, as double.
   double item() const;

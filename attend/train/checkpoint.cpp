@@ -48,33 +48,75 @@ CheckpointInfo read_checkpoint(const std::string& dir) {
   } catch (const Error& e) {
     fail("{}: {}", cfg_path, e.what());
   }
-  info.scaler = data::StandardScaler::from_json(read_json_file(scaler_path), scaler_path);
+  const nlohmann::json sj = read_json_file(scaler_path);
+  if (sj.is_object() && sj.contains("series")) {
+    const nlohmann::json& series = sj.at("series");
+    ATTEND_CHECK(series.is_object() && !series.empty(),
+                 "{}: 'series' must be an object of series id -> scaler", scaler_path);
+    for (const char* key : {"id_col", "time_col"})
+      ATTEND_CHECK(sj.contains(key) && sj.at(key).is_string(), "{}: needs a string '{}'",
+                   scaler_path, key);
+    info.id_column = sj.at("id_col").get<std::string>();
+    info.time_column = sj.at("time_col").get<std::string>();
+    for (const auto& [id, js] : series.items()) {
+      info.series_ids.push_back(id);
+      info.series_scalers.push_back(
+          data::StandardScaler::from_json(js, scaler_path + ": series '" + id + "'"));
+      ATTEND_CHECK(info.series_scalers.back().columns() == info.series_scalers[0].columns(),
+                   "{}: series '{}' has other columns than series '{}'", scaler_path, id,
+                   info.series_ids[0]);
+    }
+    info.columns = info.series_scalers[0].columns();
+  } else {
+    info.scaler = data::StandardScaler::from_json(sj, scaler_path);
+    info.columns = info.scaler.columns();
+  }
   return info;
 }
 
 RunConfig resolved_config(const CheckpointInfo& info) {
-  return resolve(info.config, info.scaler.columns(), info.config.model.freq,
+  return resolve(info.config, info.columns, info.config.model.freq,
                  (fs::path(info.dir) / "scaler.json").string());
 }
 
 std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInfo& info,
                                                              const std::string& freq,
                                                              Context& ctx) {
-  const RunConfig c = resolve(info.config, info.scaler.columns(), freq,
-                              (fs::path(info.dir) / "scaler.json").string());
+  const RunConfig c =
+      resolve(info.config, info.columns, freq, (fs::path(info.dir) / "scaler.json").string());
   auto model = models::make_model(c.model, ctx);
   io::load_state_dict(*model, (fs::path(info.dir) / "weights.safetensors").string());
   model->eval();
   return model;
 }
 
+const data::StandardScaler& CheckpointInfo::scaler_of(const std::string& id) const {
+  if (!long_format()) return scaler;
+  for (size_t i = 0; i < series_ids.size(); ++i)
+    if (series_ids[i] == id) return series_scalers[i];
+  fail("series '{}' is not one the checkpoint in '{}' was trained on ({} series)", id, dir,
+       series_ids.size());
+}
+
+nlohmann::json scalers_to_json(const data::ForecastData& data) {
+  if (!data.long_format()) return data.scaler.to_json();
+  nlohmann::json j;
+  j["columns"] = data.columns;
+  j["id_col"] = data.id_column;
+  j["time_col"] = data.time_column;
+  j["series"] = nlohmann::json::object();
+  for (size_t i = 0; i < data.series_ids.size(); ++i)
+    j["series"][data.series_ids[i]] = data.series_scalers[i].to_json();
+  return j;
+}
+
 void write_checkpoint_files(const std::string& dir, const nn::Module& model, const RunConfig& cfg,
-                            const data::StandardScaler& scaler) {
+                            const nlohmann::json& scalers) {
   io::save_state_dict(model, (fs::path(dir) / "weights.safetensors").string(),
                       {{"format", "pt"}, {"attend_format", std::to_string(kFormatVersion)}});
   io::write_file_atomic((fs::path(dir) / "config.json").string(),
                         run_config_to_json(cfg).dump(1) + "\n");
-  io::write_file_atomic((fs::path(dir) / "scaler.json").string(), scaler.to_json().dump(1) + "\n");
+  io::write_file_atomic((fs::path(dir) / "scaler.json").string(), scalers.dump(1) + "\n");
 }
 
 namespace {

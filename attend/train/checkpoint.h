@@ -15,8 +15,21 @@ namespace attend::train {
 struct CheckpointInfo {
   std::string dir;
   RunConfig config;
-  data::StandardScaler scaler;
+  std::vector<std::string> columns;  // the model's channels, in order
+  data::StandardScaler scaler;       // wide data's scaler
+  // Long format: the series-id and time column names of the training data, and each series'
+  // scaler (scaler.json {"columns", "id_col", "time_col", "series": {id: {columns, mean, scale}}}).
+  std::string id_column, time_column;
+  std::vector<std::string> series_ids;
+  std::vector<data::StandardScaler> series_scalers;
+
+  bool long_format() const { return !series_ids.empty(); }
+  // The scaler of series `id` (long format; an unknown id is an error naming it), or the scaler.
+  const data::StandardScaler& scaler_of(const std::string& id) const;
 };
+
+// scaler.json of `data`: the scaler (wide) or every series' scaler keyed by id (long format).
+nlohmann::json scalers_to_json(const data::ForecastData& data);
 
 // Reads DIR/config.json and DIR/scaler.json and checks DIR/weights.safetensors exists. Unknown
 // config keys, values of the wrong type and values a flag would refuse are errors naming the file
@@ -34,7 +47,7 @@ std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInf
 
 // Writes weights.safetensors, config.json and scaler.json into an existing folder `dir`.
 void write_checkpoint_files(const std::string& dir, const nn::Module& model, const RunConfig& cfg,
-                            const data::StandardScaler& scaler);
+                            const nlohmann::json& scalers);
 
 // Creates a fresh temporary folder beside `dir`, calls fill(temp) and renames it to `dir`
 // (replacing an existing folder). On any failure the temporary folder is removed and `dir` is

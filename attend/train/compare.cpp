@@ -5,12 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <set>
 
 #include "attend/autograd/node.h"
+#include "attend/base/clock.h"
 #include "attend/io/atomic_file.h"
 #include "attend/train/trainer.h"
 
@@ -19,11 +19,6 @@ namespace fs = std::filesystem;
 namespace attend::train {
 
 namespace {
-
-double now_seconds() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t");

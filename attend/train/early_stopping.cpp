@@ -1,11 +1,18 @@
 // TSLib's early stopping rule.
 #include "attend/train/early_stopping.h"
 
-#include "attend/tensor/error.h"
+#include <cmath>
+
+#include "attend/base/error.h"
 
 namespace attend::train {
 
 bool EarlyStopping::step(double val_loss) {
+  if (!std::isfinite(val_loss)) {  // never an improvement; counts toward patience
+    ++counter_;
+    if (counter_ >= patience_) early_stop_ = true;
+    return false;
+  }
   const double score = -val_loss;
   if (!best_score_) {
     best_score_ = score;

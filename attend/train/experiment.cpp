@@ -36,8 +36,10 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   };
   // The data and the model first (bad data or column flags leave nothing written), then the
   // --checkpoints root (one that cannot be written fails here, not after hours of training).
-  Trainer trainer(valid, ctx);
-  if (const std::string note = freq_notice(trainer.data()); !note.empty()) log(note);
+  auto data = std::make_shared<const data::ForecastData>(
+      data::load_forecast_data(cfg.data, cfg.model, options.log));
+  Trainer trainer(valid, data, ctx);
+  if (const std::string note = freq_notice(*data); !note.empty()) log(note);
   ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {
@@ -68,6 +70,13 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   m["inverse"] = cfg.train.inverse;
   m["epochs_run"] = out.train.epochs_run;
   m["early_stopped"] = out.train.early_stopped;
+  if (trainer.data().long_format()) {
+    // Per series, in the data's order (the pooled metrics above are over every window).
+    const std::vector<Metrics> per = trainer.test_per_series(cfg.train.inverse);
+    m["series"] = nlohmann::json::object();
+    for (size_t i = 0; i < per.size(); ++i)
+      m["series"][trainer.data().series_ids[i]] = metrics_to_json(per[i]);
+  }
   io::write_file_atomic((fs::path(out.dir) / "metrics.json").string(), m.dump(1) + "\n");
   return out;
 }

@@ -2,8 +2,12 @@
 #include "attend/train/forecast.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
 
 #include "attend/autograd/node.h"
+#include "attend/data/dataset.h"
 #include "attend/data/time_features.h"
 #include "attend/ops/shape.h"
 
@@ -15,7 +19,8 @@ namespace {
 // `window` rows (their error names the line); with one row, `freq` unless it is auto.
 data::Frequency future_frequency(const std::vector<int64_t>& ts, int64_t window,
                                  const std::string& freq, const std::string& source,
-                                 const std::vector<int64_t>& lines) {
+                                 const std::vector<int64_t>& lines,
+                                 const std::string& column = "date") {
   if (auto f = data::spacing_of(ts)) return *f;
   const size_t first = ts.size() - std::min<size_t>(ts.size(), static_cast<size_t>(window));
   const std::vector<int64_t> tail(ts.begin() + static_cast<std::ptrdiff_t>(first), ts.end());
@@ -24,7 +29,7 @@ data::Frequency future_frequency(const std::vector<int64_t>& ts, int64_t window,
   if (lines.size() == ts.size())
     tail_lines.assign(lines.begin() + static_cast<std::ptrdiff_t>(first), lines.end());
   return data::infer_freq(
-      tail, source, tail_lines,
+      tail, source, tail_lines, column,
       fmt::format("the future dates follow the spacing of the last seq_len = {} rows", window));
 }
 
@@ -38,13 +43,31 @@ std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n
   return data::future_timestamps(ts.back(), n, f);
 }
 
-ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx) {
+namespace {
+
+// One series' history: the rows of `input` it holds, in time order.
+struct History {
+  std::string id;
+  std::vector<int64_t> rows;
+};
+
+}  // namespace
+
+ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
+                       const std::vector<std::string>& ids) {
   const RunConfig cfg = resolved_config(info);
-  const auto& columns = info.scaler.columns();
+  const auto& columns = info.columns;
   const int64_t C = static_cast<int64_t>(columns.size());
   const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
   ATTEND_CHECK(cfg.model.enc_in == C, "{}: enc_in {} but scaler.json has {} columns", info.dir,
                cfg.model.enc_in, C);
+  ATTEND_CHECK(
+      info.long_format() == !input.ids.empty(),
+      "{}: the checkpoint was trained on {} data, but the input is {}", input.source,
+      info.long_format() ? "long-format (series-id column '" + info.id_column + "')" : "wide",
+      input.ids.empty() ? "wide (no series-id column)"
+                        : "long format (series-id column '" + input.id_column + "')");
+  ATTEND_CHECK(ids.empty() || info.long_format(), "--ids: the checkpoint's data has no series ids");
   std::vector<int64_t> idx;
   for (const auto& name : columns) {
     const int64_t i = input.column_index(name);
@@ -52,76 +75,131 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
                  fmt::format("{}", fmt::join(columns, ", ")));
     idx.push_back(i);
   }
-  const int64_t n = input.rows();
-  ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", input.source,
-               n, L);
-  const int64_t first = n - L;
-  std::vector<int64_t> hist(input.timestamps.begin() + first, input.timestamps.end());
-  for (size_t i = 1; i < hist.size(); ++i)
-    ATTEND_CHECK(hist[i] > hist[i - 1], "{}:{}: timestamps must increase", input.source,
-                 input.lines[first + i]);
-  // Future dates follow the data's own spacing; --freq chooses the time features.
-  const data::Frequency spacing =
-      future_frequency(input.timestamps, L, cfg.model.freq, input.source, input.lines);
-  const bool infer = cfg.model.freq.empty() || cfg.model.freq == "auto";
-  const data::Frequency fq = infer ? spacing : data::parse_freq(cfg.model.freq);
-  const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
-  const std::string letter(1, data::freq_letter(fq.kind));
-  auto model = load_checkpoint_model(info, letter, ctx);
-
-  // x_enc: (1, L, C) scaled
-  std::vector<float> x(static_cast<size_t>(L * C));
-  for (int64_t r = 0; r < L; ++r)
-    for (int64_t c = 0; c < C; ++c)
-      x[r * C + c] =
-          static_cast<float>(info.scaler.transform_value(input.at(first + r, idx[c]), c));
-  Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
-
-  const std::vector<int64_t> future = data::future_timestamps(hist.back(), P, spacing);
-  Tensor xm, ym, x_dec;
-  if (model->uses_time_marks()) {
-    const bool with_minute =
-        cfg.data.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
-    auto marks = [&](const std::vector<int64_t>& t) {
-      return cfg.model.embed == "timeF"
-                 ? data::time_features(t.data(), static_cast<int64_t>(t.size()), feature_kind)
-                 : data::time_marks_fixed(t.data(), static_cast<int64_t>(t.size()), with_minute);
-    };
-    std::vector<float> mx = marks(hist);
-    const int64_t F = static_cast<int64_t>(mx.size()) / L;
-    std::vector<int64_t> dec_t(hist.end() - Lb, hist.end());
-    dec_t.insert(dec_t.end(), future.begin(), future.end());
-    xm = Tensor::from_vector(mx, {1, L, F}, ctx);
-    ym = Tensor::from_vector(marks(dec_t), {1, Lb + P, F}, ctx);
+  // The series to forecast: all of the input's (in file order), or those named by --ids.
+  const data::SeriesRows groups = data::group_series(input);
+  std::vector<History> series;
+  if (ids.empty()) {
+    for (size_t g = 0; g < groups.ids.size(); ++g)
+      series.push_back({groups.ids[g], groups.rows[g]});
+  } else {
+    for (const auto& id : ids) {
+      const auto it = std::find(groups.ids.begin(), groups.ids.end(), id);
+      ATTEND_CHECK(it != groups.ids.end(), "--ids: series '{}' is not in {}", id, input.source);
+      series.push_back({id, groups.rows[it - groups.ids.begin()]});
+    }
   }
-  NoGradGuard guard;
-  if (model->uses_decoder_input())
-    x_dec = concat({slice(x_enc, 1, L - Lb, L), Tensor::zeros({1, P, C}, DType::F32, ctx)}, 1);
-  Tensor out = model->forecast(x_enc, xm, x_dec, ym);  // (1, >= P, c_out)
-  const bool ms = cfg.data.features == "MS";
-  const int64_t Co = out.size(2);
-  out = slice(slice(out, 1, out.size(1) - P, out.size(1)), 2, ms ? Co - 1 : 0, Co);
-  const int64_t K = out.size(2);
-  const int64_t f0 = ms ? C - 1 : 0;
-  ATTEND_CHECK(f0 + K <= C, "[forecast] model outputs {} channels for {} columns", K, C);
+  for (const History& h : series) (void)info.scaler_of(h.id);  // unknown ids fail before any work
+
+  std::shared_ptr<models::ForecastModel> model;
   ForecastTable t;
-  t.timestamps = future;
+  t.id_column = info.long_format() ? input.id_column : "";
+  t.time_column = info.long_format() ? input.time_column : "date";
   t.date_format = input.date_format;
-  for (int64_t k = 0; k < K; ++k) t.columns.push_back(columns[f0 + k]);
-  t.values = out.contiguous_data().to_vector<float>();
-  for (size_t i = 0; i < t.values.size(); ++i) {
-    const int64_t c = f0 + static_cast<int64_t>(i) % K;
-    t.values[i] = static_cast<float>(info.scaler.inverse_value(t.values[i], c));
+  for (const History& h : series) {
+    const std::string where =
+        h.id.empty() ? input.source : input.source + ": series '" + h.id + "'";
+    const int64_t n = static_cast<int64_t>(h.rows.size());
+    ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", where, n,
+                 L);
+    std::vector<int64_t> stamps, lines;
+    for (int64_t r : h.rows) {
+      stamps.push_back(input.timestamps[r]);
+      lines.push_back(input.lines[r]);
+    }
+    const std::vector<int64_t> hist(stamps.end() - L, stamps.end());
+    // Future dates follow the series' own spacing; --freq chooses the time features.
+    const data::Frequency spacing =
+        future_frequency(stamps, L, cfg.model.freq, where, lines, input.time_column);
+    const bool infer = cfg.model.freq.empty() || cfg.model.freq == "auto";
+    const data::Frequency fq = infer ? spacing : data::parse_freq(cfg.model.freq);
+    const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
+    if (!model)
+      model = load_checkpoint_model(info, std::string(1, data::freq_letter(fq.kind)), ctx);
+
+    // The series' values with missing ones handled per --missing, then x_enc: (1, L, C) of the
+    // last L rows scaled with the series' scaler.
+    std::vector<double> values;
+    for (int64_t r : h.rows)
+      for (int64_t c = 0; c < C; ++c) values.push_back(input.at(r, idx[c]));
+    (void)data::fill_missing(values, n, C, data::parse_missing_policy(cfg.data.missing), columns,
+                             lines, input.source);
+    const data::StandardScaler& scaler = info.scaler_of(h.id);
+    std::vector<float> x(static_cast<size_t>(L * C));
+    for (int64_t r = 0; r < L; ++r)
+      for (int64_t c = 0; c < C; ++c) {
+        const double v = values[(n - L + r) * C + c];
+        x[r * C + c] = static_cast<float>(scaler.transform_value(v, c));
+        ATTEND_CHECK(
+            std::abs(v) <= std::numeric_limits<float>::max() && std::isfinite(x[r * C + c]),
+            "{}:{}: column '{}': {} is beyond float32's range{}", input.source, lines[n - L + r],
+            columns[c], v, std::abs(v) <= std::numeric_limits<float>::max() ? " once scaled" : "");
+      }
+    Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
+
+    const std::vector<int64_t> future = data::future_timestamps(hist.back(), P, spacing);
+    Tensor xm, ym, x_dec;
+    if (model->uses_time_marks()) {
+      const bool with_minute =
+          cfg.data.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
+      auto marks = [&](const std::vector<int64_t>& ts) {
+        return cfg.model.embed == "timeF"
+                   ? data::time_features(ts.data(), static_cast<int64_t>(ts.size()), feature_kind)
+                   : data::time_marks_fixed(ts.data(), static_cast<int64_t>(ts.size()),
+                                            with_minute);
+      };
+      std::vector<float> mx = marks(hist);
+      const int64_t F = static_cast<int64_t>(mx.size()) / L;
+      std::vector<int64_t> dec_t(hist.end() - Lb, hist.end());
+      dec_t.insert(dec_t.end(), future.begin(), future.end());
+      xm = Tensor::from_vector(mx, {1, L, F}, ctx);
+      ym = Tensor::from_vector(marks(dec_t), {1, Lb + P, F}, ctx);
+    }
+    NoGradGuard guard;
+    if (model->uses_decoder_input())
+      x_dec = concat({slice(x_enc, 1, L - Lb, L), Tensor::zeros({1, P, C}, DType::F32, ctx)}, 1);
+    Tensor out = model->forecast(x_enc, xm, x_dec, ym);  // (1, >= P, c_out)
+    const bool ms = cfg.data.features == "MS";
+    const int64_t Co = out.size(2);
+    out = slice(slice(out, 1, out.size(1) - P, out.size(1)), 2, ms ? Co - 1 : 0, Co);
+    const int64_t K = out.size(2);
+    const int64_t f0 = ms ? C - 1 : 0;
+    ATTEND_CHECK(f0 + K <= C, "[forecast] model outputs {} channels for {} columns", K, C);
+    if (t.columns.empty())
+      for (int64_t k = 0; k < K; ++k) t.columns.push_back(columns[f0 + k]);
+    const std::vector<float> v = out.contiguous_data().to_vector<float>();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const int64_t c = f0 + static_cast<int64_t>(i) % K;
+      const float y = static_cast<float>(scaler.inverse_value(v[i], c));
+      ATTEND_CHECK(std::isfinite(y), "{}: the forecast of '{}' at step {} is {} (not written)",
+                   where, columns[c], static_cast<int64_t>(i) / K + 1, y);
+      t.values.push_back(y);
+    }
+    t.timestamps.insert(t.timestamps.end(), future.begin(), future.end());
+    if (info.long_format()) t.ids.insert(t.ids.end(), future.size(), h.id);
   }
   return t;
 }
 
+namespace {
+
+// A CSV field: quoted (with "" escapes) when it holds a comma, quote or line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string forecast_to_csv(const ForecastTable& t) {
-  std::string s = "date";
-  for (const auto& c : t.columns) s += "," + c;
+  std::string s = t.id_column.empty() ? csv_field(t.time_column)
+                                      : csv_field(t.id_column) + "," + csv_field(t.time_column);
+  for (const auto& c : t.columns) s += "," + csv_field(c);
   s += "\n";
   const size_t K = t.columns.size();
   for (size_t r = 0; r < t.timestamps.size(); ++r) {
+    if (!t.id_column.empty()) s += csv_field(t.ids[r]) + ",";
     s += data::format_timestamp(t.timestamps[r], t.date_format);
     for (size_t k = 0; k < K; ++k) s += fmt::format(",{}", t.values[r * K + k]);
     s += "\n";

@@ -10,10 +10,14 @@
 
 namespace attend::train {
 
+// Forecast rows: pred_len per series, in original units.
 struct ForecastTable {
-  std::vector<int64_t> timestamps;    // (pred_len) seconds since 1970 UTC
+  std::string id_column;              // long format: the input's series-id column ("" for wide)
+  std::string time_column = "date";   // the time column's name in the output
+  std::vector<std::string> ids;       // (rows) long format: the series of each row
+  std::vector<int64_t> timestamps;    // (rows) seconds since 1970 UTC
   std::vector<std::string> columns;   // predicted columns (M: all, S/MS: the target)
-  std::vector<float> values;          // (pred_len, columns) in original units
+  std::vector<float> values;          // (rows, columns)
   data::TimestampFormat date_format;  // the input's: future dates are written as its dates
 };
 
@@ -23,11 +27,14 @@ struct ForecastTable {
 std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n,
                                        const std::string& freq);
 
-// Runs the checkpoint's model on the last seq_len rows of `input`; errors name a missing column
-// or too few rows.
-ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx);
+// Runs the checkpoint's model on the last seq_len rows of `input` (of each series in long
+// format, or of the series in `ids` only); errors name a missing column, too few rows or an
+// unknown series id.
+ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
+                       const std::vector<std::string>& ids = {});
 
-// CSV text: "date,<columns>" then one row per step, dates in the input's format.
+// CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates
+// in the input's format.
 std::string forecast_to_csv(const ForecastTable& t);
 
 }  // namespace attend::train

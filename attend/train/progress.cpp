@@ -3,16 +3,11 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
+#include "attend/base/clock.h"
 
 namespace attend::train {
 
 namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string clock_text(double s) {
   const int64_t t = static_cast<int64_t>(s + 0.5);
@@ -43,7 +38,7 @@ void ProgressPrinter::clear() {
 }
 
 void ProgressPrinter::on_batch(int epoch, int64_t batch, int64_t batches, double loss) {
-  const double t = now_s();
+  const double t = now_seconds();
   if (epoch != epoch_) {
     epoch_ = epoch;
     epoch_start_ = t;

@@ -8,9 +8,10 @@
 #include <cstdlib>
 #include <map>
 
+#include "attend/base/error.h"
+#include "attend/data/csv.h"
 #include "attend/data/time_features.h"
 #include "attend/models/model.h"
-#include "attend/tensor/error.h"
 
 namespace attend::train {
 
@@ -76,6 +77,20 @@ Check freq_check() {
           "QS, QE, YS, YE, ... or auto)",
           flag, f);
     }
+  };
+}
+
+// A timestamp the data layer reads ("" for none).
+// A date in any --date_format order; validate() reads it in the configured one.
+Check date_check() {
+  return [](const json& v, const std::string& flag) {
+    const std::string text = v.get<std::string>();
+    int64_t t = 0;
+    const bool date = text.empty() || data::parse_timestamp(text, &t) ||
+                      data::parse_timestamp(text, data::DateOrder::DayFirst, &t) ||
+                      data::parse_timestamp(text, data::DateOrder::MonthFirst, &t);
+    ATTEND_CHECK(date, "{} '{}' is not a date (e.g. 2017-06-01 or 2017-06-01 00:00:00)", flag,
+                 text);
   };
 }
 
@@ -514,6 +529,54 @@ const std::vector<Option>& run_options() {
        .member = MEMBER(model.cross_attention),
        .check = one_of({"prob", "full"}),
        .runpy = false},
+      {.name = "id_col",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "long format: the series-id column (default: unique_id when the file has it)",
+       .runpy_default = R"("")",
+       .member = MEMBER(data.id_col),
+       .runpy = false},
+      {.name = "time_col",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "the time column (default: date, else ds)",
+       .runpy_default = R"("")",
+       .member = MEMBER(data.time_col),
+       .runpy = false},
+      {.name = "val_start",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "first timestamp of the validation split of every series (with --test_start; "
+               "default: 70/10/20 split)",
+       .runpy_default = R"("")",
+       .member = MEMBER(data.val_start),
+       .check = date_check(),
+       .runpy = false},
+      {.name = "test_start",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "first timestamp of the test split of every series (with --val_start)",
+       .runpy_default = R"("")",
+       .member = MEMBER(data.test_start),
+       .check = date_check(),
+       .runpy = false},
+      {.name = "skip_short",
+       .kind = FlagKind::StoreTrue,
+       .group = OptionGroup::Data,
+       .help = "long format: leave out, with a note, series too short for one window of each "
+               "split (default: an error naming the series)",
+       .runpy_default = R"(false)",
+       .member = MEMBER(data.skip_short),
+       .runpy = false},
+      {.name = "missing",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "missing values and rows: error, ffill (last observed value), interpolate "
+               "(linear), mask (targets left out of loss and metrics, inputs ffilled)",
+       .runpy_default = R"("error")",
+       .member = MEMBER(data.missing),
+       .check = one_of({"error", "ffill", "interpolate", "mask"}),
+       .runpy = false},
       {.name = "date_format",
        .kind = FlagKind::Str,
        .group = OptionGroup::Data,
@@ -737,6 +800,18 @@ void validate(const RunConfig& c) {
     ATTEND_CHECK(fresh, "column '{}' is named twice ({})", column,
                  it->second == flag ? flag : it->second + " and " + flag);
   };
+  ATTEND_CHECK(c.data.val_start.empty() == c.data.test_start.empty(),
+               "--val_start and --test_start go together (got only {})",
+               c.data.val_start.empty() ? "--test_start" : "--val_start");
+  const data::DateOrder order = data::parse_date_order(c.data.date_format);
+  for (const auto& [flag, text] :
+       {std::pair<const char*, const std::string&>{"--val_start", c.data.val_start},
+        {"--test_start", c.data.test_start}}) {
+    int64_t t = 0;
+    ATTEND_CHECK(text.empty() || data::parse_timestamp(text, order, &t),
+                 "{} '{}' is not a date read with --date_format {}", flag, text,
+                 c.data.date_format);
+  }
   for (const auto& s : c.data.static_columns) claim(s, "--static_columns");
   for (const auto& s : c.data.known_columns) claim(s, "--known_columns");
 }

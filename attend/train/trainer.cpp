@@ -1,15 +1,17 @@
 // TSLib's long-term-forecast experiment loop.
 #include "attend/train/trainer.h"
 
-#include <chrono>
 #include <filesystem>
 #include <numeric>
 
 #include "attend/autograd/node.h"
+#include "attend/base/clock.h"
 #include "attend/io/atomic_file.h"
 #include "attend/io/safetensors.h"
 #include "attend/io/state_dict.h"
+#include "attend/ops/elementwise.h"
 #include "attend/ops/loss.h"
+#include "attend/ops/reduce.h"
 #include "attend/ops/shape.h"
 #include "attend/train/checkpoint.h"
 
@@ -23,15 +25,26 @@ std::shared_ptr<const data::ForecastData> load_data(const RunConfig& cfg) {
   return std::make_shared<const data::ForecastData>(data::load_forecast_data(cfg.data, cfg.model));
 }
 
+// The name of the first parameter whose gradient holds a NaN or infinity ("" when none does).
+std::string first_non_finite_grad(const nn::Module& m) {
+  for (const auto& [name, p] : m.named_parameters()) {
+    const Tensor& g = p.grad();
+    if (!g.defined()) continue;
+    const Tensor c = g.contiguous_data();
+    if (c.dtype() == DType::F32) {
+      const float* x = c.data<float>();
+      float acc = 0;  // NaN and inf survive x * 0; finite values give 0
+      for (int64_t i = 0; i < c.numel(); ++i) acc += x[i] * 0.0f;
+      if (acc != 0) return name;
+    }
+  }
+  return "";
+}
+
 std::map<std::string, Tensor> clone_state(const nn::Module& m) {
   std::map<std::string, Tensor> out;
   for (const auto& [k, v] : m.state_dict()) out[k] = v.copy_as(v.dtype());
   return out;
-}
-
-double now_seconds() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -66,7 +79,7 @@ void Trainer::make_schedule() {
   schedule_steps_ = 0;
 }
 
-std::pair<Tensor, Tensor> Trainer::forward(const data::Batch& b) {
+BatchForecast Trainer::forward(const data::Batch& b) {
   const int64_t B = b.size(), C = data_->channels();
   const int64_t P = cfg_.model.pred_len, Lb = cfg_.model.label_len;
   Tensor x_dec;
@@ -90,13 +103,27 @@ std::pair<Tensor, Tensor> Trainer::forward(const data::Batch& b) {
   ATTEND_CHECK(pred.size(2) == target.size(2),
                "[train] model {} outputs {} channels but the target has {} (check --c_out)",
                cfg_.model.model, pred.size(2), target.size(2));
-  return {pred, target};
+  Tensor observed;
+  if (b.y_observed.defined())
+    observed = slice(slice(b.y_observed, 1, Ly - P, Ly), 2, ms ? C - 1 : 0, C);
+  return {pred, target, observed};
 }
 
-Tensor Trainer::criterion(const Tensor& pred, const Tensor& target) const {
-  if (cfg_.train.loss == "MAE") return mae_loss(pred, target);
-  if (cfg_.train.loss == "Huber") return huber_loss(pred, target, 1.0);
-  return mse_loss(pred, target);
+Tensor Trainer::criterion(const BatchForecast& f) const {
+  Tensor pred = f.pred, target = f.target;
+  double scale = 1;
+  if (f.observed.defined()) {
+    // Masked values contribute loss(0, 0) = 0; the mean is then taken over the observed ones:
+    // sum_obs l / n_obs = mean_all(l(mask·p, mask·t)) · n_all / n_obs.
+    const double n_obs = sum(f.observed).item();
+    scale = n_obs > 0 ? static_cast<double>(f.observed.numel()) / n_obs : 0.0;
+    pred = mul(pred, f.observed);
+    target = mul(target, f.observed);
+  }
+  Tensor loss = cfg_.train.loss == "MAE"     ? mae_loss(pred, target)
+                : cfg_.train.loss == "Huber" ? huber_loss(pred, target, 1.0)
+                                             : mse_loss(pred, target);
+  return scale == 1 ? loss : mul(loss, scale);
 }
 
 TrainResult Trainer::train() {
@@ -118,11 +145,20 @@ TrainResult Trainer::train() {
       }
       data::Batch b = train_loader_.batch(batch_, ctx_);
       optimizer_->zero_grad();
-      auto [pred, target] = forward(b);
-      Tensor loss = criterion(pred, target);
+      Tensor loss = criterion(forward(b));
       const double l = loss.item();
+      ATTEND_CHECK(std::isfinite(l),
+                   "[train] epoch {}, batch {}/{}: the loss is {}; training stopped (the run "
+                   "folder keeps its last checkpoint; try a lower --learning_rate or check the "
+                   "data)",
+                   epoch_ + 1, batch_ + 1, nb, l);
       epoch_losses_.push_back(l);
       loss.backward();
+      if (const std::string bad = first_non_finite_grad(*model_); !bad.empty())
+        fail(
+            "[train] epoch {}, batch {}/{}: the gradient of {} is not finite; training stopped "
+            "(the run folder keeps its last checkpoint)",
+            epoch_ + 1, batch_ + 1, nb, bad);
       optimizer_->step();
       if (schedule_->per_batch()) {
         schedule_->batch_end(*optimizer_);
@@ -172,10 +208,7 @@ double Trainer::evaluate_loss(std::string_view split) {
   NoGradGuard guard;
   double total = 0;
   const int64_t nb = loader.num_batches();
-  for (int64_t i = 0; i < nb; ++i) {
-    auto [pred, target] = forward(loader.batch(i, ctx_));
-    total += criterion(pred, target).item();
-  }
+  for (int64_t i = 0; i < nb; ++i) total += criterion(forward(loader.batch(i, ctx_))).item();
   model_->train(was_training);
   return nb > 0 ? total / static_cast<double>(nb) : 0.0;
 }
@@ -190,31 +223,69 @@ Predictions Trainer::predict(std::string_view split, bool inverse) {
   p.pred_len = cfg_.model.pred_len;
   p.first_channel = cfg_.data.features == "MS" ? data_->channels() - 1 : 0;
   for (int64_t i = 0; i < loader.num_batches(); ++i) {
-    auto [pred, target] = forward(loader.batch(i, ctx_));
-    p.channels = pred.size(2);
-    auto pv = pred.contiguous_data().to_vector<float>();
-    auto tv = target.contiguous_data().to_vector<float>();
+    const BatchForecast f = forward(loader.batch(i, ctx_));
+    p.channels = f.pred.size(2);
+    auto pv = f.pred.contiguous_data().to_vector<float>();
+    auto tv = f.target.contiguous_data().to_vector<float>();
     p.preds.insert(p.preds.end(), pv.begin(), pv.end());
     p.trues.insert(p.trues.end(), tv.begin(), tv.end());
-    p.windows += pred.size(0);
+    if (f.observed.defined())
+      for (float o : f.observed.contiguous_data().to_vector<float>()) p.observed.push_back(o > 0);
+    p.windows += f.pred.size(0);
   }
   model_->train(was_training);
-  if (inverse && data_->scaler.fitted()) {
-    // x * scale[c] + mean[c] with c = f_dim + k (TSLib tiles an MS output across the columns and
-    // keeps the last, i.e. the target's statistics).
-    const int64_t K = p.channels;
+  if (inverse && data_->scaler_of(0).fitted()) {
+    // x * scale[c] + mean[c] with c = f_dim + k and the window's series' scaler (TSLib tiles an
+    // MS output across the columns and keeps the last, i.e. the target's statistics).
+    const int64_t K = p.channels, per_window = p.pred_len * K;
     for (size_t i = 0; i < p.preds.size(); ++i) {
       const int64_t c = p.first_channel + static_cast<int64_t>(i % K);
-      p.preds[i] = static_cast<float>(data_->scaler.inverse_value(p.preds[i], c));
-      p.trues[i] = static_cast<float>(data_->scaler.inverse_value(p.trues[i], c));
+      const data::StandardScaler& sc =
+          data_->scaler_of(sp.series_of(static_cast<int64_t>(i) / per_window));
+      p.preds[i] = static_cast<float>(sc.inverse_value(p.preds[i], c));
+      p.trues[i] = static_cast<float>(sc.inverse_value(p.trues[i], c));
     }
   }
   return p;
 }
 
+namespace {
+
+// Metrics of windows [w0, w1) of p over their observed values.
+Metrics metrics_of(const Predictions& p, int64_t w0, int64_t w1) {
+  const int64_t per_window = p.pred_len * p.channels;
+  const size_t a = static_cast<size_t>(w0 * per_window), b = static_cast<size_t>(w1 * per_window);
+  if (p.observed.empty())
+    return compute_metrics(p.preds.data() + a, p.trues.data() + a, static_cast<int64_t>(b - a));
+  std::vector<float> pred, truth;
+  for (size_t i = a; i < b; ++i)
+    if (p.observed[i]) pred.push_back(p.preds[i]), truth.push_back(p.trues[i]);
+  return compute_metrics(pred.data(), truth.data(), static_cast<int64_t>(pred.size()));
+}
+
+}  // namespace
+
 Metrics Trainer::test(bool inverse) {
-  Predictions p = predict("test", inverse);
-  return compute_metrics(p.preds.data(), p.trues.data(), static_cast<int64_t>(p.preds.size()));
+  const Predictions p = predict("test", inverse);
+  const Metrics m = metrics_of(p, 0, p.windows);
+  ATTEND_CHECK(std::isfinite(m.mse) && std::isfinite(m.mae),
+               "[test] the metrics are not finite (mse {}, mae {}): the model's forecasts "
+               "overflow",
+               m.mse, m.mae);
+  return m;
+}
+
+std::vector<Metrics> Trainer::test_per_series(bool inverse) {
+  const Predictions p = predict("test", inverse);
+  const data::ForecastSplit& sp = data_->test;
+  std::vector<Metrics> out;
+  int64_t w0 = 0;
+  for (int64_t w = 1; w <= p.windows; ++w)
+    if (w == p.windows || sp.series_of(w) != sp.series_of(w0)) {
+      out.push_back(metrics_of(p, w0, w));
+      w0 = w;
+    }
+  return out;
 }
 
 void Trainer::load_weights(const std::string& path) {
@@ -222,7 +293,7 @@ void Trainer::load_weights(const std::string& path) {
 }
 
 void Trainer::write_checkpoint(const std::string& dir) const {
-  write_checkpoint_files(dir, *model_, cfg_, data_->scaler);
+  write_checkpoint_files(dir, *model_, cfg_, scalers_to_json(*data_));
 }
 
 void Trainer::write_resume(const std::string& dir) const {

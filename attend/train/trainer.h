@@ -49,8 +49,15 @@ struct TrainResult {
 // Predictions of one split: (windows, pred_len, channels) after the f_dim slice.
 struct Predictions {
   std::vector<float> preds, trues;
+  std::vector<uint8_t> observed;  // same layout: 0 where the truth was missing (mask); or empty
   int64_t windows = 0, pred_len = 0, channels = 0;
   int64_t first_channel = 0;  // data channel of the first predicted channel (f_dim)
+};
+
+// One batch's forecast against its target: (B, pred_len, channels) each, and the target's
+// observed flags (undefined when every value counts).
+struct BatchForecast {
+  Tensor pred, target, observed;
 };
 
 class Trainer {
@@ -78,8 +85,10 @@ class Trainer {
   double evaluate_loss(std::string_view split);
   // Predictions over a split in order (eval mode, no grad); inverse: original units.
   Predictions predict(std::string_view split, bool inverse);
-  // Test metrics on the test split (TSLib's test()).
+  // Test metrics on the test split (TSLib's test()), over the observed values.
   Metrics test(bool inverse);
+  // Test metrics per series (long format; one entry for wide data), in series order.
+  std::vector<Metrics> test_per_series(bool inverse);
 
   // Loads weights (TSLib state_dict names) from a safetensors file.
   void load_weights(const std::string& path);
@@ -100,8 +109,9 @@ class Trainer {
  private:
   void init();
   // outputs[:, -pred_len:, f_dim:] and batch_y[:, -pred_len:, f_dim:] of one batch.
-  std::pair<Tensor, Tensor> forward(const data::Batch& batch);
-  Tensor criterion(const Tensor& pred, const Tensor& target) const;
+  BatchForecast forward(const data::Batch& batch);
+  // The --loss of pred against target; with observed flags, the mean over the observed values.
+  Tensor criterion(const BatchForecast& f) const;
   void make_schedule();
 
   RunConfig cfg_;

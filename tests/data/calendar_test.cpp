@@ -4,9 +4,9 @@
 
 #include <functional>
 
+#include "attend/base/error.h"
 #include "attend/data/calendar.h"
 #include "attend/data/csv.h"
-#include "attend/tensor/error.h"
 
 namespace attend::data {
 namespace {
@@ -389,7 +389,8 @@ TEST(Calendar, ColumnFormatsMergeAndErrorsNameLineColumnAndFlag) {
   EXPECT_EQ(error_of([] { parse_date_order("dayfirst"); }),
             "--date_format 'dayfirst' must be ymd, dmy or mdy");
   // Through the CSV reader.
-  CsvTable t = parse_csv("date,a\n31.12.2020,1\n01.01.2021,2\n", "e.csv", DateOrder::DayFirst);
+  CsvTable t = parse_csv("date,a\n31.12.2020,1\n01.01.2021,2\n", "e.csv",
+                         CsvOptions{.date_order = DateOrder::DayFirst});
   EXPECT_EQ(t.timestamps[1] - t.timestamps[0], 86400);
   EXPECT_EQ(t.date_format.date, TimestampFormat::Date::DayFirst);
   EXPECT_NE(error_of([] {

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <random>
 
+#include "attend/base/error.h"
 #include "attend/data/csv.h"
 #include "attend/data/dataset.h"
-#include "attend/tensor/error.h"
 #include "support/data_args.h"
 #include "support/gradcheck.h"
 

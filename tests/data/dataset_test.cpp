@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "attend/base/error.h"
 #include "attend/data/dataset.h"
 #include "attend/data/scaler.h"
 #include "attend/io/safetensors.h"
-#include "attend/tensor/error.h"
 #include "support/data_args.h"
 #include "support/gradcheck.h"
 
@@ -131,6 +131,7 @@ CsvTable synthetic(int64_t n, int64_t step, const std::string& order = "a,OT,b")
   CsvTable t;
   t.source = "synthetic.csv";
   t.header = {"date"};
+  t.time_column = "date";
   for (size_t s = 0, e; s <= order.size(); s = e + 1) {
     e = order.find(',', s);
     if (e == std::string::npos) e = order.size();
@@ -296,6 +297,14 @@ TEST(Dataset, SpacingAndCalendarFrequencies) {
               "row, but the rows are daily (D) elsewhere: the spacing fits no frequency; pass "
               "--freq to choose the time features");
   }
+  t.time_column = "ds";  // the error names the table's own time column
+  try {
+    make_forecast_data(t, c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("synthetic.csv:52: column 'ds': ", 0), 0u) << e.what();
+  }
+  t.time_column = "date";
   for (const char* freq : {"QE", "YS"}) {
     const Frequency f = parse_freq(freq);
     t.timestamps = future_timestamps(-86400 * 365 * 20, 100, f);

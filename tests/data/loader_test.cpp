@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <set>
 
+#include "attend/base/error.h"
 #include "attend/data/loader.h"
-#include "attend/tensor/error.h"
 #include "support/data_args.h"
 #include "support/gradcheck.h"
 

@@ -1,9 +1,9 @@
 // Frequencies and TSLib's time features, by hand.
 #include <gtest/gtest.h>
 
+#include "attend/base/error.h"
 #include "attend/data/csv.h"
 #include "attend/data/time_features.h"
-#include "attend/tensor/error.h"
 #include "support/gradcheck.h"
 
 namespace attend::data {

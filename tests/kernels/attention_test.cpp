@@ -26,9 +26,11 @@ std::string name(const Case& c) {
          " p" + std::to_string(c.dropout) + (c.blhd ? " BLHD" : " BHLD");
 }
 
-AttentionStrides layout(const Case& c, int64_t len, int64_t dim) {
-  if (c.blhd) return {len * c.h * dim, dim, c.h * dim};
-  return {c.h * len * dim, len * dim, dim};
+// The (B, H, len, dim) view of x, stored in (B, H, L, D) or (B, L, H, D) memory order.
+template <typename T>
+View<T, 4> layout(const Case& c, std::vector<T>& x, int64_t len, int64_t dim) {
+  if (c.blhd) return {x.data(), {c.b, c.h, len, dim}, {len * c.h * dim, dim, c.h * dim, 1}};
+  return {x.data(), {c.b, c.h, len, dim}, {c.h * len * dim, len * dim, dim, 1}};
 }
 
 double max_rel_err(const std::vector<float>& a, const std::vector<double>& b) {
@@ -43,7 +45,6 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
   SCOPED_TRACE(name(c) + (kernel == AttentionParams::Kernel::Rows ? " rows" : " tiles"));
   std::mt19937 rng(static_cast<unsigned>(c.lq * 131 + c.lk * 7 + c.dim));
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  AttentionDims d{c.b, c.h, c.lq, c.lk, c.dim, c.dim_v};
   auto fill = [&](size_t n) {
     std::vector<float> x(n);
     for (float& v : x) v = nd(rng);
@@ -51,8 +52,6 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
   };
   std::vector<float> q = fill(c.b * c.h * c.lq * c.dim), k = fill(c.b * c.h * c.lk * c.dim),
                      v = fill(c.b * c.h * c.lk * c.dim_v), dout = fill(c.b * c.h * c.lq * c.dim_v);
-  AttentionStrides qs = layout(c, c.lq, c.dim), ks = layout(c, c.lk, c.dim),
-                   vs = layout(c, c.lk, c.dim_v), os = layout(c, c.lq, c.dim_v);
   // Mask (B, 1, Lq, Lk): mask 1 hides every key from queries i % 5 == 0 and keys j % 3 == 1.
   std::vector<float> mask_data;
   AttentionMask mask;
@@ -67,7 +66,7 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
           else
             m = nd(rng);
         }
-    mask = {mask_data.data(), c.lq * c.lk, 0, c.lk, 1};
+    mask = {mask_data.data(), {c.b, c.h, c.lq, c.lk}, {c.lq * c.lk, 0, c.lk, 1}};
   }
   AttentionParams p;
   p.scale = 1.0f / std::sqrt(static_cast<float>(c.dim));
@@ -80,12 +79,14 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
   // The kernels write every output element (the first key block with beta = 0): NaN beforehand
   // must not survive.
   std::vector<float> o(q.size() / c.dim * c.dim_v, std::nanf("")), lse(c.b * c.h * c.lq);
-  attention_forward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o.data(), os, lse.data(),
+  attention_forward(layout(c, q, c.lq, c.dim), layout(c, k, c.lk, c.dim),
+                    layout(c, v, c.lk, c.dim_v), mask, p, layout(c, o, c.lq, c.dim_v), lse.data(),
                     2);
   std::vector<double> q64(q.begin(), q.end()), k64(k.begin(), k.end()), v64(v.begin(), v.end()),
       do64(dout.begin(), dout.end()), o64(o.size()), lse64(lse.size());
-  attention_forward_reference<double>(d, q64.data(), qs, k64.data(), ks, v64.data(), vs, mask, p,
-                                      o64.data(), os, lse64.data());
+  attention_forward_reference<double>(layout(c, q64, c.lq, c.dim), layout(c, k64, c.lk, c.dim),
+                                      layout(c, v64, c.lk, c.dim_v), mask, p,
+                                      layout(c, o64, c.lq, c.dim_v), lse64.data());
   EXPECT_LT(max_rel_err(o, o64), 2e-5);
   for (size_t i = 0; i < lse.size(); ++i) {
     if (std::isinf(lse64[i])) {
@@ -97,17 +98,21 @@ void run_case(const Case& c, AttentionParams::Kernel kernel) {
   for (float x : o) ASSERT_FALSE(std::isnan(x));
   // Inference passes no lse buffer: the same output.
   std::vector<float> o_no_lse(o.size(), -7.0f);
-  attention_forward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o_no_lse.data(), os,
+  attention_forward(layout(c, q, c.lq, c.dim), layout(c, k, c.lk, c.dim),
+                    layout(c, v, c.lk, c.dim_v), mask, p, layout(c, o_no_lse, c.lq, c.dim_v),
                     nullptr, 2);
   EXPECT_EQ(o_no_lse, o);
 
   std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
-  attention_backward(d, q.data(), qs, k.data(), ks, v.data(), vs, mask, p, o.data(), os, lse.data(),
-                     dout.data(), os, dq.data(), qs, dk.data(), ks, dv.data(), vs, 2);
+  attention_backward(layout(c, q, c.lq, c.dim), layout(c, k, c.lk, c.dim),
+                     layout(c, v, c.lk, c.dim_v), mask, p, layout(c, o, c.lq, c.dim_v), lse.data(),
+                     layout(c, dout, c.lq, c.dim_v), layout(c, dq, c.lq, c.dim),
+                     layout(c, dk, c.lk, c.dim), layout(c, dv, c.lk, c.dim_v), 2);
   std::vector<double> dq64(q.size()), dk64(k.size()), dv64(v.size());
-  attention_backward_reference<double>(d, q64.data(), qs, k64.data(), ks, v64.data(), vs, mask, p,
-                                       do64.data(), os, dq64.data(), qs, dk64.data(), ks,
-                                       dv64.data(), vs);
+  attention_backward_reference<double>(
+      layout(c, q64, c.lq, c.dim), layout(c, k64, c.lk, c.dim), layout(c, v64, c.lk, c.dim_v), mask,
+      p, layout(c, do64, c.lq, c.dim_v), layout(c, dq64, c.lq, c.dim), layout(c, dk64, c.lk, c.dim),
+      layout(c, dv64, c.lk, c.dim_v));
   EXPECT_LT(max_rel_err(dq, dq64), 5e-5);
   EXPECT_LT(max_rel_err(dk, dk64), 5e-5);
   EXPECT_LT(max_rel_err(dv, dv64), 5e-5);
@@ -150,20 +155,19 @@ TEST(AttentionKernel, AdditiveMask) {
 TEST(AttentionKernel, FullyMaskedRowsGiveZeros) {
   run_case({2, 2, 20, 30, 8, 8, false, 1, 0.0f, false});
   // Every key masked: output exactly zero, lse −inf, gradients zero.
-  AttentionDims d{1, 1, 3, 4, 2, 2};
   std::vector<float> q(6, 1.0f), k(8, 1.0f), v(8, 2.0f), o(6, 7.0f), lse(3), dout(6, 1.0f);
   std::vector<float> mask(12, -INFINITY);
-  AttentionStrides s3{6, 6, 2}, s4{8, 8, 2};
+  auto s3 = [](std::vector<float>& x) { return View<float, 4>::dense(x.data(), {1, 1, 3, 2}); };
+  auto s4 = [](std::vector<float>& x) { return View<float, 4>::dense(x.data(), {1, 1, 4, 2}); };
+  const AttentionMask all_masked{mask.data(), {1, 1, 3, 4}, {0, 0, 4, 1}};
   AttentionParams p;
   p.scale = 1.0f;
-  attention_forward(d, q.data(), s3, k.data(), s4, v.data(), s4, {mask.data(), 0, 0, 4, 1}, p,
-                    o.data(), s3, lse.data(), 1);
+  attention_forward(s3(q), s4(k), s4(v), all_masked, p, s3(o), lse.data(), 1);
   for (float x : o) EXPECT_EQ(x, 0.0f);
   for (float x : lse) EXPECT_TRUE(std::isinf(x) && x < 0);
   std::vector<float> dq(6, 9.0f), dk(8, 9.0f), dv(8, 9.0f);
-  attention_backward(d, q.data(), s3, k.data(), s4, v.data(), s4, {mask.data(), 0, 0, 4, 1}, p,
-                     o.data(), s3, lse.data(), dout.data(), s3, dq.data(), s3, dk.data(), s4,
-                     dv.data(), s4, 1);
+  attention_backward(s3(q), s4(k), s4(v), all_masked, p, s3(o), lse.data(), s3(dout), s3(dq),
+                     s4(dk), s4(dv), 1);
   for (float x : dq) EXPECT_EQ(x, 0.0f);
   for (float x : dk) EXPECT_EQ(x, 0.0f);
   for (float x : dv) EXPECT_EQ(x, 0.0f);
@@ -181,12 +185,13 @@ TEST(AttentionKernel, DropoutSharesTheReferenceStream) {
 
 TEST(AttentionKernel, HandComputedTwoKeys) {
   // One query (1, 0), keys (1, 0) and (0, 1), scale 1: weights softmax(1, 0) = (e/(e+1), 1/(e+1)).
-  AttentionDims d{1, 1, 1, 2, 2, 1};
   std::vector<float> q{1, 0}, k{1, 0, 0, 1}, v{10, 20}, o(1), lse(1);
   AttentionParams p;
   p.scale = 1.0f;
-  attention_forward(d, q.data(), {2, 2, 2}, k.data(), {4, 4, 2}, v.data(), {2, 2, 1}, {}, p,
-                    o.data(), {1, 1, 1}, lse.data(), 1);
+  attention_forward(View<float, 4>::dense(q.data(), {1, 1, 1, 2}),
+                    View<float, 4>::dense(k.data(), {1, 1, 2, 2}),
+                    View<float, 4>::dense(v.data(), {1, 1, 2, 1}), {}, p,
+                    View<float, 4>::dense(o.data(), {1, 1, 1, 1}), lse.data(), 1);
   double e = std::exp(1.0);
   EXPECT_NEAR(o[0], 10 * e / (e + 1) + 20 / (e + 1), 1e-5);
   EXPECT_NEAR(lse[0], std::log(e + 1), 1e-6);

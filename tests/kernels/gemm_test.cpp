@@ -12,8 +12,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "attend/tensor/error.h"
-#include "attend/tensor/sanitizer.h"
+#include "attend/base/error.h"
+#include "attend/base/sanitizer.h"
 #include "support/random_vec.h"
 
 namespace attend::kernels {

@@ -23,18 +23,17 @@ TEST(LayerNormKernel, MatchesReference) {
         std::vector<float> yf(n), yr(n), mf(rows), mr(rows), rf(rows), rr(rows);
         const float* wp = affine ? w.data() : nullptr;
         const float* bp = affine ? b.data() : nullptr;
-        layer_norm_forward(x.data(), wp, bp, yf.data(), mf.data(), rf.data(), rows, d, 1e-5f, 2);
-        layer_norm_forward_reference(x.data(), wp, bp, yr.data(), mr.data(), rr.data(), rows, d,
-                                     1e-5f);
+        auto m = [&](std::vector<float>& v) { return View<float, 2>::dense(v.data(), {rows, d}); };
+        layer_norm_forward(m(x), wp, bp, 1e-5f, m(yf), mf.data(), rf.data(), 2);
+        layer_norm_forward_reference<float>(m(x), wp, bp, 1e-5f, m(yr), mr.data(), rr.data());
         for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(yf[i], yr[i], 1e-4f);
         for (int64_t i = 0; i < rows; ++i) ASSERT_NEAR(rf[i], rr[i], 1e-4f * rr[i]);
         std::vector<float> dxf(n), dxr(n), dwf(d), dwr(d), dbf(d), dbr(d);
-        layer_norm_backward(x.data(), wp, mr.data(), rr.data(), g.data(), dxf.data(),
-                            affine ? dwf.data() : nullptr, affine ? dbf.data() : nullptr, rows, d,
-                            2);
-        layer_norm_backward_reference(x.data(), wp, mr.data(), rr.data(), g.data(), dxr.data(),
-                                      affine ? dwr.data() : nullptr, affine ? dbr.data() : nullptr,
-                                      rows, d);
+        layer_norm_backward(m(x), wp, mr.data(), rr.data(), m(g), m(dxf),
+                            affine ? dwf.data() : nullptr, affine ? dbf.data() : nullptr, 2);
+        layer_norm_backward_reference<float>(m(x), wp, mr.data(), rr.data(), m(g), m(dxr),
+                                             affine ? dwr.data() : nullptr,
+                                             affine ? dbr.data() : nullptr);
         for (int64_t i = 0; i < n; ++i)
           ASSERT_NEAR(dxf[i], dxr[i], 1e-3f + 1e-4f * std::abs(dxr[i]));
         if (affine)

@@ -45,25 +45,6 @@ inline models::ModelConfig model_config_from(const nlohmann::json& c) {
   return train::run_config_from_json(c, "fixture config.json").model;
 }
 
-// |a − b| <= atol + rtol·|b| elementwise.
-inline ::testing::AssertionResult close_to(const Tensor& a, const Tensor& b, double atol,
-                                           double rtol, const std::string& what) {
-  if (!(a.shape() == b.shape()))
-    return ::testing::AssertionFailure()
-           << what << ": shape " << a.shape().str() << " vs " << b.shape().str();
-  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < va.size(); ++i) {
-    double r = std::abs(va[i] - vb[i]) / (atol + rtol * std::abs(vb[i]));
-    if (!(r <= worst)) worst = r, at = i;
-  }
-  if (!(worst <= 1.0))
-    return ::testing::AssertionFailure() << what << ": element " << at << " " << va[at] << " vs "
-                                         << vb[at] << " (" << worst << "x tolerance)";
-  return ::testing::AssertionSuccess();
-}
-
 struct ParityOptions {
   // Called once after the weights are loaded (e.g. to inject recorded ProbSparse samples).
   std::function<void(models::ForecastModel&, const Fixture&)> setup;
@@ -89,14 +70,14 @@ inline void check_parity(const std::string& fixture_name, const ParityOptions& o
   {
     NoGradGuard ng;
     Tensor out = model->forecast(x_enc, x_mark_enc, x_dec, x_mark_dec);
-    EXPECT_TRUE(close_to(out, f.expected.at("out_eval"), 1e-5, 1e-4, "out_eval"));
+    EXPECT_TRUE(all_close(out, f.expected.at("out_eval"), 1e-5, 1e-4, "out_eval"));
   }
   // train forward + backward
   model->train();
   Tensor out = model->forecast(x_enc, x_mark_enc, x_dec, x_mark_dec);
-  EXPECT_TRUE(close_to(out, f.expected.at("out_train"), 1e-5, 1e-4, "out_train"));
+  EXPECT_TRUE(all_close(out, f.expected.at("out_train"), 1e-5, 1e-4, "out_train"));
   Tensor loss = mse_loss(out, y);
-  EXPECT_TRUE(close_to(loss, f.expected.at("loss"), 1e-5, 1e-4, "loss"));
+  EXPECT_TRUE(all_close(loss, f.expected.at("loss"), 1e-5, 1e-4, "loss"));
   loss.backward();
 
   double G = f.meta.at("grad_scale_G (max |grad| over the model)").get<double>();
@@ -117,7 +98,7 @@ inline void check_parity(const std::string& fixture_name, const ParityOptions& o
     const Tensor& g = it->second;
     double max_abs = 0;
     for (double v : g.to_vector<double>()) max_abs = std::max(max_abs, std::abs(v));
-    EXPECT_TRUE(close_to(p.grad(), g, 1e-5 * max_abs + 1e-6 * G, 1e-3, "grad." + name));
+    EXPECT_TRUE(all_close(p.grad(), g, 1e-5 * max_abs + 1e-6 * G, 1e-3, "grad." + name));
     ++checked;
   }
   int expected_grads = 0;
@@ -150,7 +131,7 @@ inline void check_parity(const std::string& fixture_name, const ParityOptions& o
     std::string key = name.substr(std::string("buffer_after_train.").size());
     auto sd = model->state_dict();
     ASSERT_TRUE(sd.count(key)) << "missing buffer " << key;
-    EXPECT_TRUE(close_to(sd.at(key), t, 1e-5, 1e-4, name));
+    EXPECT_TRUE(all_close(sd.at(key), t, 1e-5, 1e-4, name));
   }
 }
 

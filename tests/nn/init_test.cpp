@@ -104,7 +104,7 @@ TEST(Init, NormalConstantZeros) {
 
 TEST(Init, DrawsComeFromTheContextGenerator) {
   Context a({.seed = 7}), b({.seed = 7}), c({.seed = 8});
-  Linear la(10, 10, true, a), lb(10, 10, true, b), lc(10, 10, true, c);
+  Linear la(10, 10, a), lb(10, 10, b), lc(10, 10, c);
   EXPECT_EQ(la.weight().to_vector<float>(), lb.weight().to_vector<float>());
   EXPECT_NE(la.weight().to_vector<float>(), lc.weight().to_vector<float>());
   EXPECT_NE(la.weight().to_vector<float>()[0], la.bias().to_vector<float>()[0]);
@@ -112,17 +112,17 @@ TEST(Init, DrawsComeFromTheContextGenerator) {
 
 TEST(Init, ModuleDefaults) {
   Context ctx;
-  Linear lin(400, 300, true, ctx);
+  Linear lin(400, 300, ctx);
   expect_uniform(lin.weight(), 0.05);
   expect_uniform(lin.bias(), 0.05);
-  Conv1d conv(64, 128, 3, 1, 1, 1, 2, true, PaddingMode::Zeros, ctx);
+  Conv1d conv(64, 128, 3, {.padding = 1, .groups = 2}, ctx);
   EXPECT_EQ(conv.weight().shape(), Shape({128, 32, 3}));
   expect_uniform(conv.weight(), 1.0 / std::sqrt(96.0));
   Embedding emb(200, 100, ctx);
   Stats s = stats_of(emb.weight());
   EXPECT_NEAR(s.mean, 0.0, 0.05);
   EXPECT_NEAR(s.var, 1.0, 0.05);
-  LSTM lstm(7, 64, 2, true, true, ctx);
+  LSTM lstm(7, 64, {.num_layers = 2, .batch_first = true}, ctx);
   for (auto& [name, p] : lstm.named_parameters()) {
     SCOPED_TRACE(name);
     expect_uniform(p, 0.125);

@@ -30,10 +30,13 @@ TEST(LstmCellKernel, FastMatchesReference) {
         Tensor g1 = gates.copy_as(DType::F32), g2 = gates.copy_as(DType::F32);
         Tensor c1 = Tensor::zeros({B, H}, DType::F32, ctx), c2 = c1.copy_as(DType::F32);
         Tensor h1 = Tensor::zeros({B, H}, DType::F32, ctx), h2 = h1.copy_as(DType::F32);
-        kernels::lstm_cell_forward(B, H, g1.data<float>(), ld, cp.data<float>(), c1.data<float>(),
-                                   h1.data<float>(), 2);
-        kernels::lstm_cell_forward_reference<float>(B, H, g2.data<float>(), ld, cp.data<float>(),
-                                                    c2.data<float>(), h2.data<float>());
+        // The first `cols` columns of t (B, ·): the gates' rows have stride ld.
+        auto rows = [&](const Tensor& t, int64_t cols) {
+          return kernels::View<float, 2>{t.data<float>(), {B, cols}, {t.size(1), 1}};
+        };
+        kernels::lstm_cell_forward(rows(g1, 4 * H), rows(cp, H), rows(c1, H), rows(h1, H), 2);
+        kernels::lstm_cell_forward_reference<float>(rows(g2, 4 * H), rows(cp, H), rows(c2, H),
+                                                    rows(h2, H));
         EXPECT_TRUE(all_close(g1, g2, 1e-6, 1e-5));
         EXPECT_TRUE(all_close(c1, c2, 1e-6, 1e-5));
         EXPECT_TRUE(all_close(h1, h2, 1e-6, 1e-5));
@@ -41,11 +44,10 @@ TEST(LstmCellKernel, FastMatchesReference) {
         Tensor dc1 = Tensor::uniform({B, H}, -1.0, 1.0, DType::F32, ctx),
                dc2 = dc1.copy_as(DType::F32);
         Tensor da1 = Tensor::zeros({B, ld}, DType::F32, ctx), da2 = da1.copy_as(DType::F32);
-        kernels::lstm_cell_backward(B, H, g2.data<float>(), ld, cp.data<float>(), c2.data<float>(),
-                                    dh.data<float>(), dc1.data<float>(), da1.data<float>(), 2);
-        kernels::lstm_cell_backward_reference<float>(B, H, g2.data<float>(), ld, cp.data<float>(),
-                                                     c2.data<float>(), dh.data<float>(),
-                                                     dc2.data<float>(), da2.data<float>());
+        kernels::lstm_cell_backward(rows(g2, 4 * H), rows(cp, H), rows(c2, H), rows(dh, H),
+                                    rows(dc1, H), rows(da1, 4 * H), 2);
+        kernels::lstm_cell_backward_reference<float>(rows(g2, 4 * H), rows(cp, H), rows(c2, H),
+                                                     rows(dh, H), rows(dc2, H), rows(da2, 4 * H));
         EXPECT_TRUE(all_close(da1, da2, 1e-6, 1e-5));
         EXPECT_TRUE(all_close(dc1, dc2, 1e-6, 1e-5));
       }
@@ -57,7 +59,9 @@ TEST(LstmCellKernel, HandValues) {
   // a = 0 everywhere: i = f = o = ½, g = 0; c = ½·c_prev; h = ½·tanh(c).
   double gates[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   double cp[2] = {1.0, -2.0}, c[2], h[2];
-  kernels::lstm_cell_forward(1, 2, gates, 8, cp, c, h, 1);
+  using Row = kernels::View<double, 2>;
+  kernels::lstm_cell_forward(Row::dense(gates, {1, 8}), Row::dense(cp, {1, 2}),
+                             Row::dense(c, {1, 2}), Row::dense(h, {1, 2}), 1);
   EXPECT_DOUBLE_EQ(c[0], 0.5);
   EXPECT_DOUBLE_EQ(c[1], -1.0);
   EXPECT_DOUBLE_EQ(h[0], 0.5 * std::tanh(0.5));
@@ -98,7 +102,7 @@ LSTMOutput reference_lstm(const LSTM& m, const Tensor& x, const Tensor& h0, cons
 
 TEST(LSTM, ParameterNamesAndShapes) {
   Context ctx;
-  LSTM m(7, 32, 2, true, true, ctx);
+  LSTM m(7, 32, {.num_layers = 2, .batch_first = true}, ctx);
   auto sd = m.state_dict();
   EXPECT_EQ(sd.size(), 8u);
   EXPECT_EQ(sd.at("weight_ih_l0").shape(), Shape({128, 7}));
@@ -106,13 +110,13 @@ TEST(LSTM, ParameterNamesAndShapes) {
   EXPECT_EQ(sd.at("bias_ih_l1").shape(), Shape({128}));
   EXPECT_EQ(sd.at("weight_ih_l1").shape(), Shape({128, 32}));
   EXPECT_EQ(m.named_parameters()[2].first, "bias_ih_l0");
-  LSTM nb(3, 4, 1, true, false, ctx);
+  LSTM nb(3, 4, {.bias = false, .batch_first = true}, ctx);
   EXPECT_EQ(nb.named_parameters().size(), 2u);
 }
 
 TEST(LSTM, MatchesStepByStepReferenceWithGradients) {
   Context ctx({.seed = 11});
-  LSTM m(3, 5, 2, true, true, ctx, DType::F64);
+  LSTM m(3, 5, {.num_layers = 2, .batch_first = true}, ctx, DType::F64);
   Tensor x = random_leaf({2, 4, 3}, ctx);
   Tensor h0 = random_leaf({2, 2, 5}, ctx), c0 = random_leaf({2, 2, 5}, ctx);
   Tensor r1 = Tensor::normal({2, 4, 5}, 0, 1, DType::F64, ctx);
@@ -145,8 +149,8 @@ TEST(LSTM, MatchesStepByStepReferenceWithGradients) {
 
 TEST(LSTM, FloatMatchesDouble) {
   Context ctx({.seed = 5});
-  LSTM m64(4, 19, 1, true, true, ctx, DType::F64);
-  LSTM m32(4, 19, 1, true, true, ctx, DType::F32);
+  LSTM m64(4, 19, {.batch_first = true}, ctx, DType::F64);
+  LSTM m32(4, 19, {.batch_first = true}, ctx, DType::F32);
   auto p64 = m64.parameters(), p32 = m32.parameters();
   for (size_t i = 0; i < p64.size(); ++i) p32[i].copy_from(p64[i]);
   Tensor x = Tensor::uniform({3, 6, 4}, -1, 1, DType::F64, ctx);
@@ -157,7 +161,7 @@ TEST(LSTM, FloatMatchesDouble) {
 
 TEST(LSTM, Gradcheck) {
   Context ctx({.seed = 2});
-  LSTM m(3, 2, 2, true, true, ctx, DType::F64);
+  LSTM m(3, 2, {.num_layers = 2, .batch_first = true}, ctx, DType::F64);
   Tensor x = random_leaf({2, 3, 3}, ctx);
   Tensor h0 = random_leaf({2, 2, 2}, ctx), c0 = random_leaf({2, 2, 2}, ctx);
   std::vector<Tensor> inputs = {x, h0, c0};
@@ -171,7 +175,7 @@ TEST(LSTM, Gradcheck) {
 
 TEST(LSTM, SequenceFirstLayout) {
   Context ctx({.seed = 9});
-  LSTM bf(2, 3, 1, true, true, ctx, DType::F64), sf(2, 3, 1, false, true, ctx, DType::F64);
+  LSTM bf(2, 3, {.batch_first = true}, ctx, DType::F64), sf(2, 3, ctx, DType::F64);
   auto pb = bf.parameters(), ps = sf.parameters();
   for (size_t i = 0; i < pb.size(); ++i) ps[i].copy_from(pb[i]);
   Tensor x = Tensor::uniform({4, 5, 2}, -1, 1, DType::F64, ctx);
@@ -182,7 +186,7 @@ TEST(LSTM, SequenceFirstLayout) {
 
 TEST(LSTM, BadInputs) {
   Context ctx;
-  LSTM m(7, 4, 2, true, true, ctx);
+  LSTM m(7, 4, {.num_layers = 2, .batch_first = true}, ctx);
   try {
     m.forward(Tensor::zeros({4, 96, 8}, DType::F32, ctx));
     FAIL();
@@ -203,10 +207,10 @@ class LstmModel : public Module {
  public:
   LstmModel(Context& ctx, int64_t enc_in, int64_t d_model, int64_t layers, int64_t pred_len)
       : pred_len_(pred_len), c_out_(enc_in) {
-    lstm_ =
-        register_module("lstm", std::make_shared<LSTM>(enc_in, d_model, layers, true, true, ctx));
-    head_ =
-        register_module("head", std::make_shared<Linear>(d_model, pred_len * enc_in, true, ctx));
+    lstm_ = register_module(
+        "lstm", std::make_shared<LSTM>(
+                    enc_in, d_model, LSTMOptions{.num_layers = layers, .batch_first = true}, ctx));
+    head_ = register_module("head", std::make_shared<Linear>(d_model, pred_len * enc_in, ctx));
   }
   Tensor forward(const Tensor& x_enc) override {
     Tensor means = mean(x_enc, {1}, true).detach();

@@ -21,7 +21,7 @@ void set(const Tensor& p, const std::vector<double>& v) {
 
 TEST(Linear, HandValues) {
   Context ctx;
-  Linear m(3, 2, true, ctx);
+  Linear m(3, 2, ctx);
   set(m.weight(), {1, 2, 3, -1, 0, 1});
   set(m.bias(), {0.5, -0.5});
   Tensor x = Tensor::from_doubles({1, 1, 1, 2, 0, -1}, {2, 3}, DType::F32, ctx);
@@ -32,14 +32,14 @@ TEST(Linear, HandValues) {
   EXPECT_EQ(names[0].first, "weight");
   EXPECT_EQ(names[1].first, "bias");
   EXPECT_EQ(m.weight().shape(), Shape({2, 3}));
-  Linear nb(3, 2, false, ctx);
+  Linear nb(3, 2, {.bias = false}, ctx);
   EXPECT_EQ(nb.named_parameters().size(), 1u);
   EXPECT_FALSE(nb.bias().defined());
 }
 
 TEST(Linear, Gradcheck) {
   Context ctx({.seed = 1});
-  Linear m(3, 4, true, ctx, DType::F64);
+  Linear m(3, 4, ctx, DType::F64);
   Tensor x = random_leaf({2, 5, 3}, ctx);
   EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return m.forward(in[0]); },
                         {x, m.weight(), m.bias()}));
@@ -47,7 +47,7 @@ TEST(Linear, Gradcheck) {
 
 TEST(Linear, WrongLastDim) {
   Context ctx;
-  Linear m(7, 3, true, ctx);
+  Linear m(7, 3, ctx);
   try {
     m.forward(Tensor::zeros({4, 96, 8}, DType::F32, ctx));
     FAIL();
@@ -59,13 +59,13 @@ TEST(Linear, WrongLastDim) {
 TEST(Conv1d, HandValuesZerosAndCircular) {
   Context ctx;
   // one input channel, one output channel, k = 2, padding 1: y[t] = w0·x[t−1] + w1·x[t] + b
-  Conv1d z(1, 1, 2, 1, 1, 1, 1, true, PaddingMode::Zeros, ctx);
+  Conv1d z(1, 1, 2, {.padding = 1}, ctx);
   set(z.weight(), {1, 10});
   set(z.bias(), {0.5});
   Tensor x = Tensor::from_doubles({1, 2, 3}, {1, 1, 3}, DType::F32, ctx);
   EXPECT_TRUE(all_close(z.forward(x),
                         Tensor::from_doubles({10.5, 21.5, 32.5, 3.5}, {1, 1, 4}, DType::F32, ctx)));
-  Conv1d c(1, 1, 2, 1, 1, 1, 1, false, PaddingMode::Circular, ctx);
+  Conv1d c(1, 1, 2, {.padding = 1, .bias = false, .padding_mode = PaddingMode::Circular}, ctx);
   set(c.weight(), {1, 10});
   // circular pad: [3, 1, 2, 3, 1]
   EXPECT_TRUE(
@@ -77,11 +77,11 @@ TEST(Conv1d, HandValuesZerosAndCircular) {
 
 TEST(Conv1d, Gradcheck) {
   Context ctx({.threads = 1, .seed = 4});
-  Conv1d m(4, 6, 3, 2, 2, 2, 2, true, PaddingMode::Zeros, ctx, DType::F64);
+  Conv1d m(4, 6, 3, {.stride = 2, .padding = 2, .dilation = 2, .groups = 2}, ctx, DType::F64);
   Tensor x = random_leaf({2, 4, 9}, ctx);
   EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return m.forward(in[0]); },
                         {x, m.weight(), m.bias()}));
-  Conv1d circ(3, 2, 3, 1, 1, 1, 1, true, PaddingMode::Circular, ctx, DType::F64);
+  Conv1d circ(3, 2, 3, {.padding = 1, .padding_mode = PaddingMode::Circular}, ctx, DType::F64);
   Tensor x2 = random_leaf({2, 3, 5}, ctx);
   EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return circ.forward(in[0]); },
                         {x2, circ.weight(), circ.bias()}));
@@ -89,14 +89,14 @@ TEST(Conv1d, Gradcheck) {
 
 TEST(Conv1d, Errors) {
   Context ctx;
-  Conv1d m(7, 16, 3, 1, 1, 1, 1, true, PaddingMode::Zeros, ctx);
+  Conv1d m(7, 16, 3, {.padding = 1}, ctx);
   try {
     m.forward(Tensor::zeros({4, 8, 96}, DType::F32, ctx));
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "[Conv1d] expected input (N, 7, L), got (4, 8, 96)");
   }
-  EXPECT_THROW(Conv1d(6, 4, 3, 1, 0, 1, 4, true, PaddingMode::Zeros, ctx), Error);
+  EXPECT_THROW(Conv1d(6, 4, 3, {.groups = 4}, ctx), Error);
 }
 
 TEST(Embedding, LookupGradcheckAndErrors) {
@@ -129,11 +129,10 @@ TEST(DecoderLayer, KeepLastRowsEqualsTheFullLayersLastRows) {
   self_cfg.attention_dropout = 0.0;
   InnerAttentionConfig cross_cfg = self_cfg;
   cross_cfg.mask_flag = false;
-  DecoderLayer layer(std::make_shared<AttentionLayer>(self_cfg, D, 2, AttentionRole::DecoderSelf, 0,
-                                                      0, ctx, DType::F64),
-                     std::make_shared<AttentionLayer>(cross_cfg, D, 2, AttentionRole::Cross, 0, 0,
-                                                      ctx, DType::F64),
-                     D, 16, 0.0, Activation::Gelu, ctx, DType::F64);
+  DecoderLayer layer(
+      std::make_shared<AttentionLayer>(self_cfg, D, 2, AttentionRole::DecoderSelf, ctx, DType::F64),
+      std::make_shared<AttentionLayer>(cross_cfg, D, 2, AttentionRole::Cross, ctx, DType::F64), D,
+      {.d_ff = 16, .dropout = 0.0, .activation = Activation::Gelu}, ctx, DType::F64);
   Tensor x = Tensor::normal({B, L, D}, 0, 1, DType::F64, ctx);
   Tensor cross = Tensor::normal({B, S, D}, 0, 1, DType::F64, ctx);
   Tensor g = Tensor::normal({B, keep, D}, 0, 1, DType::F64, ctx);

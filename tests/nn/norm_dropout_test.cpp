@@ -26,7 +26,7 @@ Tensor f64(const std::vector<double>& v, const Shape& s, Context& ctx) {
 
 TEST(LayerNorm, DefaultsHandValuesAndGradcheck) {
   Context ctx({.threads = 1, .seed = 1});
-  LayerNorm m(4, 1e-5, true, ctx, DType::F64);
+  LayerNorm m(4, ctx, DType::F64);
   EXPECT_EQ(m.weight().to_vector<double>(), std::vector<double>(4, 1.0));
   EXPECT_EQ(m.bias().to_vector<double>(), std::vector<double>(4, 0.0));
   EXPECT_EQ(m.named_parameters()[1].first, "bias");
@@ -49,7 +49,7 @@ TEST(LayerNorm, DefaultsHandValuesAndGradcheck) {
 
 TEST(BatchNorm1d, DefaultsAndNames) {
   Context ctx;
-  BatchNorm1d m(3, 1e-5, 0.1, true, true, ctx);
+  BatchNorm1d m(3, ctx);
   auto sd = m.state_dict();
   ASSERT_EQ(sd.size(), 5u);
   EXPECT_EQ(sd.at("weight").to_vector<float>(), std::vector<float>(3, 1.f));
@@ -68,7 +68,7 @@ TEST(BatchNorm1d, DefaultsAndNames) {
 
 TEST(BatchNorm1d, TrainAndEvalSemantics) {
   Context ctx;
-  BatchNorm1d m(2, 1e-5, 0.1, true, true, ctx, DType::F64);
+  BatchNorm1d m(2, ctx, DType::F64);
   set(m.weight(), {2, 1});
   set(m.bias(), {0, 1});
   // channel 0: 1, 3, 5 (mean 3, biased var 8/3, unbiased 4); channel 1: 2, 6, 10 (6, 32/3, 16)
@@ -99,8 +99,7 @@ TEST(BatchNorm1d, TrainAndEvalSemantics) {
 
 TEST(BatchNorm1d, ThreeDimInputMatchesFlattened) {
   Context ctx({.threads = 1, .seed = 3});
-  BatchNorm1d a(3, 1e-5, 0.1, true, true, ctx, DType::F64),
-      b(3, 1e-5, 0.1, true, true, ctx, DType::F64);
+  BatchNorm1d a(3, ctx, DType::F64), b(3, ctx, DType::F64);
   Tensor x = Tensor::uniform({2, 3, 4}, -1, 1, DType::F64, ctx);
   Tensor y3 = a.forward(x);  // (N, C, L)
   Tensor x2 = reshape(permute(x, {0, 2, 1}), {8, 3});
@@ -118,7 +117,7 @@ TEST(BatchNorm1d, ThreeDimInputMatchesFlattened) {
 
 TEST(BatchNorm1d, Errors) {
   Context ctx;
-  BatchNorm1d m(4, 1e-5, 0.1, true, true, ctx);
+  BatchNorm1d m(4, ctx);
   try {
     m.forward(Tensor::zeros({2, 3, 5}, DType::F32, ctx));
     FAIL();

@@ -226,7 +226,7 @@ TEST(AttentionLayer, SelfAndCrossAttentionWithCapture) {
   Context ctx({.threads = 1, .seed = 11});
   nn::InnerAttentionConfig inner;
   inner.attention_dropout = 0.0;
-  nn::AttentionLayer layer(inner, 16, 4, nn::AttentionRole::Cross, 0, 0, ctx);
+  nn::AttentionLayer layer(inner, 16, 4, nn::AttentionRole::Cross, ctx);
   layer.eval();
   Tensor x = Tensor::normal({2, 7, 16}, 0, 1, DType::F32, ctx);
   Tensor mem = Tensor::normal({2, 11, 16}, 0, 1, DType::F32, ctx);

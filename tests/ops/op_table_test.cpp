@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "attend/nn/lstm.h"  // nn::lstm_layer (moving to attend/ops/)
 #include "attend/ops/attention.h"
+#include "attend/ops/lstm.h"
 #include "attend/ops/ops.h"
 #include "support/gradcheck.h"
 
@@ -229,7 +229,7 @@ Case lstm(int64_t b, int64_t l, int64_t h, bool bias_and_state) {
     return x;
   };
   return {in, [](const In& x) {
-            nn::LSTMOutput o = nn::lstm_layer(x[0], x[1], x[2], x[3], x[4]);
+            LSTMOutput o = lstm_layer(x[0], x[1], x[2], x[3], x[4]);
             return concat({reshape(o.output, {-1}), reshape(o.h_n, {-1}), reshape(o.c_n, {-1})}, 0);
           }};
 }

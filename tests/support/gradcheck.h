@@ -78,17 +78,28 @@ inline ::testing::AssertionResult gradcheck(
   return ::testing::AssertionSuccess();
 }
 
-// Max |a − b| / (atol + rtol·|b|) over elements; <= 1 means close.
+// |a − b| <= atol + rtol·|b| for every element (NaN is never close). A failure names `what` and
+// the worst element, with its |a − b| / (atol + rtol·|b|).
 inline ::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double atol = 1e-5,
-                                            double rtol = 1e-4) {
+                                            double rtol = 1e-4, const std::string& what = "") {
+  const std::string label = what.empty() ? "" : what + ": ";
   if (!(a.shape() == b.shape()))
     return ::testing::AssertionFailure()
-           << "shapes " << a.shape().str() << " vs " << b.shape().str();
+           << label << "shapes " << a.shape().str() << " vs " << b.shape().str();
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  bool close = true;
+  double worst = 0;
+  size_t at = 0;
   for (size_t i = 0; i < va.size(); ++i) {
-    if (!(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i])))
-      return ::testing::AssertionFailure() << "element " << i << ": " << va[i] << " vs " << vb[i];
+    const double err = std::abs(va[i] - vb[i]), tol = atol + rtol * std::abs(vb[i]);
+    if (err <= tol) continue;
+    const double ratio = std::isnan(err) ? INFINITY : err / tol;
+    if (close || ratio > worst) worst = ratio, at = i;
+    close = false;
   }
+  if (!close)
+    return ::testing::AssertionFailure() << label << "element " << at << ": " << va[at] << " vs "
+                                         << vb[at] << " (" << worst << "x tolerance)";
   return ::testing::AssertionSuccess();
 }
 
