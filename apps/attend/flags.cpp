@@ -109,7 +109,7 @@ std::vector<std::string> apply_flags(const Bindings& bs, RunConfig& cfg) {
 bool checkpoint_data_option(const Option& o) {
   static const std::set<std::string> names = {
       "root_path", "data_path", "data",     "target",    "freq",       "batch_size", "inverse",
-      "missing",   "id_col",    "time_col", "val_start", "test_start", "skip_short"};
+      "missing",   "id_col",    "time_col", "val_start", "test_start", "skip_short", "date_format"};
   return names.count(o.name) > 0;
 }
 

@@ -145,10 +145,7 @@ int real_main(int argc, char** argv) {
   std::string checkpoint;
   test->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
   Bindings test_flags;
-  const std::set<std::string> test_flag_names = {
-      "root_path", "data_path", "data",     "target",    "freq",       "batch_size", "inverse",
-      "missing",   "id_col",    "time_col", "val_start", "test_start", "skip_short"};
-  add_flags(*test, test_flags, [&](const Option& f) { return test_flag_names.count(f.name) > 0; });
+  add_flags(*test, test_flags, attend::cli::checkpoint_data_option, "Options", "the checkpoint's");
   test->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* fc = app.add_subcommand("forecast", "forecast the next pred_len rows after a CSV");

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "attend/data/calendar.h"
+
 namespace attend::data {
 
 // How to read a table.
@@ -20,6 +22,8 @@ struct CsvOptions {
   // `missing_hint` is appended to the error otherwise (the flag that would accept them).
   bool allow_missing = false;
   std::string missing_hint;
+  // How dates that do not start with the year are read (--date_format).
+  DateOrder date_order = DateOrder::YearFirst;
 };
 
 // A parsed table: timestamps (int64 seconds since 1970-01-01 UTC) and row-major float64 values.
@@ -35,6 +39,7 @@ struct CsvTable {
   std::vector<int64_t> timestamps;   // (rows)
   std::vector<double> values;        // (rows, columns.size()), row-major; NaN: missing
   std::vector<int64_t> lines;        // 1-based file line of each row (for messages)
+  TimestampFormat date_format;       // how the time column writes its timestamps
   int64_t missing = 0;               // NaN cells (only with CsvOptions::allow_missing)
 
   int64_t rows() const { return static_cast<int64_t>(timestamps.size()); }
@@ -52,31 +57,7 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 CsvTable parse_csv(std::string_view text, const std::string& source,
                    const CsvOptions& options = {});
 
-// Parses one timestamp to seconds since 1970 UTC: `2016-07-01 00:00:00`, `1990/1/1 0:00`,
-// ISO 8601 `2016-07-01T00:00:00[.fff][Z|+hh:mm|-hh:mm]`, date-only `2016-07-01`.
-// Fractional seconds are truncated. Returns false when the text is not a valid timestamp.
-bool parse_timestamp(std::string_view text, int64_t* seconds);
-
-// Formats seconds since 1970 UTC as `YYYY-MM-DD HH:MM:SS`.
-std::string format_timestamp(int64_t seconds);
-
 // A CSV field as written: quoted (with "" escapes) when it holds a comma, quote or line break.
 std::string csv_field(const std::string& text);
-
-// Calendar fields of a UTC timestamp (computed with Howard Hinnant's date library).
-struct CivilTime {
-  int year;
-  int month;        // 1..12
-  int day;          // 1..31
-  int hour;         // 0..23
-  int minute;       // 0..59
-  int second;       // 0..59
-  int weekday;      // Monday = 0 .. Sunday = 6 (pandas dayofweek)
-  int day_of_year;  // 1..366
-  int iso_week;     // 1..53
-};
-
-// Splits seconds since 1970 UTC into calendar fields.
-CivilTime civil_time(int64_t seconds);
 
 }  // namespace attend::data

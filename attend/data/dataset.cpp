@@ -34,6 +34,7 @@ void validate(const DataConfig& d, const SampleConfig& c) {
                "[data] --label_len must be in [0, seq_len = {}], got {}", c.seq_len, c.label_len);
   ATTEND_CHECK(c.embed == "timeF" || c.embed == "fixed" || c.embed == "learned",
                "[data] --embed must be timeF, fixed or learned, got '{}'", c.embed);
+  parse_date_order(d.date_format);
 }
 
 }  // namespace
@@ -65,6 +66,7 @@ CsvOptions csv_options(const DataConfig& config) {
   o.id_col = config.id_col;
   o.allow_missing = parse_missing_policy(config.missing) != MissingPolicy::Error;
   o.missing_hint = kMissingHint;
+  o.date_order = parse_date_order(config.date_format);
   return o;
 }
 
@@ -220,7 +222,8 @@ Borders borders(Protocol protocol, const DataConfig& config, const std::vector<i
     // windows look back seq_len rows as TSLib's borders do.
     auto first_at = [&](const std::string& text, const char* flag) {
       int64_t t = 0;
-      ATTEND_CHECK(parse_timestamp(text, &t), "{} '{}' is not a date", flag, text);
+      ATTEND_CHECK(parse_timestamp(text, parse_date_order(config.date_format), &t),
+                   "{} '{}' is not a date", flag, text);
       return static_cast<int64_t>(std::lower_bound(ts.begin(), ts.end(), t) - ts.begin());
     };
     ATTEND_CHECK(!config.val_start.empty() && !config.test_start.empty(),
@@ -349,16 +352,18 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
   for (size_t g = 1; g < series.size(); ++g)
     if (series[g].rows() > series[longest].rows()) longest = g;
   const bool infer = sample.freq.empty() || sample.freq == "auto";
-  const Frequency freq = parse_freq(
-      infer ? std::string_view(infer_freq(series[longest].timestamps, src)) : sample.freq);
-  out.freq_kind = freq.kind;
+  const SeriesValues& ref = series[longest];
+  out.spacing = spacing_of(ref.timestamps);
+  const Frequency freq = infer ? infer_freq(ref.timestamps, src, ref.lines, table.time_column)
+                               : parse_freq(sample.freq);
+  out.freq_kind = time_feature_kind(freq.kind);
   out.freq = std::string(1, freq_letter(freq.kind));
   out.timeenc = sample.embed == "timeF" ? 1 : 0;
   // TSLib adds minute // 15 for Dataset_ETT_minute; we also add it for freq 't' (TSLib's
   // TemporalEmbedding reads a fifth column then, which Dataset_Custom would not provide).
   const bool with_minute = protocol == Protocol::EttMinute || freq.kind == FreqKind::Minute;
   if (out.timeenc == 1)
-    out.mark_names = time_feature_names(freq.kind);
+    out.mark_names = time_feature_names(out.freq_kind);
   else {
     out.mark_names = {"month", "day", "weekday", "hour"};
     if (with_minute) out.mark_names.push_back("minute");
@@ -406,7 +411,7 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
       const std::vector<int64_t> ts(series[g].timestamps.begin() + b1,
                                     series[g].timestamps.begin() + b2);
       sp.timestamps.insert(sp.timestamps.end(), ts.begin(), ts.end());
-      const std::vector<float> m = out.timeenc == 1 ? time_features(ts.data(), n, freq.kind)
+      const std::vector<float> m = out.timeenc == 1 ? time_features(ts.data(), n, out.freq_kind)
                                                     : time_marks_fixed(ts.data(), n, with_minute);
       sp.marks.insert(sp.marks.end(), m.begin(), m.end());
       if (any_missing && policy == MissingPolicy::Mask)

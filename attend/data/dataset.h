@@ -4,6 +4,7 @@
 // One CSV read is split three ways; windows are offsets into each split's scaled array.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +23,7 @@ struct SampleConfig {
   int64_t label_len = 48;       // decoder start-token length (<= seq_len)
   int64_t pred_len = 96;        // forecast horizon
   std::string embed = "timeF";  // timeF -> timeenc 1; fixed/learned -> timeenc 0
-  std::string freq = "h";       // s, t, h, d, b, w, m or "15min"-style; "auto" or "" = infer
+  std::string freq = "h";       // time features: parse_freq's forms (h, 15min, QE); "auto"/"" infer
 };
 
 // How missing values are handled: refused (naming file, line and column), filled with the
@@ -48,8 +49,9 @@ struct DataConfig {
   std::string val_start;    // first timestamp of validation for every series ("": 70/10/20 split)
   std::string test_start;   // first timestamp of test for every series ("": 70/10/20 split)
   bool skip_short = false;  // leave out (with a note) series too short for a window
-  std::string missing = "error";  // MissingPolicy: error, ffill, interpolate, mask
-  bool scale = true;              // standardise with the scaler fitted on train rows
+  std::string missing = "error";    // MissingPolicy: error, ffill, interpolate, mask
+  std::string date_format = "ymd";  // dates with the year last: dmy or mdy (DateOrder)
+  bool scale = true;                // standardise with the scaler fitted on train rows
 };
 
 // One split (train, val or test): its rows of the selected, scaled columns and time marks. In
@@ -101,11 +103,12 @@ struct ForecastSplit {
 struct ForecastData {
   DataConfig config;
   SampleConfig sample;
-  std::string source;                // CSV path
-  std::vector<std::string> columns;  // the C channels in order (custom: target last)
-  int64_t target_index = -1;         // index of the target in columns, -1 if not selected
-  std::string freq;                  // resolved one-letter frequency (s t h d b w m q a)
-  FreqKind freq_kind = FreqKind::Hour;
+  std::string source;                   // CSV path
+  std::vector<std::string> columns;     // the C channels in order (custom: target last)
+  int64_t target_index = -1;            // index of the target in columns, -1 if not selected
+  std::string freq;                     // TSLib's letter of the time features (s t h d b w m)
+  FreqKind freq_kind = FreqKind::Hour;  // kind of the time features (time_feature_kind)
+  std::optional<Frequency> spacing;     // the data's own frequency; nullopt: irregular, 1 row
   int timeenc = 1;                      // 1: timeF features, 0: integer calendar marks
   std::vector<std::string> mark_names;  // names of the F mark columns
   StandardScaler scaler;                // wide: fitted on the train rows (unfitted when !scale)
@@ -134,7 +137,8 @@ struct ForecastData {
 ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample,
                                 const std::function<void(const std::string&)>& log = {});
 
-// The CSV reading options a DataConfig asks for (time and id columns, missing values).
+// The CSV reading options a DataConfig asks for (time and id columns, missing values, date
+// order).
 CsvOptions csv_options(const DataConfig& config);
 
 // Builds the three splits from an already parsed table.

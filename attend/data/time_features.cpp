@@ -1,10 +1,6 @@
 #include "attend/data/time_features.h"
 
-#include <algorithm>
-#include <cctype>
-
 #include "attend/base/error.h"
-#include "attend/data/csv.h"
 
 namespace attend::data {
 namespace {
@@ -80,68 +76,7 @@ double feature_value(Feature f, const CivilTime& t) {
   return 0.0;
 }
 
-[[noreturn]] void unsupported(std::string_view freq) {
-  fail(
-      "[freq] unsupported frequency '{}' (supported: s secondly, t/min minutely, h hourly, "
-      "d daily, b business days, w weekly, m monthly, q quarterly, a/y yearly, optionally with "
-      "a multiple such as 15min)",
-      freq);
-}
-
 }  // namespace
-
-Frequency parse_freq(std::string_view freq) {
-  Frequency out;
-  out.text = std::string(freq);
-  std::string_view s = freq;
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  size_t i = 0;
-  int64_t mult = 0;
-  bool has_mult = false;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    if (mult > 1000000000) unsupported(freq);
-    mult = mult * 10 + (s[i] - '0');
-    has_mult = true;
-    ++i;
-  }
-  out.multiple = has_mult ? mult : 1;
-  std::string_view alias = s.substr(i);
-  std::string_view anchor;
-  if (auto dash = alias.find('-'); dash != std::string_view::npos) {
-    anchor = alias.substr(dash + 1);
-    alias = alias.substr(0, dash);
-  }
-  // pandas keeps "MS" (month begin) and "ms" (milliseconds) case-sensitive; neither has features.
-  if (alias == "MS" || alias == "ms") unsupported(freq);
-  std::string up;
-  for (char c : alias) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  for (char c : anchor)
-    if (!std::isalnum(static_cast<unsigned char>(c))) unsupported(freq);
-  const bool anchored_ok = up == "W" || up == "Q" || up == "A" || up == "Y";
-  if (!anchor.empty() && !anchored_ok) unsupported(freq);
-  if (up == "S")
-    out.kind = FreqKind::Second;
-  else if (up == "T" || up == "MIN")
-    out.kind = FreqKind::Minute;
-  else if (up == "H")
-    out.kind = FreqKind::Hour;
-  else if (up == "D")
-    out.kind = FreqKind::Day;
-  else if (up == "B")
-    out.kind = FreqKind::BusinessDay;
-  else if (up == "W")
-    out.kind = FreqKind::Week;
-  else if (up == "M")
-    out.kind = FreqKind::Month;
-  else if (up == "Q")
-    out.kind = FreqKind::Quarter;
-  else if (up == "A" || up == "Y")
-    out.kind = FreqKind::Year;
-  else
-    unsupported(freq);
-  return out;
-}
 
 char freq_letter(FreqKind kind) {
   switch (kind) {
@@ -160,36 +95,14 @@ char freq_letter(FreqKind kind) {
     case FreqKind::Month:
       return 'm';
     case FreqKind::Quarter:
-      return 'q';
     case FreqKind::Year:
-      return 'a';
+      return 'm';
   }
   return 'h';
 }
 
-std::string infer_freq(const std::vector<int64_t>& ts, const std::string& source) {
-  ATTEND_CHECK(ts.size() >= 2, "{}: cannot infer the frequency from {} timestamp(s); pass --freq",
-               source, ts.size());
-  std::vector<int64_t> diffs(ts.size() - 1);
-  for (size_t i = 1; i < ts.size(); ++i) diffs[i - 1] = ts[i] - ts[i - 1];
-  std::sort(diffs.begin(), diffs.end());
-  int64_t best = diffs[0], best_count = 0;
-  for (size_t i = 0; i < diffs.size();) {
-    size_t j = i;
-    while (j < diffs.size() && diffs[j] == diffs[i]) ++j;
-    if (static_cast<int64_t>(j - i) > best_count) {
-      best_count = static_cast<int64_t>(j - i);
-      best = diffs[i];
-    }
-    i = j;
-  }
-  ATTEND_CHECK(best > 0, "{}: timestamps are not increasing; cannot infer the frequency", source);
-  if (best < 60) return "s";
-  if (best < 3600) return "t";
-  if (best < 86400) return "h";
-  if (best < 7 * 86400) return "d";
-  if (best < 28 * 86400) return "w";
-  return "m";
+FreqKind time_feature_kind(FreqKind kind) {
+  return kind == FreqKind::Quarter || kind == FreqKind::Year ? FreqKind::Month : kind;
 }
 
 std::vector<std::string> time_feature_names(FreqKind kind) {

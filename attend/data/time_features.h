@@ -1,40 +1,30 @@
 #pragma once
-// Frequencies and TSLib's time features: `timeF` (timeenc 1, values in [-0.5, 0.5]) and the
+// TSLib's time features: `timeF` (timeenc 1, values in [-0.5, 0.5]) and the
 // integer calendar marks of embed `fixed`/`learned` (timeenc 0).
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "attend/data/calendar.h"
 
 namespace attend::data {
 
-// Offset kind of a frequency string; it alone decides the time-feature set (as TSLib's
-// time_features_from_frequency_str, which dispatches on the pandas offset type).
-enum class FreqKind { Second, Minute, Hour, Day, BusinessDay, Week, Month, Quarter, Year };
-
-struct Frequency {
-  FreqKind kind = FreqKind::Hour;
-  int64_t multiple = 1;  // e.g. 15 for "15min"
-  std::string text;      // as given
-};
-
-// Parses TSLib/pandas frequency strings: "s", "t"/"min", "h", "d", "b", "w"[-DAY], "m",
-// "q"[-MON], "a"/"y"[-MON], optionally preceded by a multiple ("15min", "5t", "1h"); letters are
-// case-insensitive. Throws attend::Error for anything else (e.g. "ms", "MS", "x").
-Frequency parse_freq(std::string_view freq);
-
-// TSLib's one-letter name of a kind: s, t, h, d, b, w, m, q, a.
+// TSLib's one-letter name of the time features of a kind: s, t, h, d, b, w, m (quarterly and
+// yearly series take m's, see time_feature_kind).
 char freq_letter(FreqKind kind);
 
-// Infers the frequency letter ("s", "t", "h", "d", "w" or "m") from the most common difference
-// between consecutive timestamps (seconds; ties go to the smaller difference). Needs >= 2 stamps.
-std::string infer_freq(const std::vector<int64_t>& timestamps, const std::string& source);
+// The kind whose timeF features a series of `kind` gets: its own, except that quarterly and
+// yearly series get the monthly feature MonthOfYear. TSLib's table (time_features below) gives
+// QuarterEnd [MonthOfYear] and YearEnd none, but its TimeFeatureEmbedding has no 'q' and reads
+// one feature for 'a', so neither runs there; here both run with MonthOfYear.
+FreqKind time_feature_kind(FreqKind kind);
 
 // Names of the timeF features of a kind, in TSLib's order, e.g. Hour -> HourOfDay, DayOfWeek,
 // DayOfMonth, DayOfYear.
 std::vector<std::string> time_feature_names(FreqKind kind);
 
-// TSLib timeF features (timeenc 1): (n, F) row-major, computed in float64, stored as float32.
+// TSLib timeF features (timeenc 1) of TSLib's features_by_offsets table for `kind`: (n, F)
+// row-major, computed in float64, stored as float32.
 std::vector<float> time_features(const int64_t* timestamps, int64_t n, FreqKind kind);
 
 // Number of fixed marks (timeenc 0): 4 ([month, day, weekday, hour]) or 5 with minute // 15.

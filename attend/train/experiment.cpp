@@ -9,6 +9,19 @@ namespace fs = std::filesystem;
 
 namespace attend::train {
 
+namespace {
+
+// TSLib's default --freq h on data whose spacing is not hourly: one line that says so.
+std::string freq_notice(const data::ForecastData& d) {
+  if (d.sample.freq != "h" || !d.spacing || d.spacing->kind == data::FreqKind::Hour) return "";
+  return fmt::format(
+      "note: --freq h (TSLib's default) is used for time features; the data's spacing is {}; "
+      "pass --freq auto or --freq {}",
+      data::freq_description(*d.spacing), data::freq_alias(*d.spacing));
+}
+
+}  // namespace
+
 std::string run_folder(const RunConfig& cfg) {
   return (fs::path(cfg.run.checkpoints) / setting_name(cfg)).string();
 }
@@ -26,6 +39,7 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   auto data = std::make_shared<const data::ForecastData>(
       data::load_forecast_data(cfg.data, cfg.model, options.log));
   Trainer trainer(valid, data, ctx);
+  if (const std::string note = freq_notice(*data); !note.empty()) log(note);
   ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {

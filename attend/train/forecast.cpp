@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <memory>
 
 #include "attend/autograd/node.h"
@@ -16,43 +15,22 @@ namespace attend::train {
 
 namespace {
 
-int64_t nominal_step(const std::string& freq) {
-  const data::Frequency f = data::parse_freq(freq.empty() ? "h" : freq);
-  switch (f.kind) {
-    case data::FreqKind::Second:
-      return f.multiple;
-    case data::FreqKind::Minute:
-      return 60 * f.multiple;
-    case data::FreqKind::Hour:
-      return 3600 * f.multiple;
-    case data::FreqKind::Day:
-    case data::FreqKind::BusinessDay:
-      return 86400 * f.multiple;
-    case data::FreqKind::Week:
-      return 7 * 86400 * f.multiple;
-    default:
-      return 30 * 86400 * f.multiple;
-  }
-}
-
-int days_in_month(int y, int m) {
-  static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : d[m - 1];
-}
-
-int64_t add_months(int64_t ts, int64_t k) {
-  const data::CivilTime c = data::civil_time(ts);
-  int64_t months = static_cast<int64_t>(c.year) * 12 + (c.month - 1) + k;
-  const int y = static_cast<int>(months / 12), m = static_cast<int>(months % 12) + 1;
-  // Month-end stays month-end (pandas' MonthEnd); other days are clamped.
-  const bool month_end = c.day == days_in_month(c.year, c.month);
-  const int day = month_end ? days_in_month(y, m) : std::min(c.day, days_in_month(y, m));
-  int64_t out = 0;
-  const std::string text =
-      fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", y, m, day, c.hour, c.minute, c.second);
-  ATTEND_CHECK(data::parse_timestamp(text, &out), "[forecast] cannot step to month '{}'", text);
-  return out;
+// The frequency future dates follow: the spacing of all of `ts` or, where that breaks, of its last
+// `window` rows (their error names the line); with one row, `freq` unless it is auto.
+data::Frequency future_frequency(const std::vector<int64_t>& ts, int64_t window,
+                                 const std::string& freq, const std::string& source,
+                                 const std::vector<int64_t>& lines,
+                                 const std::string& column = "date") {
+  if (auto f = data::spacing_of(ts)) return *f;
+  const size_t first = ts.size() - std::min<size_t>(ts.size(), static_cast<size_t>(window));
+  const std::vector<int64_t> tail(ts.begin() + static_cast<std::ptrdiff_t>(first), ts.end());
+  if (tail.size() < 2 && !freq.empty() && freq != "auto") return data::parse_freq(freq);
+  std::vector<int64_t> tail_lines;
+  if (lines.size() == ts.size())
+    tail_lines.assign(lines.begin() + static_cast<std::ptrdiff_t>(first), lines.end());
+  return data::infer_freq(
+      tail, source, tail_lines, column,
+      fmt::format("the future dates follow the spacing of the last seq_len = {} rows", window));
 }
 
 }  // namespace
@@ -60,24 +38,9 @@ int64_t add_months(int64_t ts, int64_t k) {
 std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n,
                                        const std::string& freq) {
   ATTEND_CHECK(!ts.empty(), "[forecast] no timestamps to continue");
-  std::vector<int64_t> out;
-  const int64_t last = ts.back();
-  if (ts.size() >= 2 && data::infer_freq(ts, "input") == "m") {
-    for (int64_t i = 1; i <= n; ++i) out.push_back(add_months(last, i));
-    return out;
-  }
-  int64_t step = 0;
-  if (ts.size() >= 2) {
-    std::map<int64_t, int64_t> counts;
-    for (size_t i = 1; i < ts.size(); ++i)
-      if (ts[i] > ts[i - 1]) ++counts[ts[i] - ts[i - 1]];
-    int64_t best = 0;
-    for (const auto& [d, k] : counts)
-      if (k > best) best = k, step = d;
-  }
-  if (step <= 0) step = nominal_step(freq);
-  for (int64_t i = 1; i <= n; ++i) out.push_back(last + i * step);
-  return out;
+  const data::Frequency f =
+      future_frequency(ts, static_cast<int64_t>(ts.size()), freq, "[forecast] input", {});
+  return data::future_timestamps(ts.back(), n, f);
 }
 
 namespace {
@@ -131,28 +94,33 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   ForecastTable t;
   t.id_column = info.long_format() ? input.id_column : "";
   t.time_column = info.long_format() ? input.time_column : "date";
+  t.date_format = input.date_format;
   for (const History& h : series) {
     const std::string where =
         h.id.empty() ? input.source : input.source + ": series '" + h.id + "'";
     const int64_t n = static_cast<int64_t>(h.rows.size());
     ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", where, n,
                  L);
-    std::vector<int64_t> hist;
-    for (int64_t r = n - L; r < n; ++r) hist.push_back(input.timestamps[h.rows[r]]);
-    std::string freq = cfg.model.freq;
-    if (freq.empty() || freq == "auto") freq = data::infer_freq(hist, where);
-    const data::Frequency fq = data::parse_freq(freq);
+    std::vector<int64_t> stamps, lines;
+    for (int64_t r : h.rows) {
+      stamps.push_back(input.timestamps[r]);
+      lines.push_back(input.lines[r]);
+    }
+    const std::vector<int64_t> hist(stamps.end() - L, stamps.end());
+    // Future dates follow the series' own spacing; --freq chooses the time features.
+    const data::Frequency spacing =
+        future_frequency(stamps, L, cfg.model.freq, where, lines, input.time_column);
+    const bool infer = cfg.model.freq.empty() || cfg.model.freq == "auto";
+    const data::Frequency fq = infer ? spacing : data::parse_freq(cfg.model.freq);
+    const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
     if (!model)
       model = load_checkpoint_model(info, std::string(1, data::freq_letter(fq.kind)), ctx);
 
     // The series' values with missing ones handled per --missing, then x_enc: (1, L, C) of the
     // last L rows scaled with the series' scaler.
     std::vector<double> values;
-    std::vector<int64_t> lines;
-    for (int64_t r : h.rows) {
+    for (int64_t r : h.rows)
       for (int64_t c = 0; c < C; ++c) values.push_back(input.at(r, idx[c]));
-      lines.push_back(input.lines[r]);
-    }
     (void)data::fill_missing(values, n, C, data::parse_missing_policy(cfg.data.missing), columns,
                              lines, input.source);
     const data::StandardScaler& scaler = info.scaler_of(h.id);
@@ -168,14 +136,14 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
       }
     Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
 
-    const std::vector<int64_t> future = future_timestamps(hist, P, freq);
+    const std::vector<int64_t> future = data::future_timestamps(hist.back(), P, spacing);
     Tensor xm, ym, x_dec;
     if (model->uses_time_marks()) {
       const bool with_minute =
           cfg.data.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
       auto marks = [&](const std::vector<int64_t>& ts) {
         return cfg.model.embed == "timeF"
-                   ? data::time_features(ts.data(), static_cast<int64_t>(ts.size()), fq.kind)
+                   ? data::time_features(ts.data(), static_cast<int64_t>(ts.size()), feature_kind)
                    : data::time_marks_fixed(ts.data(), static_cast<int64_t>(ts.size()),
                                             with_minute);
       };
@@ -212,27 +180,16 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   return t;
 }
 
-namespace {
-
-// A CSV field: quoted (with "" escapes) when it holds a comma, quote or line break.
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-}  // namespace
-
 std::string forecast_to_csv(const ForecastTable& t) {
-  std::string s = t.id_column.empty() ? csv_field(t.time_column)
-                                      : csv_field(t.id_column) + "," + csv_field(t.time_column);
-  for (const auto& c : t.columns) s += "," + csv_field(c);
+  std::string s = t.id_column.empty()
+                      ? data::csv_field(t.time_column)
+                      : data::csv_field(t.id_column) + "," + data::csv_field(t.time_column);
+  for (const auto& c : t.columns) s += "," + data::csv_field(c);
   s += "\n";
   const size_t K = t.columns.size();
   for (size_t r = 0; r < t.timestamps.size(); ++r) {
-    if (!t.id_column.empty()) s += csv_field(t.ids[r]) + ",";
-    s += data::format_timestamp(t.timestamps[r]);
+    if (!t.id_column.empty()) s += data::csv_field(t.ids[r]) + ",";
+    s += data::format_timestamp(t.timestamps[r], t.date_format);
     for (size_t k = 0; k < K; ++k) s += fmt::format(",{}", t.values[r * K + k]);
     s += "\n";
   }

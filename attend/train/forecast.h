@@ -1,6 +1,6 @@
 #pragma once
 // Forecasting from a checkpoint and a CSV of recent history (original units): the last seq_len
-// rows go in, the next pred_len rows come out with timestamps stepped by the inferred frequency.
+// rows go in, the next pred_len rows come out with timestamps that follow the input's spacing.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,16 +12,18 @@ namespace attend::train {
 
 // Forecast rows: pred_len per series, in original units.
 struct ForecastTable {
-  std::string id_column;             // long format: the input's series-id column ("" for wide)
-  std::string time_column = "date";  // the time column's name in the output
-  std::vector<std::string> ids;      // (rows) long format: the series of each row
-  std::vector<int64_t> timestamps;   // (rows) seconds since 1970 UTC
-  std::vector<std::string> columns;  // predicted columns (M: all, S/MS: the target)
-  std::vector<float> values;         // (rows, columns)
+  std::string id_column;              // long format: the input's series-id column ("" for wide)
+  std::string time_column = "date";   // the time column's name in the output
+  std::vector<std::string> ids;       // (rows) long format: the series of each row
+  std::vector<int64_t> timestamps;    // (rows) seconds since 1970 UTC
+  std::vector<std::string> columns;   // predicted columns (M: all, S/MS: the target)
+  std::vector<float> values;          // (rows, columns)
+  data::TimestampFormat date_format;  // the input's: future dates are written as its dates
 };
 
-// The `n` timestamps after the last of `ts` (sorted ascending): monthly data steps by calendar
-// months, other data by the most common difference; `freq` is used when ts has one row.
+// The `n` timestamps after the last of `ts` (increasing), stepped by the frequency of their own
+// spacing (data::spacing_of, data::future_timestamps); `freq` (--freq) is used when ts has one
+// row. Spacing that fits no frequency is an error.
 std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n,
                                        const std::string& freq);
 
@@ -31,7 +33,8 @@ std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
                        const std::vector<std::string>& ids = {});
 
-// CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step.
+// CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates
+// in the input's format.
 std::string forecast_to_csv(const ForecastTable& t);
 
 }  // namespace attend::train

@@ -72,18 +72,25 @@ Check freq_check() {
     try {
       (void)data::parse_freq(f);
     } catch (const Error&) {
-      fail("{} '{}' is not a frequency (s, t, h, d, b, w, m, 15min, ... or auto)", flag, f);
+      fail(
+          "{} '{}' is not a frequency (s, t, h, d, b, w, m, pandas' 15min, D, B, W-TUE, MS, ME, "
+          "QS, QE, YS, YE, ... or auto)",
+          flag, f);
     }
   };
 }
 
 // A timestamp the data layer reads ("" for none).
+// A date in any --date_format order; validate() reads it in the configured one.
 Check date_check() {
   return [](const json& v, const std::string& flag) {
     const std::string text = v.get<std::string>();
     int64_t t = 0;
-    ATTEND_CHECK(text.empty() || data::parse_timestamp(text, &t),
-                 "{} '{}' is not a date (e.g. 2017-06-01 or 2017-06-01 00:00:00)", flag, text);
+    const bool date = text.empty() || data::parse_timestamp(text, &t) ||
+                      data::parse_timestamp(text, data::DateOrder::DayFirst, &t) ||
+                      data::parse_timestamp(text, data::DateOrder::MonthFirst, &t);
+    ATTEND_CHECK(date, "{} '{}' is not a date (e.g. 2017-06-01 or 2017-06-01 00:00:00)", flag,
+                 text);
   };
 }
 
@@ -209,7 +216,8 @@ const std::vector<Option>& run_options() {
       {.name = "freq",
        .kind = FlagKind::Str,
        .group = OptionGroup::Model,
-       .help = "time-feature frequency: s, t, h, d, b, w, m or e.g. 15min; auto infers it",
+       .help = "time-feature frequency: s, t, h, d, b, w, m or a pandas alias (15min, D, W-TUE, "
+               "MS, QE, YS, ...); auto: the data's spacing",
        .runpy_default = R"("h")",
        .member = MEMBER(model.freq),
        .check = freq_check()},
@@ -569,6 +577,15 @@ const std::vector<Option>& run_options() {
        .member = MEMBER(data.missing),
        .check = one_of({"error", "ffill", "interpolate", "mask"}),
        .runpy = false},
+      {.name = "date_format",
+       .kind = FlagKind::Str,
+       .group = OptionGroup::Data,
+       .help = "dates with the year last: dmy (31/12/2020, 31.12.2020 13:00) or mdy (12/31/2020); "
+               "ymd reads only dates that start with the year",
+       .runpy_default = R"("ymd")",
+       .member = MEMBER(data.date_format),
+       .check = one_of({"ymd", "dmy", "mdy"}),
+       .runpy = false},
 
   };
   return table;
@@ -786,6 +803,15 @@ void validate(const RunConfig& c) {
   ATTEND_CHECK(c.data.val_start.empty() == c.data.test_start.empty(),
                "--val_start and --test_start go together (got only {})",
                c.data.val_start.empty() ? "--test_start" : "--val_start");
+  const data::DateOrder order = data::parse_date_order(c.data.date_format);
+  for (const auto& [flag, text] :
+       {std::pair<const char*, const std::string&>{"--val_start", c.data.val_start},
+        {"--test_start", c.data.test_start}}) {
+    int64_t t = 0;
+    ATTEND_CHECK(text.empty() || data::parse_timestamp(text, order, &t),
+                 "{} '{}' is not a date read with --date_format {}", flag, text,
+                 c.data.date_format);
+  }
   for (const auto& s : c.data.static_columns) claim(s, "--static_columns");
   for (const auto& s : c.data.known_columns) claim(s, "--known_columns");
 }

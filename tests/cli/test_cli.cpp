@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -211,6 +212,115 @@ TEST(Cli, TrainTestForecast) {
   Result missing = run("forecast --checkpoint " + dir + " --input " + work() + "/short.csv");
   EXPECT_EQ(missing.rc, 1);
   EXPECT_NE(missing.err.find("HUFL"), std::string::npos) << missing.err;
+}
+
+// The lines of `text` that start with `prefix`.
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+  return out;
+}
+
+// The date column of a forecast CSV (header left out).
+std::vector<std::string> forecast_dates(const std::string& csv) {
+  std::vector<std::string> out;
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) out.push_back(line.substr(0, line.find(',')));
+  return out;
+}
+
+const std::string kSmall =
+    "--model DLinear --data custom --seq_len 8 --label_len 4 --pred_len 4 --train_epochs 1 "
+    "--batch_size 8 --threads 1 ";
+
+// Quarter ends written date-only, trained with TSLib's default --freq h: a note names the data's
+// spacing, and forecast continues quarter by quarter, date-only.
+TEST(Cli, QuarterlyDatesForecastQuarterEndsDateOnly) {
+  const std::string dir = work() + "/quarterly";
+  fs::create_directories(dir);
+  {
+    std::ofstream out(dir + "/q.csv");
+    out << "date,a,OT\n";
+    const char* ends[] = {"03-31", "06-30", "09-30", "12-31"};
+    for (int i = 0; i < 120; ++i)  // 1950-03-31 .. 1979-12-31
+      out << 1950 + i / 4 << "-" << ends[i % 4] << "," << i % 7 << "," << (i * 37) % 11 << "\n";
+  }
+  Result r = run("train " + kSmall + "--root_path " + dir + " --data_path q.csv --checkpoints " +
+                 dir + "/runs");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(lines_starting(r.err, "note:"),
+            std::vector<std::string>{
+                "note: --freq h (TSLib's default) is used for time features; the data's spacing is "
+                "quarterly (QE); pass --freq auto or --freq QE"});
+  std::string run_dir;
+  for (const auto& e : fs::directory_iterator(dir + "/runs")) run_dir = e.path().string();
+  Result f = run("forecast --checkpoint " + run_dir + " --input " + dir + "/q.csv");
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(forecast_dates(f.out),
+            (std::vector<std::string>{"1980-03-31", "1980-06-30", "1980-09-30", "1980-12-31"}));
+  // A missing quarter before the last seq_len rows changes nothing; inside them it is an error.
+  const std::vector<std::string> rows = lines_starting(read_text(dir + "/q.csv"), "19");
+  auto without = [&](size_t row, const std::string& name) {
+    std::ofstream out(dir + "/" + name);
+    out << "date,a,OT\n";
+    for (size_t i = 0; i < rows.size(); ++i)
+      if (i != row) out << rows[i] << "\n";
+    return dir + "/" + name;
+  };
+  f = run("forecast --checkpoint " + run_dir + " --input " + without(50, "early_gap.csv"));
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(forecast_dates(f.out).front(), "1980-03-31");
+  f = run("forecast --checkpoint " + run_dir + " --input " + without(117, "late_gap.csv"));
+  EXPECT_EQ(f.rc, 1);
+  EXPECT_NE(f.err.find("late_gap.csv:119: column 'date': 1979-09-30 00:00:00 is 183 days after "
+                       "the previous row, but the rows are quarterly (QE) elsewhere: the spacing "
+                       "fits no frequency; the future dates follow the spacing of the last "
+                       "seq_len = 8 rows"),
+            std::string::npos)
+      << f.err;
+}
+
+// Day-first dates need --date_format dmy; with it, training infers business days and forecast
+// writes day-first dates that skip the weekend.
+TEST(Cli, DayFirstDatesNeedTheFlagAndComeBackDayFirst) {
+  const std::string dir = work() + "/dayfirst";
+  fs::create_directories(dir);
+  {
+    std::ofstream out(dir + "/b.csv");
+    out << "date,a,OT\n";
+    int64_t day = 18262;  // 2020-01-01, a Wednesday
+    for (int i = 0; i < 120; ++day) {
+      const int64_t weekday = (day + 3) % 7;  // Monday 0
+      if (weekday >= 5) continue;
+      const std::time_t t = static_cast<std::time_t>(day * 86400);
+      char text[32];
+      std::strftime(text, sizeof text, "%d.%m.%Y", std::gmtime(&t));
+      out << text << "," << i % 5 << "," << (i * 13) % 7 << "\n";
+      ++i;
+    }
+  }
+  const std::string args = "train " + kSmall + "--freq auto --root_path " + dir +
+                           " --data_path b.csv --checkpoints " + dir + "/runs";
+  Result bad = run(args);
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("b.csv:2: column 'date': '01.01.2020' is not a date"), std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("--date_format dmy"), std::string::npos) << bad.err;
+  Result r = run(args + " --date_format dmy");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(lines_starting(r.err, "note:").empty()) << r.err;
+  std::string run_dir;
+  for (const auto& e : fs::directory_iterator(dir + "/runs")) run_dir = e.path().string();
+  EXPECT_EQ(nlohmann::json::parse(read_text(run_dir + "/config.json"))["date_format"], "dmy");
+  // 120 business days from Wednesday 2020-01-01 end on Tuesday 2020-06-16.
+  Result f = run("forecast --checkpoint " + run_dir + " --input " + dir + "/b.csv");
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(forecast_dates(f.out),
+            (std::vector<std::string>{"17.06.2020", "18.06.2020", "19.06.2020", "22.06.2020"}));
 }
 
 TEST(Cli, HandAssembledCheckpoint) {

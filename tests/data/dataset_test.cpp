@@ -132,6 +132,7 @@ CsvTable synthetic(int64_t n, int64_t step, const std::string& order = "a,OT,b")
   CsvTable t;
   t.source = "synthetic.csv";
   t.header = {"date"};
+  t.time_column = "date";
   for (size_t s = 0, e; s <= order.size(); s = e + 1) {
     e = order.find(',', s);
     if (e == std::string::npos) e = order.size();
@@ -273,6 +274,49 @@ TEST(Dataset, BadConfigs) {
   c.sample.seq_len = 80;  // 70 train rows < seq_len + pred_len
   EXPECT_NE(msg(c).find("synthetic.csv: too few rows for the train split"), std::string::npos)
       << msg(c);
+}
+
+// The data's own spacing is kept whatever --freq says; with auto, spacing that fits no frequency
+// is an error naming the line; quarterly and yearly series get TSLib's monthly feature.
+TEST(Dataset, SpacingAndCalendarFrequencies) {
+  CsvTable t = synthetic(100, 86400);  // daily from 2020-01-01, row i on line i + 2
+  DataArgs c = small_config("custom");
+  c.sample.freq = "h";
+  ForecastData d = make_forecast_data(t, c);
+  ASSERT_TRUE(d.spacing.has_value());
+  EXPECT_EQ(d.spacing->text, "D");
+  EXPECT_EQ(d.freq, "h");
+  for (size_t i = 50; i < t.timestamps.size(); ++i) t.timestamps[i] += 3600;
+  EXPECT_FALSE(make_forecast_data(t, c).spacing.has_value());
+  c.sample.freq = "auto";
+  try {
+    make_forecast_data(t, c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "synthetic.csv:52: column 'date': 2020-02-20 01:00:00 is 25 hours after the previous "
+              "row, but the rows are daily (D) elsewhere: the spacing fits no frequency; pass "
+              "--freq to choose the time features");
+  }
+  t.time_column = "ds";  // the error names the table's own time column
+  try {
+    make_forecast_data(t, c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("synthetic.csv:52: column 'ds': ", 0), 0u) << e.what();
+  }
+  t.time_column = "date";
+  for (const char* freq : {"QE", "YS"}) {
+    const Frequency f = parse_freq(freq);
+    t.timestamps = future_timestamps(-86400 * 365 * 20, 100, f);
+    ForecastData q = make_forecast_data(t, c);
+    EXPECT_EQ(q.spacing->text, freq);
+    EXPECT_EQ(q.freq, "m");
+    EXPECT_EQ(q.mark_names, std::vector<std::string>{"MonthOfYear"});
+    const float month_of_first =
+        static_cast<float>((civil_time(t.timestamps[0]).month - 1) / 11.0 - 0.5);
+    EXPECT_EQ(q.train.marks[0], month_of_first);
+  }
 }
 
 // ---- scaler

@@ -145,6 +145,13 @@ TEST(LongFormat, CutOffDatesForEverySeries) {
   EXPECT_EQ(d.val.rows, 2 * (22 - 15 + 4));
   EXPECT_EQ(d.test.rows, 2 * (30 - 22 + 4));
   EXPECT_EQ(d.test.time_of(0, 4), 1579737600);  // first horizon row: 2020-01-23
+  // the cut-off dates are read in --date_format's order
+  c.date_format = "dmy";
+  c.val_start = "16/01/2020";
+  c.test_start = "23.01.2020";
+  const ForecastData e = make_forecast_data(t, c, sample(4, 2, 2));
+  EXPECT_EQ(e.train.rows, d.train.rows);
+  EXPECT_EQ(e.test.time_of(0, 4), 1579737600);
 }
 
 TEST(LongFormat, ShortSeriesNamedOrSkipped) {

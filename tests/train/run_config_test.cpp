@@ -144,6 +144,15 @@ TEST(ValidConfig, ChecksOnceAndNamesTheFlag) {
   EXPECT_EQ(error_of([&] { ValidConfig v(c); }), "--d_model 10 is not divisible by --n_heads 4");
   c.model.model = "DLinear";  // no attention: any n_heads
   EXPECT_EQ(error_of([&] { ValidConfig v(c); }), "");
+  // Cut-off dates are read in --date_format's order.
+  c.data.val_start = "16/01/2020";
+  c.data.test_start = "2020-01-23";
+  EXPECT_EQ(error_of([&] { ValidConfig v(c); }),
+            "--val_start '16/01/2020' is not a date read with --date_format ymd");
+  c.data.date_format = "dmy";
+  EXPECT_EQ(error_of([&] { ValidConfig v(c); }), "");
+  c.data.val_start = c.data.test_start = "";
+  c.data.date_format = "ymd";
   c.data.known_columns = {"OT"};
   EXPECT_NE(error_of([&] { ValidConfig v(c); }).find("apply only to --model"), std::string::npos);
   // A hand-built config may use an alias: the valid one carries the registry name.
