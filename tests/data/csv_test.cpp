@@ -12,24 +12,16 @@
 #include "attend/data/csv.h"
 #include "attend/data/dataset.h"
 #include "support/data_args.h"
+#include "support/error_of.h"
 #include "support/paths.h"
 
 namespace attend::data {
 namespace {
 
+using attend::testing::error_of;
+
 using attend::testing::data_path;
 using attend::testing::DataArgs;
-
-// Message of the attend::Error thrown by f, or "" when nothing was thrown.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Per-process scratch folder for bad CSVs, removed when the test binary exits.
 struct TempDir {

@@ -8,19 +8,12 @@
 #include "attend/base/error.h"
 #include "attend/data/csv.h"
 #include "attend/data/dataset.h"
+#include "support/error_of.h"
 
 namespace attend::data {
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using attend::testing::error_of;
 
 // Daily rows of series `id` from 2020-01-01: value column y = base + i, x = 10 * i.
 std::string series_rows(const std::string& id, int n, double base) {

@@ -14,22 +14,15 @@
 #include "attend/train/early_stopping.h"
 #include "attend/train/forecast.h"
 #include "attend/train/trainer.h"
+#include "support/error_of.h"
 #include "support/temp_dir.h"
 
 namespace attend::train {
 namespace {
 
-namespace fs = std::filesystem;
+using attend::testing::error_of;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace fs = std::filesystem;
 
 // Hourly custom data: a = sin, OT = cos, with `cell` put into column a of data row `at`.
 std::string write_csv(const std::string& name, int rows, int at, const std::string& cell) {

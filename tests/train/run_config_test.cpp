@@ -7,20 +7,12 @@
 
 #include "attend/base/error.h"
 #include "attend/train/run_config.h"
+#include "support/error_of.h"
 
 namespace attend::train {
 namespace {
 
-// The error text of f(), or "" when it does not throw.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using attend::testing::error_of;
 
 TEST(OptionTable, RowsAreConsistent) {
   std::set<std::string> names;
