@@ -70,7 +70,7 @@ struct Option {
   OptionRef (*member)(RunConfig&) = nullptr;  // the member it sets; null for Ignored options
   // Checks the value alone, throwing attend::Error that starts with `flag` ("--seq_len ..."); the
   // checks across options live in validate().
-  std::function<void(const nlohmann::json& value, const std::string& flag)> check;
+  std::function<void(const nlohmann::json& value, const std::string& flag)> check = {};
   // Maps a string value to its canonical spelling ("TFT" -> "TemporalFusionTransformer").
   std::string (*canonical)(const std::string& value, const std::string& flag) = nullptr;
   const char* default_text = nullptr;  // shown in help instead of the default value
