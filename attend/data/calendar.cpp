@@ -661,6 +661,43 @@ std::optional<Frequency> spacing_of(const std::vector<int64_t>& ts, SpacingBreak
   return std::nullopt;
 }
 
+std::optional<Frequency> spacing_with_gaps(const std::vector<int64_t>& ts, SpacingBreak* where,
+                                           std::vector<int64_t>* missing) {
+  SpacingBreak at;
+  std::optional<Frequency> exact = spacing_of(ts, &at);
+  if (missing) missing->assign(ts.size(), 0);
+  if (exact || at.row < 0 || ts[at.row] <= ts[at.row - 1]) {
+    if (where) *where = at;
+    return exact;
+  }
+  const Frequency& f = at.nearest;
+  // Fixed steps (and weeks) divide; calendar steps are walked, at most kMaxWalk in all.
+  constexpr int64_t kMaxWalk = 10'000'000;
+  const int64_t unit =
+      f.kind == FreqKind::Week ? 7 * kDay * f.multiple : fixed_unit(f.kind) * f.multiple;
+  int64_t walked = 0;
+  for (size_t i = 0; i + 1 < ts.size(); ++i) {
+    const int64_t d = ts[i + 1] - ts[i];
+    int64_t steps = 0;
+    bool fits = on_grid(ts[i], f);
+    if (fits && unit > 0) {
+      fits = d % unit == 0;
+      steps = d / unit;
+    } else if (fits) {
+      int64_t t = ts[i];
+      for (; t < ts[i + 1] && walked < kMaxWalk; ++walked, ++steps) t = step(t, f);
+      fits = t == ts[i + 1];
+    }
+    if (!fits) {
+      if (where) *where = SpacingBreak{.row = static_cast<int64_t>(i + 1), .nearest = f};
+      return std::nullopt;
+    }
+    if (missing) (*missing)[i + 1] = steps - 1;
+  }
+  if (where) *where = SpacingBreak{};
+  return f;
+}
+
 Frequency infer_freq(const std::vector<int64_t>& ts, const std::string& source,
                      const std::vector<int64_t>& lines, std::string_view column,
                      std::string_view hint) {
@@ -687,6 +724,10 @@ std::vector<int64_t> future_timestamps(int64_t last, int64_t n, const Frequency&
   out.reserve(static_cast<size_t>(std::max<int64_t>(n, 0)));
   for (int64_t i = 0; i < n; ++i) out.push_back(last = step(last, freq));
   return out;
+}
+
+int64_t next_timestamp(int64_t t, const Frequency& freq) {
+  return step(t, freq);
 }
 
 }  // namespace attend::data

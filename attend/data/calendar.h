@@ -132,6 +132,15 @@ struct SpacingBreak {
 std::optional<Frequency> spacing_of(const std::vector<int64_t>& timestamps,
                                     SpacingBreak* where = nullptr);
 
+// The frequency of timestamps whose rows may skip whole steps (missing rows): spacing_of's
+// frequency, or else the one most steps follow (SpacingBreak::nearest) when every step is a whole
+// number of its steps. `missing` (if given) receives, per row, the steps missing before it.
+// nullopt when spacing_of finds no candidate or a step is not whole (then *where says where), or
+// when the gaps hold more than 10 million steps together.
+std::optional<Frequency> spacing_with_gaps(const std::vector<int64_t>& timestamps,
+                                           SpacingBreak* where = nullptr,
+                                           std::vector<int64_t>* missing = nullptr);
+
 // spacing_of, or an attend::Error: "<source>:<line>: column '<column>': <stamp> is <step> after
 // the previous row, but the rows are <frequency> elsewhere: the spacing fits no frequency;
 // <hint>". `lines` holds each timestamp's file line (empty: row numbers are shown); `column` is
@@ -145,5 +154,8 @@ Frequency infer_freq(const std::vector<int64_t>& timestamps, const std::string& 
 // years), starts stay starts. A `last` off the grid (a Wednesday for W-SUN) first moves to the
 // next grid point, as pandas' offsets do. The time of day is kept.
 std::vector<int64_t> future_timestamps(int64_t last, int64_t n, const Frequency& freq);
+
+// The first of future_timestamps(t, 1, freq).
+int64_t next_timestamp(int64_t t, const Frequency& freq);
 
 }  // namespace attend::data

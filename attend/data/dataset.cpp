@@ -64,8 +64,9 @@ CsvOptions csv_options(const DataConfig& config) {
   CsvOptions o;
   o.time_col = config.time_col;
   o.id_col = config.id_col;
-  o.allow_missing = parse_missing_policy(config.missing) != MissingPolicy::Error;
-  o.missing_hint = kMissingHint;
+  // Missing cells are read as NaN whatever the policy: fill_missing refuses them under error,
+  // and only in the series and columns a run reads.
+  o.allow_missing = true;
   o.date_order = parse_date_order(config.date_format);
   return o;
 }
@@ -101,6 +102,11 @@ SeriesRows group_series(const CsvTable& table) {
 std::vector<uint8_t> fill_missing(std::vector<double>& v, int64_t rows, int64_t cols,
                                   MissingPolicy policy, const std::vector<std::string>& columns,
                                   const std::vector<int64_t>& lines, const std::string& source) {
+  if (policy == MissingPolicy::Error)  // the first missing cell in file order
+    for (int64_t i = 0; i < rows * cols; ++i)
+      if (std::isnan(v[i]))
+        fail("{}:{}: column '{}': missing value (empty or NA) ({})", source, lines[i / cols],
+             columns[i % cols], kMissingHint);
   std::vector<uint8_t> observed(static_cast<size_t>(rows * cols), 1);
   for (int64_t c = 0; c < cols; ++c) {
     int64_t first = -1;  // first observed row
@@ -110,8 +116,6 @@ std::vector<uint8_t> fill_missing(std::vector<double>& v, int64_t rows, int64_t 
         continue;
       }
       observed[r * cols + c] = 0;
-      if (policy == MissingPolicy::Error)
-        fail("{}:{}: column '{}': empty value ({})", source, lines[r], columns[c], kMissingHint);
     }
     if (first < 0)
       fail("{}: column '{}' has no value at all (every row is missing)", source, columns[c]);
@@ -139,67 +143,42 @@ std::vector<uint8_t> fill_missing(std::vector<double>& v, int64_t rows, int64_t 
   return observed;
 }
 
-namespace {
-
-// The series' values of the selected columns with missing rows inserted where the timestamps
-// skip whole steps of a fixed spacing (`step` seconds; business days skip weekends).
-struct SeriesValues {
-  std::vector<double> values;  // (rows, C), NaN where missing
-  std::vector<int64_t> timestamps, lines;
-  int64_t rows() const { return static_cast<int64_t>(timestamps.size()); }
-};
-
-// Whether consecutive days skip only weekends (every 3-day step leaves a Friday).
-bool business_days(const std::vector<int64_t>& ts) {
-  bool weekend_gap = false;
-  for (size_t i = 1; i < ts.size(); ++i) {
-    const int64_t d = ts[i] - ts[i - 1];
-    if (d == 86400) continue;
-    if (d != 3 * 86400 || civil_time(ts[i - 1]).weekday != 4) return false;
-    weekend_gap = true;
-  }
-  return weekend_gap;
-}
-
-// The most common positive step between timestamps (0 for fewer than two).
-int64_t common_step(const std::vector<int64_t>& ts) {
-  std::map<int64_t, int64_t> counts;
-  for (size_t i = 1; i < ts.size(); ++i) ++counts[ts[i] - ts[i - 1]];
-  int64_t step = 0, best = 0;
-  for (const auto& [d, k] : counts)
-    if (k > best) best = k, step = d;
-  return step;
-}
-
 SeriesValues series_values(const CsvTable& table, const std::vector<int64_t>& rows,
                            const std::vector<int64_t>& pick, bool fill_gaps, MissingPolicy policy,
                            const std::string& id) {
   const int64_t C = static_cast<int64_t>(pick.size());
+  const int64_t n = static_cast<int64_t>(rows.size());
   SeriesValues s;
   std::vector<int64_t> ts;
   for (int64_t r : rows) ts.push_back(table.timestamps[r]);
-  // Fixed spacings only (seconds up to weeks); calendar spacings (months, business days) and
-  // irregular data are taken as they come.
-  const int64_t step = fill_gaps && ts.size() >= 3 ? common_step(ts) : 0;
-  const bool fixed = step > 0 && step <= 7 * 86400 && !(step == 86400 && business_days(ts));
-  for (size_t k = 0; k < rows.size(); ++k) {
+  std::vector<int64_t> missing;
+  if (fill_gaps && n >= 3)
+    s.spacing = spacing_with_gaps(ts, nullptr, &missing);
+  else
+    s.spacing = spacing_of(ts);
+  if (missing.empty()) missing.assign(ts.size(), 0);
+  const std::string in_series = id.empty() ? "" : " in series '" + id + "'";
+  int64_t total = 0;
+  for (int64_t k = 0; k < n; ++k) {
     const int64_t r = rows[k];
-    if (fixed && k > 0) {
-      const int64_t gap = ts[k] - ts[k - 1];
-      if (gap > step && gap % step == 0) {
-        const int64_t missing = gap / step - 1;
-        if (policy == MissingPolicy::Error)
-          fail(
-              "{}:{}: column '{}': {} missing row(s) before '{}'{} at the data's spacing of {} s "
-              "({})",
-              table.source, table.lines[r], table.time_column, missing, format_timestamp(ts[k]),
-              id.empty() ? "" : " in series '" + id + "'", step, kMissingHint);
-        for (int64_t m = 1; m <= missing; ++m) {
-          s.timestamps.push_back(ts[k - 1] + m * step);
-          s.lines.push_back(table.lines[r]);
-          s.values.insert(s.values.end(), static_cast<size_t>(C),
-                          std::numeric_limits<double>::quiet_NaN());
-        }
+    if (missing[k] > 0) {
+      if (policy == MissingPolicy::Error)
+        fail("{}:{}: column '{}': {} missing row(s) before '{}'{}: the rows are {} ({})",
+             table.source, table.lines[r], table.time_column, missing[k],
+             format_timestamp(ts[k], table.date_format), in_series, freq_description(*s.spacing),
+             kMissingHint);
+      total += missing[k];
+      if (total > n)
+        fail(
+            "{}:{}: column '{}': {} missing row(s) before '{}'{} make more missing rows than the "
+            "series has rows ({}) at its spacing, {}: mixed frequencies or wrong timestamps?",
+            table.source, table.lines[r], table.time_column, missing[k],
+            format_timestamp(ts[k], table.date_format), in_series, n, freq_description(*s.spacing));
+      for (int64_t m = 0, t = ts[k - 1]; m < missing[k]; ++m) {
+        s.timestamps.push_back(t = next_timestamp(t, *s.spacing));
+        s.lines.push_back(table.lines[r]);
+        s.values.insert(s.values.end(), static_cast<size_t>(C),
+                        std::numeric_limits<double>::quiet_NaN());
       }
     }
     s.timestamps.push_back(ts[k]);
@@ -209,6 +188,8 @@ SeriesValues series_values(const CsvTable& table, const std::vector<int64_t>& ro
   }
   return s;
 }
+
+namespace {
 
 // Row borders [b1, b2) of train, val and test in a series of n rows.
 using Borders = std::array<std::array<int64_t, 2>, 3>;
@@ -285,6 +266,7 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
   out.source = src;
   out.id_column = table.id_column;
   out.time_column = table.time_column;
+  out.date_format = table.date_format;
 
   // ---- columns: ETT keeps file order; custom moves the target last (Dataset_Custom) ----------
   const int64_t target_col = table.column_index(config.target);

@@ -114,6 +114,7 @@ struct ForecastData {
   StandardScaler scaler;                // wide: fitted on the train rows (unfitted when !scale)
   // Long format: the series in file order, each with its scaler fitted on its own train rows.
   std::string id_column, time_column;  // the input's names, for output in the same layout
+  TimestampFormat date_format;         // how the input writes its timestamps
   std::vector<std::string> series_ids;
   std::vector<StandardScaler> series_scalers;
   ForecastSplit train, val, test;
@@ -153,6 +154,22 @@ struct SeriesRows {
   std::vector<std::vector<int64_t>> rows;
 };
 SeriesRows group_series(const CsvTable& table);
+
+// One series of a table: the `pick` columns' values in time order, with a NaN row inserted for
+// each step the timestamps skip when `fill_gaps` and they follow a frequency with whole steps
+// missing (data::spacing_with_gaps; the ETT protocols take rows as they come). Under
+// MissingPolicy::Error a skipped step is an error naming the file, line, series and the flag that
+// fills it; so are more missing rows than the series has rows (mixed frequencies).
+struct SeriesValues {
+  std::vector<double> values;        // (rows, C), NaN where missing
+  std::vector<int64_t> timestamps;   // (rows)
+  std::vector<int64_t> lines;        // (rows) the file line (an inserted row: the next one's)
+  std::optional<Frequency> spacing;  // nullopt: irregular, or fewer than two rows
+  int64_t rows() const { return static_cast<int64_t>(timestamps.size()); }
+};
+SeriesValues series_values(const CsvTable& table, const std::vector<int64_t>& rows,
+                           const std::vector<int64_t>& pick, bool fill_gaps, MissingPolicy policy,
+                           const std::string& id = "");
 
 // Fills the NaN values of `values` (rows, cols) row-major per `policy` (Ffill/Mask: last observed
 // value, Interpolate: linear in the row index; leading gaps: the first observed value); returns

@@ -35,9 +35,9 @@ Figure backtest_figure(const train::BacktestResult& r, const std::string& series
     // j-th of `shown` evenly spread over n (first and last included)
     const train::BacktestWindow& w = *ws[shown == 1 ? n - 1 : j * (n - 1) / (shown - 1)];
     Panel p;
-    p.title =
-        fmt::format("cut-off {}   mse {:.4g}   mae {:.4g}{}", data::format_timestamp(w.origin),
-                    w.metrics.mse, w.metrics.mae, K > 1 ? " (all columns)" : "");
+    p.title = fmt::format("cut-off {}   mse {:.4g}   mae {:.4g}{}",
+                          data::format_timestamp(w.origin, r.date_format), w.metrics.mse,
+                          w.metrics.mae, K > 1 ? " (all columns)" : "");
     Line in{"input", {}, {}, 0x555555, false}, actual{"actual", {}, {}, 0x2ca02c, false},
         fc{"forecast", {}, {}, 0xd62728, false};
     for (int64_t s = L - H; s < L; ++s)

@@ -95,6 +95,7 @@ void describe(BacktestResult& r, const data::ForecastData& d) {
   r.target = d.target_index >= f0 ? d.target_index - f0 : -1;
   r.id_column = d.id_column;
   r.time_column = d.time_column;
+  r.date_format = d.date_format;
   r.series_ids = d.series_ids;
 }
 
@@ -169,9 +170,9 @@ BacktestResult backtest_refit(const ValidConfig& cfg, const BacktestOptions& o, 
     for (int64_t row : ref_rows) ts.push_back(table.timestamps[row]);
     const int64_t before = std::lower_bound(ts.begin(), ts.end(), test_time) - ts.begin();
     const int64_t val_rows = std::max<int64_t>(P, before / 8);
-    const std::string when =
-        fmt::format("cut-off {}/{} {}", first + 1, plan.count,
-                    data::format_timestamp(base.test.time_of(plan.windows[ref], L - 1)));
+    const std::string when = fmt::format(
+        "cut-off {}/{} {}", first + 1, plan.count,
+        data::format_timestamp(base.test.time_of(plan.windows[ref], L - 1), base.date_format));
     ATTEND_CHECK(before - val_rows >= L + P,
                  "{}: too few rows before it to train on ({} rows, of which {} validate; "
                  "seq_len {} + pred_len {} more are needed)",
@@ -205,7 +206,7 @@ BacktestResult backtest_refit(const ValidConfig& cfg, const BacktestOptions& o, 
       for (int64_t w = segments[g].first; w < segments[g].second && found < 0; ++w)
         if (d.test.time_of(w, L - 1) == origin) found = w;
       ATTEND_CHECK(found >= 0, "{}: no window with origin {} in the retrained split", when,
-                   data::format_timestamp(origin));
+                   data::format_timestamp(origin, base.date_format));
       keep.push_back(found);
     }
     keep_windows(d.test, keep);
@@ -293,7 +294,7 @@ std::string backtest_cutoffs_csv(const BacktestResult& r) {
   if (r.long_format()) s += fmt::format(",{}", data::csv_field(r.id_column));
   s += ",mse,mae,rmse,mape,mspe\n";
   for (const BacktestWindow* w : by_cutoff(r)) {
-    s += data::format_timestamp(w->origin);
+    s += data::format_timestamp(w->origin, r.date_format);
     if (r.long_format()) s += fmt::format(",{}", data::csv_field(r.series_ids[w->series]));
     const Metrics& m = w->metrics;
     s += fmt::format(",{},{},{},{},{}\n", m.mse, m.mae, m.rmse, m.mape, m.mspe);
@@ -310,12 +311,12 @@ std::string backtest_forecasts_csv(const BacktestResult& r) {
   s += "\n";
   const size_t K = r.columns.size();
   for (const BacktestWindow& w : r.windows) {
-    const std::string head = r.long_format()
-                                 ? fmt::format("{},{},", data::csv_field(r.series_ids[w.series]),
-                                               data::format_timestamp(w.origin))
-                                 : fmt::format("{},", data::format_timestamp(w.origin));
+    const std::string head =
+        r.long_format() ? fmt::format("{},{},", data::csv_field(r.series_ids[w.series]),
+                                      data::format_timestamp(w.origin, r.date_format))
+                        : fmt::format("{},", data::format_timestamp(w.origin, r.date_format));
     for (size_t t = 0; t < w.times.size(); ++t) {
-      s += head + data::format_timestamp(w.times[t]);
+      s += head + data::format_timestamp(w.times[t], r.date_format);
       for (size_t k = 0; k < K; ++k) {
         const size_t i = t * K + k;
         s += fmt::format(",{},", w.forecast[i]);
@@ -338,7 +339,7 @@ nlohmann::json backtest_metrics_json(const BacktestResult& r) {
   j["cutoffs"] = nlohmann::json::array();
   for (const BacktestWindow* w : by_cutoff(r)) {
     nlohmann::json e = metrics_to_json(w->metrics);
-    e["cutoff"] = data::format_timestamp(w->origin);
+    e["cutoff"] = data::format_timestamp(w->origin, r.date_format);
     if (r.long_format()) e["id"] = r.series_ids[w->series];
     j["cutoffs"].push_back(e);
   }

@@ -60,6 +60,7 @@ struct BacktestResult {
   std::vector<std::string> columns;  // the K predicted columns
   int64_t target = -1;               // index of the target in columns, -1 if not predicted
   std::string id_column, time_column;
+  data::TimestampFormat date_format;    // the input's, for cut-offs and dates written
   std::vector<std::string> series_ids;  // long format; empty for wide data
   int64_t cutoffs = 0, step = 0, refit = 0;
   std::vector<BacktestWindow> windows;  // the test split's order: series, then time

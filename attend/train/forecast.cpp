@@ -98,31 +98,31 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   for (const History& h : series) {
     const std::string where =
         h.id.empty() ? input.source : input.source + ": series '" + h.id + "'";
-    const int64_t n = static_cast<int64_t>(h.rows.size());
+    // The series' values with missing rows inserted and missing values handled per --missing.
+    const data::MissingPolicy policy = data::parse_missing_policy(cfg.data.missing);
+    data::SeriesValues sv =
+        data::series_values(input, h.rows, idx, cfg.data.data == "custom", policy, h.id);
+    const int64_t n = sv.rows();
     ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", where, n,
                  L);
-    std::vector<int64_t> stamps, lines;
-    for (int64_t r : h.rows) {
-      stamps.push_back(input.timestamps[r]);
-      lines.push_back(input.lines[r]);
-    }
-    const std::vector<int64_t> hist(stamps.end() - L, stamps.end());
+    std::vector<std::string> names = columns;
+    if (!h.id.empty())
+      for (auto& c : names) c += "' of series '" + h.id;
+    (void)data::fill_missing(sv.values, n, C, policy, names, sv.lines, input.source);
+    const std::vector<int64_t>& lines = sv.lines;
+    const std::vector<double>& values = sv.values;
+    const std::vector<int64_t> hist(sv.timestamps.end() - L, sv.timestamps.end());
     // Future dates follow the series' own spacing; --freq chooses the time features.
-    const data::Frequency spacing =
-        future_frequency(stamps, L, cfg.model.freq, where, lines, input.time_column);
+    const data::Frequency spacing = sv.spacing ? *sv.spacing
+                                               : future_frequency(sv.timestamps, L, cfg.model.freq,
+                                                                  where, lines, input.time_column);
     const bool infer = cfg.model.freq.empty() || cfg.model.freq == "auto";
     const data::Frequency fq = infer ? spacing : data::parse_freq(cfg.model.freq);
     const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
     if (!model)
       model = load_checkpoint_model(info, std::string(1, data::freq_letter(fq.kind)), ctx);
 
-    // The series' values with missing ones handled per --missing, then x_enc: (1, L, C) of the
-    // last L rows scaled with the series' scaler.
-    std::vector<double> values;
-    for (int64_t r : h.rows)
-      for (int64_t c = 0; c < C; ++c) values.push_back(input.at(r, idx[c]));
-    (void)data::fill_missing(values, n, C, data::parse_missing_policy(cfg.data.missing), columns,
-                             lines, input.source);
+    // x_enc: (1, L, C) of the last L rows scaled with the series' scaler.
     const data::StandardScaler& scaler = info.scaler_of(h.id);
     std::vector<float> x(static_cast<size_t>(L * C));
     for (int64_t r = 0; r < L; ++r)

@@ -262,7 +262,8 @@ TEST(Cli, QuarterlyDatesForecastQuarterEndsDateOnly) {
   ASSERT_EQ(f.rc, 0) << f.err;
   EXPECT_EQ(forecast_dates(f.out),
             (std::vector<std::string>{"1980-03-31", "1980-06-30", "1980-09-30", "1980-12-31"}));
-  // A missing quarter before the last seq_len rows changes nothing; inside them it is an error.
+  // A left-out quarter is a missing row: refused under the checkpoint's --missing error, wherever
+  // it is; filled under --missing interpolate, and the forecast dates are unchanged.
   const std::vector<std::string> rows = lines_starting(read_text(dir + "/q.csv"), "19");
   auto without = [&](size_t row, const std::string& name) {
     std::ofstream out(dir + "/" + name);
@@ -272,16 +273,18 @@ TEST(Cli, QuarterlyDatesForecastQuarterEndsDateOnly) {
     return dir + "/" + name;
   };
   f = run("forecast --checkpoint " + run_dir + " --input " + without(50, "early_gap.csv"));
-  ASSERT_EQ(f.rc, 0) << f.err;
-  EXPECT_EQ(forecast_dates(f.out).front(), "1980-03-31");
-  f = run("forecast --checkpoint " + run_dir + " --input " + without(117, "late_gap.csv"));
   EXPECT_EQ(f.rc, 1);
-  EXPECT_NE(f.err.find("late_gap.csv:119: column 'date': 1979-09-30 00:00:00 is 183 days after "
-                       "the previous row, but the rows are quarterly (QE) elsewhere: the spacing "
-                       "fits no frequency; the future dates follow the spacing of the last "
-                       "seq_len = 8 rows"),
+  EXPECT_NE(f.err.find("early_gap.csv:52: column 'date': 1 missing row(s) before '1962-12-31': "
+                       "the rows are quarterly (QE) (--missing ffill, interpolate or mask"),
             std::string::npos)
       << f.err;
+  for (const char* name : {"early_gap.csv", "late_gap.csv"}) {
+    f = run("forecast --checkpoint " + run_dir + " --missing interpolate --input " +
+            without(name == std::string("early_gap.csv") ? 50 : 117, name));
+    ASSERT_EQ(f.rc, 0) << f.err;
+    EXPECT_EQ(forecast_dates(f.out),
+              (std::vector<std::string>{"1980-03-31", "1980-06-30", "1980-09-30", "1980-12-31"}));
+  }
 }
 
 // Day-first dates need --date_format dmy; with it, training infers business days and forecast

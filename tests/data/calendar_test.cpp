@@ -198,6 +198,49 @@ TEST(Calendar, MixedSpacingIsAnErrorNamingTheLine) {
             std::string::npos);
 }
 
+// The frequency with gaps and the steps missing before each row, or "none" when nothing fits.
+std::string with_gaps(const std::vector<int64_t>& t, std::vector<int64_t>* missing = nullptr) {
+  const auto f = spacing_with_gaps(t, nullptr, missing);
+  return f ? f->text : "none";
+}
+
+TEST(Calendar, SpacingWithWholeStepsMissing) {
+  std::vector<int64_t> m;
+  // Month ends with March left out.
+  EXPECT_EQ(with_gaps(stamps({"2020-01-31", "2020-02-29", "2020-04-30", "2020-05-31"}), &m), "ME");
+  EXPECT_EQ(m, (std::vector<int64_t>{0, 0, 1, 0}));
+  // Quarters starting in January with two quarters left out.
+  EXPECT_EQ(
+      with_gaps(stamps({"2019-01-01", "2019-04-01", "2019-07-01", "2020-01-01", "2020-04-01"}), &m),
+      "QS");
+  EXPECT_EQ(m, (std::vector<int64_t>{0, 0, 0, 1, 0}));
+  // Business days: Thu 9 left out (Wed 8 -> Fri 10), and the weekend is no gap.
+  EXPECT_EQ(with_gaps(stamps({"2020-01-06", "2020-01-07", "2020-01-08", "2020-01-10", "2020-01-13",
+                              "2020-01-14"}),
+                      &m),
+            "B");
+  EXPECT_EQ(m, (std::vector<int64_t>{0, 0, 0, 1, 0, 0}));
+  // Years with 1937 and 1938 left out.
+  EXPECT_EQ(with_gaps(stamps({"1935-01-01", "1936-01-01", "1939-01-01", "1940-01-01"}), &m), "YS");
+  EXPECT_EQ(m, (std::vector<int64_t>{0, 0, 2, 0}));
+  // Weekly on Tuesdays with one week left out; 15 minutes with three steps left out.
+  EXPECT_EQ(with_gaps(stamps({"2020-01-07", "2020-01-14", "2020-01-28", "2020-02-04"}), &m),
+            "W-TUE");
+  EXPECT_EQ(m, (std::vector<int64_t>{0, 0, 1, 0}));
+  EXPECT_EQ(with_gaps({0, 900, 1800, 5400, 6300}, &m), "15min");
+  EXPECT_EQ(m, (std::vector<int64_t>{0, 0, 0, 3, 0}));
+  // No gap: spacing_of's answer.
+  EXPECT_EQ(with_gaps(every("2016-07-01", 3600, 5), &m), "h");
+  EXPECT_EQ(m, (std::vector<int64_t>(5, 0)));
+  // A step that is not whole: hourly rows, then 90 minutes; a month start among month ends.
+  SpacingBreak at;
+  std::vector<int64_t> t = every("2016-07-01", 3600, 5);
+  t.push_back(t.back() + 5400);
+  EXPECT_FALSE(spacing_with_gaps(t, &at).has_value());
+  EXPECT_EQ(at.row, 5);
+  EXPECT_EQ(with_gaps(stamps({"2020-01-31", "2020-02-29", "2020-03-31", "2020-05-01"})), "none");
+}
+
 // ---- future timestamps -------------------------------------------------------------------------
 
 // The n stamps after `last` for frequency `freq`, as text.

@@ -180,9 +180,10 @@ TEST(Missing, PoliciesFillByHand) {
   fill_missing(f, 5, 2, MissingPolicy::Mask, cols, lines, "m.csv");
   EXPECT_EQ(f, (std::vector<double>{1, 0, 1, 0, 1, 2, 1, 3, 4, 3}));  // inputs: last observed
   f = v;
-  EXPECT_EQ(error_of([&] { fill_missing(f, 5, 2, MissingPolicy::Error, cols, lines, "m.csv"); }),
-            "m.csv:2: column 'a': empty value (--missing ffill, interpolate or mask fills or masks "
-            "it)");
+  EXPECT_EQ(
+      error_of([&] { fill_missing(f, 5, 2, MissingPolicy::Error, cols, lines, "m.csv"); }),
+      "m.csv:2: column 'a': missing value (empty or NA) (--missing ffill, interpolate or mask "
+      "fills or masks it)");
   std::vector<double> none = {nan, 1, nan, 2};
   EXPECT_NE(error_of([&] {
               fill_missing(none, 2, 2, MissingPolicy::Ffill, cols, {2, 3}, "m.csv");
@@ -201,18 +202,19 @@ TEST(Missing, CellsAndRowsThroughTheDataLayer) {
   DataConfig c;
   c.data = "custom";
   c.scale = false;
-  EXPECT_NE(error_of([&] {
-              parse_csv(text, "h.csv", csv_options(c));
-            }).find("h.csv:3: column 'a': empty value (--missing ffill, interpolate or mask"),
-            std::string::npos);
-  c.missing = "ffill";
+  // the reader keeps empty cells as NaN; --missing error refuses them in the data layer
   CsvTable t = parse_csv(text, "h.csv", csv_options(c));
   EXPECT_EQ(t.missing, 1);
   SampleConfig s = sample(1, 0, 1);
-  c.missing = "error";  // the row at 04:00 is missing
-  EXPECT_NE(error_of([&] {
-              make_forecast_data(t, c, s);
-            }).find("h.csv:6: column 'date': 1 missing row(s) before '2020-01-01 05:00:00'"),
+  std::string no_gap = text;
+  no_gap.insert(no_gap.find("2020-01-01 05:00"), "2020-01-01 04:00:00,4,4\n");
+  EXPECT_EQ(error_of([&] { make_forecast_data(parse_csv(no_gap, "h.csv", csv_options(c)), c, s); }),
+            "h.csv:3: column 'a': missing value (empty or NA) (--missing ffill, interpolate or "
+            "mask fills or masks it)");
+  // the row at 04:00 is missing
+  EXPECT_NE(error_of([&] { make_forecast_data(t, c, s); })
+                .find("h.csv:6: column 'date': 1 missing row(s) before '2020-01-01 05:00:00': the "
+                      "rows are hourly (h) (--missing ffill"),
             std::string::npos);
   c.missing = "interpolate";
   const ForecastData d = make_forecast_data(t, c, s);
@@ -229,6 +231,51 @@ TEST(Missing, CellsAndRowsThroughTheDataLayer) {
         ++found;
       }
   EXPECT_GE(found, 1);
+}
+
+TEST(Missing, RowsAtCalendarSpacings) {
+  // Two monthly series (month starts, 2020-01 .. 2021-05); 'b' leaves out 2021-04 (i = 15).
+  std::string text = "unique_id,ds,y\n";
+  for (const char* id : {"a", "b"})
+    for (int i = 0; i < 17; ++i)
+      if (std::string(id) == "a" || i != 15)
+        text += fmt::format("{},{}-{:02d}-01,{}\n", id, 2020 + i / 12, i % 12 + 1,
+                            std::string(id) == "a" ? i : 2 * i);
+  DataConfig c = long_config();
+  c.scale = false;
+  const CsvTable t = parse_csv(text, "mo.csv", csv_options(c));
+  // lines: header 1, 'a' 2..18, 'b' 19..33 (2020-01 .. 2021-03), 34 (2021-05)
+  EXPECT_EQ(error_of([&] { make_forecast_data(t, c, sample(2, 1, 1)); }),
+            "mo.csv:34: column 'ds': 1 missing row(s) before '2021-05-01' in series 'b': the rows "
+            "are monthly (MS) (--missing ffill, interpolate or mask fills or masks it)");
+  c.missing = "interpolate";
+  const ForecastData d = make_forecast_data(t, c, sample(2, 1, 1));
+  // 'b' has 17 rows again; its test rows (after 'a''s) hold the inserted 2021-04-01, with y
+  // interpolated between 2021-03 (28) and 2021-05 (32): 30.
+  const ForecastSplit& test = d.test;
+  ASSERT_EQ(test.rows % 2, 0);
+  int found = 0;
+  for (int64_t r = test.rows / 2; r < test.rows; ++r)
+    if (test.timestamps[r] == 1617235200) {  // 2021-04-01
+      EXPECT_FLOAT_EQ(test.data[r], 30.0f);
+      ++found;
+    }
+  EXPECT_EQ(found, 1);
+  EXPECT_EQ(d.spacing->text, "MS");
+
+  // Hourly rows that then jump by days are not gaps to fill: more missing rows than rows.
+  std::string mixed = "date,OT\n";
+  for (int i = 0; i < 8; ++i) mixed += fmt::format("2020-01-01 {:02d}:00:00,{}\n", i, i);
+  for (int i = 0; i < 4; ++i) mixed += fmt::format("2020-01-{:02d} 07:00:00,{}\n", i + 2, i);
+  DataConfig w;
+  w.data = "custom";
+  w.missing = "ffill";
+  EXPECT_EQ(error_of([&] {
+              make_forecast_data(parse_csv(mixed, "mix.csv", csv_options(w)), w, sample(1, 0, 1));
+            }),
+            "mix.csv:10: column 'date': 23 missing row(s) before '2020-01-02 07:00:00' make more "
+            "missing rows than the series has rows (12) at its spacing, hourly (h): mixed "
+            "frequencies or wrong timestamps?");
 }
 
 TEST(Missing, MaskKeepsObservedFlagsForTargets) {

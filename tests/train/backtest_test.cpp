@@ -45,7 +45,9 @@ std::string long_csv(const std::string& name, bool holes) {
       const std::string sales =
           holes && i % 9 == 4 ? ""
                               : fmt::format("{}", (id == "north" ? 10 : 50) + std::sin(0.5 * i));
-      f << "\"" << id << "\"," << data::format_timestamp(1577836800 + int64_t{7 * 86400} * i) << ","
+      // date-only weeks (Wednesdays from 2020-01-01): written back date-only
+      f << "\"" << id << "\","
+        << data::format_timestamp(1577836800 + int64_t{7 * 86400} * i).substr(0, 10) << ","
         << std::cos(0.3 * i) << "," << sales << "\n";
     }
   }
@@ -232,14 +234,18 @@ TEST(Backtest, RefitZeroLongFormatMaskedIsTest) {
   std::getline(fc, header);
   EXPECT_EQ(header, "store,cutoff,week,sales,sales_actual");
   int rows = 0, empty = 0;
-  while (std::getline(fc, row)) ++rows, empty += row.back() == ',';
+  std::string last;
+  while (std::getline(fc, row)) ++rows, empty += row.back() == ',', last = row;
   EXPECT_EQ(rows, static_cast<int>(r.windows.size()) * 3);
+  EXPECT_EQ(last.find("\"south, east\",2021-"), 0u) << last;  // id, cut-off date, week date
+  EXPECT_EQ(last.find(",2021-", 24), 24u) << last;
+  EXPECT_EQ(last.find(" 00:00"), std::string::npos) << last;
   EXPECT_GT(empty, 0);
   std::ifstream cut(out + "/cutoffs.csv");
   std::getline(cut, header);
   EXPECT_EQ(header, "cutoff,store,mse,mae,rmse,mape,mspe");
   std::getline(cut, row);
-  EXPECT_EQ(row.find(",north,"), 19u) << row;  // the first cut-off: north's alone
+  EXPECT_EQ(row.find(",north,"), 10u) << row;  // the first cut-off (a date): north's alone
   const auto j = read_json_file(out + "/metrics.json");
   EXPECT_EQ(j.at("overall").at("mse").get<double>(), m.mse);
   EXPECT_EQ(j.at("cutoffs").size(), r.windows.size());

@@ -189,6 +189,49 @@ TEST(OwnData, LongFormatForecastAndPerSeriesMetrics) {
   const ForecastTable one = forecast(info, input, ctx, {"south, east"});
   ASSERT_EQ(one.values.size(), 3u);
   EXPECT_EQ(one.values[0], all.values[3]);
+  // An input whose 'north' skips the week of row 75 and whose 'south, east' has an empty cell:
+  // under the checkpoint's --missing error the skipped week is refused by line and series, the
+  // empty cell only where its series is read; under ffill the week is a filled-in row.
+  const std::string gaps = dir + "/gaps.csv";
+  {
+    std::ofstream f(gaps);
+    f << "store,week,sales\n";
+    for (const std::string id : {"north", "south, east"})
+      for (int i = 0; i < 80; ++i) {
+        if (id == "north" && i == 75) continue;
+        const std::string v =
+            id != "north" && i == 70
+                ? ""
+                : fmt::format("{}", (id == "north" ? 10 : 50) + std::sin(0.5 * i));
+        f << "\"" << id << "\"," << data::format_timestamp(1577836800 + int64_t{7 * 86400} * i)
+          << "," << v << "\n";
+      }
+  }
+  data::CsvOptions any = o;
+  any.allow_missing = true;
+  const data::CsvTable holed = data::read_csv(gaps, any);
+  auto message = [&](const std::vector<std::string>& ids) {
+    try {
+      forecast(info, holed, ctx, ids);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message({"north"}).find("gaps.csv:77: column 'week': 1 missing row(s) before "
+                                    "'2021-06-16 00:00:00' in series 'north': the rows are weekly "
+                                    "(W-WED)"),
+            std::string::npos)
+      << message({"north"});
+  EXPECT_NE(message({"south, east"}).find("column 'sales' of series 'south, east': missing value"),
+            std::string::npos)
+      << message({"south, east"});
+  CheckpointInfo ffill = info;
+  set_option(ffill.config, "missing", "ffill", "--missing");
+  const ForecastTable filled = forecast(ffill, holed, ctx, {"north"});
+  ASSERT_EQ(filled.values.size(), 3u);
+  EXPECT_EQ(filled.timestamps[0], all.timestamps[0]);  // the week after the last, as before
+  EXPECT_TRUE(std::isfinite(filled.values[0]));
   try {
     forecast(info, input, ctx, {"west"});
     ADD_FAILURE() << "an unknown id was accepted";
