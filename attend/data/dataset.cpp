@@ -336,6 +336,16 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
   const bool infer = sample.freq.empty() || sample.freq == "auto";
   const SeriesValues& ref = series[longest];
   out.spacing = spacing_of(ref.timestamps);
+  // One model, one calendar: every series steps as the longest one does (anchors may differ).
+  for (size_t g = 0; g < series.size() && out.spacing; ++g) {
+    const std::optional<Frequency> f = spacing_of(series[g].timestamps);
+    if (f && (f->kind != out.spacing->kind || f->multiple != out.spacing->multiple))
+      fail(
+          "{}:{}: column '{}': series '{}' is {}, but series '{}' is {}: the series of one run "
+          "share one frequency",
+          src, series[g].lines[0], table.time_column, out.series_ids[g], freq_description(*f),
+          out.series_ids[longest], freq_description(*out.spacing));
+  }
   const Frequency freq = infer ? infer_freq(ref.timestamps, src, ref.lines, table.time_column)
                                : parse_freq(sample.freq);
   out.freq_kind = time_feature_kind(freq.kind);

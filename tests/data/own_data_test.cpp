@@ -88,6 +88,24 @@ TEST(LongFormat, BadInputsNamed) {
               parse_csv("unique_id,ds,y\nA,01.13.2020,1\n", "u.csv");
             }).find("u.csv:2: column 'ds': '01.13.2020' is not a date"),
             std::string::npos);
+  // a value column with no value in one series; series of different frequencies
+  DataConfig ff = long_config();
+  ff.missing = "ffill";
+  std::string b_empty = "unique_id,ds,y,x\n" + series_rows("A", 30, 0);
+  for (int i = 0; i < 30; ++i) b_empty += fmt::format("B,2020-01-{:02d},,{}\n", i + 1, i);
+  EXPECT_EQ(error_of([&] {
+              make_forecast_data(parse_csv(b_empty, "b.csv", csv_options(ff)), ff, sample(4, 2, 2));
+            }),
+            "b.csv: column 'y' of series 'B' has no value at all (every row is missing)");
+  std::string mixed = "unique_id,ds,y,x\n" + series_rows("A", 30, 0);
+  for (int i = 0; i < 20; ++i)
+    mixed += fmt::format("M,{}-{:02d}-01,{},{}\n", 2020 + i / 12, i % 12 + 1, i, i);
+  EXPECT_EQ(error_of([&] {
+              make_forecast_data(parse_csv(mixed, "f.csv", csv_options(long_config())),
+                                 long_config(), sample(4, 2, 2));
+            }),
+            "f.csv:32: column 'ds': series 'M' is monthly (MS), but series 'A' is daily (D): the "
+            "series of one run share one frequency");
   // long format needs --data custom (ETT borders are for one series)
   CsvTable t = parse_csv("unique_id,ds,y,x\n" + series_rows("A", 30, 0), "l.csv");
   DataConfig c = long_config();
