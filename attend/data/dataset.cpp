@@ -60,6 +60,11 @@ constexpr const char* kMissingHint = "--missing ffill, interpolate or mask fills
 
 }  // namespace
 
+std::string format_freq(const std::string& freq, bool long_format) {
+  if (!freq.empty()) return freq;
+  return long_format ? "auto" : "h";
+}
+
 CsvOptions csv_options(const DataConfig& config) {
   CsvOptions o;
   o.time_col = config.time_col;
@@ -333,7 +338,8 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
   size_t longest = 0;
   for (size_t g = 1; g < series.size(); ++g)
     if (series[g].rows() > series[longest].rows()) longest = g;
-  const bool infer = sample.freq.empty() || sample.freq == "auto";
+  const std::string freq_text = format_freq(sample.freq, long_fmt);
+  const bool infer = freq_text == "auto";
   const SeriesValues& ref = series[longest];
   out.spacing = spacing_of(ref.timestamps);
   // One model, one calendar: every series steps as the longest one does (anchors may differ).
@@ -346,8 +352,8 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
           src, series[g].lines[0], table.time_column, out.series_ids[g], freq_description(*f),
           out.series_ids[longest], freq_description(*out.spacing));
   }
-  const Frequency freq = infer ? infer_freq(ref.timestamps, src, ref.lines, table.time_column)
-                               : parse_freq(sample.freq);
+  const Frequency freq =
+      infer ? infer_freq(ref.timestamps, src, ref.lines, table.time_column) : parse_freq(freq_text);
   out.freq_kind = time_feature_kind(freq.kind);
   out.freq = std::string(1, freq_letter(freq.kind));
   out.timeenc = sample.embed == "timeF" ? 1 : 0;

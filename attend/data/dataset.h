@@ -23,8 +23,14 @@ struct SampleConfig {
   int64_t label_len = 48;       // decoder start-token length (<= seq_len)
   int64_t pred_len = 96;        // forecast horizon
   std::string embed = "timeF";  // timeF -> timeenc 1; fixed/learned -> timeenc 0
-  std::string freq = "h";       // time features: parse_freq's forms (h, 15min, QE); "auto"/"" infer
+  // Time features: parse_freq's forms (h, 15min, QE); "auto": the data's spacing; "": each
+  // format's default, TSLib's h for wide data and auto for long format (see format_freq).
+  std::string freq;
 };
+
+// The frequency text a run of `freq` (SampleConfig::freq) uses for data of this format: "auto" or
+// a frequency; "" becomes "h" for wide data (TSLib's default) and "auto" for long format.
+std::string format_freq(const std::string& freq, bool long_format);
 
 // How missing values are handled: refused (naming file, line and column), filled with the
 // series' last observed value, filled by linear interpolation, or masked (missing targets are

@@ -39,8 +39,9 @@ struct ModelConfig : data::SampleConfig {
   std::vector<int64_t> known_columns;   // future-known inputs besides the time features (TFT)
 };
 
-// The one-letter frequency that decides the time features: "15min" -> "t", "H" -> "h"; text that
-// is not a frequency is returned as is (and refused by time_feature_count).
+// The one-letter frequency that decides the time features: "15min" -> "t", "H" -> "h"; "" and
+// "auto" (not resolved against data) -> "h"; text that is not a frequency is returned as is (and
+// refused by time_feature_count).
 std::string time_feature_letter(const std::string& freq);
 
 // Number of timeF features for a frequency (TSLib's freq_map, keyed by time_feature_letter).

@@ -13,6 +13,7 @@
 namespace attend::models {
 
 std::string time_feature_letter(const std::string& freq) {
+  if (freq.empty() || freq == "auto") return "h";  // not resolved against data: TSLib's default
   try {
     return std::string(1, data::freq_letter(data::parse_freq(freq).kind));
   } catch (const Error&) {

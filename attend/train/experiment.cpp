@@ -13,7 +13,9 @@ namespace {
 
 // TSLib's default --freq h on data whose spacing is not hourly: one line that says so.
 std::string freq_notice(const data::ForecastData& d) {
-  if (d.sample.freq != "h" || !d.spacing || d.spacing->kind == data::FreqKind::Hour) return "";
+  if (data::format_freq(d.sample.freq, d.long_format()) != "h" || !d.spacing ||
+      d.spacing->kind == data::FreqKind::Hour)
+    return "";
   return fmt::format(
       "note: --freq h (TSLib's default) is used for time features; the data's spacing is {}; "
       "pass --freq auto or --freq {}",

@@ -116,8 +116,8 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
     const data::Frequency spacing = sv.spacing ? *sv.spacing
                                                : future_frequency(sv.timestamps, L, cfg.model.freq,
                                                                   where, lines, input.time_column);
-    const bool infer = cfg.model.freq.empty() || cfg.model.freq == "auto";
-    const data::Frequency fq = infer ? spacing : data::parse_freq(cfg.model.freq);
+    const std::string freq_text = data::format_freq(cfg.model.freq, info.long_format());
+    const data::Frequency fq = freq_text == "auto" ? spacing : data::parse_freq(freq_text);
     const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
     if (!model)
       model = load_checkpoint_model(info, std::string(1, data::freq_letter(fq.kind)), ctx);

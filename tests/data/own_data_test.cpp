@@ -181,6 +181,26 @@ TEST(LongFormat, ShortSeriesNamedOrSkipped) {
   EXPECT_NE(note.find("series 'tiny' left out"), std::string::npos) << note;
 }
 
+// Without --freq, long format infers the time features from the data; wide data keeps TSLib's h.
+TEST(LongFormat, FrequencyDefaultsToTheDatasSpacing) {
+  SampleConfig s = sample(4, 2, 2);
+  s.freq = "";
+  const ForecastData d = make_forecast_data(
+      parse_csv("unique_id,ds,y,x\n" + series_rows("A", 30, 0), "l.csv"), long_config(), s);
+  EXPECT_EQ(d.freq, "d");
+  std::string wide = "date,y\n";
+  for (int i = 0; i < 30; ++i) wide += fmt::format("2020-01-{:02d},{}\n", i + 1, i);
+  DataConfig w;
+  w.data = "custom";
+  w.target = "y";
+  const ForecastData h = make_forecast_data(parse_csv(wide, "w.csv"), w, s);
+  EXPECT_EQ(h.freq, "h");
+  EXPECT_EQ(h.spacing->text, "D");
+  EXPECT_EQ(format_freq("", true), "auto");
+  EXPECT_EQ(format_freq("", false), "h");
+  EXPECT_EQ(format_freq("MS", true), "MS");
+}
+
 TEST(Missing, PoliciesFillByHand) {
   const double nan = std::nan("");
   const std::vector<std::string> cols = {"a", "b"};

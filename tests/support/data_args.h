@@ -7,7 +7,7 @@ namespace attend::testing {
 
 struct DataArgs {
   data::DataConfig data;
-  data::SampleConfig sample{.freq = ""};
+  data::SampleConfig sample{.freq = "auto"};
 };
 
 inline data::ForecastData make_forecast_data(const data::CsvTable& t, const DataArgs& a) {
