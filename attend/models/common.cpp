@@ -2,6 +2,7 @@
 
 #include "attend/ops/elementwise.h"
 #include "attend/ops/reduce.h"
+#include "attend/ops/shape.h"
 
 namespace attend::models {
 
@@ -13,6 +14,7 @@ Tensor normalize_window(const Tensor& x, WindowNorm& norm) {
 }
 
 Tensor denormalize_window(const Tensor& y, const WindowNorm& norm) {
+  if (y.ndim() == 4) return add(mul(y, unsqueeze(norm.stdev, 3)), unsqueeze(norm.means, 3));
   return add(mul(y, norm.stdev), norm.means);
 }
 

@@ -13,7 +13,7 @@ struct WindowNorm {
 };
 // x: (B, L, C) -> normalised x̂ (B, L, C), with the statistics in `norm`.
 Tensor normalize_window(const Tensor& x, WindowNorm& norm);
-// y: (B, P, C) -> y · stdev + means.
+// y: (B, P, C) or (B, P, C, Q) -> y · stdev + means, per variable C.
 Tensor denormalize_window(const Tensor& y, const WindowNorm& norm);
 
 }  // namespace attend::models

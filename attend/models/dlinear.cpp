@@ -26,25 +26,30 @@ DLinear::DLinear(const ModelConfig& c, Context& ctx, DType dtype) : ForecastMode
   ATTEND_CHECK(c.moving_avg > 0 && c.moving_avg % 2 == 1,
                "--moving_avg must be a positive odd number, got {}", c.moving_avg);
   linear_seasonal_ = register_module(
-      "Linear_Seasonal", std::make_shared<nn::Linear>(c.seq_len, c.pred_len, ctx, dtype));
-  linear_trend_ = register_module("Linear_Trend",
-                                  std::make_shared<nn::Linear>(c.seq_len, c.pred_len, ctx, dtype));
+      "Linear_Seasonal",
+      std::make_shared<nn::Linear>(c.seq_len, c.pred_len * n_quantiles(), ctx, dtype));
+  linear_trend_ = register_module(
+      "Linear_Trend",
+      std::make_shared<nn::Linear>(c.seq_len, c.pred_len * n_quantiles(), ctx, dtype));
   // TSLib starts both weights at the average: 1/seq_len everywhere (biases keep Linear's init).
   nn::init::constant_(linear_seasonal_->weight(), 1.0 / static_cast<double>(c.seq_len));
   nn::init::constant_(linear_trend_->weight(), 1.0 / static_cast<double>(c.seq_len));
 }
 
-Tensor DLinear::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {
+Tensor DLinear::forecast_quantiles(const Tensor& x_enc, const Tensor&, const Tensor&,
+                                   const Tensor&) {
   const ModelConfig& c = config_;
   ATTEND_CHECK(x_enc.defined() && x_enc.ndim() == 3 && x_enc.size(1) == c.seq_len,
                "[DLinear] expected x_enc of shape (B, {}, C), got {}", c.seq_len,
                x_enc.defined() ? x_enc.shape().str() : "none");
   Tensor trend = moving_average(x_enc, c.moving_avg);
   Tensor seasonal = sub(x_enc, trend);
-  // (B, C, L) -> (B, C, pred_len), summed, -> (B, pred_len, C)
+  // (B, C, L) -> (B, C, pred_len·Q), summed, -> (B, C, pred_len, Q) -> (B, pred_len, C, Q)
   Tensor y = add(linear_seasonal_->forward(permute(seasonal, {0, 2, 1})),
                  linear_trend_->forward(permute(trend, {0, 2, 1})));
-  return permute(y, {0, 2, 1});
+  const int64_t Q = n_quantiles();
+  if (Q == 1) return unsqueeze(permute(y, {0, 2, 1}), 3);
+  return permute(reshape(y, {y.size(0), y.size(1), c.pred_len, Q}), {0, 2, 1, 3});
 }
 
 }  // namespace attend::models

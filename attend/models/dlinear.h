@@ -16,8 +16,8 @@ Tensor moving_average(const Tensor& x, int64_t kernel_size);
 class DLinear : public ForecastModel {
  public:
   DLinear(const ModelConfig& c, Context& ctx, DType dtype);
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
+  Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                            const Tensor& x_mark_dec) override;
   std::string type_name() const override { return "DLinear"; }
 
  private:

@@ -18,11 +18,12 @@ LSTMModel::LSTMModel(const ModelConfig& c, Context& ctx, DType dtype) : Forecast
       "lstm", std::make_shared<nn::LSTM>(
                   c.enc_in, c.d_model,
                   nn::LSTMOptions{.num_layers = c.e_layers, .batch_first = true}, ctx, dtype));
-  head_ = register_module(
-      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, ctx, dtype));
+  head_ = register_module("head", std::make_shared<nn::Linear>(
+                                      c.d_model, c.pred_len * c.c_out * n_quantiles(), ctx, dtype));
 }
 
-Tensor LSTMModel::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {
+Tensor LSTMModel::forecast_quantiles(const Tensor& x_enc, const Tensor&, const Tensor&,
+                                     const Tensor&) {
   const ModelConfig& c = config_;
   ATTEND_CHECK(x_enc.defined() && x_enc.ndim() == 3 && x_enc.size(1) == c.seq_len &&
                    x_enc.size(2) == c.enc_in,
@@ -31,10 +32,13 @@ Tensor LSTMModel::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, co
   WindowNorm norm;
   Tensor x = normalize_window(x_enc, norm);
   nn::LSTMOutput r = lstm_->forward_all(x);
-  // h_n[-1]: (B, d_model) -> (B, pred_len·c_out) -> (B, pred_len, c_out), element t·c_out + c.
+  // h_n[-1]: (B, d_model) -> (B, pred_len·c_out·Q) -> (B, pred_len, c_out, Q), element
+  // (t·c_out + c)·Q + q.
   Tensor y = head_->forward(select(r.h_n, 0, c.e_layers - 1));
-  y = reshape(y, {x.size(0), c.pred_len, c.c_out});
-  return denormalize_window(y, norm);
+  const int64_t Q = n_quantiles();
+  if (Q == 1)
+    return unsqueeze(denormalize_window(reshape(y, {x.size(0), c.pred_len, c.c_out}), norm), 3);
+  return denormalize_window(reshape(y, {x.size(0), c.pred_len, c.c_out, Q}), norm);
 }
 
 }  // namespace attend::models

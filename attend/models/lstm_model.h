@@ -14,8 +14,8 @@ class LSTMModel : public ForecastModel {
  public:
   LSTMModel(const ModelConfig& c, Context& ctx, DType dtype);
   // x_enc (B, seq_len, enc_in) -> (B, pred_len, c_out); the other inputs are ignored.
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
+  Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                            const Tensor& x_mark_dec) override;
   std::string type_name() const override { return "LSTM"; }
 
  private:

@@ -54,16 +54,22 @@ struct ModelDescription {
 
 class ForecastModel : public nn::Module {
  public:
-  // x_enc (B, seq_len, enc_in), x_mark_enc (B, seq_len, F), x_dec (B, label_len + pred_len,
-  // dec_in), x_mark_dec (B, label_len + pred_len, F) -> (B, pred_len, c_out).
-  // Models that ignore an input accept an undefined Tensor for it.
-  virtual Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                          const Tensor& x_mark_dec) = 0;
-  // Same inputs -> (B, pred_len, c_out, Q), one forecast per level of config().quantiles
-  // (Q = 1 without them); forecast() is the one at median_index(). Default: forecast() with Q = 1.
+  // The model's forward: x_enc (B, seq_len, enc_in), x_mark_enc (B, seq_len, F), x_dec (B,
+  // label_len + pred_len, dec_in), x_mark_dec (B, label_len + pred_len, F) -> (B, T, c_out, Q)
+  // with T >= pred_len (the last pred_len steps are the forecast): one output per level of
+  // config().quantiles (Q = n_quantiles(), 1 without them), as the last layer computes them, not
+  // sorted — what the pinball loss trains. Models that ignore an input accept an undefined Tensor.
   virtual Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc,
-                                    const Tensor& x_dec, const Tensor& x_mark_dec);
-  virtual int64_t median_index() const { return 0; }
+                                    const Tensor& x_dec, const Tensor& x_mark_dec) = 0;
+  // Same inputs -> (B, T, c_out): the point forecast. Without quantiles the model's one output;
+  // with them, the median_index()-th of the quantiles sorted along Q (sorted_quantiles).
+  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                  const Tensor& x_mark_dec);
+  // Q: the number of quantile levels, 1 for a point model.
+  int64_t n_quantiles() const;
+  // The level the point forecast is: 0.5 when config().quantiles holds it, else the middle of the
+  // (increasing) levels, Q / 2.
+  int64_t median_index() const;
   // Which inputs the model reads (the trainer skips building the others).
   virtual bool uses_decoder_input() const { return false; }
   virtual bool uses_time_marks() const { return false; }
@@ -83,12 +89,16 @@ class ForecastModel : public nn::Module {
   virtual std::vector<VariableSelection> variable_selection() const { return {}; }
 
  protected:
-  explicit ForecastModel(const ModelConfig& config) : config_(config) {}
+  // Checks the quantile levels: each in (0, 1), increasing.
+  explicit ForecastModel(const ModelConfig& config);
   ModelConfig config_;
 };
 
 using ModelFactory =
     std::function<std::shared_ptr<ForecastModel>(const ModelConfig&, Context&, DType)>;
+
+// Quantile outputs (..., Q) sorted along Q, so that no two levels cross (differentiable).
+Tensor sorted_quantiles(const Tensor& q);
 
 // What the registry knows about a model without building one (its row in registry.cpp).
 struct ModelInfo {
@@ -96,7 +106,6 @@ struct ModelInfo {
   std::string alias;                     // a short name --model also takes ("TFT"); may be empty
   bool has_attention = false;            // = describe().attention is non-empty
   bool accepts_covariates = false;       // --static_columns, --known_columns
-  bool accepts_quantiles = false;        // --quantiles
   bool accepts_cross_attention = false;  // --cross_attention
   ModelFactory make;
   // The alias when there is one, else the name (for titles).

@@ -23,22 +23,22 @@ ModelFactory factory() {
 // clang-format off
 const std::vector<ModelInfo>& registry() {
   static const std::vector<ModelInfo> table = {
-      // name                       alias  attention covariates quantiles cross_attention
-      {"Transformer",               "",    true,     false,     false,    false,
+      // name                       alias  attention covariates cross_attention
+      {"Transformer",               "",    true,     false,    false,
        factory<Transformer>()},
-      {"Informer",                  "",    true,     false,     false,    true,
+      {"Informer",                  "",    true,     false,    true,
        factory<Informer>()},
-      {"PatchTST",                  "",    true,     false,     false,    false,
+      {"PatchTST",                  "",    true,     false,    false,
        factory<PatchTST>()},
-      {"iTransformer",              "",    true,     false,     false,    false,
+      {"iTransformer",              "",    true,     false,    false,
        factory<ITransformer>()},
-      {"TemporalFusionTransformer", "TFT", true,     true,      true,     false,
+      {"TemporalFusionTransformer", "TFT", true,     true,     false,
        factory<TemporalFusionTransformer>()},
-      {"DLinear",                   "",    false,    false,     false,    false,
+      {"DLinear",                   "",    false,    false,    false,
        factory<DLinear>()},
-      {"LSTM",                      "",    false,    false,     false,    false,
+      {"LSTM",                      "",    false,    false,    false,
        factory<LSTMModel>()},
-      {"TCN",                       "",    false,    false,     false,    false,
+      {"TCN",                       "",    false,    false,    false,
        factory<TCN>()},
   };
   return table;
@@ -105,10 +105,9 @@ void check_model_options(const ModelConfig& c, bool has_covariates) {
   const ModelInfo& m = model_info(c.model);
   ATTEND_CHECK(!m.has_attention || (c.n_heads > 0 && c.d_model % c.n_heads == 0),
                "--d_model {} is not divisible by --n_heads {}", c.d_model, c.n_heads);
-  ATTEND_CHECK(
-      (!has_covariates || m.accepts_covariates) && (c.quantiles.empty() || m.accepts_quantiles),
-      "--static_columns, --known_columns and --quantiles apply only to --model {}",
-      names_where([](const ModelInfo& i) { return i.accepts_covariates && i.accepts_quantiles; }));
+  ATTEND_CHECK(!has_covariates || m.accepts_covariates,
+               "--static_columns and --known_columns apply only to --model {}",
+               names_where([](const ModelInfo& i) { return i.accepts_covariates; }));
   ATTEND_CHECK(c.cross_attention == "prob" || m.accepts_cross_attention,
                "--cross_attention applies only to --model {}",
                names_where([](const ModelInfo& i) { return i.accepts_cross_attention; }));

@@ -62,8 +62,8 @@ TCN::TCN(const ModelConfig& c, Context& ctx, DType dtype) : ForecastModel(c) {
     blocks->push_back(block);
     blocks_.push_back(block);
   }
-  head_ = register_module(
-      "head", std::make_shared<nn::Linear>(c.d_model, c.pred_len * c.c_out, ctx, dtype));
+  head_ = register_module("head", std::make_shared<nn::Linear>(
+                                      c.d_model, c.pred_len * c.c_out * n_quantiles(), ctx, dtype));
 }
 
 int64_t TCN::receptive_field() const {
@@ -71,7 +71,7 @@ int64_t TCN::receptive_field() const {
   return 1 + 2 * (kKernelSize - 1) * ((int64_t{1} << config_.e_layers) - 1);
 }
 
-Tensor TCN::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {
+Tensor TCN::forecast_quantiles(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {
   const ModelConfig& c = config_;
   ATTEND_CHECK(x_enc.defined() && x_enc.ndim() == 3 && x_enc.size(1) == c.seq_len &&
                    x_enc.size(2) == c.enc_in,
@@ -91,10 +91,12 @@ Tensor TCN::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Te
   if (steps < c.seq_len) x = slice(x, 1, c.seq_len - steps, c.seq_len);
   if (!channels_last) x = permute(x, {0, 2, 1});
   for (const auto& block : blocks_) x = block->forward(x, channels_last);
-  // last step (B, d_model) -> (B, pred_len·c_out) -> (B, pred_len, c_out)
+  // last step (B, d_model) -> (B, pred_len·c_out·Q) -> (B, pred_len, c_out, Q)
   Tensor y = head_->forward(select(x, channels_last ? 1 : 2, steps - 1));
-  y = reshape(y, {x.size(0), c.pred_len, c.c_out});
-  return denormalize_window(y, norm);
+  const int64_t Q = n_quantiles();
+  if (Q == 1)
+    return unsqueeze(denormalize_window(reshape(y, {x.size(0), c.pred_len, c.c_out}), norm), 3);
+  return denormalize_window(reshape(y, {x.size(0), c.pred_len, c.c_out, Q}), norm);
 }
 
 }  // namespace attend::models

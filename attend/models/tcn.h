@@ -34,8 +34,8 @@ class TCN : public ForecastModel {
   static constexpr int64_t kKernelSize = 3;
   TCN(const ModelConfig& c, Context& ctx, DType dtype);
   // x_enc (B, seq_len, enc_in) -> (B, pred_len, c_out); the other inputs are ignored.
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
+  Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                            const Tensor& x_mark_dec) override;
   std::string type_name() const override { return "TCN"; }
   // Input steps that can reach the last output: 1 + 2·(K − 1)·(2^e_layers − 1).
   int64_t receptive_field() const;

@@ -59,26 +59,6 @@ Tensor take_columns(const Tensor& x, const std::vector<int64_t>& idx) {
 
 }  // namespace
 
-Tensor pinball_loss(const Tensor& pred_q, const Tensor& target,
-                    const std::vector<double>& quantiles) {
-  const int64_t Q = static_cast<int64_t>(quantiles.size());
-  ATTEND_CHECK(pred_q.defined() && target.defined() && pred_q.ndim() == target.ndim() + 1 &&
-                   pred_q.size(pred_q.ndim() - 1) == Q,
-               "[pinball_loss] expected pred (..., Q={}) and target (...), got {} and {}", Q,
-               pred_q.defined() ? pred_q.shape().str() : "none",
-               target.defined() ? target.shape().str() : "none");
-  for (int i = 0; i < target.ndim(); ++i)
-    ATTEND_CHECK(pred_q.size(i) == target.size(i),
-                 "[pinball_loss] pred {} and target {} do not match", pred_q.shape().str(),
-                 target.shape().str());
-  for (double q : quantiles)
-    ATTEND_CHECK(q > 0.0 && q < 1.0, "[pinball_loss] quantile {} is not in (0, 1)", q);
-  Tensor qs = Tensor::from_doubles(quantiles, Shape({Q}), pred_q.dtype(), pred_q.context());
-  // d = y − ŷ; max(q·d, (q − 1)·d) = q·d + relu(−d)
-  Tensor d = sub(unsqueeze(target.detach(), target.ndim()), pred_q);
-  return mean(add(mul(d, qs), relu(neg(d))));
-}
-
 namespace tft {
 
 // ---- GLU / GateAddNorm / GRN --------------------------------------------------------------------
@@ -313,12 +293,6 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
                  "--embed must be timeF, fixed or learned, got '{}'", c.embed);
     known_len_ = time_feature_letter(c.freq) == "t" ? 5 : 4;
   }
-  n_quantiles_ = c.quantiles.empty() ? 1 : static_cast<int64_t>(c.quantiles.size());
-  for (double q : c.quantiles)
-    ATTEND_CHECK(q > 0.0 && q < 1.0, "[TemporalFusionTransformer] quantile {} is not in (0, 1)", q);
-  median_index_ = n_quantiles_ / 2;
-  for (int64_t i = 0; i < static_cast<int64_t>(c.quantiles.size()); ++i)
-    if (std::abs(c.quantiles[i] - 0.5) < 1e-12) median_index_ = i;
 
   const int64_t d = c.d_model;
   const int64_t n_static = static_cast<int64_t>(static_pos_.size());
@@ -426,7 +400,7 @@ TemporalFusionTransformer::TemporalFusionTransformer(const ModelConfig& c, Conte
       dec->add("position_wise_grn", std::make_shared<tft::GRN>(d, d, 0, 0, c.dropout, ctx, dtype));
   gate_final_ = dec->add("gate_final", std::make_shared<tft::GateAddNorm>(d, d, ctx, dtype));
   out_projection_ = dec->add("out_projection",
-                             std::make_shared<nn::Linear>(d, c.c_out * n_quantiles_, ctx, dtype));
+                             std::make_shared<nn::Linear>(d, c.c_out * n_quantiles(), ctx, dtype));
 }
 
 std::vector<std::string> TemporalFusionTransformer::static_variables() const {
@@ -476,13 +450,6 @@ std::vector<VariableSelection> TemporalFusionTransformer::variable_selection() c
   return {{"static", static_variables(), static_weights_},
           {"history", history_variables(), history_weights_},
           {"future", future_variables(), future_weights_}};
-}
-
-Tensor TemporalFusionTransformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc,
-                                           const Tensor& x_dec, const Tensor& x_mark_dec) {
-  Tensor q = forecast_quantiles(x_enc, x_mark_enc, x_dec, x_mark_dec);  // (B, P, C, Q)
-  if (n_quantiles_ == 1) return reshape(q, {q.size(0), q.size(1), q.size(2)});
-  return contiguous(select(q, 3, median_index_));
 }
 
 Tensor TemporalFusionTransformer::forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc,
@@ -605,7 +572,7 @@ Tensor TemporalFusionTransformer::forecast_quantiles(const Tensor& x_enc, const 
   Tensor out = position_wise_grn_->forward(attn);
   out = gate_final_->forward(out, slice(temporal, 1, S, T));
   out = out_projection_->forward(out);  // (B, P, c_out·Q)
-  out = reshape(out, {B, P, c.c_out, n_quantiles_});
+  out = reshape(out, {B, P, c.c_out, n_quantiles()});
 
   // De-normalisation per variable (c_out = enc_in) or with the last variable's scale (c_out = 1,
   // TSLib's features MS: the target is the last column).

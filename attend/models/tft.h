@@ -18,11 +18,6 @@
 
 namespace attend::models {
 
-// Mean pinball (quantile) loss: pred_q (B, P, C, Q), target (B, P, C):
-//   mean over all elements of max(q·(y − ŷ_q), (q − 1)·(y − ŷ_q)). Differentiable in pred_q.
-Tensor pinball_loss(const Tensor& pred_q, const Tensor& target,
-                    const std::vector<double>& quantiles);
-
 namespace tft {
 
 // GLU: fc1(x) ⊙ sigmoid(fc2(x)) (one GEMM for both).
@@ -107,11 +102,7 @@ class TemporalFusionTransformer : public ForecastModel {
   TemporalFusionTransformer(const ModelConfig& c, Context& ctx, DType dtype);
   // x_enc (B, seq_len, enc_in), x_mark_enc (B, seq_len, F), x_dec (B, ·, enc_in) (read only for
   // known_columns: its last pred_len steps hold their future values), x_mark_dec (B, ≥pred_len, F)
-  // -> (B, pred_len, c_out): the point forecast, or the median quantile (0.5 if listed, else the
-  // middle one) when quantiles are configured.
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
-  // Same inputs -> (B, pred_len, c_out, Q) (Q = 1 without quantiles).
+  // -> (B, pred_len, c_out, Q) (Q = 1 without quantiles).
   Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
                             const Tensor& x_mark_dec) override;
   bool uses_decoder_input() const override { return !config_.known_columns.empty(); }
@@ -140,8 +131,6 @@ class TemporalFusionTransformer : public ForecastModel {
   // Selection weights averaged over batch and time: (n_vars).
   static Tensor average_selection_weights(const Tensor& weights);
   const std::vector<double>& quantiles() const { return config_.quantiles; }
-  // Index of the quantile forecast() returns.
-  int64_t median_index() const override { return median_index_; }
 
   // One attention layer, heads averaged: forecast-step queries, keys over history then future.
   ModelDescription describe() const override;
@@ -154,7 +143,7 @@ class TemporalFusionTransformer : public ForecastModel {
 
  private:
   std::vector<int64_t> static_pos_, observed_pos_, known_pos_;
-  int64_t known_len_ = 0, n_quantiles_ = 1, median_index_ = 0;
+  int64_t known_len_ = 0;
   bool time_features_continuous_ = true;  // embed timeF
 
   // embedding.*

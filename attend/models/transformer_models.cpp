@@ -93,13 +93,13 @@ Transformer::Transformer(const ModelConfig& c, Context& ctx, DType dtype, bool i
         nn::TransformerLayerOptions{.d_ff = c.d_ff, .dropout = c.dropout, .activation = act}, ctx,
         dtype));
   decoder_ = register_module(
-      "decoder",
-      std::make_shared<nn::Decoder>(layers, std::make_shared<nn::LayerNorm>(c.d_model, ctx, dtype),
-                                    std::make_shared<nn::Linear>(c.d_model, c.c_out, ctx, dtype)));
+      "decoder", std::make_shared<nn::Decoder>(
+                     layers, std::make_shared<nn::LayerNorm>(c.d_model, ctx, dtype),
+                     std::make_shared<nn::Linear>(c.d_model, c.c_out * n_quantiles(), ctx, dtype)));
 }
 
-Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                             const Tensor& x_mark_dec) {
+Tensor Transformer::forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc,
+                                       const Tensor& x_dec, const Tensor& x_mark_dec) {
   const ModelConfig& c = config_;
   const std::string name = type_name();
   check_input(x_enc, c.seq_len, c.enc_in, name.c_str(), "x_enc");
@@ -110,7 +110,9 @@ Tensor Transformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, cons
   // Only the last pred_len decoder rows are read: the decoder computes just those (its first
   // label_len rows remain the self-attention's keys and values); ProbSparse decoders keep all.
   dec_out = decoder_->forward(dec_out, enc_out, Tensor(), Tensor(), c.pred_len);
-  return slice(dec_out, 1, -c.pred_len, dec_out.size(1));
+  // (B, pred_len, c_out·Q) -> (B, pred_len, c_out, Q)
+  dec_out = slice(dec_out, 1, -c.pred_len, dec_out.size(1));
+  return reshape(dec_out, {dec_out.size(0), c.pred_len, c.c_out, n_quantiles()});
 }
 
 ModelDescription Transformer::describe() const {
@@ -138,21 +140,29 @@ ITransformer::ITransformer(const ModelConfig& c, Context& ctx, DType dtype) : Fo
       std::make_shared<nn::Encoder>(encoder_layers(c, false, ctx, dtype),
                                     std::vector<std::shared_ptr<nn::ConvLayer>>{},
                                     std::make_shared<nn::LayerNorm>(c.d_model, ctx, dtype)));
-  projection_ = register_module("projection",
-                                std::make_shared<nn::Linear>(c.d_model, c.pred_len, ctx, dtype));
+  projection_ = register_module(
+      "projection",
+      std::make_shared<nn::Linear>(c.d_model, c.pred_len * n_quantiles(), ctx, dtype));
 }
 
-Tensor ITransformer::forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor&,
-                              const Tensor&) {
+Tensor ITransformer::forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc,
+                                        const Tensor&, const Tensor&) {
   const ModelConfig& c = config_;
   check_input(x_enc, c.seq_len, c.enc_in, "iTransformer", "x_enc");
   WindowNorm norm;
   Tensor x = normalize_window(x_enc, norm);
   const int64_t n_vars = x.size(2);
   Tensor enc_out = encoder_->forward(enc_embedding_->forward(x, x_mark_enc), Tensor());
-  // (B, N + F, pred_len) -> (B, pred_len, N): the variable tokens only.
-  Tensor dec_out = slice(permute(projection_->forward(enc_out), {0, 2, 1}), 2, 0, n_vars);
-  return denormalize_window(dec_out, norm);
+  const int64_t Q = n_quantiles();
+  if (Q == 1) {
+    // (B, N + F, pred_len) -> (B, pred_len, N): the variable tokens only.
+    Tensor dec_out = slice(permute(projection_->forward(enc_out), {0, 2, 1}), 2, 0, n_vars);
+    return unsqueeze(denormalize_window(dec_out, norm), 3);
+  }
+  // (B, N + F, pred_len·Q) -> (B, N, pred_len, Q) -> (B, pred_len, N, Q)
+  Tensor y = slice(projection_->forward(enc_out), 1, 0, n_vars);
+  y = permute(reshape(y, {y.size(0), n_vars, c.pred_len, Q}), {0, 2, 1, 3});
+  return denormalize_window(y, norm);
 }
 
 ModelDescription ITransformer::describe() const {
@@ -189,13 +199,15 @@ PatchTST::PatchTST(const ModelConfig& c, Context& ctx, DType dtype) : ForecastMo
   encoder_ = register_module("encoder", std::make_shared<nn::Encoder>(
                                             encoder_layers(c, false, ctx, dtype),
                                             std::vector<std::shared_ptr<nn::ConvLayer>>{}, norm));
-  // FlattenHead: head.linear (pred_len, d_model · patch_num)
-  auto head = std::make_shared<FlattenHead>(c.d_model * num_patches_, c.pred_len, ctx, dtype);
+  // FlattenHead: head.linear (pred_len·Q, d_model · patch_num)
+  auto head = std::make_shared<FlattenHead>(c.d_model * num_patches_, c.pred_len * n_quantiles(),
+                                            ctx, dtype);
   head_linear_ = head->linear;
   head_ = register_module("head", head);
 }
 
-Tensor PatchTST::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, const Tensor&) {
+Tensor PatchTST::forecast_quantiles(const Tensor& x_enc, const Tensor&, const Tensor&,
+                                    const Tensor&) {
   const ModelConfig& c = config_;
   check_input(x_enc, c.seq_len, c.enc_in, "PatchTST", "x_enc");
   WindowNorm norm;
@@ -207,7 +219,11 @@ Tensor PatchTST::forecast(const Tensor& x_enc, const Tensor&, const Tensor&, con
   Tensor z = permute(reshape(enc_out, {B, C, num_patches_, c.d_model}), {0, 1, 3, 2});
   Tensor y = head_linear_->forward(reshape(z, {B, C, c.d_model * num_patches_}));
   if (c.dropout > 0 && is_training()) y = dropout(y, c.dropout, true);
-  return denormalize_window(permute(y, {0, 2, 1}), norm);
+  const int64_t Q = n_quantiles();
+  if (Q == 1) return unsqueeze(denormalize_window(permute(y, {0, 2, 1}), norm), 3);
+  // (B, C, pred_len·Q) -> (B, C, pred_len, Q) -> (B, pred_len, C, Q)
+  y = permute(reshape(y, {B, C, c.pred_len, Q}), {0, 2, 1, 3});
+  return denormalize_window(y, norm);
 }
 
 ModelDescription PatchTST::describe() const {

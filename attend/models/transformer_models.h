@@ -13,8 +13,8 @@ namespace attend::models {
 class Transformer : public ForecastModel {
  public:
   Transformer(const ModelConfig& c, Context& ctx, DType dtype);
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
+  Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                            const Tensor& x_mark_dec) override;
   bool uses_decoder_input() const override { return true; }
   bool uses_time_marks() const override { return true; }
   // Encoder self-attention over input steps, decoder self-attention over decoder steps,
@@ -43,8 +43,8 @@ class Informer : public Transformer {
 class ITransformer : public ForecastModel {
  public:
   ITransformer(const ModelConfig& c, Context& ctx, DType dtype);
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
+  Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                            const Tensor& x_mark_dec) override;
   bool uses_time_marks() const override { return true; }
   // Encoder self-attention among variable tokens.
   ModelDescription describe() const override;
@@ -61,8 +61,8 @@ class ITransformer : public ForecastModel {
 class PatchTST : public ForecastModel {
  public:
   PatchTST(const ModelConfig& c, Context& ctx, DType dtype);
-  Tensor forecast(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
-                  const Tensor& x_mark_dec) override;
+  Tensor forecast_quantiles(const Tensor& x_enc, const Tensor& x_mark_enc, const Tensor& x_dec,
+                            const Tensor& x_mark_dec) override;
   // Encoder self-attention among each variable's patches.
   ModelDescription describe() const override;
   std::string type_name() const override { return "PatchTST"; }

@@ -4,6 +4,10 @@
 #include <cmath>
 
 #include "attend/autograd/node.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/nn_functional.h"
+#include "attend/ops/reduce.h"
+#include "attend/ops/shape.h"
 
 namespace attend {
 
@@ -111,6 +115,26 @@ Tensor mae_loss(const Tensor& pred, const Tensor& target) {
 
 Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta) {
   return loss(Kind::Huber, pred, target, delta);
+}
+
+Tensor pinball_loss(const Tensor& pred_q, const Tensor& target,
+                    const std::vector<double>& quantiles) {
+  const int64_t Q = static_cast<int64_t>(quantiles.size());
+  ATTEND_CHECK(pred_q.defined() && target.defined() && pred_q.ndim() == target.ndim() + 1 &&
+                   pred_q.size(pred_q.ndim() - 1) == Q,
+               "[pinball_loss] expected pred (..., Q={}) and target (...), got {} and {}", Q,
+               pred_q.defined() ? pred_q.shape().str() : "none",
+               target.defined() ? target.shape().str() : "none");
+  for (int i = 0; i < target.ndim(); ++i)
+    ATTEND_CHECK(pred_q.size(i) == target.size(i),
+                 "[pinball_loss] pred {} and target {} do not match", pred_q.shape().str(),
+                 target.shape().str());
+  for (double q : quantiles)
+    ATTEND_CHECK(q > 0.0 && q < 1.0, "[pinball_loss] quantile {} is not in (0, 1)", q);
+  Tensor qs = Tensor::from_doubles(quantiles, Shape({Q}), pred_q.dtype(), pred_q.context());
+  // d = y − ŷ; max(q·d, (q − 1)·d) = q·d + relu(−d)
+  Tensor d = sub(unsqueeze(target.detach(), target.ndim()), pred_q);
+  return mean(add(mul(d, qs), relu(neg(d))));
 }
 
 }  // namespace attend

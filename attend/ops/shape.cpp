@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "attend/autograd/node.h"
 
@@ -612,6 +614,38 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index) {
              return {gx};
            });
   return out;
+}
+
+Tensor argsort(const Tensor& x, int dim) {
+  ATTEND_CHECK(x.defined(), "[argsort] got an undefined tensor");
+  const int d = normalize_dim(dim, x.ndim(), "argsort");
+  Tensor idx = Tensor::empty(x.shape(), DType::I64, x.context());  // contiguous
+  const int64_t n = x.shape()[d];
+  int64_t inner = 1;
+  for (int i = d + 1; i < x.ndim(); ++i) inner *= x.shape()[i];
+  const int64_t outer = n == 0 ? 0 : x.numel() / (n * inner);
+  Tensor xc = x.contiguous_data();
+  int64_t* ip = idx.data<int64_t>();
+  dispatch_float(x.dtype(), "argsort", [&](auto tag) {
+    using T = decltype(tag);
+    const T* v = xc.data<T>();
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < inner; ++k) {
+        const T* row = v + o * n * inner + k;  // row[j * inner], j < n
+        for (int64_t j = 0; j < n; ++j) order[j] = j;
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+          const T va = row[a * inner], vb = row[b * inner];
+          return std::isnan(vb) ? !std::isnan(va) : va < vb;  // NaN after every number
+        });
+        for (int64_t j = 0; j < n; ++j) ip[(o * n + j) * inner + k] = order[j];
+      }
+  });
+  return idx;
+}
+
+Tensor sort(const Tensor& x, int dim) {
+  return gather(x, dim, argsort(x, dim));
 }
 
 Tensor gather(const Tensor& x, int dim, const Tensor& index) {

@@ -37,6 +37,12 @@ std::vector<Tensor> split(const Tensor& x, int64_t size, int dim);
 Tensor index_select(const Tensor& x, int dim, const Tensor& index);
 // out[i][j][k] = x[index[i][j][k]][j][k] for dim 0, etc. (torch.gather); index is int64.
 Tensor gather(const Tensor& x, int dim, const Tensor& index);
+// Positions that sort x ascending along `dim` (stable; NaN last): int64 of x's shape. Not
+// differentiable.
+Tensor argsort(const Tensor& x, int dim);
+// x sorted ascending along `dim`, gather(x, dim, argsort(x, dim)): the gradient of each output
+// goes back to the element it came from.
+Tensor sort(const Tensor& x, int dim);
 // x with `value` where mask is non-zero; mask broadcasts to x.
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 // a where cond is non-zero, else b (all three broadcast together).

@@ -104,7 +104,7 @@ TEST(Cli, BadValuesRefusedByName) {
         "--label_len 200", "--cross_attention dense", "--cross_attention full --model PatchTST",
         "--quantiles 0,0.5 --model TemporalFusionTransformer",
         "--quantiles 0.9,0.5 --model TemporalFusionTransformer",
-        "--quantiles abc --model TemporalFusionTransformer", "--quantiles 0.5 --model PatchTST",
+        "--quantiles abc --model TemporalFusionTransformer", "--quantiles 0.5,1 --model PatchTST",
         "--known_columns OT --static_columns OT --model TemporalFusionTransformer",
         "--static_columns HUFL,HUFL --model TFT", "--model NoSuchNet"}) {
     Result r = run("train " + bad);

@@ -367,6 +367,9 @@ std::vector<OpRow> make_table() {
          [](const In& x) { return gather(x[0], 1, x[1]); }},
         {[](Context& ctx) { return In{leaf({4, 3}, ctx), i64({3, 3, 0, 1, 2, 1}, {2, 3}, ctx)}; },
          [](const In& x) { return gather(x[0], 0, x[1]); }}}},
+      {"sort",
+       {{leaves({{3, 5}}), [](const In& x) { return sort(x[0], 1); }},
+        {leaves({{4, 2, 3}}), [](const In& x) { return sort(x[0], 0); }}}},
       {"masked_fill",
        {{[](Context& ctx) { return In{leaf({4, 3}, ctx), f64({0, 1, 1}, {3}, ctx)}; },
          [](const In& x) { return masked_fill(x[0], x[1], 5.0); }}}},
@@ -430,6 +433,9 @@ std::vector<OpRow> make_table() {
       {"huber_loss",
        shapes({{{3, 4}, {3, 4}}}, [](const In& x) { return huber_loss(x[0], x[1], 0.7); }, -2,
               2)},
+      {"pinball_loss",
+       {{[](Context& ctx) { return In{leaf({2, 3, 4}, ctx), constant({2, 3}, ctx)}; },
+         [](const In& x) { return pinball_loss(x[0], x[1], {0.1, 0.4, 0.6, 0.9}); }}}},
 
       // ---- neural-network functions ----
       {"softmax",
@@ -715,7 +721,7 @@ std::set<std::string> declared_ops() {
 }
 
 // Not differentiable: no row.
-const std::set<std::string> kNotDifferentiable = {"argmax"};
+const std::set<std::string> kNotDifferentiable = {"argmax", "argsort"};
 
 // Names of the nodes in the graph behind y (leaf accumulators left out).
 void collect_node_names(const Tensor& y, std::set<std::string>& names) {

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "attend/autograd/node.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/reduce.h"
 #include "support/gradcheck.h"
 
 namespace attend {
@@ -181,6 +185,24 @@ TEST(Shape, MaskedFillWhere) {
   Tensor b = T64({7}, {1}, ctx);
   Tensor w = where(cond, x, b);
   EXPECT_EQ(w.to_vector<double>(), (V{1, 7, 7, 4, 7, 7}));
+}
+
+// argsort and sort along the last and the first axis by hand; ties keep their order; NaN last.
+TEST(Shape, ArgsortAndSortByHand) {
+  Context ctx;
+  Tensor x = Tensor::from_vector<double>({3, 1, 2, 0.5, 0.5, -1}, {2, 3}, ctx);
+  EXPECT_EQ(argsort(x, 1).to_vector<int64_t>(), (std::vector<int64_t>{1, 2, 0, 2, 0, 1}));
+  EXPECT_EQ(sort(x, 1).to_vector<double>(), (V{1, 2, 3, -1, 0.5, 0.5}));
+  EXPECT_EQ(argsort(x, 0).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(sort(transpose(x, 0, 1), 1).to_vector<double>(), (V{0.5, 3, 0.5, 1, -1, 2}));
+  Tensor n = Tensor::from_vector<double>({std::nan(""), 2, 1}, {3}, ctx);
+  EXPECT_EQ(argsort(n, 0).to_vector<int64_t>(), (std::vector<int64_t>{2, 1, 0}));
+  // The gradient of each sorted value goes back to where it came from.
+  Tensor leaf = Tensor::from_vector<double>({3, 1, 2}, {3}, ctx);
+  leaf.set_requires_grad(true);
+  Tensor w = Tensor::from_vector<double>({10, 20, 30}, {3}, ctx);
+  sum(mul(sort(leaf, 0), w)).backward();
+  EXPECT_EQ(leaf.grad().to_vector<double>(), (V{30, 10, 20}));
 }
 
 }  // namespace
