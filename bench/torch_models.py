@@ -582,21 +582,44 @@ class MovingAvg(nn.Module):
 
 
 class DLinear(nn.Module):
-    """models/DLinear.py (individual = False)."""
+    """models/DLinear.py: Model(configs, individual=False)."""
 
-    def __init__(self, c):
+    def __init__(self, c, individual=False):
         super().__init__()
         self.pred_len = c.pred_len
         self.moving_avg = MovingAvg(c.moving_avg, stride=1)
-        self.Linear_Seasonal = nn.Linear(c.seq_len, c.pred_len)
-        self.Linear_Trend = nn.Linear(c.seq_len, c.pred_len)
-        self.Linear_Seasonal.weight = nn.Parameter((1 / c.seq_len) * torch.ones([c.pred_len, c.seq_len]))
-        self.Linear_Trend.weight = nn.Parameter((1 / c.seq_len) * torch.ones([c.pred_len, c.seq_len]))
+        self.individual = individual
+        self.channels = c.enc_in
+        if individual:
+            self.Linear_Seasonal = nn.ModuleList()
+            self.Linear_Trend = nn.ModuleList()
+            for i in range(self.channels):
+                self.Linear_Seasonal.append(nn.Linear(c.seq_len, c.pred_len))
+                self.Linear_Trend.append(nn.Linear(c.seq_len, c.pred_len))
+                self.Linear_Seasonal[i].weight = nn.Parameter((1 / c.seq_len) * torch.ones([c.pred_len, c.seq_len]))
+                self.Linear_Trend[i].weight = nn.Parameter((1 / c.seq_len) * torch.ones([c.pred_len, c.seq_len]))
+        else:
+            self.Linear_Seasonal = nn.Linear(c.seq_len, c.pred_len)
+            self.Linear_Trend = nn.Linear(c.seq_len, c.pred_len)
+            self.Linear_Seasonal.weight = nn.Parameter((1 / c.seq_len) * torch.ones([c.pred_len, c.seq_len]))
+            self.Linear_Trend.weight = nn.Parameter((1 / c.seq_len) * torch.ones([c.pred_len, c.seq_len]))
 
     def forward(self, x_enc, x_mark_enc, x_dec, x_mark_dec):
         trend = self.moving_avg(x_enc)
         seasonal = x_enc - trend
-        x = self.Linear_Seasonal(seasonal.permute(0, 2, 1)) + self.Linear_Trend(trend.permute(0, 2, 1))
+        seasonal, trend = seasonal.permute(0, 2, 1), trend.permute(0, 2, 1)
+        if self.individual:
+            seasonal_output = torch.zeros([seasonal.size(0), seasonal.size(1), self.pred_len],
+                                          dtype=seasonal.dtype).to(seasonal.device)
+            trend_output = torch.zeros([trend.size(0), trend.size(1), self.pred_len],
+                                       dtype=trend.dtype).to(trend.device)
+            for i in range(self.channels):
+                seasonal_output[:, i, :] = self.Linear_Seasonal[i](seasonal[:, i, :])
+                trend_output[:, i, :] = self.Linear_Trend[i](trend[:, i, :])
+        else:
+            seasonal_output = self.Linear_Seasonal(seasonal)
+            trend_output = self.Linear_Trend(trend)
+        x = seasonal_output + trend_output
         return x.permute(0, 2, 1)[:, -self.pred_len:, :]
 
 
@@ -852,6 +875,14 @@ USES_DECODER = {"Transformer", "Informer"}
 USES_MARKS = {"Transformer", "Informer", "iTransformer", "TemporalFusionTransformer"}
 
 
+def build_model(name, cfg):
+    """MODELS[name] built from a config namespace; DLinear takes `individual` from it (as attend's
+    --individual; TSLib's exp never passes the flag to the constructor)."""
+    if name == "DLinear":
+        return DLinear(cfg, individual=getattr(cfg, "individual", False))
+    return MODELS[name](cfg)
+
+
 def model_name(name):
     n = ALIASES.get(name, name)
     if n not in MODELS:
@@ -862,8 +893,8 @@ def model_name(name):
 # ---------------------------------------------------------------------------------------------
 # verify
 
-FIXTURES = ["DLinear", "Informer", "LSTM", "PatchTST", "TCN", "TemporalFusionTransformer",
-            "Transformer", "iTransformer"]
+FIXTURES = ["DLinear", "DLinear_individual", "Informer", "LSTM", "PatchTST", "TCN",
+            "TemporalFusionTransformer", "Transformer", "iTransformer"]
 
 
 def verify(fixtures_dir, fixture, atol=1e-5, rtol=1e-4):
@@ -871,7 +902,7 @@ def verify(fixtures_dir, fixture, atol=1e-5, rtol=1e-4):
     with open(os.path.join(d, "config.json")) as f:
         cfg = SimpleNamespace(**json.load(f))
     torch.manual_seed(0)
-    model = MODELS[cfg.model](cfg).float()
+    model = build_model(cfg.model, cfg).float()
     weights = {k: torch.from_numpy(v) for k, v in load_safetensors(os.path.join(d, "weights.safetensors")).items()}
     missing, unexpected = model.load_state_dict(weights, strict=False)
     batch = {k: torch.from_numpy(v) for k, v in load_safetensors(os.path.join(d, "batch.safetensors")).items()}
@@ -941,7 +972,7 @@ def time_epochs(a, name):
     cfg = config_from_args(a, name)
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
-    model = MODELS[name](cfg).float()
+    model = build_model(name, cfg).float()
     data, marks, n = load_etth1(a.data, cfg.seq_len, cfg.label_len, cfg.pred_len)
     opt = torch.optim.Adam(model.parameters(), lr=a.learning_rate)
     crit = nn.MSELoss()
@@ -980,7 +1011,7 @@ def time_epochs(a, name):
 def time_latency(a, name):
     cfg = config_from_args(a, name)
     torch.manual_seed(a.seed)
-    model = MODELS[name](cfg).float().eval()
+    model = build_model(name, cfg).float().eval()
     rows = []
     Ly = cfg.label_len + cfg.pred_len
     with torch.no_grad():

@@ -22,6 +22,7 @@ struct ModelConfig : data::SampleConfig {
   int64_t d_layers = 1;
   int64_t d_ff = 2048;
   int64_t moving_avg = 25;  // DLinear's moving-average window (odd)
+  bool individual = false;  // DLinear: seasonal and trend linear layers per variable, not shared
   int64_t factor = 1;       // ProbSparse sampling factor (Informer)
   bool distil = true;       // Informer's distilling conv layers
   double dropout = 0.1;

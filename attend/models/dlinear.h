@@ -1,8 +1,11 @@
 #pragma once
 // DLinear (Zeng et al., "Are Transformers Effective for Time Series Forecasting?") as TSLib:
 // series decomposition by a moving average (edge values repeated), then one Linear(seq_len →
-// pred_len) on the seasonal part and one on the trend, shared by all variables.
+// pred_len) on the seasonal part and one on the trend, shared by all variables, or with
+// --individual one pair per variable (TSLib's `individual=True`: ModuleLists `Linear_Seasonal.{i}`,
+// `Linear_Trend.{i}` for i < enc_in).
 #include <memory>
+#include <vector>
 
 #include "attend/models/model.h"
 #include "attend/nn/linear.h"
@@ -21,7 +24,9 @@ class DLinear : public ForecastModel {
   std::string type_name() const override { return "DLinear"; }
 
  private:
+  // Shared mode: one Linear each; individual mode: enc_in each, in channel order.
   std::shared_ptr<nn::Linear> linear_seasonal_, linear_trend_;
+  std::vector<std::shared_ptr<nn::Linear>> seasonal_per_variable_, trend_per_variable_;
 };
 
 }  // namespace attend::models

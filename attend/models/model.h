@@ -107,6 +107,7 @@ struct ModelInfo {
   bool has_attention = false;            // = describe().attention is non-empty
   bool accepts_covariates = false;       // --static_columns, --known_columns
   bool accepts_cross_attention = false;  // --cross_attention
+  bool accepts_individual = false;       // --individual
   ModelFactory make;
   // The alias when there is one, else the name (for titles).
   const std::string& short_name() const { return alias.empty() ? name : alias; }
@@ -138,7 +139,7 @@ std::vector<std::string> models_with_attention();
 //   attention models: d_model divisible by n_heads;
 //   covariate columns (`has_covariates`: the run names static or known columns) and quantiles
 //   only where the model accepts them;
-//   cross_attention other than "prob" only where the model accepts it.
+//   cross_attention other than "prob" and individual only where the model accepts them.
 void check_model_options(const ModelConfig& config, bool has_covariates);
 
 }  // namespace attend::models

@@ -23,22 +23,22 @@ ModelFactory factory() {
 // clang-format off
 const std::vector<ModelInfo>& registry() {
   static const std::vector<ModelInfo> table = {
-      // name                       alias  attention covariates cross_attention
-      {"Transformer",               "",    true,     false,    false,
+      // name                       alias  attention covariates cross_attention individual
+      {"Transformer",               "",    true,     false,     false,          false,
        factory<Transformer>()},
-      {"Informer",                  "",    true,     false,    true,
+      {"Informer",                  "",    true,     false,     true,           false,
        factory<Informer>()},
-      {"PatchTST",                  "",    true,     false,    false,
+      {"PatchTST",                  "",    true,     false,     false,          false,
        factory<PatchTST>()},
-      {"iTransformer",              "",    true,     false,    false,
+      {"iTransformer",              "",    true,     false,     false,          false,
        factory<ITransformer>()},
-      {"TemporalFusionTransformer", "TFT", true,     true,     false,
+      {"TemporalFusionTransformer", "TFT", true,     true,      false,          false,
        factory<TemporalFusionTransformer>()},
-      {"DLinear",                   "",    false,    false,    false,
+      {"DLinear",                   "",    false,    false,     false,          true,
        factory<DLinear>()},
-      {"LSTM",                      "",    false,    false,    false,
+      {"LSTM",                      "",    false,    false,     false,          false,
        factory<LSTMModel>()},
-      {"TCN",                       "",    false,    false,    false,
+      {"TCN",                       "",    false,    false,     false,          false,
        factory<TCN>()},
   };
   return table;
@@ -111,6 +111,8 @@ void check_model_options(const ModelConfig& c, bool has_covariates) {
   ATTEND_CHECK(c.cross_attention == "prob" || m.accepts_cross_attention,
                "--cross_attention applies only to --model {}",
                names_where([](const ModelInfo& i) { return i.accepts_cross_attention; }));
+  ATTEND_CHECK(!c.individual || m.accepts_individual, "--individual applies only to --model {}",
+               names_where([](const ModelInfo& i) { return i.accepts_individual; }));
 }
 
 }  // namespace attend::models

@@ -214,6 +214,35 @@ TEST(Cli, TrainTestForecast) {
   EXPECT_NE(missing.err.find("HUFL"), std::string::npos) << missing.err;
 }
 
+// --individual: DLinear with per-variable linear layers trains, saves, forecasts; --help documents
+// it; other models refuse it by name.
+TEST(Cli, DLinearIndividual) {
+  Result help = run("train --help");
+  ASSERT_EQ(help.rc, 0);
+  const size_t at = help.out.find("--individual");
+  ASSERT_NE(at, std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("DLinear", at), std::string::npos);
+
+  const std::string root = work() + "/individual";
+  Result r = run("train " + kTiny + "--individual --root_path " + tiny_csv_dir() +
+                 " --train_epochs 1 --checkpoints " + root);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(last_line(r.out).rfind("mse:", 0), 0u) << r.out;
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(root)) dir = e.path().string();
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/config.json"))["individual"], true);
+  const std::string weights = read_text(dir + "/weights.safetensors");
+  EXPECT_NE(weights.find("\"Linear_Trend.6.weight\""), std::string::npos);  // 7 columns
+  Result f = run("forecast --checkpoint " + dir + " --input " + tiny_csv_dir() + "/tiny.csv");
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(std::count(f.out.begin(), f.out.end(), '\n'), 13);  // header + pred_len rows
+
+  Result bad = run("train --individual --model PatchTST");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--individual applies only to --model DLinear"), std::string::npos)
+      << bad.err;
+}
+
 // The lines of `text` that start with `prefix`.
 std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
   std::vector<std::string> out;

@@ -1,6 +1,9 @@
 // Parity of the attention models and DLinear with TSLib's PyTorch fixtures.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "attend/models/model.h"
 #include "attend/nn/attention.h"
 #include "parity.h"
@@ -10,6 +13,15 @@ namespace {
 
 TEST(Parity, DLinear) {
   check_parity("DLinear");
+}
+// TSLib's Model(args, individual=True): Linear_Seasonal.{i} and Linear_Trend.{i} per variable.
+// tests/fixtures/make_dlinear_individual.py wrote the fixture (not in the reference set, so a
+// fixture folder from $ATTEND_FIXTURES may lack it).
+TEST(Parity, DLinearIndividual) {
+  if (!std::filesystem::exists(fixture_path("models/DLinear_individual")) &&
+      std::getenv("ATTEND_FIXTURES"))
+    GTEST_SKIP() << "no DLinear_individual in $ATTEND_FIXTURES";
+  check_parity("DLinear_individual");
 }
 TEST(Parity, PatchTST) {
   check_parity("PatchTST");

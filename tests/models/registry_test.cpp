@@ -127,5 +127,15 @@ TEST(Registry, CheckModelOptions) {
   EXPECT_NE(message(c).find("is not a known model"), std::string::npos);
 }
 
+TEST(Registry, IndividualOnlyForDLinear) {
+  for (const models::ModelInfo& info : models::model_infos()) {
+    models::ModelConfig c = tiny_config(info.name);
+    c.individual = true;
+    EXPECT_EQ(error_of([&] { models::check_model_options(c, false); }),
+              info.name == "DLinear" ? "no error" : "--individual applies only to --model DLinear")
+        << info.name;
+  }
+}
+
 }  // namespace
 }  // namespace attend::testing
