@@ -61,6 +61,12 @@ attend::ContextOptions context_options(int threads, int64_t seed) {
   return o;
 }
 
+// TSLib's "mse:.., mae:.." line, then the quantile metrics' line for a quantile model.
+void print_metrics(const attend::train::Metrics& m) {
+  fmt::print("{}\n", attend::train::metrics_line(m));
+  if (m.has_quantiles) fmt::print("{}\n", attend::train::quantile_metrics_line(m));
+}
+
 int run_train(const ValidConfig& cfg, bool resume, int threads) {
   // first: the worker threads the context starts inherit its signal mask
   attend::cli::StopSignals stop_signals;
@@ -82,14 +88,13 @@ int run_train(const ValidConfig& cfg, bool resume, int threads) {
     return 128 + (terminated ? SIGTERM : SIGINT);  // 143 or 130, as a shell reports them
   }
   fmt::print("checkpoint: {}\n", r.dir);
-  fmt::print("{}\n", attend::train::metrics_line(r.metrics));
+  print_metrics(r.metrics);
   return 0;
 }
 
 int run_test_weights(const ValidConfig& cfg, const std::string& dir, int threads) {
   attend::Context ctx(context_options(threads, cfg->train.seed));
-  auto m = attend::train::test_weights(cfg, dir, ctx);
-  fmt::print("{}\n", attend::train::metrics_line(m));
+  print_metrics(attend::train::test_weights(cfg, dir, ctx));
   return 0;
 }
 

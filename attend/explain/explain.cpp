@@ -111,7 +111,7 @@ Forward run_model(models::ForecastModel& model, const data::Batch& b, const trai
   if (model.config().quantiles.empty()) {
     f.out = model.forecast(b.x_enc, xm, x_dec, ym);
   } else {
-    f.quantiles = model.forecast_quantiles(b.x_enc, xm, x_dec, ym);
+    f.quantiles = models::sorted_quantiles(model.forecast_quantiles(b.x_enc, xm, x_dec, ym));
     f.out = select(f.quantiles, 3, model.median_index());
   }
   return f;

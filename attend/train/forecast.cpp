@@ -157,10 +157,12 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
     NoGradGuard guard;
     if (model->uses_decoder_input())
       x_dec = concat({slice(x_enc, 1, L - Lb, L), Tensor::zeros({1, P, C}, DType::F32, ctx)}, 1);
-    Tensor out = model->forecast(x_enc, xm, x_dec, ym);  // (1, >= P, c_out)
+    // (1, >= P, c_out, Q) sorted along Q -> the last P steps of the predicted channels
+    Tensor q = models::sorted_quantiles(model->forecast_quantiles(x_enc, xm, x_dec, ym));
     const bool ms = cfg.data.features == "MS";
-    const int64_t Co = out.size(2);
-    out = slice(slice(out, 1, out.size(1) - P, out.size(1)), 2, ms ? Co - 1 : 0, Co);
+    const int64_t Co = q.size(2), Q = q.size(3);
+    q = slice(slice(q, 1, q.size(1) - P, q.size(1)), 2, ms ? Co - 1 : 0, Co);
+    const Tensor out = select(q, 3, model->median_index());  // (1, P, K) the point forecast
     const int64_t K = out.size(2);
     const int64_t f0 = ms ? C - 1 : 0;
     ATTEND_CHECK(f0 + K <= C, "[forecast] model outputs {} channels for {} columns", K, C);
@@ -174,23 +176,44 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
                    where, columns[c], static_cast<int64_t>(i) / K + 1, y);
       t.values.push_back(y);
     }
+    if (Q > 1) {
+      t.levels = cfg.model.quantiles;
+      const std::vector<float> qv = q.contiguous_data().to_vector<float>();  // (P, K, Q)
+      for (size_t i = 0; i < qv.size(); ++i) {
+        const int64_t c = f0 + static_cast<int64_t>(i) / Q % K;
+        const float y = static_cast<float>(scaler.inverse_value(qv[i], c));
+        ATTEND_CHECK(std::isfinite(y), "{}: the {} quantile of '{}' at step {} is {} (not written)",
+                     where, t.levels[i % Q], columns[c], static_cast<int64_t>(i) / (Q * K) + 1, y);
+        t.quantiles.push_back(y);
+      }
+    }
     t.timestamps.insert(t.timestamps.end(), future.begin(), future.end());
     if (info.long_format()) t.ids.insert(t.ids.end(), future.size(), h.id);
   }
   return t;
 }
 
+std::string quantile_column(const std::string& column, double level) {
+  return fmt::format("{}_q{}", column, level);
+}
+
 std::string forecast_to_csv(const ForecastTable& t) {
   std::string s = t.id_column.empty()
                       ? data::csv_field(t.time_column)
                       : data::csv_field(t.id_column) + "," + data::csv_field(t.time_column);
-  for (const auto& c : t.columns) s += "," + data::csv_field(c);
+  const size_t K = t.columns.size(), Q = t.levels.size();
+  for (const auto& c : t.columns) {
+    s += "," + data::csv_field(c);
+    for (double level : t.levels) s += "," + data::csv_field(quantile_column(c, level));
+  }
   s += "\n";
-  const size_t K = t.columns.size();
   for (size_t r = 0; r < t.timestamps.size(); ++r) {
     if (!t.id_column.empty()) s += data::csv_field(t.ids[r]) + ",";
     s += data::format_timestamp(t.timestamps[r], t.date_format);
-    for (size_t k = 0; k < K; ++k) s += fmt::format(",{}", t.values[r * K + k]);
+    for (size_t k = 0; k < K; ++k) {
+      s += fmt::format(",{}", t.values[r * K + k]);
+      for (size_t j = 0; j < Q; ++j) s += fmt::format(",{}", t.quantiles[(r * K + k) * Q + j]);
+    }
     s += "\n";
   }
   return s;

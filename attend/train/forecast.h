@@ -12,14 +12,20 @@ namespace attend::train {
 
 // Forecast rows: pred_len per series, in original units.
 struct ForecastTable {
-  std::string id_column;              // long format: the input's series-id column ("" for wide)
-  std::string time_column = "date";   // the time column's name in the output
-  std::vector<std::string> ids;       // (rows) long format: the series of each row
-  std::vector<int64_t> timestamps;    // (rows) seconds since 1970 UTC
-  std::vector<std::string> columns;   // predicted columns (M: all, S/MS: the target)
-  std::vector<float> values;          // (rows, columns)
+  std::string id_column;             // long format: the input's series-id column ("" for wide)
+  std::string time_column = "date";  // the time column's name in the output
+  std::vector<std::string> ids;      // (rows) long format: the series of each row
+  std::vector<int64_t> timestamps;   // (rows) seconds since 1970 UTC
+  std::vector<std::string> columns;  // predicted columns (M: all, S/MS: the target)
+  std::vector<float> values;         // (rows, columns) the point forecast
+  // Quantile models: the levels, and the quantiles (rows, columns, levels) sorted per value.
+  std::vector<double> levels;
+  std::vector<float> quantiles;
   data::TimestampFormat date_format;  // the input's: future dates are written as its dates
 };
+
+// The name of a quantile's column beside `column`: "OT_q0.1".
+std::string quantile_column(const std::string& column, double level);
 
 // The `n` timestamps after the last of `ts` (increasing), stepped by the frequency of their own
 // spacing (data::spacing_of, data::future_timestamps); `freq` (--freq) is used when ts has one
@@ -34,7 +40,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
                        const std::vector<std::string>& ids = {});
 
 // CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates
-// in the input's format.
+// in the input's format; a quantile model writes "<column>_q<level>" beside each column.
 std::string forecast_to_csv(const ForecastTable& t);
 
 }  // namespace attend::train

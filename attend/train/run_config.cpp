@@ -434,7 +434,7 @@ const std::vector<Option>& run_options() {
       {.name = "loss",
        .kind = FlagKind::Str,
        .group = OptionGroup::Training,
-       .help = "training loss: MSE, MAE or Huber",
+       .help = "training loss: MSE, MAE or Huber (with --quantiles: the pinball loss)",
        .runpy_default = R"("MSE")",
        .member = MEMBER(train.loss),
        .check = one_of({"MSE", "MAE", "Huber"}),
@@ -522,7 +522,9 @@ const std::vector<Option>& run_options() {
       {.name = "quantiles",
        .kind = FlagKind::FloatList,
        .group = OptionGroup::Model,
-       .help = "TFT: comma list of quantile levels, e.g. 0.1,0.5,0.9",
+       .help = "comma list of increasing quantile levels in (0, 1), e.g. 0.1,0.5,0.9: every model "
+               "then forecasts each level, trained with the mean pinball loss (instead of "
+               "--loss); the point forecast is the 0.5 level when listed, else the middle one",
        .runpy_default = R"([])",
        .member = MEMBER(model.quantiles),
        .check = quantiles_check(),

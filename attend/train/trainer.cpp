@@ -92,13 +92,16 @@ BatchForecast Trainer::forward(const data::Batch& b) {
     xm = b.x_mark_enc;
     ym = b.y_mark;
   }
-  Tensor out = model_->forecast(b.x_enc, xm, x_dec, ym);  // (B, >= pred_len, c_out)
-  ATTEND_CHECK(out.ndim() == 3 && out.size(1) >= P, "[train] model {} returned {} for pred_len {}",
+  Tensor out = model_->forecast_quantiles(b.x_enc, xm, x_dec, ym);  // (B, >= pred_len, c_out, Q)
+  ATTEND_CHECK(out.ndim() == 4 && out.size(1) >= P, "[train] model {} returned {} for pred_len {}",
                cfg_.model.model, out.str(0), P);
   const bool ms = cfg_.data.features == "MS";
-  const int64_t Co = out.size(2), Ly = b.y.size(1);
-  Tensor pred = slice(out, 1, out.size(1) - P, out.size(1));
-  pred = slice(pred, 2, ms ? Co - 1 : 0, Co);
+  const int64_t Co = out.size(2), Ly = b.y.size(1), Q = out.size(3);
+  Tensor q = slice(out, 1, out.size(1) - P, out.size(1));
+  q = slice(q, 2, ms ? Co - 1 : 0, Co);  // (B, P, K, Q)
+  // The point forecast: the one output, or the median level of the sorted quantiles.
+  Tensor pred =
+      Q == 1 ? select(q, 3, 0) : select(models::sorted_quantiles(q), 3, model_->median_index());
   Tensor target = slice(slice(b.y, 1, Ly - P, Ly), 2, ms ? C - 1 : 0, C);
   ATTEND_CHECK(pred.size(2) == target.size(2),
                "[train] model {} outputs {} channels but the target has {} (check --c_out)",
@@ -106,11 +109,11 @@ BatchForecast Trainer::forward(const data::Batch& b) {
   Tensor observed;
   if (b.y_observed.defined())
     observed = slice(slice(b.y_observed, 1, Ly - P, Ly), 2, ms ? C - 1 : 0, C);
-  return {pred, target, observed};
+  return {pred, target, observed, Q == 1 ? Tensor() : q};
 }
 
 Tensor Trainer::criterion(const BatchForecast& f) const {
-  Tensor pred = f.pred, target = f.target;
+  Tensor pred = f.pred, target = f.target, quantiles = f.quantiles;
   double scale = 1;
   if (f.observed.defined()) {
     // Masked values contribute loss(0, 0) = 0; the mean is then taken over the observed ones:
@@ -119,8 +122,11 @@ Tensor Trainer::criterion(const BatchForecast& f) const {
     scale = n_obs > 0 ? static_cast<double>(f.observed.numel()) / n_obs : 0.0;
     pred = mul(pred, f.observed);
     target = mul(target, f.observed);
+    if (quantiles.defined()) quantiles = mul(quantiles, unsqueeze(f.observed, 3));
   }
-  Tensor loss = cfg_.train.loss == "MAE"     ? mae_loss(pred, target)
+  // Quantile models train every level with the mean pinball loss; point models with --loss.
+  Tensor loss = quantiles.defined()          ? pinball_loss(quantiles, target, cfg_.model.quantiles)
+                : cfg_.train.loss == "MAE"   ? mae_loss(pred, target)
                 : cfg_.train.loss == "Huber" ? huber_loss(pred, target, 1.0)
                                              : mse_loss(pred, target);
   return scale == 1 ? loss : mul(loss, scale);
@@ -231,6 +237,11 @@ Predictions Trainer::predict(std::string_view split, bool inverse) {
     p.trues.insert(p.trues.end(), tv.begin(), tv.end());
     if (f.observed.defined())
       for (float o : f.observed.contiguous_data().to_vector<float>()) p.observed.push_back(o > 0);
+    if (f.quantiles.defined()) {
+      auto qv = models::sorted_quantiles(f.quantiles).contiguous_data().to_vector<float>();
+      p.quantiles.insert(p.quantiles.end(), qv.begin(), qv.end());
+      p.levels = cfg_.model.quantiles;
+    }
     p.windows += f.pred.size(0);
   }
   model_->train(was_training);
@@ -251,6 +262,15 @@ void to_original_units(Predictions& p, const data::ForecastData& data,
     p.preds[i] = static_cast<float>(sc.inverse_value(p.preds[i], c));
     p.trues[i] = static_cast<float>(sc.inverse_value(p.trues[i], c));
   }
+  // Quantiles (n, Q) of value i: the same affine map, which keeps them sorted (scale > 0).
+  const size_t Q = p.levels.size();
+  for (size_t j = 0; j < p.quantiles.size(); ++j) {
+    const size_t i = j / Q;
+    const int64_t c = p.first_channel + static_cast<int64_t>(i % K);
+    const data::StandardScaler& sc =
+        data.scaler_of(split.series_of(static_cast<int64_t>(i) / per_window));
+    p.quantiles[j] = static_cast<float>(sc.inverse_value(p.quantiles[j], c));
+  }
 }
 
 namespace {
@@ -259,12 +279,18 @@ namespace {
 Metrics metrics_of(const Predictions& p, int64_t w0, int64_t w1) {
   const int64_t per_window = p.pred_len * p.channels;
   const size_t a = static_cast<size_t>(w0 * per_window), b = static_cast<size_t>(w1 * per_window);
-  if (p.observed.empty())
-    return compute_metrics(p.preds.data() + a, p.trues.data() + a, static_cast<int64_t>(b - a));
-  std::vector<float> pred, truth;
+  const size_t Q = p.levels.size();
+  std::vector<float> pred, truth, quantiles;
   for (size_t i = a; i < b; ++i)
-    if (p.observed[i]) pred.push_back(p.preds[i]), truth.push_back(p.trues[i]);
-  return compute_metrics(pred.data(), truth.data(), static_cast<int64_t>(pred.size()));
+    if (p.observed.empty() || p.observed[i]) {
+      pred.push_back(p.preds[i]);
+      truth.push_back(p.trues[i]);
+      if (Q > 0) quantiles.insert(quantiles.end(), &p.quantiles[i * Q], &p.quantiles[i * Q] + Q);
+    }
+  const auto n = static_cast<int64_t>(pred.size());
+  Metrics m = compute_metrics(pred.data(), truth.data(), n);
+  if (Q > 0) add_quantile_metrics(m, quantiles.data(), truth.data(), n, p.levels);
+  return m;
 }
 
 }  // namespace

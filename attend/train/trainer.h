@@ -52,6 +52,9 @@ struct Predictions {
   std::vector<uint8_t> observed;  // same layout: 0 where the truth was missing (mask); or empty
   int64_t windows = 0, pred_len = 0, channels = 0;
   int64_t first_channel = 0;  // data channel of the first predicted channel (f_dim)
+  // Quantile models: (windows, pred_len, channels, Q) sorted along Q at `levels`; else empty.
+  std::vector<float> quantiles;
+  std::vector<double> levels;
 };
 
 // Maps p (predictions of `split` of `data`) to original units in place: x * scale[c] + mean[c]
@@ -61,9 +64,10 @@ void to_original_units(Predictions& p, const data::ForecastData& data,
                        const data::ForecastSplit& split);
 
 // One batch's forecast against its target: (B, pred_len, channels) each, and the target's
-// observed flags (undefined when every value counts).
+// observed flags (undefined when every value counts); quantile models also give the quantile
+// outputs (B, pred_len, channels, Q) as the model computes them (undefined for a point model).
 struct BatchForecast {
-  Tensor pred, target, observed;
+  Tensor pred, target, observed, quantiles;
 };
 
 class Trainer {

@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "attend/autograd/node.h"
 #include "attend/models/model.h"
 #include "attend/nn/attention.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/loss.h"
+#include "attend/ops/reduce.h"
+#include "attend/ops/shape.h"
 
 namespace attend::testing {
 namespace {
@@ -87,6 +92,58 @@ TEST(Registry, InfoAndDescriptionMatchTheModels) {
     for (const auto& layer : d.attention)
       if (layer.queries == models::TokenAxis::Patches || layer.keys == models::TokenAxis::Patches)
         EXPECT_TRUE(d.patch_len > 0 && d.patch_stride > 0) << info.name;
+  }
+}
+
+// Every model with --quantiles: Q outputs per target from one forward, all of them trained by the
+// pinball loss (each level's output has a gradient), and the point forecast is the median level
+// of the sorted outputs. Q = 1 keeps the point model's parameter shapes.
+TEST(Registry, EveryModelForecastsQuantiles) {
+  for (const models::ModelInfo& info : models::model_infos()) {
+    Context ctx({.threads = 1, .seed = 5});
+    models::ModelConfig c = tiny_config(info.name);
+    const size_t point_params = models::make_model(c, ctx)->parameters().size();
+    c.quantiles = {0.1, 0.5, 0.9};
+    auto m = models::make_model(c, ctx);
+    EXPECT_EQ(m->parameters().size(), point_params) << info.name;
+    EXPECT_EQ(m->n_quantiles(), 3);
+    EXPECT_EQ(m->median_index(), 1);
+    const int64_t B = 2, F = models::time_feature_count(c.freq), Ly = c.label_len + c.pred_len;
+    const Tensor x = Tensor::normal({B, c.seq_len, c.enc_in}, 0.0, 1.0, DType::F32, ctx);
+    const Tensor xm = Tensor::normal({B, c.seq_len, F}, 0.0, 0.5, DType::F32, ctx);
+    const Tensor xd = Tensor::normal({B, Ly, c.dec_in}, 0.0, 1.0, DType::F32, ctx);
+    const Tensor ym = Tensor::normal({B, Ly, F}, 0.0, 0.5, DType::F32, ctx);
+    Tensor q = m->forecast_quantiles(x, xm, xd, ym);
+    ASSERT_EQ(q.ndim(), 4) << info.name;
+    EXPECT_EQ(q.size(0), B);
+    EXPECT_GE(q.size(1), c.pred_len) << info.name;
+    EXPECT_EQ(q.size(2), c.c_out) << info.name;
+    EXPECT_EQ(q.size(3), 3) << info.name;
+    // Each level's slice reaches the parameters: the gradient of the pinball loss is not zero
+    // through any one level alone.
+    q = slice(q, 1, q.size(1) - c.pred_len, q.size(1));
+    const Tensor y = Tensor::normal({B, c.pred_len, c.c_out}, 0.0, 1.0, DType::F32, ctx);
+    for (int64_t level = 0; level < 3; ++level) {
+      m->zero_grad();
+      sum(abs(select(q, 3, level))).backward(Tensor(), /*retain_graph=*/true);
+      double norm = 0;
+      for (const Tensor& p : m->parameters())
+        if (p.grad().defined())
+          for (float g : p.grad().contiguous_data().to_vector<float>()) norm += std::abs(g);
+      EXPECT_GT(norm, 0) << info.name << " level " << level;
+    }
+    EXPECT_TRUE(std::isfinite(pinball_loss(q, y, c.quantiles).item()));
+    NoGradGuard ng;
+    // (Informer's ProbSparse attention samples keys: the same seed for both forwards)
+    ctx.generator().manual_seed(7);
+    const Tensor sorted = models::sorted_quantiles(m->forecast_quantiles(x, xm, xd, ym));
+    ctx.generator().manual_seed(7);
+    const Tensor point = m->forecast(x, xm, xd, ym);
+    EXPECT_EQ(point.to_vector<float>(), contiguous(select(sorted, 3, 1)).to_vector<float>())
+        << info.name;
+    const std::vector<float> v = sorted.contiguous_data().to_vector<float>();
+    for (size_t i = 0; i < v.size(); i += 3)
+      EXPECT_TRUE(v[i] <= v[i + 1] && v[i + 1] <= v[i + 2]) << info.name;
   }
 }
 

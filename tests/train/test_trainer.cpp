@@ -67,6 +67,33 @@ TEST(Metrics, HandComputed) {
   EXPECT_EQ(metrics_line(m), "mse:1.5, mae:1");
 }
 
+// Two values, levels {0.1, 0.5, 0.9}; ρ_τ(d) = max(τ·d, (τ − 1)·d) with d = y − q:
+//   value 0: y = 1, q = (0, 1, 3): d = 1, 0, −2 -> ρ = 0.1, 0, 0.2; covered
+//   value 1: y = 5, q = (1, 2, 4): d = 4, 3, 1  -> ρ = 0.4, 1.5, 0.9; not covered
+// pinball = (0.1 + 0 + 0.2 + 0.4 + 1.5 + 0.9) / 6 = 3.1 / 6; coverage = 1/2;
+// midpoint weights w = (0.3, 0.4, 0.3): crps = (2·(0.03 + 0 + 0.06) + 2·(0.12 + 0.6 + 0.27)) / 2.
+TEST(Metrics, QuantilesHandComputed) {
+  const float q[] = {0, 1, 3, 1, 2, 4};
+  const float y[] = {1, 5};
+  Metrics m;
+  add_quantile_metrics(m, q, y, 2, {0.1, 0.5, 0.9});
+  EXPECT_TRUE(m.has_quantiles);
+  EXPECT_NEAR(m.pinball, 3.1 / 6, 1e-12);
+  EXPECT_DOUBLE_EQ(m.coverage, 0.5);
+  EXPECT_NEAR(m.interval, 0.8, 1e-12);
+  EXPECT_NEAR(m.crps, (2 * 0.09 + 2 * 0.99) / 2, 1e-12);
+  EXPECT_EQ(quantile_metrics_line(m), "pinball:0.51666665, coverage:0.5 (nominal 0.8), crps:1.08");
+  const nlohmann::json j = metrics_to_json(m);
+  EXPECT_DOUBLE_EQ(j.at("coverage").get<double>(), 0.5);
+  EXPECT_FALSE(metrics_to_json(Metrics{}).contains("crps"));
+  // One level at 0.5: CRPS = 2 · ρ_0.5 = |y − q|, the absolute error of the median.
+  Metrics med;
+  const float q1[] = {2, -1};
+  const float y1[] = {5, 1};
+  add_quantile_metrics(med, q1, y1, 2, {0.5});
+  EXPECT_NEAR(med.crps, (3 + 2) / 2.0, 1e-12);
+}
+
 TEST(EarlyStopping, TslibRule) {
   EarlyStopping es(2);
   EXPECT_TRUE(es.step(1.0));   // first call saves
