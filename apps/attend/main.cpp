@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "attend/data/csv.h"
@@ -154,13 +155,17 @@ int real_main(int argc, char** argv) {
   test->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* fc = app.add_subcommand("forecast", "forecast the next pred_len rows after a CSV");
-  std::string input, output, forecast_ids, forecast_missing;
+  std::string input, output, forecast_ids, forecast_missing, forecast_future;
   fc->add_option("--checkpoint", checkpoint, "checkpoint folder")->required();
   fc->add_option("--input", input, "CSV with date and the model's columns (original units)")
       ->required();
   fc->add_option("--output", output, "output CSV (default: stdout)");
   fc->add_option("--ids", forecast_ids,
                  "long format: comma list of the series to forecast (default: every series)");
+  fc->add_option("--future", forecast_future,
+                 "CSV of the known-future columns' values for the pred_len forecast steps (the "
+                 "input's time and id columns; needed when the model was trained with "
+                 "--known_columns)");
   fc->add_option("--missing", forecast_missing,
                  "missing values in the input: error, ffill, interpolate or mask (default: the "
                  "checkpoint's)");
@@ -213,7 +218,9 @@ int real_main(int argc, char** argv) {
       if (comma > pos) ids.push_back(forecast_ids.substr(pos, comma - pos));
       pos = comma + 1;
     }
-    auto result = attend::train::forecast(info, table, ctx, ids);
+    std::optional<attend::data::CsvTable> future;
+    if (!forecast_future.empty()) future = attend::data::read_csv(forecast_future, read);
+    auto result = attend::train::forecast(info, table, ctx, ids, future ? &*future : nullptr);
     const std::string csv = attend::train::forecast_to_csv(result);
     if (output.empty()) {
       fmt::print("{}", csv);

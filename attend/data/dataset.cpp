@@ -318,6 +318,21 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
     std::vector<std::string> where(out.columns.size());
     for (int64_t c = 0; c < C; ++c)
       where[c] = id.empty() ? out.columns[c] : out.columns[c] + "' of series '" + id;
+    // Long format: a static column holds one value per series (its observed cells agree).
+    for (const std::string& name : long_fmt ? config.static_columns : std::vector<std::string>{}) {
+      const auto c = std::find(out.columns.begin(), out.columns.end(), name) - out.columns.begin();
+      if (c == C) continue;  // not among the selected columns: resolve() names it
+      int64_t first = -1;
+      for (int64_t r = 0; r < sv.rows(); ++r) {
+        const double v = sv.values[r * C + c];
+        if (std::isnan(v)) continue;
+        if (first < 0) first = r;
+        ATTEND_CHECK(v == sv.values[first * C + c],
+                     "{}:{}: column '{}': --static_columns: {} differs from {} on line {} (a "
+                     "static column holds one value per series)",
+                     src, sv.lines[r], where[c], v, sv.values[first * C + c], sv.lines[first]);
+      }
+    }
     observed.push_back(fill_missing(sv.values, sv.rows(), C, policy, where, sv.lines, src));
     for (int64_t r = 0; r < sv.rows(); ++r)
       for (int64_t c = 0; c < C; ++c)

@@ -99,13 +99,11 @@ struct Forward {
 };
 
 // One forward as the trainer feeds the model (TSLib's exp), under no grad.
-Forward run_model(models::ForecastModel& model, const data::Batch& b, const train::RunConfig& cfg,
-                  Context& ctx) {
+Forward run_model(models::ForecastModel& model, const data::Batch& b, const train::RunConfig& cfg) {
   NoGradGuard guard;
-  const int64_t B = b.size(), C = b.x_enc.size(2), P = cfg.model.pred_len, Lb = cfg.model.label_len;
+  const int64_t Lb = cfg.model.label_len;
   Tensor x_dec, xm, ym;
-  if (model.uses_decoder_input())
-    x_dec = concat({slice(b.y, 1, 0, Lb), Tensor::zeros({B, P, C}, DType::F32, ctx)}, 1);
+  if (model.uses_decoder_input()) x_dec = models::decoder_input(b.y, Lb, cfg.model.known_columns);
   if (model.uses_time_marks()) xm = b.x_mark_enc, ym = b.y_mark;
   Forward f;
   if (model.config().quantiles.empty()) {
@@ -432,7 +430,7 @@ TestSetStats Explainer::test_set_stats(nn::AttentionCapture& capture,
   for (int64_t bi = 0; bi < st.batches; ++bi) {
     capture.clear();
     const data::Batch b = loader.batch(bi, ctx_);
-    run_model(model_, b, cfg_, ctx_);
+    run_model(model_, b, cfg_);
     const auto maps = model_.attention_maps(capture);
     ATTEND_CHECK(maps.size() == layers.size(), "[explain] batch {} recorded {} layers, expected {}",
                  bi, maps.size(), layers.size());
@@ -829,7 +827,7 @@ ExplainResult Explainer::run() {
     ~Detach() { nn::set_attention_capture(m, nullptr); }
   } detach{model_};
   log(fmt::format("explain: window {} (origin {})", w_, when_));
-  const Forward fw = run_model(model_, window_batch(test_, w_, ctx_), cfg_, ctx_);
+  const Forward fw = run_model(model_, window_batch(test_, w_, ctx_), cfg_);
   const std::vector<nn::CapturedAttention> maps = model_.attention_maps(capture);
   ATTEND_CHECK(!maps.empty(), "[explain] model {} recorded no attention", model_.config().model);
   const std::vector<models::VariableSelection> window_selection = model_.variable_selection();

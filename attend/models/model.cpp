@@ -3,9 +3,27 @@
 
 #include <cmath>
 
+#include "attend/ops/elementwise.h"
 #include "attend/ops/shape.h"
 
 namespace attend::models {
+
+Tensor decoder_input(const Tensor& y, int64_t label_len,
+                     const std::vector<int64_t>& known_columns) {
+  const int64_t B = y.size(0), T = y.size(1), C = y.size(2);
+  ATTEND_CHECK(label_len >= 0 && label_len <= T, "[decoder_input] label_len {} for {} steps",
+               label_len, T);
+  const Tensor label = slice(y, 1, 0, label_len);
+  if (known_columns.empty())
+    return concat({label, Tensor::zeros({B, T - label_len, C}, y.dtype(), y.context())}, 1);
+  std::vector<double> keep(static_cast<size_t>(C), 0.0);  // 1 in the known columns
+  for (int64_t k : known_columns) {
+    ATTEND_CHECK(k >= 0 && k < C, "[decoder_input] known column {} of {}", k, C);
+    keep[k] = 1.0;
+  }
+  const Tensor mask = Tensor::from_doubles(keep, Shape({C}), y.dtype(), y.context());
+  return concat({label, mul(slice(y, 1, label_len, T), mask)}, 1);
+}
 
 Tensor sorted_quantiles(const Tensor& q) {
   return q.size(q.ndim() - 1) == 1 ? q : sort(q, q.ndim() - 1);

@@ -97,6 +97,11 @@ class ForecastModel : public nn::Module {
 using ModelFactory =
     std::function<std::shared_ptr<ForecastModel>(const ModelConfig&, Context&, DType)>;
 
+// The decoder input x_dec of a window y (B, label_len + pred_len, C): y's first label_len steps,
+// then pred_len steps that are zero (TSLib's dec_inp) except in the known-future columns, which
+// keep y's values there (their future is known when forecasting).
+Tensor decoder_input(const Tensor& y, int64_t label_len, const std::vector<int64_t>& known_columns);
+
 // Quantile outputs (..., Q) sorted along Q, so that no two levels cross (differentiable).
 Tensor sorted_quantiles(const Tensor& q);
 
@@ -105,7 +110,8 @@ struct ModelInfo {
   std::string name;                      // registry name, as --model takes it
   std::string alias;                     // a short name --model also takes ("TFT"); may be empty
   bool has_attention = false;            // = describe().attention is non-empty
-  bool accepts_covariates = false;       // --static_columns, --known_columns
+  bool accepts_static = false;           // --static_columns: a per-series input path (TFT)
+  bool accepts_known = false;            // --known_columns: future inputs (x_dec's future part)
   bool accepts_cross_attention = false;  // --cross_attention
   bool accepts_individual = false;       // --individual
   ModelFactory make;
@@ -137,9 +143,9 @@ std::vector<std::string> models_with_attention();
 
 // The model-specific option checks for config.model, each an attend::Error naming the flags:
 //   attention models: d_model divisible by n_heads;
-//   covariate columns (`has_covariates`: the run names static or known columns) and quantiles
-//   only where the model accepts them;
+//   static and known-future columns (the run names some: `has_static`, `has_known`) only where
+//   the model has an input path for them;
 //   cross_attention other than "prob" and individual only where the model accepts them.
-void check_model_options(const ModelConfig& config, bool has_covariates);
+void check_model_options(const ModelConfig& config, bool has_static, bool has_known);
 
 }  // namespace attend::models

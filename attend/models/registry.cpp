@@ -23,22 +23,22 @@ ModelFactory factory() {
 // clang-format off
 const std::vector<ModelInfo>& registry() {
   static const std::vector<ModelInfo> table = {
-      // name                       alias  attention covariates cross_attention individual
-      {"Transformer",               "",    true,     false,     false,          false,
+      // name                       alias  attention static known  cross_attention individual
+      {"Transformer",               "",    true,     false,  true,  false,          false,
        factory<Transformer>()},
-      {"Informer",                  "",    true,     false,     true,           false,
+      {"Informer",                  "",    true,     false,  true,  true,           false,
        factory<Informer>()},
-      {"PatchTST",                  "",    true,     false,     false,          false,
+      {"PatchTST",                  "",    true,     false,  false, false,          false,
        factory<PatchTST>()},
-      {"iTransformer",              "",    true,     false,     false,          false,
+      {"iTransformer",              "",    true,     false,  false, false,          false,
        factory<ITransformer>()},
-      {"TemporalFusionTransformer", "TFT", true,     true,      false,          false,
+      {"TemporalFusionTransformer", "TFT", true,     true,   true,  false,          false,
        factory<TemporalFusionTransformer>()},
-      {"DLinear",                   "",    false,    false,     false,          true,
+      {"DLinear",                   "",    false,    false,  false, false,          true,
        factory<DLinear>()},
-      {"LSTM",                      "",    false,    false,     false,          false,
+      {"LSTM",                      "",    false,    false,  false, false,          false,
        factory<LSTMModel>()},
-      {"TCN",                       "",    false,    false,     false,          false,
+      {"TCN",                       "",    false,    false,  false, false,          false,
        factory<TCN>()},
   };
   return table;
@@ -101,13 +101,16 @@ std::vector<std::string> models_with_attention() {
   return names;
 }
 
-void check_model_options(const ModelConfig& c, bool has_covariates) {
+void check_model_options(const ModelConfig& c, bool has_static, bool has_known) {
   const ModelInfo& m = model_info(c.model);
   ATTEND_CHECK(!m.has_attention || (c.n_heads > 0 && c.d_model % c.n_heads == 0),
                "--d_model {} is not divisible by --n_heads {}", c.d_model, c.n_heads);
-  ATTEND_CHECK(!has_covariates || m.accepts_covariates,
-               "--static_columns and --known_columns apply only to --model {}",
-               names_where([](const ModelInfo& i) { return i.accepts_covariates; }));
+  ATTEND_CHECK(!has_static || m.accepts_static,
+               "--static_columns apply only to --model {} (a model with a static input path)",
+               names_where([](const ModelInfo& i) { return i.accepts_static; }));
+  ATTEND_CHECK(!has_known || m.accepts_known,
+               "--known_columns apply only to --model {} (models that read future inputs)",
+               names_where([](const ModelInfo& i) { return i.accepts_known; }));
   ATTEND_CHECK(c.cross_attention == "prob" || m.accepts_cross_attention,
                "--cross_attention applies only to --model {}",
                names_where([](const ModelInfo& i) { return i.accepts_cross_attention; }));

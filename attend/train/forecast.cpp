@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 
 #include "attend/autograd/node.h"
@@ -53,8 +54,57 @@ struct History {
 
 }  // namespace
 
+namespace {
+
+// The known-future columns' values of one series for its P forecast steps, scaled: (P, C) zero
+// except in the known columns, from `future`'s rows at exactly those timestamps.
+std::vector<float> known_future(const data::CsvTable* future, const std::vector<int64_t>& known,
+                                const std::vector<std::string>& columns, const std::string& id,
+                                const std::vector<int64_t>& steps,
+                                const data::StandardScaler& scaler) {
+  std::string names;
+  for (int64_t k : known) names += (names.empty() ? "'" : ", '") + columns[k] + "'";
+  const int64_t P = static_cast<int64_t>(steps.size()), C = static_cast<int64_t>(columns.size());
+  ATTEND_CHECK(future != nullptr,
+               "the model reads known-future columns ({}): give their values for the {} forecast "
+               "steps with --future FILE",
+               names, P);
+  const std::string in_series = id.empty() ? "" : " of series '" + id + "'";
+  std::vector<int64_t> idx;
+  for (int64_t k : known) {
+    const int64_t i = future->column_index(columns[k]);
+    ATTEND_CHECK(i >= 0, "{}:1: --future: column '{}' is missing (the model reads {})",
+                 future->source, columns[k], names);
+    idx.push_back(i);
+  }
+  std::map<int64_t, int64_t> row_at;  // timestamp -> row of this series
+  for (int64_t r = 0; r < future->rows(); ++r)
+    if (future->ids.empty() || future->ids[r] == id) row_at.emplace(future->timestamps[r], r);
+  std::vector<float> out(static_cast<size_t>(P * C), 0.0f);
+  for (int64_t j = 0; j < P; ++j) {
+    const auto it = row_at.find(steps[j]);
+    ATTEND_CHECK(it != row_at.end(),
+                 "{}: --future has no row{} for forecast step {} of {} ({}); it needs a row for "
+                 "each of the {} steps after the input's last",
+                 future->source, in_series, j + 1, P, data::format_timestamp(steps[j]), P);
+    for (size_t k = 0; k < known.size(); ++k) {
+      const double v = future->at(it->second, idx[k]);
+      ATTEND_CHECK(std::isfinite(v), "{}:{}: --future: column '{}'{}: missing value at {}",
+                   future->source, future->lines[it->second], columns[known[k]], in_series,
+                   data::format_timestamp(steps[j]));
+      const float x = static_cast<float>(scaler.transform_value(v, known[k]));
+      ATTEND_CHECK(std::isfinite(x), "{}:{}: --future: column '{}': {} is beyond float32's range",
+                   future->source, future->lines[it->second], columns[known[k]], v);
+      out[j * C + known[k]] = x;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
-                       const std::vector<std::string>& ids) {
+                       const std::vector<std::string>& ids, const data::CsvTable* future) {
   const RunConfig cfg = resolved_config(info);
   const auto& columns = info.columns;
   const int64_t C = static_cast<int64_t>(columns.size());
@@ -136,7 +186,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
       }
     Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
 
-    const std::vector<int64_t> future = data::future_timestamps(hist.back(), P, spacing);
+    const std::vector<int64_t> steps = data::future_timestamps(hist.back(), P, spacing);
     Tensor xm, ym, x_dec;
     if (model->uses_time_marks()) {
       const bool with_minute =
@@ -150,13 +200,21 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
       std::vector<float> mx = marks(hist);
       const int64_t F = static_cast<int64_t>(mx.size()) / L;
       std::vector<int64_t> dec_t(hist.end() - Lb, hist.end());
-      dec_t.insert(dec_t.end(), future.begin(), future.end());
+      dec_t.insert(dec_t.end(), steps.begin(), steps.end());
       xm = Tensor::from_vector(mx, {1, L, F}, ctx);
       ym = Tensor::from_vector(marks(dec_t), {1, Lb + P, F}, ctx);
     }
     NoGradGuard guard;
-    if (model->uses_decoder_input())
-      x_dec = concat({slice(x_enc, 1, L - Lb, L), Tensor::zeros({1, P, C}, DType::F32, ctx)}, 1);
+    if (model->uses_decoder_input()) {
+      // The window the trainer's x_dec comes from: the last label_len inputs, then the forecast
+      // steps, known only in the known-future columns.
+      const std::vector<int64_t>& known = cfg.model.known_columns;
+      Tensor ahead = known.empty() ? Tensor::zeros({1, P, C}, DType::F32, ctx)
+                                   : Tensor::from_vector(
+                                         known_future(future, known, columns, h.id, steps, scaler),
+                                         {1, P, C}, ctx);
+      x_dec = models::decoder_input(concat({slice(x_enc, 1, L - Lb, L), ahead}, 1), Lb, known);
+    }
     // (1, >= P, c_out, Q) sorted along Q -> the last P steps of the predicted channels
     Tensor q = models::sorted_quantiles(model->forecast_quantiles(x_enc, xm, x_dec, ym));
     const bool ms = cfg.data.features == "MS";
@@ -187,8 +245,8 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
         t.quantiles.push_back(y);
       }
     }
-    t.timestamps.insert(t.timestamps.end(), future.begin(), future.end());
-    if (info.long_format()) t.ids.insert(t.ids.end(), future.size(), h.id);
+    t.timestamps.insert(t.timestamps.end(), steps.begin(), steps.end());
+    if (info.long_format()) t.ids.insert(t.ids.end(), steps.size(), h.id);
   }
   return t;
 }

@@ -35,9 +35,13 @@ std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n
 
 // Runs the checkpoint's model on the last seq_len rows of `input` (of each series in long
 // format, or of the series in `ids` only); errors name a missing column, too few rows or an
-// unknown series id.
+// unknown series id. A model trained with known-future columns reads their values for the
+// pred_len forecast steps from `future` (--future: the same time and id columns, a row for every
+// future step of every series forecast); without it, or with a row or value missing, the error
+// names the file, series, step and column.
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
-                       const std::vector<std::string>& ids = {});
+                       const std::vector<std::string>& ids = {},
+                       const data::CsvTable* future = nullptr);
 
 // CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates
 // in the input's format; a quantile model writes "<column>_q<level>" beside each column.

@@ -801,7 +801,7 @@ void validate(const RunConfig& c) {
                m.seq_len);
   ATTEND_CHECK(c.data.features != "S" || m.enc_in <= 1,
                "--enc_in {} contradicts --features S (one input column)", m.enc_in);
-  models::check_model_options(m, !c.data.static_columns.empty() || !c.data.known_columns.empty());
+  models::check_model_options(m, !c.data.static_columns.empty(), !c.data.known_columns.empty());
   // A column has one role: static, known, or (unnamed) observed.
   std::map<std::string, std::string> role_flag;  // column -> the flag that named it first
   auto claim = [&](const std::string& column, const std::string& flag) {

@@ -80,12 +80,12 @@ void Trainer::make_schedule() {
 }
 
 BatchForecast Trainer::forward(const data::Batch& b) {
-  const int64_t B = b.size(), C = data_->channels();
+  const int64_t C = data_->channels();
   const int64_t P = cfg_.model.pred_len, Lb = cfg_.model.label_len;
   Tensor x_dec;
   if (model_->uses_decoder_input()) {
-    // dec_inp = cat(batch_y[:, :label_len], zeros(B, pred_len, C)): (B, label_len + pred_len, C)
-    x_dec = concat({slice(b.y, 1, 0, Lb), Tensor::zeros({B, P, C}, DType::F32, ctx_)}, 1);
+    // TSLib's dec_inp, cat(batch_y[:, :label_len], zeros), with the known-future columns' values
+    x_dec = models::decoder_input(b.y, Lb, cfg_.model.known_columns);
   }
   Tensor xm, ym;
   if (model_->uses_time_marks()) {

@@ -106,7 +106,8 @@ TEST(Cli, BadValuesRefusedByName) {
         "--quantiles 0.9,0.5 --model TemporalFusionTransformer",
         "--quantiles abc --model TemporalFusionTransformer", "--quantiles 0.5,1 --model PatchTST",
         "--known_columns OT --static_columns OT --model TemporalFusionTransformer",
-        "--static_columns HUFL,HUFL --model TFT", "--model NoSuchNet"}) {
+        "--static_columns HUFL,HUFL --model TFT", "--known_columns OT --model PatchTST",
+        "--static_columns OT --model Transformer", "--model NoSuchNet"}) {
     Result r = run("train " + bad);
     EXPECT_EQ(r.rc, 2) << bad;
     const std::string flag = bad.substr(0, bad.find(' '));

@@ -150,7 +150,7 @@ TEST(Registry, EveryModelForecastsQuantiles) {
 TEST(Registry, CheckModelOptions) {
   // `covariates`: the run names static or known columns.
   auto message = [](const models::ModelConfig& c, bool covariates = false) {
-    return error_of([&] { models::check_model_options(c, covariates); });
+    return error_of([&] { models::check_model_options(c, covariates, covariates); });
   };
   for (const models::ModelInfo& info : models::model_infos())
     EXPECT_EQ(message(tiny_config(info.name)), "no error") << info.name;
@@ -165,7 +165,13 @@ TEST(Registry, CheckModelOptions) {
   // Covariates need a model with an input path for them; quantiles apply to every model.
   c = tiny_config("Transformer");
   EXPECT_EQ(message(c, true),
-            "--static_columns and --known_columns apply only to --model TemporalFusionTransformer");
+            "--static_columns apply only to --model TemporalFusionTransformer (a model with a "
+            "static input path)");
+  EXPECT_EQ(error_of([&] { models::check_model_options(c, false, true); }), "no error");
+  c.model = "PatchTST";
+  EXPECT_EQ(error_of([&] { models::check_model_options(c, false, true); }),
+            "--known_columns apply only to --model Transformer, Informer, "
+            "TemporalFusionTransformer (models that read future inputs)");
   c.model = "TFT";
   EXPECT_EQ(message(c, true), "no error");
   for (const models::ModelInfo& info : models::model_infos()) {
@@ -188,7 +194,7 @@ TEST(Registry, IndividualOnlyForDLinear) {
   for (const models::ModelInfo& info : models::model_infos()) {
     models::ModelConfig c = tiny_config(info.name);
     c.individual = true;
-    EXPECT_EQ(error_of([&] { models::check_model_options(c, false); }),
+    EXPECT_EQ(error_of([&] { models::check_model_options(c, false, false); }),
               info.name == "DLinear" ? "no error" : "--individual applies only to --model DLinear")
         << info.name;
   }
