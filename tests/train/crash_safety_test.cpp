@@ -1,5 +1,6 @@
 // Crash safety of run folders: the folder is replaced in one step, temporaries of a killed writer
-// are cleaned.
+// are cleaned, and the run folder holds a checkpoint and resume/ after every epoch. The kill -9
+// trials against the binary are in tests/cli (Cli.CrashTrials).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <thread>
 
 #include "attend/train/checkpoint.h"
+#include "attend/train/experiment.h"
+#include "support/paths.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -114,6 +117,65 @@ TEST(CrashSafety, FailedReplaceKeepsThePreviousFolder) {
   }
   EXPECT_EQ(read_text(dir + "/a.txt"), "previous");
   EXPECT_EQ(entries(fs::path(dir).parent_path().string()), std::vector<std::string>{"run"});
+}
+
+// After every epoch but the last the run folder holds a loadable checkpoint and resume/ at the
+// next epoch's start; a copy taken there (a run killed right after) resumes to the uninterrupted
+// run's metrics. The final folder holds metrics.json and no resume/.
+TEST(CrashSafety, RunFolderAfterEveryEpochResumes) {
+  const std::string root = attend::testing::fresh_temp_dir("crash_epochs");
+  {
+    std::ifstream in(attend::testing::data_path("ETTh1.csv"));
+    std::ofstream out(root + "/tiny.csv");
+    std::string line;
+    for (int i = 0; i <= 400 && std::getline(in, line); ++i) out << line << "\n";
+  }
+  RunConfig c;
+  c.model.model = "DLinear";
+  c.data.data = "custom";
+  c.data.root_path = root;
+  c.data.data_path = "tiny.csv";
+  c.model.seq_len = 24;
+  c.model.label_len = 12;
+  c.model.pred_len = 12;
+  c.train.train_epochs = 3;
+  c.train.patience = 100;
+  c.run.checkpoints = root + "/runs";
+  const std::string dir = run_folder(c);
+  const std::string copy = root + "/copy/" + fs::path(dir).filename().string();
+
+  std::vector<int> saved_epochs;
+  ExperimentOptions o;
+  o.callbacks.on_epoch_boundary = [&] {
+    const nlohmann::json s = read_json_file(dir + "/resume/state.json");
+    saved_epochs.push_back(s.at("epoch").get<int>());
+    EXPECT_EQ(s.at("batch").get<int64_t>(), 0);
+    Context ctx(ContextOptions{1, 0});
+    EXPECT_NO_THROW(load_checkpoint_model(read_checkpoint(dir), "h", ctx));
+    if (saved_epochs.size() == 1) {
+      fs::create_directories(copy);
+      fs::copy(dir, copy, fs::copy_options::recursive);
+    }
+  };
+  Metrics want;
+  {
+    Context ctx(ContextOptions{1, 0});
+    ExperimentResult r = train_and_test(c, ctx, o);
+    want = r.metrics;
+  }
+  EXPECT_EQ(saved_epochs, (std::vector<int>{1, 2}));
+  EXPECT_EQ(entries(dir), (std::vector<std::string>{"config.json", "metrics.json", "scaler.json",
+                                                    "weights.safetensors"}));
+
+  c.run.checkpoints = root + "/copy";
+  o.callbacks = {};
+  o.resume = true;
+  Context ctx(ContextOptions{1, 0});
+  ExperimentResult r = train_and_test(c, ctx, o);
+  EXPECT_EQ(r.train.epochs_run, 3);
+  EXPECT_EQ(r.metrics.mse, want.mse);
+  EXPECT_EQ(r.metrics.mae, want.mae);
+  EXPECT_FALSE(fs::exists(copy + "/resume"));
 }
 
 }  // namespace
