@@ -236,19 +236,20 @@ int real_main(int argc, char** argv) {
   return run_test_weights(valid, attend::train::run_folder(*valid), threads);
 }
 
+// "error: <message>" on stderr; never throws (stderr may be on the full disk that caused it).
+int report_error(const char* message, int code) {
+  std::fprintf(stderr, "error: %s\n", message);
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     return real_main(argc, argv);
   } catch (const UsageError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 2;
-  } catch (const attend::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
+    return report_error(e.what(), 2);
+  } catch (const std::exception& e) {  // attend::Error and the rest
+    return report_error(e.what(), 1);
   }
 }
