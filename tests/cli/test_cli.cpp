@@ -8,12 +8,15 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "attend/train/checkpoint.h"
@@ -596,6 +599,20 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
   return out;
 }
 
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+// Failures recorded so far in the running test.
+int failed_parts() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count();
+}
+
+double seconds_since(const std::chrono::steady_clock::time_point& t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 // Runs attend with the file size limit `bytes` on every file it writes (stderr goes to a pipe).
@@ -667,4 +684,104 @@ TEST(Cli, FullDiskIsAClearErrorAndKeepsThePreviousCheckpoint) {
                                 "/tiny.csv --output " + out + "/fc.csv",
                             tiny));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+}
+
+// Crash safety (docs/reliability.md, "Crash safety"): `attend train` killed with SIGKILL at a
+// random moment after its first checkpoint leaves a run folder whose checkpoint loads, and
+// `--resume` (when the run had not finished) ends on the uninterrupted run's metrics line.
+// ATTEND_TEST_SLOW_WRITES=10 makes every file and folder write pause 10 ms before it is put in
+// place, so most kills land inside a write. ATTEND_CRASH_TRIALS (20) sets the number of trials,
+// ATTEND_CRASH_SEED replays the random delays of a failed run.
+TEST(Cli, CrashTrials) {
+  const int trials = env_int("ATTEND_CRASH_TRIALS", 20);
+  const unsigned seed = static_cast<unsigned>(env_int("ATTEND_CRASH_SEED", std::random_device{}()));
+  std::mt19937 random(seed);
+  const std::string flags =
+      "train " + kTiny + "--root_path " + tiny_csv_dir() + " --train_epochs 6 --patience 100";
+  ChildSetup slow;
+  slow.env = {"ATTEND_TEST_SLOW_WRITES=10"};
+
+  // Starts a slowed run into `root` and waits for its first checkpoint; returns its PID, or -1
+  // when the run folder did not appear within a minute.
+  auto start_until_first_checkpoint = [&](const std::string& root, const std::string& out) {
+    slow.out = out;
+    const pid_t pid = start_attend(flags + " --checkpoints " + root, slow);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (run_folder_in(root).empty()) {
+      if (seconds_since(t0) > 60) {
+        kill(pid, SIGKILL);
+        wait_for(pid);
+        return pid_t{-1};
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return pid;
+  };
+
+  // The reference: the same run uninterrupted, and how long it goes on after its first checkpoint.
+  const std::string ref_root = work() + "/crash_ref";
+  const pid_t ref = start_until_first_checkpoint(ref_root, work() + "/crash_ref_out.txt");
+  ASSERT_GT(ref, 0);
+  const auto t_ref = std::chrono::steady_clock::now();
+  ASSERT_EQ(wait_for(ref), 0);
+  const double tail_s = seconds_since(t_ref);
+  const std::string want = last_line(read_text(work() + "/crash_ref_out.txt"));
+  ASSERT_EQ(want.rfind("mse:", 0), 0u) << want;
+
+  int in_file_write = 0, in_folder_write = 0, between_writes = 0, finished = 0, failures = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    SCOPED_TRACE(fmt::format("trial {} of ATTEND_CRASH_SEED={}", trial, seed));
+    const int before = failed_parts();
+    const std::string root = fmt::format("{}/crash_{}", work(), trial);
+    const pid_t pid = start_until_first_checkpoint(root, "/dev/null");
+    ASSERT_GT(pid, 0) << "no checkpoint within a minute";
+    const double delay = std::uniform_real_distribution<double>(0, 1.1 * tail_s)(random);
+    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    kill(pid, SIGKILL);
+    const int status = wait_for(pid);
+    const bool killed = WIFSIGNALED(status);
+    EXPECT_TRUE(killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) << status;
+
+    // Where the kill landed: a temporary folder beside the run folder (holding a temporary file:
+    // inside a file write), or none.
+    bool temp_file = false;
+    const std::vector<std::string> temps = hidden_entries(root);
+    for (const auto& t : temps)
+      for (const auto& e : fs::recursive_directory_iterator(root + "/" + t))
+        temp_file |= e.path().filename().string().find(".tmp.") != std::string::npos;
+    if (!killed)
+      ++finished;
+    else if (temp_file)
+      ++in_file_write;
+    else if (!temps.empty())
+      ++in_folder_write;
+    else
+      ++between_writes;
+
+    const std::string dir = run_folder_in(root);
+    ASSERT_FALSE(dir.empty());
+    try {
+      attend::Context ctx({.threads = 1});
+      const auto info = attend::train::read_checkpoint(dir);
+      attend::train::load_checkpoint_model(info, "h", ctx);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the checkpoint in " << dir << " does not load: " << e.what();
+    }
+    EXPECT_TRUE(hidden_entries(root).empty());  // read_checkpoint cleaned the killed temporaries
+    if (fs::exists(dir + "/resume/state.json")) {
+      Result resumed = run(flags + " --checkpoints " + root + " --resume");
+      EXPECT_EQ(resumed.rc, 0) << resumed.err;
+      EXPECT_EQ(last_line(resumed.out), want);
+    }
+    EXPECT_TRUE(fs::exists(dir + "/metrics.json"));
+    EXPECT_FALSE(fs::exists(dir + "/resume"));
+    failures += failed_parts() > before;
+    if (failures == 0) fs::remove_all(root);
+  }
+  const std::string summary = fmt::format(
+      "{} trials, {} failures: killed inside a file write {}, inside a folder write {}, between "
+      "writes {}, finished first {} (seed {})",
+      trials, failures, in_file_write, in_folder_write, between_writes, finished, seed);
+  std::printf("%s\n", summary.c_str());
+  RecordProperty("summary", summary);
 }
