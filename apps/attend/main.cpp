@@ -162,9 +162,9 @@ int real_main(int argc, char** argv) {
   fc->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* models = app.add_subcommand("models", "list the models");
-  attend::cli::add_bench_command(app);    // runs from its parse callback
-  attend::cli::add_explain_command(app);  // runs from its parse callback
-  attend::cli::add_compare_command(app);  // runs from its parse callback
+  attend::cli::add_bench_command(app);  // runs from its parse callback
+  const auto run_explain = attend::cli::add_explain_command(app);
+  const auto run_compare = attend::cli::add_compare_command(app);
   const auto run_backtest = attend::cli::add_backtest_command(app);
 
   try {
@@ -180,8 +180,9 @@ int real_main(int argc, char** argv) {
   if (threads < 0) throw UsageError("--threads must be >= 0");
 
   // These run from their parse callbacks; nothing is left to do here.
-  for (const char* done : {"bench", "explain", "compare"})
-    if (app.get_subcommand(done)->parsed()) return 0;
+  if (app.get_subcommand("bench")->parsed()) return 0;  // ran from its parse callback
+  if (app.get_subcommand("explain")->parsed()) return run_explain();
+  if (app.get_subcommand("compare")->parsed()) return run_compare();
   if (app.get_subcommand("backtest")->parsed()) return run_backtest();
   if (models->parsed()) {
     for (const auto& n : attend::models::model_names()) fmt::print("{}\n", n);

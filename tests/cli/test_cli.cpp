@@ -785,3 +785,50 @@ TEST(Cli, CrashTrials) {
   std::printf("%s\n", summary.c_str());
   RecordProperty("summary", summary);
 }
+
+// `attend compare` stops cleanly on SIGINT and SIGTERM (pending from the start): exit 130 or 143,
+// a line saying how many models were done, and no table for none.
+TEST(Cli, CompareStopsOnSigintAndSigterm) {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const std::string out = work() + "/cmp_stop_" + std::to_string(sig);
+    const std::string err = out + "_err.txt";
+    const int status = run_with_pending_signals(
+        "compare --models DLinear,PatchTST " + kTiny.substr(kTiny.find("--data ")) +
+            "--root_path " + tiny_csv_dir() + " --train_epochs 1 --repeats 1 --out " + out,
+        {sig}, err);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << read_text(err);
+    EXPECT_NE(read_text(err).find(sig == SIGINT ? "interrupted: stopped after 0 of 2 models"
+                                                : "terminated: stopped after 0 of 2 models"),
+              std::string::npos)
+        << read_text(err);
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+// `attend explain` stops cleanly on SIGTERM and SIGINT (pending from the start): exit 143 or 130,
+// a line saying so, and no report.html.
+TEST(Cli, ExplainStopsOnSigtermAndSigint) {
+  const std::string root = work() + "/explain_stop";
+  Result r = run(stop_test_flags() + " --train_epochs 1 --checkpoints " + root);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string dir = run_folder_in(root);
+  for (const int sig : {SIGTERM, SIGINT}) {
+    const std::string out = root + "_out_" + std::to_string(sig);
+    const std::string err = out + "_err.txt";
+    const int status = run_with_pending_signals("explain --checkpoint " + dir + " --root_path " +
+                                                    tiny_csv_dir() + " --threads 1 --out " + out,
+                                                {sig}, err);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << read_text(err);
+    EXPECT_NE(read_text(err).find(sig == SIGINT ? "interrupted: stopped after writing"
+                                                : "terminated: stopped after writing"),
+              std::string::npos)
+        << read_text(err);
+    EXPECT_FALSE(fs::exists(out + "/report.html"));
+  }
+  Result done = run("explain --checkpoint " + dir + " --root_path " + tiny_csv_dir() +
+                    " --threads 1 --max_batches 1 --out " + root + "_out");
+  EXPECT_EQ(done.rc, 0) << done.err;
+  EXPECT_TRUE(fs::exists(root + "_out/report.html"));
+}
