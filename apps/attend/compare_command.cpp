@@ -1,6 +1,7 @@
 #include "compare_command.h"
 
 #include "flags.h"
+#include "stop_signals.h"
 
 #include <fmt/format.h>
 
@@ -31,7 +32,7 @@ struct CompareArgs {
   Bindings flags;
 };
 
-void run_compare(const CompareArgs& a) {
+int run_compare(const CompareArgs& a) {
   std::vector<std::string> models;
   std::optional<train::ValidConfig> cfg;
   try {
@@ -41,15 +42,27 @@ void run_compare(const CompareArgs& a) {
     flags.model.model = models.front();
     cfg.emplace(flags);
   } catch (const Error& e) {
-    throw CLI::ValidationError(e.what());
+    throw UsageError(e.what());
   }
+  StopSignals stop_signals;  // before the context's worker threads, which inherit its mask
   Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>((*cfg)->train.seed)});
   train::CompareOptions opt;
   opt.latency = a.latency;
+  opt.stop = &stop_signals.stop();
   if (!a.quiet) opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
-  auto rows = train::compare_models(**cfg, models, ctx, opt);
-  std::fputs(train::compare_to_markdown(rows).c_str(), stdout);
-  for (const auto& p : train::write_compare(rows, a.out)) fmt::print(stderr, "wrote {}\n", p);
+  const auto rows = train::compare_models(**cfg, models, ctx, opt);
+  if (!rows.empty()) {
+    std::fputs(train::compare_to_markdown(rows).c_str(), stdout);
+    for (const auto& p : train::write_compare(rows, a.out)) fmt::print(stderr, "wrote {}\n", p);
+  }
+  if (stop_signals.stop().load()) {
+    const bool terminated = stop_signals.signal() == SIGTERM;
+    fmt::print(stderr, "{}: stopped after {} of {} models{}\n",
+               terminated ? "terminated" : "interrupted", rows.size(), models.size(),
+               rows.empty() ? "" : "; the table holds those done");
+    return 128 + (terminated ? SIGTERM : SIGINT);
+  }
+  return 0;
 }
 
 struct BenchModelArgs {
@@ -80,7 +93,7 @@ void run_bench_model(const BenchModelArgs& a) {
 
 }  // namespace
 
-void add_compare_command(CLI::App& app) {
+std::function<int()> add_compare_command(CLI::App& app) {
   auto ca = std::make_shared<CompareArgs>();
   CLI::App* cmp = app.add_subcommand(
       "compare",
@@ -108,7 +121,6 @@ void add_compare_command(CLI::App& app) {
                n != "checkpoints";
       },
       "Run flags (TSLib run.py names)");
-  cmp->callback([ca] { run_compare(*ca); });
 
   CLI::App* bench = nullptr;
   try {
@@ -145,6 +157,7 @@ void add_compare_command(CLI::App& app) {
       },
       "Run flags (TSLib run.py names)");
   model->callback([ba] { run_bench_model(*ba); });
+  return [ca] { return run_compare(*ca); };
 }
 
 }  // namespace attend::cli

@@ -10,6 +10,7 @@
 #include "attend/explain/explain.h"
 #include "attend/train/checkpoint.h"
 #include "flags.h"
+#include "stop_signals.h"
 
 namespace attend::cli {
 
@@ -23,11 +24,12 @@ struct ExplainArgs {
   Bindings data_flags;  // run options over the checkpoint's (its data and batch size)
 };
 
-void run(const ExplainArgs& a) {
+int run(const ExplainArgs& a) {
   auto info = train::read_checkpoint(a.checkpoint);
   train::RunConfig cfg = train::resolved_config(info);
   apply_flags(a.data_flags, cfg);
   ATTEND_CHECK(a.max_batches >= 0, "--max_batches must be >= 0 (0: the whole test split)");
+  StopSignals stop_signals;  // before the context's worker threads, which inherit its mask
   ContextOptions co;
   co.threads = a.threads;
   co.seed = static_cast<uint64_t>(cfg.train.seed);
@@ -38,14 +40,22 @@ void run(const ExplainArgs& a) {
   o.date = a.date;
   o.max_batches = a.max_batches;
   o.source = a.checkpoint;
+  o.stop = &stop_signals.stop();
   o.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
   const auto r = explain::explain_checkpoint(a.checkpoint, cfg, o, ctx);
+  if (r.interrupted) {
+    const bool terminated = stop_signals.signal() == SIGTERM;
+    fmt::print(stderr, "{}: stopped after writing {} files to {}; no report.html\n",
+               terminated ? "terminated" : "interrupted", r.files.size(), a.out);
+    return 128 + (terminated ? SIGTERM : SIGINT);
+  }
   fmt::print("report: {}\n", r.report);
+  return 0;
 }
 
 }  // namespace
 
-void add_explain_command(CLI::App& app) {
+std::function<int()> add_explain_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "explain",
       "Attention heat maps per layer and head, per-head attention distance and entropy, rollout "
@@ -64,7 +74,7 @@ void add_explain_command(CLI::App& app) {
       ->check(non_negative());
   cmd->add_option("--threads", a->threads, "worker threads (0: all cores)")->check(non_negative());
   add_flags(*cmd, a->data_flags, checkpoint_data_option, "Options", "the checkpoint's");
-  cmd->callback([a] { run(*a); });
+  return [a] { return run(*a); };
 }
 
 }  // namespace attend::cli

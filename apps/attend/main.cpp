@@ -172,9 +172,9 @@ int real_main(int argc, char** argv) {
   fc->add_option("--threads", threads, "worker threads (0: all cores)");
 
   auto* models = app.add_subcommand("models", "list the models");
-  attend::cli::add_bench_command(app);    // runs from its parse callback
-  attend::cli::add_explain_command(app);  // runs from its parse callback
-  attend::cli::add_compare_command(app);  // runs from its parse callback
+  attend::cli::add_bench_command(app);  // runs from its parse callback
+  const auto run_explain = attend::cli::add_explain_command(app);
+  const auto run_compare = attend::cli::add_compare_command(app);
   const auto run_backtest = attend::cli::add_backtest_command(app);
 
   try {
@@ -190,8 +190,9 @@ int real_main(int argc, char** argv) {
   if (threads < 0) throw UsageError("--threads must be >= 0");
 
   // These run from their parse callbacks; nothing is left to do here.
-  for (const char* done : {"bench", "explain", "compare"})
-    if (app.get_subcommand(done)->parsed()) return 0;
+  if (app.get_subcommand("bench")->parsed()) return 0;  // ran from its parse callback
+  if (app.get_subcommand("explain")->parsed()) return run_explain();
+  if (app.get_subcommand("compare")->parsed()) return run_compare();
   if (app.get_subcommand("backtest")->parsed()) return run_backtest();
   if (models->parsed()) {
     for (const auto& n : attend::models::model_names()) fmt::print("{}\n", n);
@@ -248,19 +249,20 @@ int real_main(int argc, char** argv) {
   return run_test_weights(valid, attend::train::run_folder(*valid), threads);
 }
 
+// "error: <message>" on stderr; never throws (stderr may be on the full disk that caused it).
+int report_error(const char* message, int code) {
+  std::fprintf(stderr, "error: %s\n", message);
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     return real_main(argc, argv);
   } catch (const UsageError& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 2;
-  } catch (const attend::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
+    return report_error(e.what(), 2);
+  } catch (const std::exception& e) {  // attend::Error and the rest
+    return report_error(e.what(), 1);
   }
 }

@@ -235,6 +235,11 @@ class Explainer {
   ExplainResult run();
 
  private:
+  // Whether options.stop asks to stop; records it in the result.
+  bool stopped() {
+    if (o_.stop && o_.stop->load()) res_.interrupted = true;
+    return res_.interrupted;
+  }
   void log(const std::string& s) const {
     if (o_.log) o_.log(s);
   }
@@ -428,6 +433,7 @@ TestSetStats Explainer::test_set_stats(nn::AttentionCapture& capture,
       o_.max_batches > 0 ? std::min(o_.max_batches, loader.num_batches()) : loader.num_batches();
   int64_t rows = 0;
   for (int64_t bi = 0; bi < st.batches; ++bi) {
+    if (stopped()) break;
     capture.clear();
     const data::Batch b = loader.batch(bi, ctx_);
     run_model(model_, b, cfg_);
@@ -835,7 +841,9 @@ ExplainResult Explainer::run() {
 
   const std::vector<Shown> shown = draw_maps(layers);
   log(fmt::format("explain: {} attention layers drawn", layers.size()));
+  if (stopped()) return res_;
   const TestSetStats st = test_set_stats(capture, layers);
+  if (stopped()) return res_;  // statistics over part of the test set are not written
   res_.batches = st.batches;
   const HeadReport heads = head_stats(layers, st);
 
@@ -848,8 +856,10 @@ ExplainResult Explainer::run() {
           fmt::format("{} forecast from {} (test window {})", model_.config().model, when_, w_),
           panels, "time (dashed line: forecast origin)", ticks_),
       "forecast");
+  if (stopped()) return res_;
   const Importance importance = what_mattered(panels, layers);
   const auto selection_pngs = selection(window_selection, st);
+  if (stopped()) return res_;
   report(forecast_png, importance, selection_pngs, heads, shown);
   log(fmt::format("explain: {} files written to {}", res_.files.size(), o_.out));
   return res_;

@@ -11,6 +11,7 @@
 // Roles are "encoder-self", "decoder-self" and "cross". What is drawn follows the model's own
 // description (models::ForecastModel::describe). A model without attention is an error saying so;
 // nothing is written.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,6 +31,10 @@ struct ExplainOptions {
   int64_t max_batches = 0;       // test batches averaged for head statistics (0: all)
   std::string source;            // what is explained (checkpoint folder), shown in the report
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
+  // Checked between test batches and between the parts written: when it reads true explain
+  // returns there (ExplainResult::interrupted), the files written so far complete, without
+  // report.html.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ExplainResult {
@@ -38,6 +43,7 @@ struct ExplainResult {
   int64_t origin = 0;              // its forecast origin (seconds since 1970 UTC)
   int64_t batches = 0;             // test batches averaged for head statistics
   std::vector<std::string> files;  // every file written
+  bool interrupted = false;        // stopped by options.stop; report is then empty
 };
 
 // The test window named by options.index or options.date (neither: window 0; both: error).

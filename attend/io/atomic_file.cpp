@@ -4,11 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
+#include <thread>
 
 #include "attend/base/error.h"
 
@@ -25,8 +30,29 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// strerror, with the likely cause where the text alone does not say it.
 std::string errno_text(int err) {
+  if (err == EFBIG)
+    return fmt::format("{} (over the file size limit: ulimit -f)", std::strerror(err));
   return std::strerror(err);
+}
+
+int slow_writes_ms() {
+  static const int ms = [] {
+    const char* v = std::getenv("ATTEND_TEST_SLOW_WRITES");
+    return v ? std::max(0, std::atoi(v)) : 0;
+  }();
+  return ms;
+}
+
+void sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) fail("[write] cannot open '{}' to sync it: {}", path, errno_text(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // EINVAL: a file system that does not sync this kind of file (nothing to make durable there)
+  if (rc != 0 && err != EINVAL) fail("[write] fsync of '{}' failed: {}", path, errno_text(err));
 }
 
 }  // namespace
@@ -95,6 +121,7 @@ void AtomicFile::write(const void* data, size_t n) {
 void AtomicFile::commit() {
   ATTEND_CHECK(fd_ >= 0 && !committed_, "[write] '{}' is no longer open for writing", path_);
   flush_buffer();
+  test_write_pause();
   if (::fsync(fd_) != 0) {
     int err = errno;
     abort();
@@ -113,12 +140,7 @@ void AtomicFile::commit() {
     fail("[write] cannot rename the temporary file to '{}': {}", path_, errno_text(err));
   }
   committed_ = true;
-  // Make the rename durable (best effort: some file systems refuse fsync on folders).
-  int dfd = ::open(parent_dir(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  sync_folder(parent_dir(path_));  // the rename made durable
 }
 
 void AtomicFile::abort() noexcept {
@@ -131,6 +153,34 @@ void AtomicFile::abort() noexcept {
     ::unlink(temp_path_.c_str());
     temp_path_.clear();
   }
+}
+
+void sync_folder(const std::string& dir) noexcept {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void sync_tree(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    if (fs::is_directory(st))
+      sync_path(it->path().string(), O_RDONLY | O_DIRECTORY);
+    else if (fs::is_regular_file(st))
+      sync_path(it->path().string(), O_RDONLY);
+  }
+  if (ec) fail("[write] cannot list '{}' to sync it: {}", dir, ec.message());
+  sync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+void test_write_pause() noexcept {
+  if (const int ms = slow_writes_ms(); ms > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {

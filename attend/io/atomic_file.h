@@ -2,6 +2,10 @@
 // Atomic file writing: bytes go to a temporary file in the destination's folder, which is flushed,
 // fsync'ed and renamed over the destination only when everything was written. Readers see either
 // the old file or the complete new one; on any failure the temporary file is removed.
+//
+// Test hook: ATTEND_TEST_SLOW_WRITES=<ms> (read once) makes every atomic write, file or folder,
+// pause that long while its temporary is complete but not yet in place, so that the crash test
+// (tests/cli, CrashTrials) can kill a process inside a write. Unset or 0 in normal use.
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -39,6 +43,14 @@ class AtomicFile {
   size_t written_ = 0;
   bool committed_ = false;
 };
+
+// fsyncs `dir` (its entries: names created, renamed or removed in it). Best effort: some file
+// systems refuse fsync on folders.
+void sync_folder(const std::string& dir) noexcept;
+// fsyncs every file and folder under `dir`, then `dir`; errors name the path.
+void sync_tree(const std::string& dir);
+// The pause of ATTEND_TEST_SLOW_WRITES (none when unset).
+void test_write_pause() noexcept;
 
 // Writes `bytes` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view bytes);

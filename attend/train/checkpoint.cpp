@@ -1,9 +1,13 @@
 // Checkpoint folders.
 #include "attend/train/checkpoint.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +34,7 @@ nlohmann::json read_json_file(const std::string& path) {
 }
 
 CheckpointInfo read_checkpoint(const std::string& dir) {
+  recover_folder(dir);
   ATTEND_CHECK(fs::is_directory(dir), "--checkpoint '{}' is not a folder", dir);
   CheckpointInfo info;
   info.dir = dir;
@@ -126,7 +131,68 @@ std::string unique_suffix() {
   return fmt::format("{}-{:08x}", ::getpid(), rd());
 }
 
+constexpr unsigned kRenameExchange = 1u << 1;  // RENAME_EXCHANGE of <linux/fs.h>
+
+// Swaps two existing paths in one step: renameat2(RENAME_EXCHANGE), Linux 3.15 and later (ext4,
+// xfs, btrfs, tmpfs, overlayfs). Through syscall(): glibc before 2.28 has no wrapper. Returns 0,
+// or -1 with errno (EINVAL or ENOSYS where the kernel or file system does not support it).
+int exchange_paths(const std::string& a, const std::string& b) {
+#ifdef SYS_renameat2
+  return static_cast<int>(
+      ::syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), kRenameExchange));
+#else
+  (void)a, (void)b;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// The PID in the name of a temporary of write_folder_atomic for folder `name` of kind `kind`
+// (".NAME.tmp-PID-HEX" or ".NAME.old-PID-HEX"), or 0 when `entry` is not one.
+pid_t temp_owner(const std::string& entry, const std::string& name, const std::string& kind) {
+  const std::string prefix = "." + name + "." + kind + "-";
+  if (entry.rfind(prefix, 0) != 0) return 0;
+  const char* p = entry.c_str() + prefix.size();
+  char* end = nullptr;
+  const long pid = std::strtol(p, &end, 10);
+  return end != p && *end == '-' && pid > 0 ? static_cast<pid_t>(pid) : 0;
+}
+
+// Whether the process that made a temporary is gone (so the temporary is stale).
+bool owner_gone(pid_t pid) {
+  return pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 }  // namespace
+
+void recover_folder(const std::string& dir) {
+  fs::path dest = fs::path(dir);
+  if (dest.filename().empty()) dest = dest.parent_path();
+  const fs::path parent = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
+  const std::string name = dest.filename().string();
+  std::error_code ec;
+  std::vector<fs::path> stale_new, stale_old;
+  for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    if (const pid_t pid = temp_owner(entry, name, "tmp"); pid && owner_gone(pid))
+      stale_new.push_back(it->path());
+    else if (const pid_t old = temp_owner(entry, name, "old"); old && owner_gone(old))
+      stale_old.push_back(it->path());
+  }
+  if (ec) return;  // an unreadable parent: nothing to recover, and the caller's error says why
+  // A ".old-" folder is a complete folder the fallback of write_folder_atomic moved aside: with
+  // `dest` missing (killed between its two renames) it is the latest complete one.
+  if (!stale_old.empty() && !fs::exists(dest, ec)) {
+    fs::rename(stale_old.back(), dest, ec);
+    if (!ec) {
+      stale_old.pop_back();
+      io::sync_folder(parent.string());
+    }
+  }
+  // ".tmp-" folders are half-filled new ones, or after an exchange the previous one being removed.
+  for (const auto& p : stale_new) fs::remove_all(p, ec);
+  for (const auto& p : stale_old) fs::remove_all(p, ec);
+}
 
 void write_folder_atomic(const std::string& dir,
                          const std::function<void(const std::string& temp)>& fill) {
@@ -134,24 +200,48 @@ void write_folder_atomic(const std::string& dir,
   if (dest.filename().empty()) dest = dest.parent_path();
   const fs::path parent = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
   const std::string name = dest.filename().string();
+  recover_folder(dest.string());
   const fs::path temp = parent / ("." + name + ".tmp-" + unique_suffix());
   std::error_code ec;
   fs::create_directory(temp, ec);
   ATTEND_CHECK(!ec, "cannot create folder '{}': {}", temp.string(), ec.message());
+  const bool replacing = fs::exists(dest);
   try {
-    fill(temp.string());
-    fs::path old;
-    if (fs::exists(dest)) {
-      old = parent / ("." + name + ".old-" + unique_suffix());
+    try {
+      fill(temp.string());
+      io::sync_tree(temp.string());  // every file and entry on disk before the folder moves in
+    } catch (const Error& e) {
+      fail("'{}' {}: {}", dest.string(),
+           replacing ? "was not replaced (the previous one is kept)" : "was not written", e.what());
+    }
+    io::test_write_pause();
+    if (replacing) {
+      // One step: `dest` holds the previous folder or the new one at every instant.
+      if (exchange_paths(temp.string(), dest.string()) == 0) {
+        io::sync_folder(parent.string());
+        fs::remove_all(temp, ec);  // now the previous folder
+        return;
+      }
+      const int err = errno;
+      ATTEND_CHECK(err == EINVAL || err == ENOSYS, "cannot replace '{}': {}", dest.string(),
+                   std::strerror(err));
+      // No exchange here: two renames. A process killed between them leaves `dest` missing and
+      // the previous folder as ".NAME.old-PID-HEX", which recover_folder() puts back.
+      const fs::path old = parent / ("." + name + ".old-" + unique_suffix());
       fs::rename(dest, old, ec);
       ATTEND_CHECK(!ec, "cannot replace '{}': {}", dest.string(), ec.message());
+      fs::rename(temp, dest, ec);
+      if (ec) {
+        fs::rename(old, dest);
+        fail("cannot rename '{}' to '{}': {}", temp.string(), dest.string(), ec.message());
+      }
+      io::sync_folder(parent.string());
+      fs::remove_all(old, ec);
+      return;
     }
     fs::rename(temp, dest, ec);
-    if (ec) {
-      if (!old.empty()) fs::rename(old, dest);
-      fail("cannot rename '{}' to '{}': {}", temp.string(), dest.string(), ec.message());
-    }
-    if (!old.empty()) fs::remove_all(old, ec);
+    ATTEND_CHECK(!ec, "cannot rename '{}' to '{}': {}", temp.string(), dest.string(), ec.message());
+    io::sync_folder(parent.string());
   } catch (...) {
     fs::remove_all(temp, ec);
     throw;

@@ -49,11 +49,19 @@ std::shared_ptr<models::ForecastModel> load_checkpoint_model(const CheckpointInf
 void write_checkpoint_files(const std::string& dir, const nn::Module& model, const RunConfig& cfg,
                             const nlohmann::json& scalers);
 
-// Creates a fresh temporary folder beside `dir`, calls fill(temp) and renames it to `dir`
-// (replacing an existing folder). On any failure the temporary folder is removed and `dir` is
-// left as it was.
+// Creates a fresh temporary folder ".NAME.tmp-PID-HEX" beside `dir`, calls fill(temp), fsyncs
+// what it wrote and moves it to `dir`. An existing `dir` is swapped with it in one step
+// (renameat2 RENAME_EXCHANGE; two renames where the file system lacks it), then removed: `dir`
+// holds the previous folder or the complete new one at every instant, whenever the process dies.
+// On any failure the temporary folder is removed and `dir` is left as it was; errors name `dir`.
+// Temporaries of `dir` left by a killed process are cleaned first (recover_folder).
 void write_folder_atomic(const std::string& dir,
                          const std::function<void(const std::string& temp)>& fill);
+
+// Removes the temporaries of write_folder_atomic(dir) whose process is gone, and restores the
+// previous folder when a process killed between the two renames of the fallback left `dir`
+// missing. Best effort (silent): readers call it before reading `dir`.
+void recover_folder(const std::string& dir);
 
 // Creates `root` (and parents) when missing and checks that a folder can be made inside it;
 // throws attend::Error naming the path otherwise. `flag` names the option in the message.

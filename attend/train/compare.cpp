@@ -141,9 +141,12 @@ std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<s
   LatencyOptions lat = options.latency;
   lat.batches = {1, 32};
   std::vector<CompareRow> rows;
+  auto stopped = [&] { return options.stop && options.stop->load(); };
   for (const ValidConfig& c : configs) {
+    if (stopped()) break;
     const std::string& m = c->model.model;
     Trainer trainer(c, data, ctx);
+    trainer.set_stop_flag(options.stop);
     CompareRow row;
     row.model = m;
     row.params = trainer.model().num_parameters();
@@ -167,6 +170,7 @@ std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<s
     const double t0 = now_seconds();
     epoch_start = t0;
     TrainResult tr = trainer.train();
+    if (tr.interrupted) break;
     row.train_s = now_seconds() - t0;
     row.epochs = tr.epochs_run;
     row.epoch_train_s = loops > 0 ? loop_total / loops : 0.0;

@@ -1,6 +1,7 @@
 #pragma once
 // Several models trained and tested on the same data and split, side by side: accuracy, training
 // time, forecast latency and size (the library behind `attend compare` and `attend bench model`).
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,6 +39,9 @@ struct CompareRow {
 struct CompareOptions {
   LatencyOptions latency;                       // batches are forced to {1, 32}
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
+  // Checked between training batches and between models: when it reads true the model in
+  // training is dropped and compare_models returns the rows of those done.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Splits "A,B, C" into canonical names; empty entries, unknown and repeated names are errors.
@@ -49,7 +53,8 @@ std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
                                             const LatencyOptions& options, Context& ctx);
 
 // Trains each model of `models` with `cfg` (its model field replaced) on data loaded once, tests
-// it, and times its forecasts. The run writes no checkpoint.
+// it, and times its forecasts. The run writes no checkpoint. Stopped (options.stop): the rows of
+// the models finished before.
 std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<std::string>& models,
                                        Context& ctx, const CompareOptions& options = {});
 

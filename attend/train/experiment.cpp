@@ -43,6 +43,7 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   Trainer trainer(valid, data, ctx);
   if (const std::string note = freq_notice(*data); !note.empty()) log(note);
   ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
+  recover_folder(out.dir);  // a run killed while replacing its folder
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {
     ATTEND_CHECK(fs::exists(fs::path(resume_dir) / "state.json"),
@@ -51,35 +52,55 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
     log(fmt::format("resuming {} at epoch {}, batch {}", out.dir, trainer.epoch() + 1,
                     trainer.batch()));
   }
-  trainer.set_stop_flag(options.stop);
-  trainer.set_callbacks(options.callbacks);
-  log(fmt::format(">>>>>>>start training : {}>>>>>>>>>>>>>>>>>>>>>>>>>>", setting_name(cfg)));
-  out.train = trainer.train();
-  if (out.train.interrupted) {
-    out.interrupted = true;
+  // The run folder after every epoch and when stopped: the checkpoint of the current weights and
+  // resume/ with the position, so a run killed outright loses at most the epoch it was in.
+  auto write_resumable = [&] {
     write_folder_atomic(out.dir, [&](const std::string& tmp) {
       trainer.write_checkpoint(tmp);
       fs::create_directory(fs::path(tmp) / "resume");
       trainer.write_resume((fs::path(tmp) / "resume").string());
     });
+  };
+  TrainCallbacks callbacks = options.callbacks;
+  callbacks.on_epoch_boundary = [&, also = options.callbacks.on_epoch_boundary] {
+    write_resumable();
+    if (also) also();
+  };
+  trainer.set_stop_flag(options.stop);
+  trainer.set_callbacks(callbacks);
+  log(fmt::format(">>>>>>>start training : {}>>>>>>>>>>>>>>>>>>>>>>>>>>", setting_name(cfg)));
+  out.train = trainer.train();
+  if (out.train.interrupted) {
+    out.interrupted = true;
+    write_resumable();
     return out;
   }
-  write_folder_atomic(out.dir, [&](const std::string& tmp) { trainer.write_checkpoint(tmp); });
   log(fmt::format(">>>>>>>testing : {}<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<", setting_name(cfg)));
-  out.metrics = trainer.test(cfg.train.inverse);
-  nlohmann::json m = metrics_to_json(out.metrics);
-  m["setting"] = setting_name(cfg);
-  m["inverse"] = cfg.train.inverse;
-  m["epochs_run"] = out.train.epochs_run;
-  m["early_stopped"] = out.train.early_stopped;
-  if (trainer.data().long_format()) {
-    // Per series, in the data's order (the pooled metrics above are over every window).
-    const std::vector<Metrics> per = trainer.test_per_series(cfg.train.inverse);
-    m["series"] = nlohmann::json::object();
-    for (size_t i = 0; i < per.size(); ++i)
-      m["series"][trainer.data().series_ids[i]] = metrics_to_json(per[i]);
+  nlohmann::json m;
+  try {
+    out.metrics = trainer.test(cfg.train.inverse);
+    m = metrics_to_json(out.metrics);
+    m["setting"] = setting_name(cfg);
+    m["inverse"] = cfg.train.inverse;
+    m["epochs_run"] = out.train.epochs_run;
+    m["early_stopped"] = out.train.early_stopped;
+    if (trainer.data().long_format()) {
+      // Per series, in the data's order (the pooled metrics above are over every window).
+      const std::vector<Metrics> per = trainer.test_per_series(cfg.train.inverse);
+      m["series"] = nlohmann::json::object();
+      for (size_t i = 0; i < per.size(); ++i)
+        m["series"][trainer.data().series_ids[i]] = metrics_to_json(per[i]);
+    }
+  } catch (const Error&) {
+    // the trained weights are kept, without metrics
+    write_folder_atomic(out.dir, [&](const std::string& tmp) { trainer.write_checkpoint(tmp); });
+    throw;
   }
-  io::write_file_atomic((fs::path(out.dir) / "metrics.json").string(), m.dump(1) + "\n");
+  // The final folder (without resume/) in one step: checkpoint and metrics.json together.
+  write_folder_atomic(out.dir, [&](const std::string& tmp) {
+    trainer.write_checkpoint(tmp);
+    io::write_file_atomic((fs::path(tmp) / "metrics.json").string(), m.dump(1) + "\n");
+  });
   return out;
 }
 

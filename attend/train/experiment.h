@@ -27,8 +27,9 @@ struct ExperimentResult {
 // The run folder: <run.checkpoints>/<setting_name(cfg)>.
 std::string run_folder(const RunConfig& cfg);
 
-// Trains (or resumes), writes the checkpoint folder atomically, tests, writes metrics.json.
-// When stopped, writes the folder with resume/ (weights, optimizer, state) and returns.
+// Trains (or resumes), tests, and writes the run folder (checkpoint and metrics.json) atomically.
+// After each epoch but the last, and when stopped, the folder holds the checkpoint and resume/
+// (weights, optimizer, state) for --resume.
 ExperimentResult train_and_test(const ValidConfig& cfg, Context& ctx,
                                 const ExperimentOptions& options = {});
 

@@ -196,6 +196,7 @@ TrainResult Trainer::train() {
       break;
     }
     schedule_->epoch_end(*optimizer_, epoch_);  // TSLib: adjust_learning_rate(epoch + 1)
+    if (epoch_ < epochs && callbacks_.on_epoch_boundary) callbacks_.on_epoch_boundary();
   }
   finished_ = true;
   result.early_stopped = early_stopping_.early_stop();

@@ -37,6 +37,9 @@ struct TrainCallbacks {
   std::function<void(int epoch, int64_t batch, int64_t batches, double loss)> on_batch;
   // After each epoch's validation.
   std::function<void(const EpochReport&)> on_epoch;
+  // After each epoch but the last, once the position is the next epoch's first batch (the
+  // learning rate adjusted): a state write_resume() saves here resumes exactly.
+  std::function<void()> on_epoch_boundary;
 };
 
 struct TrainResult {

@@ -3,17 +3,23 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
+#include <thread>
 #include <vector>
 
+#include "attend/train/checkpoint.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 
@@ -422,40 +428,78 @@ namespace {
 // then sent), so attend's signal watcher takes it as soon as training starts: no race with a fast
 // machine finishing the run first. Stopping at a later batch is covered by
 // Trainer.StopAndResumeMatchesUninterrupted.
-// Runs attend with `args`, the signals `sigs` already pending when it starts (blocked in the parent
-// across fork and exec, so they arrive before training's first batch whatever the machine's speed);
-// stderr to `err`. Returns waitpid's status.
-int run_with_pending_signals(const std::string& args, const std::vector<int>& sigs,
-                             const std::string& err) {
-  // argv prepared before fork: the child only calls async-signal-safe functions
+// How start_attend runs the child.
+struct ChildSetup {
+  // Blocked in the parent across fork and exec and sent to the child: pending when attend starts,
+  // so they arrive before training's first batch whatever the machine's speed.
+  std::vector<int> pending_signals;
+  std::vector<std::string> env;  // NAME=value added to the environment
+  // RLIMIT_FSIZE in bytes, with SIGXFSZ ignored: a write past it fails with EFBIG, as on a full
+  // disk. Negative: no limit.
+  long file_size_limit = -1;
+  std::string out = "/dev/null", err = "/dev/null";
+  int err_fd = -1;  // when set, stderr goes there instead of to `err` (a pipe: no size limit)
+};
+
+// Starts attend with `args` (split at spaces) as `setup` says; returns its PID.
+pid_t start_attend(const std::string& args, const ChildSetup& setup) {
+  // argv and the environment prepared before fork: the child only calls async-signal-safe
+  // functions
   std::vector<std::string> words{bin()};
   std::istringstream split(args);
   for (std::string w; split >> w;) words.push_back(w);
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_words = setup.env;
+  env_words.push_back("OMP_WAIT_POLICY=passive");
+  std::vector<char*> envp;
+  for (auto& w : env_words) envp.push_back(w.data());
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
 
   sigset_t block, old;
   sigemptyset(&block);
-  for (int sig : sigs) sigaddset(&block, sig);
+  for (int sig : setup.pending_signals) sigaddset(&block, sig);
   EXPECT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
   pid_t pid = fork();
   if (pid == 0) {
-    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int null = ::open("/dev/null", O_WRONLY);
-    if (fd < 0 || null < 0) _exit(126);
-    dup2(null, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
+    int out = ::open(setup.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(setup.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, STDOUT_FILENO);
+    dup2(setup.err_fd >= 0 ? setup.err_fd : err, STDERR_FILENO);
+    if (setup.file_size_limit >= 0) {
+      signal(SIGXFSZ, SIG_IGN);  // kept across exec
+      const rlim_t n = static_cast<rlim_t>(setup.file_size_limit);
+      const rlimit limit{n, n};
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+    }
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   if (pid > 0)
-    for (int sig : sigs) kill(pid, sig);  // pending in the child until attend takes them
+    for (int sig : setup.pending_signals) kill(pid, sig);  // pending until attend takes them
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   EXPECT_GT(pid, 0);
+  return pid;
+}
+
+// waitpid's status of `pid`.
+int wait_for(pid_t pid) {
   int status = 0;
   if (pid > 0) waitpid(pid, &status, 0);
   return status;
+}
+
+// Runs attend with `args`, the signals `sigs` already pending when it starts; stderr to `err`.
+// Returns waitpid's status.
+int run_with_pending_signals(const std::string& args, const std::vector<int>& sigs,
+                             const std::string& err) {
+  ChildSetup setup;
+  setup.pending_signals = sigs;
+  setup.err = err;
+  return wait_for(start_attend(args, setup));
 }
 
 const std::string& stop_test_flags() {
@@ -560,4 +604,264 @@ TEST(Cli, BacktestStopsOnSigint) {
   if (fs::exists(out + "/metrics.json"))
     EXPECT_NE(read_text(out + "/metrics.json").find("\"complete\": false"), std::string::npos)
         << read_text(out + "/metrics.json");
+}
+
+namespace {
+
+// The run folder under `root` (its one entry not starting with '.'), or "" when none is there.
+std::string run_folder_in(const std::string& root) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(root, ec); !ec && it != fs::end(it); it.increment(ec))
+    if (it->path().filename().string()[0] != '.') return it->path().string();
+  return "";
+}
+
+// The entries under `root` starting with '.': temporaries of folder and file writes.
+std::vector<std::string> hidden_entries(const std::string& root) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(root))
+    if (e.path().filename().string()[0] == '.') out.push_back(e.path().filename().string());
+  return out;
+}
+
+// Every file under `dir` (relative path -> contents).
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = read_text(e.path());
+  return out;
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+// Failures recorded so far in the running test.
+int failed_parts() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count();
+}
+
+double seconds_since(const std::chrono::steady_clock::time_point& t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+// Runs attend with the file size limit `bytes` on every file it writes (stderr goes to a pipe).
+// rc: the exit code, or -1 when a signal ended it.
+Result run_with_file_size_limit(const std::string& args, long bytes) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  ChildSetup setup;
+  setup.file_size_limit = bytes;
+  setup.err_fd = fds[1];
+  const pid_t pid = start_attend(args, setup);
+  ::close(fds[1]);
+  Result r;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) r.err.append(buf, n);
+  ::close(fds[0]);
+  const int status = wait_for(pid);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// A full disk: with the file size limit below the checkpoint's size every write fails with EFBIG.
+// train exits 1 naming the file, why, and that the previous checkpoint is kept, which it is byte
+// for byte; forecast --output and backtest --out leave no half-written or temporary file; an
+// error message that cannot be written either still ends in exit 1.
+TEST(Cli, FullDiskIsAClearErrorAndKeepsThePreviousCheckpoint) {
+  const std::string root = work() + "/full";
+  const std::string flags = "train " + kTiny + "--root_path " + tiny_csv_dir() +
+                            " --train_epochs 2 --checkpoints " + root;
+  Result first = run(flags);
+  ASSERT_EQ(first.rc, 0) << first.err;
+  const std::string dir = run_folder_in(root);
+  const auto before = snapshot(dir);
+  ASSERT_GT(before.at("weights.safetensors").size(), 1000u);
+
+  Result r = run_with_file_size_limit(flags, 1000);
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("error: '" + dir + "' was not replaced (the previous one is kept)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("weights.safetensors' failed: File too large"), std::string::npos) << r.err;
+  EXPECT_EQ(snapshot(dir), before);
+  EXPECT_TRUE(hidden_entries(root).empty());
+  EXPECT_EQ(last_line(run("test --checkpoint " + dir + " --root_path " + tiny_csv_dir()).out),
+            last_line(first.out));
+
+  const std::string out = work() + "/full_out";
+  fs::create_directories(out);
+  r = run_with_file_size_limit("forecast --checkpoint " + dir + " --input " + tiny_csv_dir() +
+                                   "/tiny.csv --output " + out + "/fc.csv",
+                               200);
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("fc.csv' failed: File too large"), std::string::npos) << r.err;
+  r = run_with_file_size_limit(
+      "backtest --checkpoint " + dir + " --root_path " + tiny_csv_dir() + " --out " + out + "/bt",
+      200);
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+  // files are complete or absent (backtest's cutoffs.csv fits under the limit): no temporaries
+  for (const auto& [name, text] : snapshot(out))
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+  EXPECT_FALSE(fs::exists(out + "/fc.csv"));
+
+  ChildSetup tiny;  // stderr in a file under the limit too: the message itself fails
+  tiny.file_size_limit = 10;
+  tiny.err = work() + "/full_err.txt";
+  const int status =
+      wait_for(start_attend("forecast --checkpoint " + dir + " --input " + tiny_csv_dir() +
+                                "/tiny.csv --output " + out + "/fc.csv",
+                            tiny));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+}
+
+// Crash safety (docs/reliability.md, "Crash safety"): `attend train` killed with SIGKILL at a
+// random moment after its first checkpoint leaves a run folder whose checkpoint loads, and
+// `--resume` (when the run had not finished) ends on the uninterrupted run's metrics line.
+// ATTEND_TEST_SLOW_WRITES=10 makes every file and folder write pause 10 ms before it is put in
+// place, so most kills land inside a write. ATTEND_CRASH_TRIALS (20) sets the number of trials,
+// ATTEND_CRASH_SEED replays the random delays of a failed run.
+TEST(Cli, CrashTrials) {
+  const int trials = env_int("ATTEND_CRASH_TRIALS", 20);
+  const unsigned seed = static_cast<unsigned>(env_int("ATTEND_CRASH_SEED", std::random_device{}()));
+  std::mt19937 random(seed);
+  const std::string flags =
+      "train " + kTiny + "--root_path " + tiny_csv_dir() + " --train_epochs 6 --patience 100";
+  ChildSetup slow;
+  slow.env = {"ATTEND_TEST_SLOW_WRITES=10"};
+
+  // Starts a slowed run into `root` and waits for its first checkpoint; returns its PID, or -1
+  // when the run folder did not appear within a minute.
+  auto start_until_first_checkpoint = [&](const std::string& root, const std::string& out) {
+    slow.out = out;
+    const pid_t pid = start_attend(flags + " --checkpoints " + root, slow);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (run_folder_in(root).empty()) {
+      if (seconds_since(t0) > 60) {
+        kill(pid, SIGKILL);
+        wait_for(pid);
+        return pid_t{-1};
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return pid;
+  };
+
+  // The reference: the same run uninterrupted, and how long it goes on after its first checkpoint.
+  const std::string ref_root = work() + "/crash_ref";
+  const pid_t ref = start_until_first_checkpoint(ref_root, work() + "/crash_ref_out.txt");
+  ASSERT_GT(ref, 0);
+  const auto t_ref = std::chrono::steady_clock::now();
+  ASSERT_EQ(wait_for(ref), 0);
+  const double tail_s = seconds_since(t_ref);
+  const std::string want = last_line(read_text(work() + "/crash_ref_out.txt"));
+  ASSERT_EQ(want.rfind("mse:", 0), 0u) << want;
+
+  int in_file_write = 0, in_folder_write = 0, between_writes = 0, finished = 0, failures = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    SCOPED_TRACE(fmt::format("trial {} of ATTEND_CRASH_SEED={}", trial, seed));
+    const int before = failed_parts();
+    const std::string root = fmt::format("{}/crash_{}", work(), trial);
+    const pid_t pid = start_until_first_checkpoint(root, "/dev/null");
+    ASSERT_GT(pid, 0) << "no checkpoint within a minute";
+    const double delay = std::uniform_real_distribution<double>(0, 1.1 * tail_s)(random);
+    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    kill(pid, SIGKILL);
+    const int status = wait_for(pid);
+    const bool killed = WIFSIGNALED(status);
+    EXPECT_TRUE(killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) << status;
+
+    // Where the kill landed: a temporary folder beside the run folder (holding a temporary file:
+    // inside a file write), or none.
+    bool temp_file = false;
+    const std::vector<std::string> temps = hidden_entries(root);
+    for (const auto& t : temps)
+      for (const auto& e : fs::recursive_directory_iterator(root + "/" + t))
+        temp_file |= e.path().filename().string().find(".tmp.") != std::string::npos;
+    if (!killed)
+      ++finished;
+    else if (temp_file)
+      ++in_file_write;
+    else if (!temps.empty())
+      ++in_folder_write;
+    else
+      ++between_writes;
+
+    const std::string dir = run_folder_in(root);
+    ASSERT_FALSE(dir.empty());
+    try {
+      attend::Context ctx({.threads = 1});
+      const auto info = attend::train::read_checkpoint(dir);
+      attend::train::load_checkpoint_model(info, "h", ctx);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the checkpoint in " << dir << " does not load: " << e.what();
+    }
+    EXPECT_TRUE(hidden_entries(root).empty());  // read_checkpoint cleaned the killed temporaries
+    if (fs::exists(dir + "/resume/state.json")) {
+      Result resumed = run(flags + " --checkpoints " + root + " --resume");
+      EXPECT_EQ(resumed.rc, 0) << resumed.err;
+      EXPECT_EQ(last_line(resumed.out), want);
+    }
+    EXPECT_TRUE(fs::exists(dir + "/metrics.json"));
+    EXPECT_FALSE(fs::exists(dir + "/resume"));
+    failures += failed_parts() > before;
+    if (failures == 0) fs::remove_all(root);
+  }
+  const std::string summary = fmt::format(
+      "{} trials, {} failures: killed inside a file write {}, inside a folder write {}, between "
+      "writes {}, finished first {} (seed {})",
+      trials, failures, in_file_write, in_folder_write, between_writes, finished, seed);
+  std::printf("%s\n", summary.c_str());
+  RecordProperty("summary", summary);
+}
+
+// `attend compare` stops cleanly on SIGINT and SIGTERM (pending from the start): exit 130 or 143,
+// a line saying how many models were done, and no table for none.
+TEST(Cli, CompareStopsOnSigintAndSigterm) {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const std::string out = work() + "/cmp_stop_" + std::to_string(sig);
+    const std::string err = out + "_err.txt";
+    const int status = run_with_pending_signals(
+        "compare --models DLinear,PatchTST " + kTiny.substr(kTiny.find("--data ")) +
+            "--root_path " + tiny_csv_dir() + " --train_epochs 1 --repeats 1 --out " + out,
+        {sig}, err);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << read_text(err);
+    EXPECT_NE(read_text(err).find(sig == SIGINT ? "interrupted: stopped after 0 of 2 models"
+                                                : "terminated: stopped after 0 of 2 models"),
+              std::string::npos)
+        << read_text(err);
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+// `attend explain` stops cleanly on SIGTERM and SIGINT (pending from the start): exit 143 or 130,
+// a line saying so, and no report.html.
+TEST(Cli, ExplainStopsOnSigtermAndSigint) {
+  const std::string root = work() + "/explain_stop";
+  Result r = run(stop_test_flags() + " --train_epochs 1 --checkpoints " + root);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string dir = run_folder_in(root);
+  for (const int sig : {SIGTERM, SIGINT}) {
+    const std::string out = root + "_out_" + std::to_string(sig);
+    const std::string err = out + "_err.txt";
+    const int status = run_with_pending_signals("explain --checkpoint " + dir + " --root_path " +
+                                                    tiny_csv_dir() + " --threads 1 --out " + out,
+                                                {sig}, err);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << read_text(err);
+    EXPECT_NE(read_text(err).find(sig == SIGINT ? "interrupted: stopped after writing"
+                                                : "terminated: stopped after writing"),
+              std::string::npos)
+        << read_text(err);
+    EXPECT_FALSE(fs::exists(out + "/report.html"));
+  }
+  Result done = run("explain --checkpoint " + dir + " --root_path " + tiny_csv_dir() +
+                    " --threads 1 --max_batches 1 --out " + root + "_out");
+  EXPECT_EQ(done.rc, 0) << done.err;
+  EXPECT_TRUE(fs::exists(root + "_out/report.html"));
 }
