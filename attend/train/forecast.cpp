@@ -86,12 +86,13 @@ std::vector<float> known_future(const data::CsvTable* future, const std::vector<
     ATTEND_CHECK(it != row_at.end(),
                  "{}: --future has no row{} for forecast step {} of {} ({}); it needs a row for "
                  "each of the {} steps after the input's last",
-                 future->source, in_series, j + 1, P, data::format_timestamp(steps[j]), P);
+                 future->source, in_series, j + 1, P,
+                 data::format_timestamp(steps[j], future->date_format), P);
     for (size_t k = 0; k < known.size(); ++k) {
       const double v = future->at(it->second, idx[k]);
       ATTEND_CHECK(std::isfinite(v), "{}:{}: --future: column '{}'{}: missing value at {}",
                    future->source, future->lines[it->second], columns[known[k]], in_series,
-                   data::format_timestamp(steps[j]));
+                   data::format_timestamp(steps[j], future->date_format));
       const float x = static_cast<float>(scaler.transform_value(v, known[k]));
       ATTEND_CHECK(std::isfinite(x), "{}:{}: --future: column '{}': {} is beyond float32's range",
                    future->source, future->lines[it->second], columns[known[k]], v);

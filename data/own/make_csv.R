@@ -19,3 +19,13 @@ holes <- (gaps$unique_id == "nottem" & gaps$ds %in% sprintf("1925-%02d-01", 3:7)
          (gaps$unique_id == "AirPassengers" & gaps$ds %in% c("1952-06-01", "1952-07-01"))
 gaps$y[holes] <- NA
 write.csv(gaps, "data/own/monthly_gaps.csv", row.names = FALSE, quote = FALSE, na = "")
+
+# Seatbelts: UK road casualties 1969-1984 (monthly), with `law` (1 from February 1983, when the
+# front seat-belt law took effect): a covariate whose future is known in advance.
+sb <- datasets::Seatbelts
+t <- time(sb)
+seatbelts <- data.frame(date = sprintf("%04d-%02d-01", as.integer(floor(t + 1e-6)), as.integer(cycle(sb))),
+                        PetrolPrice = as.numeric(sb[, "PetrolPrice"]),
+                        law = as.numeric(sb[, "law"]),
+                        drivers = as.numeric(sb[, "drivers"]))
+write.csv(seatbelts, "data/own/seatbelts.csv", row.names = FALSE, quote = FALSE)
