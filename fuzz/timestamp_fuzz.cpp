@@ -1,7 +1,8 @@
 // Fuzzes timestamp and frequency text (attend/data/calendar.h): every line of the input through
 // parse_timestamp under each DateOrder, a TimestampColumn per DateOrder over all lines (as the
-// CSV reader reads a time column), and parse_freq. What parses is formatted back and stepped
-// forward. attend::Error is the normal answer to bad text; anything else is a finding.
+// CSV reader reads a time column), and parse_freq up to the first line that is not a frequency.
+// What parses is formatted back and stepped forward. attend::Error is the normal answer to bad
+// text; anything else is a finding.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -37,14 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const attend::Error&) {
     }
   }
-  for (std::string_view line : lines) {
-    try {
+  try {  // up to the first line that is not a frequency (an error per line would cost the most)
+    for (std::string_view line : lines) {
       const Frequency freq = parse_freq(line);
       (void)freq_alias(freq);
       (void)freq_description(freq);
       for (int64_t t : future_timestamps(last, 2, freq)) (void)format_timestamp(t);
-    } catch (const attend::Error&) {
     }
+  } catch (const attend::Error&) {
   }
   try {
     (void)parse_date_order(text);
