@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages attend needs to build, test and run (only those missing).
-# Usage: scripts/install_deps.sh [--bench]   (--bench adds PyTorch and OpenBLAS for the comparison scripts)
+# Usage: scripts/install_deps.sh [--bench] [--fuzz]
+#   --bench adds PyTorch and OpenBLAS for the comparison scripts; --fuzz adds clang-14 and its
+#   sanitizer and libFuzzer runtimes (libclang-rt-14-dev) for scripts/fuzz.sh.
 set -euo pipefail
 
 # ocl-icd-opencl-dev: Debian's dnnl-config.cmake asks for OpenCL (only a Recommends of libdnnl-dev).
@@ -8,9 +10,13 @@ packages=(build-essential cmake ninja-build ccache pkg-config
           libdnnl-dev ocl-icd-opencl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
           libhowardhinnant-date-dev libcairo2-dev libgtest-dev libgmock-dev libbenchmark-dev
           libomp-dev python3 python3-numpy)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch libopenblas0-openmp)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(python3-torch libopenblas0-openmp) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "usage: scripts/install_deps.sh [--bench] [--fuzz]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "attend/base/error.h"
+#include "attend/base/utf8.h"
 
 namespace attend::data {
 namespace {
@@ -183,6 +184,9 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
   for (size_t j = 0; j < table.header.size(); ++j) {
     const std::string& name = table.header[j];
     if (name.empty()) fail("{}:{}: column {}: empty column name", source, header_line, j + 1);
+    if (!is_utf8(name))
+      fail("{}:{}: column {}: the name is not UTF-8 text (save the file as UTF-8)", source,
+           header_line, j + 1);
     if (!seen.insert(name).second)
       fail("{}:{}: column {}: duplicate column name '{}'", source, header_line, j + 1, shown(name));
   }
@@ -249,6 +253,9 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
       id.assign(rec.cells[id_col]);
       if (id.empty())
         fail("{}:{}: column '{}': empty series id", source, rec.line, shown(table.id_column));
+      if (!is_utf8(id))
+        fail("{}:{}: column '{}': the series id is not UTF-8 text (save the file as UTF-8)", source,
+             rec.line, shown(table.id_column));
     }
     for (size_t j = 0; j < nfields; ++j) {
       const std::string_view cell = rec.cells[j];

@@ -21,15 +21,54 @@ namespace fs = std::filesystem;
 
 namespace attend::train {
 
+nlohmann::json parse_json(std::string_view text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON ({})", source, e.what());
+  }
+}
+
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   ATTEND_CHECK(in.good(), "{}: cannot open ({})", path, std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
+  return parse_json(ss.str(), path);
+}
+
+RunConfig checkpoint_config(const nlohmann::json& j, const std::string& source) {
+  RunConfig cfg = run_config_from_json(j, source);
   try {
-    return nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON ({})", path, e.what());
+    (void)ValidConfig(cfg);  // values of the right type but out of range, named
+  } catch (const Error& e) {
+    fail("{}: {}", source, e.what());
+  }
+  return cfg;
+}
+
+void read_scalers(const nlohmann::json& sj, const std::string& source, CheckpointInfo& info) {
+  if (sj.is_object() && sj.contains("series")) {
+    const nlohmann::json& series = sj.at("series");
+    ATTEND_CHECK(series.is_object() && !series.empty(),
+                 "{}: 'series' must be an object of series id -> scaler", source);
+    for (const char* key : {"id_col", "time_col"})
+      ATTEND_CHECK(sj.contains(key) && sj.at(key).is_string(), "{}: needs a string '{}'", source,
+                   key);
+    info.id_column = sj.at("id_col").get<std::string>();
+    info.time_column = sj.at("time_col").get<std::string>();
+    for (const auto& [id, js] : series.items()) {
+      info.series_ids.push_back(id);
+      info.series_scalers.push_back(
+          data::StandardScaler::from_json(js, source + ": series '" + id + "'"));
+      ATTEND_CHECK(info.series_scalers.back().columns() == info.series_scalers[0].columns(),
+                   "{}: series '{}' has other columns than series '{}'", source, id,
+                   info.series_ids[0]);
+    }
+    info.columns = info.series_scalers[0].columns();
+  } else {
+    info.scaler = data::StandardScaler::from_json(sj, source);
+    info.columns = info.scaler.columns();
   }
 }
 
@@ -47,35 +86,8 @@ CheckpointInfo read_checkpoint(const std::string& dir) {
                cfg_path);
   ATTEND_CHECK(fs::exists(scaler_path), "{}: missing", scaler_path);
   ATTEND_CHECK(fs::exists(weights_path), "{}: missing", weights_path);
-  info.config = run_config_from_json(read_json_file(cfg_path), cfg_path);
-  try {
-    (void)ValidConfig(info.config);  // values of the right type but out of range, named
-  } catch (const Error& e) {
-    fail("{}: {}", cfg_path, e.what());
-  }
-  const nlohmann::json sj = read_json_file(scaler_path);
-  if (sj.is_object() && sj.contains("series")) {
-    const nlohmann::json& series = sj.at("series");
-    ATTEND_CHECK(series.is_object() && !series.empty(),
-                 "{}: 'series' must be an object of series id -> scaler", scaler_path);
-    for (const char* key : {"id_col", "time_col"})
-      ATTEND_CHECK(sj.contains(key) && sj.at(key).is_string(), "{}: needs a string '{}'",
-                   scaler_path, key);
-    info.id_column = sj.at("id_col").get<std::string>();
-    info.time_column = sj.at("time_col").get<std::string>();
-    for (const auto& [id, js] : series.items()) {
-      info.series_ids.push_back(id);
-      info.series_scalers.push_back(
-          data::StandardScaler::from_json(js, scaler_path + ": series '" + id + "'"));
-      ATTEND_CHECK(info.series_scalers.back().columns() == info.series_scalers[0].columns(),
-                   "{}: series '{}' has other columns than series '{}'", scaler_path, id,
-                   info.series_ids[0]);
-    }
-    info.columns = info.series_scalers[0].columns();
-  } else {
-    info.scaler = data::StandardScaler::from_json(sj, scaler_path);
-    info.columns = info.scaler.columns();
-  }
+  info.config = checkpoint_config(read_json_file(cfg_path), cfg_path);
+  read_scalers(read_json_file(scaler_path), scaler_path, info);
   return info;
 }
 

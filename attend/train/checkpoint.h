@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "attend/data/scaler.h"
 #include "attend/models/model.h"
@@ -35,6 +36,12 @@ nlohmann::json scalers_to_json(const data::ForecastData& data);
 // config keys, values of the wrong type and values a flag would refuse are errors naming the file
 // and the key; run.py keys attend does not use are ignored.
 CheckpointInfo read_checkpoint(const std::string& dir);
+
+// The pieces of read_checkpoint, for text already in memory: a checkpoint's config.json (read,
+// then validated; errors name `source` and the key) and its scaler.json (sets info's columns and
+// its scaler, or its series' scalers in long format).
+RunConfig checkpoint_config(const nlohmann::json& j, const std::string& source);
+void read_scalers(const nlohmann::json& j, const std::string& source, CheckpointInfo& info);
 
 // The config resolved against the scaler's columns (enc_in/dec_in/c_out 0 become their count, TFT
 // column names their indices).
@@ -69,5 +76,7 @@ void ensure_writable_folder(const std::string& root, const std::string& flag);
 
 // Reads a whole JSON file; errors name the file.
 nlohmann::json read_json_file(const std::string& path);
+// Parses JSON text; errors name `source`.
+nlohmann::json parse_json(std::string_view text, const std::string& source);
 
 }  // namespace attend::train

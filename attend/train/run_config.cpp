@@ -9,6 +9,7 @@
 #include <map>
 
 #include "attend/base/error.h"
+#include "attend/base/utf8.h"
 #include "attend/data/csv.h"
 #include "attend/data/time_features.h"
 #include "attend/models/model.h"
@@ -758,6 +759,9 @@ void set_option(RunConfig& c, std::string_view name, const json& v, const std::s
   const std::string what = source.empty() ? "--" + std::string(name) : source;
   ATTEND_CHECK(o != nullptr, "{}: unknown key '{}' (neither an attend nor a TSLib run.py flag)",
                source.empty() ? std::string("flags") : source, name);
+  // Text from a command line may be any bytes; config.json can only hold UTF-8.
+  ATTEND_CHECK(!v.is_string() || is_utf8(v.get_ref<const std::string&>()),
+               "{}: the value is not UTF-8 text", what);
   check_kind(o->kind, v, what);
   if (!o->member) return;
   assign(o->member(c), v, what);

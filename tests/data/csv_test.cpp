@@ -9,6 +9,7 @@
 #include <random>
 
 #include "attend/base/error.h"
+#include "attend/base/utf8.h"
 #include "attend/data/csv.h"
 #include "attend/data/dataset.h"
 #include "support/data_args.h"
@@ -168,6 +169,36 @@ TEST(CsvErrors, NotANumber) {
               std::string::npos)
         << bad;
   }
+}
+
+// A Latin-1 header or series id read fine but failed at the end of training, when scaler.json
+// was written (nlohmann's type_error 316, not an attend::Error); found while writing the CSV
+// fuzz target (fuzz/csv_fuzz.cpp), which now writes the names as JSON.
+TEST(CsvErrors, NamesAndSeriesIdsMustBeUtf8) {
+  std::string m = error_of([&] { parse_csv("date,T\xe9mp\n2020-01-01,1\n", "l1.csv"); });
+  EXPECT_NE(m.find("l1.csv:1: column 2: the name is not UTF-8 text"), std::string::npos) << m;
+  m = error_of([&] { parse_csv("unique_id,ds,y\na,2020-01-01,1\n\xff,2020-01-01,2\n", "id.csv"); });
+  EXPECT_NE(m.find("id.csv:3: column 'unique_id': the series id is not UTF-8 text"),
+            std::string::npos)
+      << m;
+  const CsvTable t =
+      parse_csv("unique_id,ds,Temp\xc3\xa9rature\n\xe6\x97\xa5,2020-01-01,1\n", "u.csv");
+  EXPECT_EQ(t.columns[0], "Temp\xc3\xa9rature");
+  EXPECT_EQ(t.ids[0], "\xe6\x97\xa5");
+}
+
+TEST(Utf8, AcceptsWhatJsonCanWrite) {
+  for (const char* ok : {"", "plain", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                         "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"})
+    EXPECT_TRUE(is_utf8(ok)) << ok;
+  // lone continuation, overlong forms, surrogates, above U+10FFFF, cut sequences, Latin-1
+  for (const char* bad :
+       {"\x80", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xed\xa0\x80",
+        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xc3", "\xe2\x82",
+        "a\xe9"
+        "b",
+        "\xff"})
+    EXPECT_FALSE(is_utf8(bad)) << bad;
 }
 
 TEST(CsvErrors, EmptyCell) {

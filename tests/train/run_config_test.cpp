@@ -120,6 +120,21 @@ TEST(OptionTable, WrongTypesNameTheKey) {
             std::string::npos);
 }
 
+// A command-line value that is not UTF-8 (`--model_id $'\xff'`) was taken, and writing
+// config.json then failed with nlohmann's type_error 316 after training; under a kind that
+// rejects it, the message's dump threw the same (fuzz/flags_fuzz.cpp).
+TEST(OptionTable, TextValuesMustBeUtf8) {
+  RunConfig c;
+  for (const char* name : {"model_id", "seq_len", "static_columns", "quantiles", "use_gpu"}) {
+    const std::string m = error_of([&] { set_option(c, name, "a\xff", std::string("--") + name); });
+    EXPECT_NE(m.find(std::string("--") + name + ": the value is not UTF-8 text"), std::string::npos)
+        << m;
+  }
+  set_option(c, "model_id", "\xe6\x97\xa5", "--model_id");
+  EXPECT_EQ(c.run.model_id, "\xe6\x97\xa5");
+  EXPECT_NE(run_config_to_json(c).dump().find("\xe6\x97\xa5"), std::string::npos);
+}
+
 TEST(ValidConfig, ChecksOnceAndNamesTheFlag) {
   RunConfig c;
   c.model.seq_len = 0;
