@@ -40,6 +40,10 @@ StopSignals::StopSignals() {
   sigfillset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old_int_);
   sigaction(SIGTERM, &sa, &old_term_);
+  // A signal already pending (sent before the command began its work) counts at once, not when
+  // the watcher thread first runs, which under load can be after a short job has finished.
+  const timespec now{0, 0};
+  if (const int sig = sigtimedwait(&set_, nullptr, &now); sig > 0) on_signal(sig);
   watcher_ = std::thread([this] { watch(); });  // inherits the blocked mask
 }
 
