@@ -324,4 +324,66 @@ std::string csv_field(const std::string& text) {
   return out + "\"";
 }
 
+CsvTable make_table(TableColumns in, const CsvOptions& options) {
+  const std::string& src = in.source;
+  const size_t rows = in.timestamps.size(), ncols = in.columns.size();
+  ATTEND_CHECK(rows > 0, "{}: no rows", src);
+  ATTEND_CHECK(in.values.size() == rows * ncols, "{}: {} values for {} rows of {} columns", src,
+               in.values.size(), rows, ncols);
+  ATTEND_CHECK(in.id_column.empty() ? in.ids.empty() : in.ids.size() == rows,
+               "{}: {} series ids for {} rows", src, in.ids.size(), rows);
+  ATTEND_CHECK(ncols > 0, "{}: no value columns besides '{}'", src, shown(in.time_column));
+  CsvTable t;
+  t.source = src;
+  t.time_column = std::move(in.time_column);
+  t.id_column = std::move(in.id_column);
+  t.header.push_back(t.time_column);
+  if (!t.id_column.empty()) t.header.push_back(t.id_column);
+  t.header.insert(t.header.end(), in.columns.begin(), in.columns.end());
+  std::unordered_set<std::string_view> seen;
+  for (const std::string& name : t.header) {
+    ATTEND_CHECK(!name.empty(), "{}: empty column name", src);
+    ATTEND_CHECK(is_utf8(name), "{}: a column name is not UTF-8 text", src);
+    ATTEND_CHECK(seen.insert(name).second, "{}: duplicate column name '{}'", src, shown(name));
+  }
+  t.columns = std::move(in.columns);
+  t.timestamps = std::move(in.timestamps);
+  t.ids = std::move(in.ids);
+  t.values = std::move(in.values);
+  t.lines.resize(rows);
+  std::unordered_map<std::string_view, int64_t> last;  // series -> its previous row
+  for (size_t r = 0; r < rows; ++r) {
+    t.lines[r] = static_cast<int64_t>(r);
+    const std::string_view id = t.ids.empty() ? std::string_view() : t.ids[r];
+    if (!t.ids.empty()) {
+      ATTEND_CHECK(!id.empty(), "{}:{}: column '{}': empty series id", src, r, shown(t.id_column));
+      ATTEND_CHECK(is_utf8(id), "{}:{}: column '{}': the series id is not UTF-8 text", src, r,
+                   shown(t.id_column));
+    }
+    auto [it, first] = last.try_emplace(id, static_cast<int64_t>(r));
+    if (!first) {
+      const int64_t prev = t.timestamps[it->second], ts = t.timestamps[r];
+      if (ts <= prev)
+        fail("{}:{}: column '{}': {} {} row {}'s {} (timestamps must be strictly increasing{})",
+             src, r, shown(t.time_column), format_timestamp(ts),
+             ts == prev ? "duplicates" : "is earlier than", it->second, format_timestamp(prev),
+             t.ids.empty() ? std::string() : " within series '" + shown(id) + "'");
+      it->second = static_cast<int64_t>(r);
+    }
+    for (size_t c = 0; c < ncols; ++c) {
+      const double v = t.values[r * ncols + c];
+      if (std::isnan(v)) {
+        if (!options.allow_missing)
+          fail("{}:{}: column '{}': missing value{}", src, r, shown(t.columns[c]),
+               options.missing_hint.empty() ? "" : " (" + options.missing_hint + ")");
+        ++t.missing;
+      } else {
+        ATTEND_CHECK(std::isfinite(v), "{}:{}: column '{}': {} is not a finite number", src, r,
+                     shown(t.columns[c]), v);
+      }
+    }
+  }
+  return t;
+}
+
 }  // namespace attend::data

@@ -57,6 +57,23 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 CsvTable parse_csv(std::string_view text, const std::string& source,
                    const CsvOptions& options = {});
 
+// The columns of a table held in memory (a pandas DataFrame, numpy arrays), for make_table.
+struct TableColumns {
+  std::string source;                // what the data is, in messages ("DataFrame")
+  std::string time_column;           // the time column's name
+  std::string id_column;             // the series-id column's name; "" for a wide table
+  std::vector<std::string> columns;  // the numeric columns' names
+  std::vector<int64_t> timestamps;   // (rows) seconds since 1970 UTC
+  std::vector<std::string> ids;      // (rows) series id of each row; empty for a wide table
+  std::vector<double> values;        // (rows, columns.size()) row-major; NaN: missing
+};
+
+// A table from columns in memory, with parse_csv's checks: names non-empty, UTF-8 and unique;
+// series ids non-empty UTF-8; timestamps strictly increasing within each series; values finite,
+// NaN only with options.allow_missing. Row r (0-based position) is line r in later messages
+// ("DataFrame:12: column 'y': ..."). Timestamps are written back as "YYYY-MM-DD HH:MM:SS".
+CsvTable make_table(TableColumns in, const CsvOptions& options = {});
+
 // A CSV field as written: quoted (with "" escapes) when it holds a comma, quote or line break.
 std::string csv_field(const std::string& text);
 

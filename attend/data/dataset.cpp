@@ -77,9 +77,11 @@ CsvOptions csv_options(const DataConfig& config) {
 }
 
 ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample,
-                                const std::function<void(const std::string&)>& log) {
+                                const std::function<void(const std::string&)>& log,
+                                const CsvTable* table) {
   validate(config, sample);
   protocol_of(config.data);
+  if (table) return make_forecast_data(*table, config, sample, log);
   const std::string path = (std::filesystem::path(config.root_path) / config.data_path).string();
   return make_forecast_data(read_csv(path, csv_options(config)), config, sample, log);
 }

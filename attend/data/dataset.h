@@ -139,10 +139,13 @@ struct ForecastData {
   const ForecastSplit& split(std::string_view name) const;
 };
 
-// Reads root_path/data_path once and builds the three splits of `sample`-shaped windows.
-// `log` receives one-line notices (series skipped under skip_short); may be empty.
+// Reads root_path/data_path once, or takes `table` when given (data held in memory, such as a
+// DataFrame: root_path and data_path are then unused), and builds the three splits of
+// `sample`-shaped windows. `log` receives one-line notices (series skipped under skip_short); may
+// be empty.
 ForecastData load_forecast_data(const DataConfig& config, const SampleConfig& sample,
-                                const std::function<void(const std::string&)>& log = {});
+                                const std::function<void(const std::string&)>& log = {},
+                                const CsvTable* table = nullptr);
 
 // The CSV reading options a DataConfig asks for (time and id columns, missing values, date
 // order).

@@ -912,7 +912,8 @@ ExplainResult explain_checkpoint(const std::string& dir, const train::ValidConfi
   ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
   ATTEND_CHECK(models::model_info(valid->model.model).has_attention, "{}",
                no_attention_message(valid->model.model));
-  const data::ForecastData data = data::load_forecast_data(valid->data, valid->model);
+  const data::ForecastData data =
+      data::load_forecast_data(valid->data, valid->model, {}, options.table);
   ATTEND_CHECK(valid->model.enc_in == data.channels(),
                "[explain] the checkpoint reads {} variables but {} selects {} ({})",
                valid->model.enc_in, data.source, data.channels(),

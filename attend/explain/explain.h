@@ -35,6 +35,8 @@ struct ExplainOptions {
   // returns there (ExplainResult::interrupted), the files written so far complete, without
   // report.html.
   const std::atomic<bool>* stop = nullptr;
+  // explain_checkpoint: the data in memory (a DataFrame) instead of the file the config names.
+  const data::CsvTable* table = nullptr;
 };
 
 struct ExplainResult {

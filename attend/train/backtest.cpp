@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "attend/base/error.h"
 #include "attend/data/csv.h"
@@ -105,7 +106,7 @@ BacktestResult backtest_checkpoint(const ValidConfig& cfg, const BacktestOptions
   const std::string weights = (fs::path(o.checkpoint) / "weights.safetensors").string();
   ATTEND_CHECK(fs::exists(weights), "--checkpoint: {} is missing (no trained checkpoint in '{}')",
                weights, o.checkpoint);
-  data::ForecastData d = data::load_forecast_data(cfg->data, cfg->model, o.log);
+  data::ForecastData d = data::load_forecast_data(cfg->data, cfg->model, o.log, o.table);
   const CutoffPlan plan = plan_cutoffs(d.test, o.n_windows, o.step, d.series_ids);
   keep_windows(d.test, plan.windows);
   auto data = std::make_shared<const data::ForecastData>(std::move(d));
@@ -135,7 +136,9 @@ BacktestResult backtest_refit(const ValidConfig& cfg, const BacktestOptions& o, 
     if (o.log) o.log(s);
   };
   const std::string path = (fs::path(cfg->data.root_path) / cfg->data.data_path).string();
-  const data::CsvTable table = data::read_csv(path, data::csv_options(cfg->data));
+  std::optional<data::CsvTable> read;
+  if (!o.table) read = data::read_csv(path, data::csv_options(cfg->data));
+  const data::CsvTable& table = o.table ? *o.table : *read;
   const data::ForecastData base = data::make_forecast_data(table, cfg->data, cfg->model, o.log);
   const CutoffPlan plan = plan_cutoffs(base.test, o.n_windows, o.step, base.series_ids);
   const data::SeriesRows rows = data::group_series(table);

@@ -26,6 +26,8 @@ struct BacktestOptions {
   const std::atomic<bool>* stop = nullptr;      // checked between cut-offs and training batches
   TrainCallbacks callbacks;                     // training progress (refit)
   std::function<void(const std::string&)> log;  // one-line progress messages (may be empty)
+  // The data in memory (a DataFrame) instead of the file cfg.data names; outlives the call.
+  const data::CsvTable* table = nullptr;
 };
 
 // The cut-offs planned in a test split: windows[i] (an index into the split's windows, in the

@@ -39,7 +39,7 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   // The data and the model first (bad data or column flags leave nothing written), then the
   // --checkpoints root (one that cannot be written fails here, not after hours of training).
   auto data = std::make_shared<const data::ForecastData>(
-      data::load_forecast_data(cfg.data, cfg.model, options.log));
+      data::load_forecast_data(cfg.data, cfg.model, options.log, options.table));
   Trainer trainer(valid, data, ctx);
   if (const std::string note = freq_notice(*data); !note.empty()) log(note);
   ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
@@ -104,10 +104,14 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   return out;
 }
 
-Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx) {
+Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx,
+                     const data::CsvTable* table) {
   const std::string weights = (fs::path(dir) / "weights.safetensors").string();
   ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
-  Trainer trainer(cfg, ctx);
+  Trainer trainer(cfg,
+                  std::make_shared<const data::ForecastData>(
+                      data::load_forecast_data(cfg->data, cfg->model, {}, table)),
+                  ctx);
   trainer.load_weights(weights);
   return trainer.test(cfg->train.inverse);
 }

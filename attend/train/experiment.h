@@ -15,6 +15,8 @@ struct ExperimentOptions {
   const std::atomic<bool>* stop = nullptr;      // checked at batch boundaries
   TrainCallbacks callbacks;                     // progress
   std::function<void(const std::string&)> log;  // one-line messages (may be empty)
+  // The data in memory (a DataFrame) instead of the file cfg.data names; outlives the call.
+  const data::CsvTable* table = nullptr;
 };
 
 struct ExperimentResult {
@@ -33,7 +35,9 @@ std::string run_folder(const RunConfig& cfg);
 ExperimentResult train_and_test(const ValidConfig& cfg, Context& ctx,
                                 const ExperimentOptions& options = {});
 
-// Tests the weights in `dir` (weights.safetensors) with the model and data of `cfg`.
-Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx);
+// Tests the weights in `dir` (weights.safetensors) with the model and data of `cfg` (or the data
+// of `table` when given).
+Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx,
+                     const data::CsvTable* table = nullptr);
 
 }  // namespace attend::train

@@ -104,9 +104,27 @@ std::vector<float> known_future(const data::CsvTable* future, const std::vector<
 
 }  // namespace
 
+Predictor::Predictor(CheckpointInfo info, Context& ctx)
+    : info_(std::move(info)), cfg_(resolved_config(info_)), ctx_(ctx) {}
+
+models::ForecastModel& Predictor::model(char freq_letter) {
+  if (!model_ || model_freq_ != freq_letter) {
+    model_ = load_checkpoint_model(info_, std::string(1, freq_letter), ctx_);
+    model_freq_ = freq_letter;
+  }
+  return *model_;
+}
+
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
                        const std::vector<std::string>& ids, const data::CsvTable* future) {
-  const RunConfig cfg = resolved_config(info);
+  return Predictor(info, ctx).forecast(input, ids, future);
+}
+
+ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector<std::string>& ids,
+                                  const data::CsvTable* future) {
+  const CheckpointInfo& info = info_;
+  const RunConfig& cfg = cfg_;
+  Context& ctx = ctx_;
   const auto& columns = info.columns;
   const int64_t C = static_cast<int64_t>(columns.size());
   const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
@@ -141,7 +159,6 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   }
   for (const History& h : series) (void)info.scaler_of(h.id);  // unknown ids fail before any work
 
-  std::shared_ptr<models::ForecastModel> model;
   ForecastTable t;
   t.id_column = info.long_format() ? input.id_column : "";
   t.time_column = info.long_format() ? input.time_column : "date";
@@ -170,8 +187,7 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
     const std::string freq_text = data::format_freq(cfg.model.freq, info.long_format());
     const data::Frequency fq = freq_text == "auto" ? spacing : data::parse_freq(freq_text);
     const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
-    if (!model)
-      model = load_checkpoint_model(info, std::string(1, data::freq_letter(fq.kind)), ctx);
+    models::ForecastModel* model = &this->model(data::freq_letter(fq.kind));
 
     // x_enc: (1, L, C) of the last L rows scaled with the series' scaler.
     const data::StandardScaler& scaler = info.scaler_of(h.id);

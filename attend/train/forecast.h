@@ -2,6 +2,7 @@
 // Forecasting from a checkpoint and a CSV of recent history (original units): the last seq_len
 // rows go in, the next pred_len rows come out with timestamps that follow the input's spacing.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,28 @@ std::vector<int64_t> future_timestamps(const std::vector<int64_t>& ts, int64_t n
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
                        const std::vector<std::string>& ids = {},
                        const data::CsvTable* future = nullptr);
+
+// A checkpoint loaded once for many forecasts (a service, the Python package): forecast() as the
+// free function below, with the model built on the first call and kept (rebuilt only when a
+// checkpoint of --freq auto meets data of another frequency kind).
+class Predictor {
+ public:
+  Predictor(CheckpointInfo info, Context& ctx);
+  const CheckpointInfo& info() const { return info_; }
+  // The checkpoint's configuration resolved against its columns.
+  const RunConfig& config() const { return cfg_; }
+  ForecastTable forecast(const data::CsvTable& input, const std::vector<std::string>& ids = {},
+                         const data::CsvTable* future = nullptr);
+
+ private:
+  models::ForecastModel& model(char freq_letter);
+
+  CheckpointInfo info_;
+  RunConfig cfg_;
+  Context& ctx_;
+  std::shared_ptr<models::ForecastModel> model_;
+  char model_freq_ = 0;  // the time-feature letter model_ was built for
+};
 
 // CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates
 // in the input's format; a quantile model writes "<column>_q<level>" beside each column.
