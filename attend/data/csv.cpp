@@ -306,10 +306,16 @@ CsvTable parse_csv(std::string_view text, const std::string& source, const CsvOp
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    fail_errno(err, "{}: cannot open: {}", path, std::strerror(err));
+  }
   if (!S_ISREG(st.st_mode)) fail("{}: not a regular file", path);
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) fail("{}: cannot open: {}", path, std::strerror(errno));
+  if (!f) {
+    const int err = errno;
+    fail_errno(err, "{}: cannot open: {}", path, std::strerror(err));
+  }
   const size_t size = static_cast<size_t>(st.st_size);
   std::unique_ptr<char[]> buf(new char[size == 0 ? 1 : size]);  // not zero-filled
   const size_t got = size == 0 ? 0 : std::fread(buf.get(), 1, size, f.get());

@@ -909,7 +909,8 @@ ExplainResult explain_model(models::ForecastModel& model, const data::ForecastDa
 ExplainResult explain_checkpoint(const std::string& dir, const train::ValidConfig& valid,
                                  const ExplainOptions& options, Context& ctx) {
   const std::string weights = (fs::path(dir) / "weights.safetensors").string();
-  ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
+  if (!fs::exists(weights))
+    fail_not_found("{}: missing (no trained checkpoint in '{}')", weights, dir);
   ATTEND_CHECK(models::model_info(valid->model.model).has_attention, "{}",
                no_attention_message(valid->model.model));
   const data::ForecastData data =

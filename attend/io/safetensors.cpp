@@ -183,7 +183,10 @@ Tensor decode(const uint8_t* src, const FileDType& d, const Shape& shape, int64_
 
 std::vector<uint8_t> read_whole_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("[safetensors] cannot open '{}': {}", path, std::strerror(errno));
+  if (fd < 0) {
+    const int err = errno;
+    fail_errno(err, "[safetensors] cannot open '{}': {}", path, std::strerror(err));
+  }
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }

@@ -104,8 +104,9 @@ BacktestResult backtest_checkpoint(const ValidConfig& cfg, const BacktestOptions
   ATTEND_CHECK(!o.checkpoint.empty(),
                "--refit 0 forecasts with a trained model: give its folder with --checkpoint");
   const std::string weights = (fs::path(o.checkpoint) / "weights.safetensors").string();
-  ATTEND_CHECK(fs::exists(weights), "--checkpoint: {} is missing (no trained checkpoint in '{}')",
-               weights, o.checkpoint);
+  if (!fs::exists(weights))
+    fail_not_found("--checkpoint: {} is missing (no trained checkpoint in '{}')", weights,
+                   o.checkpoint);
   data::ForecastData d = data::load_forecast_data(cfg->data, cfg->model, o.log, o.table);
   const CutoffPlan plan = plan_cutoffs(d.test, o.n_windows, o.step, d.series_ids);
   keep_windows(d.test, plan.windows);

@@ -31,7 +31,10 @@ nlohmann::json parse_json(std::string_view text, const std::string& source) {
 
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  ATTEND_CHECK(in.good(), "{}: cannot open ({})", path, std::strerror(errno));
+  if (!in.good()) {
+    const int err = errno;
+    fail_errno(err, "{}: cannot open ({})", path, std::strerror(err));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_json(ss.str(), path);
@@ -74,18 +77,19 @@ void read_scalers(const nlohmann::json& sj, const std::string& source, Checkpoin
 
 CheckpointInfo read_checkpoint(const std::string& dir) {
   recover_folder(dir);
+  if (!fs::exists(dir)) fail_not_found("--checkpoint '{}' is not a folder", dir);
   ATTEND_CHECK(fs::is_directory(dir), "--checkpoint '{}' is not a folder", dir);
   CheckpointInfo info;
   info.dir = dir;
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   const std::string scaler_path = (fs::path(dir) / "scaler.json").string();
   const std::string weights_path = (fs::path(dir) / "weights.safetensors").string();
-  ATTEND_CHECK(fs::exists(cfg_path),
-               "{}: missing (a checkpoint folder holds weights.safetensors, "
-               "config.json and scaler.json)",
-               cfg_path);
-  ATTEND_CHECK(fs::exists(scaler_path), "{}: missing", scaler_path);
-  ATTEND_CHECK(fs::exists(weights_path), "{}: missing", weights_path);
+  if (!fs::exists(cfg_path))
+    fail_not_found(
+        "{}: missing (a checkpoint folder holds weights.safetensors, config.json and scaler.json)",
+        cfg_path);
+  if (!fs::exists(scaler_path)) fail_not_found("{}: missing", scaler_path);
+  if (!fs::exists(weights_path)) fail_not_found("{}: missing", weights_path);
   info.config = checkpoint_config(read_json_file(cfg_path), cfg_path);
   read_scalers(read_json_file(scaler_path), scaler_path, info);
   return info;

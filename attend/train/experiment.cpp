@@ -107,7 +107,8 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
 Metrics test_weights(const ValidConfig& cfg, const std::string& dir, Context& ctx,
                      const data::CsvTable* table) {
   const std::string weights = (fs::path(dir) / "weights.safetensors").string();
-  ATTEND_CHECK(fs::exists(weights), "{}: missing (no trained checkpoint in '{}')", weights, dir);
+  if (!fs::exists(weights))
+    fail_not_found("{}: missing (no trained checkpoint in '{}')", weights, dir);
   Trainer trainer(cfg,
                   std::make_shared<const data::ForecastData>(
                       data::load_forecast_data(cfg->data, cfg->model, {}, table)),

@@ -292,6 +292,18 @@ TEST(CsvErrors, MissingFile) {
   EXPECT_NE(m.find("not a regular file"), std::string::npos) << m;
 }
 
+// A file that does not exist is a NotFoundError (Python's FileNotFoundError); a folder is not.
+TEST(CsvErrors, MissingFileIsNotFound) {
+  EXPECT_THROW(read_csv("/nonexistent/dir/none.csv"), NotFoundError);
+  try {
+    read_csv(std::filesystem::temp_directory_path().string());
+    ADD_FAILURE() << "a folder read as a CSV";
+  } catch (const NotFoundError& e) {
+    ADD_FAILURE() << e.what();
+  } catch (const Error&) {
+  }
+}
+
 TEST(CsvErrors, TargetMissing) {
   std::string p = write_temp("notarget.csv", "date,a,b\n2020-01-01,1,2\n");
   DataArgs c;

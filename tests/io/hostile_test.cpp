@@ -214,6 +214,18 @@ TEST_F(Hostile, NotAFile) {
   }
 }
 
+// A file that does not exist is a NotFoundError (Python's FileNotFoundError); a folder is not.
+TEST_F(Hostile, MissingFileIsNotFound) {
+  EXPECT_THROW(read_safetensors(dir_.file("missing.safetensors")), NotFoundError);
+  try {
+    read_safetensors(dir_.path());
+    ADD_FAILURE();
+  } catch (const NotFoundError& e) {
+    ADD_FAILURE() << e.what();
+  } catch (const Error&) {
+  }
+}
+
 // Every truncation and many single-byte corruptions of a valid file either parse or throw
 // attend::Error; the buffer is exactly sized so ASan catches any over-read.
 TEST_F(Hostile, TruncationsAndCorruptionsNeverCrash) {

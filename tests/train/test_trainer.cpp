@@ -261,6 +261,35 @@ TEST(Checkpoint, FailedWriteLeavesNothing) {
   EXPECT_THROW(ensure_writable_folder(root + "/file/sub", "--checkpoints"), Error);
 }
 
+// A missing checkpoint folder or file is a NotFoundError (Python's FileNotFoundError), with the
+// same message as before; a file where the folder should be is another Error.
+TEST(Checkpoint, MissingFolderOrFileIsNotFound) {
+  const std::string root = attend::testing::fresh_temp_dir("ckpt_missing");
+  const std::string missing = root + "/none";
+  try {
+    read_checkpoint(missing);
+    ADD_FAILURE() << "no folder";
+  } catch (const NotFoundError& e) {
+    EXPECT_EQ(std::string(e.what()), "--checkpoint '" + missing + "' is not a folder");
+  }
+  std::ofstream(root + "/file") << "x";
+  try {
+    read_checkpoint(root + "/file");
+    ADD_FAILURE() << "a file";
+  } catch (const NotFoundError& e) {
+    ADD_FAILURE() << e.what();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a folder"), std::string::npos) << e.what();
+  }
+  try {
+    read_checkpoint(root);
+    ADD_FAILURE() << "an empty folder";
+  } catch (const NotFoundError& e) {
+    EXPECT_NE(std::string(e.what()).find("config.json: missing"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_json_file(missing + "/config.json"), NotFoundError);
+}
+
 TEST(Checkpoint, UnknownConfigKeyRefused) {
   nlohmann::json j = run_config_to_json(RunConfig{});
   j["use_gpu"] = true;  // a run.py flag: accepted and ignored
