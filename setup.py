@@ -57,7 +57,7 @@ setup(
     version=project_version(),
     description="Attention-based time-series forecasting (TSLib-compatible), C++ core",
     python_requires=">=3.9",
-    install_requires=["numpy"],
+    install_requires=["numpy", "pandas"],
     packages=["attend"],
     package_dir={"attend": "python/attend"},
     ext_modules=[CMakeExtension("attend._attend")],

@@ -14,11 +14,10 @@ import numpy as np
 from attend import _attend
 from attend._attend import __version__
 
-# ---- the lead's high-level API (python/attend/forecaster.py): --------------------------------
-# from attend.forecaster import Forecaster, load
-# -----------------------------------------------------------------------------------------------
+from attend.forecaster import Explanation, ForecastArrays, Forecaster, load
 
-__all__ = ["attention", "models", "__version__"]
+__all__ = ["Forecaster", "load", "ForecastArrays", "Explanation", "attention", "models",
+           "__version__"]
 
 
 def attention(

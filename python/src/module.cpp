@@ -5,5 +5,5 @@ PYBIND11_MODULE(_attend, m) {
   m.doc() = "attend's C++ core: attention kernels and the forecasting models (see attend)";
   bind_errors(m);
   bind_kernels(m);
-  // bind_forecaster(m);  (python/src/forecaster.cpp)
+  bind_forecaster(m);
 }
