@@ -12,6 +12,7 @@
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "attend/base/error.h"
 #include "attend/base/utf8.h"
@@ -366,15 +367,19 @@ CsvTable make_table(TableColumns in, const CsvOptions& options) {
       ATTEND_CHECK(is_utf8(id), "{}:{}: column '{}': the series id is not UTF-8 text", src, r,
                    shown(t.id_column));
     }
-    auto [it, first] = last.try_emplace(id, static_cast<int64_t>(r));
-    if (!first) {
-      const int64_t prev = t.timestamps[it->second], ts = t.timestamps[r];
+    // the series' previous row: the row before in a wide table, else looked up by id
+    int64_t prev_row = static_cast<int64_t>(r) - 1;
+    if (!t.ids.empty()) {
+      auto [it, first] = last.try_emplace(id, static_cast<int64_t>(r));
+      prev_row = first ? -1 : std::exchange(it->second, static_cast<int64_t>(r));
+    }
+    if (prev_row >= 0) {
+      const int64_t prev = t.timestamps[prev_row], ts = t.timestamps[r];
       if (ts <= prev)
         fail("{}:{}: column '{}': {} {} row {}'s {} (timestamps must be strictly increasing{})",
              src, r, shown(t.time_column), format_timestamp(ts),
-             ts == prev ? "duplicates" : "is earlier than", it->second, format_timestamp(prev),
+             ts == prev ? "duplicates" : "is earlier than", prev_row, format_timestamp(prev),
              t.ids.empty() ? std::string() : " within series '" + shown(id) + "'");
-      it->second = static_cast<int64_t>(r);
     }
     for (size_t c = 0; c < ncols; ++c) {
       const double v = t.values[r * ncols + c];

@@ -30,8 +30,11 @@ Data = Union[pd.DataFrame, np.ndarray, PathLike]
 # ---- tables -------------------------------------------------------------------------------------
 
 
-def _seconds(values: Any, name: str, source: str) -> np.ndarray:
-    """A time column as int64 seconds since 1970 UTC (datetime64, or text pandas can parse)."""
+def _nanoseconds(values: Any, name: str, source: str) -> np.ndarray:
+    """A time column as int64 nanoseconds since 1970 (datetime64[ns] viewed as integers; the
+    library checks for NaT and fractions of a second): datetime64, or text pandas can parse."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":  # datetime64
+        return _datetime64_ns(values)
     s = pd.Series(values, copy=False)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         raise ValueError(
@@ -49,28 +52,30 @@ def _seconds(values: Any, name: str, source: str) -> np.ndarray:
             s = pd.to_datetime(s)
         except (ValueError, TypeError) as e:
             raise ValueError(f"{source}: column '{name}': not a time: {e}") from None
-    ns = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    missing = np.flatnonzero(ns == np.iinfo(np.int64).min)
-    if missing.size:
-        raise ValueError(f"{source}:{missing[0]}: column '{name}': missing time (NaT)")
-    frac = np.flatnonzero(ns % 1_000_000_000)
-    if frac.size:
-        raise ValueError(
-            f"{source}:{frac[0]}: column '{name}': {s.iloc[frac[0]]} has a fraction of a second "
-            "(attend's times are whole seconds)"
-        )
-    return ns // 1_000_000_000
+    return _datetime64_ns(s.to_numpy())
+
+
+def _datetime64_ns(t: np.ndarray) -> np.ndarray:
+    """datetime64 times as int64 nanoseconds, without a copy when they are datetime64[ns]."""
+    if t.dtype != np.dtype("datetime64[ns]"):
+        t = t.astype("datetime64[ns]")
+    return t.view(np.int64)
 
 
 def _values(df: pd.DataFrame, columns: Sequence[str], source: str) -> np.ndarray:
     """The value columns as one float64 (rows, columns) array; NaN marks a missing value."""
-    for c in columns:
-        dtype = df[c].dtype
-        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+    out = np.empty((len(df), len(columns)))
+    for k, c in enumerate(columns):
+        s = df[c]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            out[:, k] = s.to_numpy()
+        elif pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            out[:, k] = s.to_numpy(np.float64, na_value=np.nan)  # nullable: pd.NA -> NaN
+        else:
             raise ValueError(
-                f"{source}: column '{c}' is not numeric ({dtype}); drop it or convert it"
+                f"{source}: column '{c}' is not numeric ({s.dtype}); drop it or convert it"
             )
-    return df.loc[:, list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
 
 
 @dataclass
@@ -113,7 +118,7 @@ def _table(data: Data, layout: _Layout, source: str, columns: Optional[List[str]
     values = [str(c) for c in df.columns if c not in (time_col, layout.id_col)]
     if not values:
         raise ValueError(f"{source}: no value columns besides '{time_col}'")
-    seconds = _seconds(times, time_col, source)
+    times_ns = _nanoseconds(times, time_col, source)
     table_values = _values(df, values, source)
     ids = None
     if long:
@@ -124,12 +129,13 @@ def _table(data: Data, layout: _Layout, source: str, columns: Optional[List[str]
         id_text = id_values.astype(str).to_numpy()
         # rows in any order: sorted by series then time when some series is not in time order
         # (the messages then count rows of the sorted table, and say so)
-        if not _time_ordered(seconds, id_text):
-            order = np.lexsort((seconds, id_text))
-            seconds, table_values, id_text = seconds[order], table_values[order], id_text[order]
+        if not _time_ordered(times_ns, id_text):
+            order = np.lexsort((times_ns, id_text))
+            times_ns, table_values, id_text = times_ns[order], table_values[order], id_text[order]
             source = f"{source} sorted by {layout.id_col}, {time_col}"
         ids = id_text.tolist()
-    return _attend.make_table(source, time_col, layout.id_col, values, seconds, table_values, ids)
+    return _attend.make_table(source, time_col, layout.id_col, values, times_ns, table_values, ids,
+                              nanoseconds=True)  # fmt: skip
 
 
 def _time_ordered(seconds: np.ndarray, ids: np.ndarray) -> bool:
@@ -156,17 +162,27 @@ def _array_table(values: np.ndarray, ds: Optional[Any], columns: Optional[List[s
             f"{source}: {a.shape[1]} columns of values for the model's {len(columns)} "
             f"({', '.join(columns)})"
         )
-    if ds is None:
-        seconds = np.arange(a.shape[0], dtype=np.int64) * 3600
+    times, nanoseconds = _array_times(ds, a.shape[0], source)
+    return _attend.make_table(source, "ds", "", list(columns), times, a, None, nanoseconds)
+
+
+def _array_times(ds: Optional[Any], rows: int, source: str):
+    """The times of a numpy array's rows for the library: (int64 array, nanoseconds?)."""
+    if ds is None:  # hourly from 1970
+        return np.arange(rows, dtype=np.int64) * 3600, False
+    if isinstance(ds, np.ndarray) and ds.dtype.kind in "iu":
+        t, nanoseconds = ds, False  # seconds since 1970
     else:
-        seconds = _seconds(np.asarray(ds), "ds", source)
-        if seconds.shape != (a.shape[0],):
-            raise ValueError(f"{source}: {seconds.shape[0]} times in ds for {a.shape[0]} rows")
-    return _attend.make_table(source, "ds", "", list(columns), seconds, a.astype(np.float64), None)
+        t, nanoseconds = _nanoseconds(ds if isinstance(ds, np.ndarray) else np.asarray(ds), "ds",
+                                      source), True  # fmt: skip
+    if t.shape != (rows,):
+        raise ValueError(f"{source}: {t.shape[0] if t.ndim else 0} times in ds for {rows} rows")
+    return t, nanoseconds
 
 
-def _times(seconds: np.ndarray) -> pd.DatetimeIndex:
-    return pd.to_datetime(seconds, unit="s")
+def _times(seconds: np.ndarray) -> np.ndarray:
+    """Seconds since 1970 as datetime64[ns] (pandas' time type)."""
+    return (seconds * 1_000_000_000).view("datetime64[ns]")
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -365,7 +381,8 @@ class Forecaster:
             df: a long DataFrame (id_col, time column, value columns), a wide one (a time column
                 or DatetimeIndex and value columns), a numpy array (T,) or (T, C) (times `ds`, or
                 hourly from 1970), or a CSV file's path.
-            ds: the times of a numpy array's rows (datetime64 or text), one per row.
+            ds: the times of a numpy array's rows, one per row: datetime64, integers (seconds
+                since 1970 UTC) or text.
             resume: continue the interrupted run whose state is in this Forecaster's run folder.
 
         Ctrl-C stops training at the next batch, saves a resumable state and raises
@@ -405,8 +422,12 @@ class Forecaster:
 
     def _get_predictor(self):
         if self._predictor is None:
-            self._predictor = _attend.Predictor(self._need_trained("predict()"), self.threads)
+            self._set_predictor(_attend.Predictor(self._need_trained("predict()"), self.threads))
         return self._predictor
+
+    def _set_predictor(self, predictor) -> None:
+        self._predictor = predictor
+        self._levels: List[float] = list(predictor.config.get("quantiles") or [])
 
     def _forecast(self, df, future, ids, array_ds=None):
         p = self._get_predictor()
@@ -458,7 +479,14 @@ class Forecaster:
         """The fast path: a forecast of one wide series given as an array (T, K) (or (T,)) of the
         model's columns in order (``y`` at hourly steps from 1970 unless `ds` gives the times);
         returns arrays, no DataFrame is built."""
-        r = self._forecast(np.asarray(y), future, None, ds)
+        y = np.asarray(y)
+        if future is None and y.ndim in (1, 2):
+            p = self._get_predictor()
+            times, nanoseconds = _array_times(ds, y.shape[0], "array")
+            columns, t, values, quantiles = p.forecast_wide(y if y.ndim == 2 else y[:, None],
+                                                            times, nanoseconds)  # fmt: skip
+            return ForecastArrays(t, values, columns, None, self._levels, quantiles)
+        r = self._forecast(y, future, None, ds)
         return ForecastArrays(
             timestamps=r["timestamps"], values=r["values"], columns=r["columns"], ids=r["ids"],
             levels=r["levels"], quantiles=r["quantiles"],
@@ -580,5 +608,5 @@ def load(
                    time_col=time_col, threads=threads, verbose=verbose, checkpoints=checkpoints,
                    **config)  # fmt: skip
     f._dir = os.fspath(path)
-    f._predictor = predictor
+    f._set_predictor(predictor)
     return f

@@ -14,6 +14,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -103,27 +104,48 @@ py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
 using Int64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
-// A table from a DataFrame's (or numpy arrays') columns: timestamps int64 seconds (rows),
-// values float64 (rows, columns), ids (rows) or None for wide data. NaN is a missing value.
+// Times as seconds since 1970 UTC: `t` holds seconds, or nanoseconds when `nanoseconds` (numpy's
+// datetime64[ns] viewed as int64: NaT is INT64_MIN, and a time must be a whole second).
+std::vector<int64_t> to_seconds(const Int64Array& t, bool nanoseconds, const std::string& source,
+                                const std::string& column) {
+  ATTEND_CHECK(t.ndim() == 1, "{}: the times must be one-dimensional, got {} dims", source,
+               t.ndim());
+  const int64_t* p = t.data();
+  std::vector<int64_t> out(p, p + t.shape(0));
+  if (!nanoseconds) return out;
+  constexpr int64_t kNs = 1'000'000'000;
+  for (size_t r = 0; r < out.size(); ++r) {
+    ATTEND_CHECK(out[r] != std::numeric_limits<int64_t>::min(),
+                 "{}:{}: column '{}': missing time (NaT)", source, r, column);
+    ATTEND_CHECK(out[r] % kNs == 0,
+                 "{}:{}: column '{}': {} ns after 1970 has a fraction of a second (attend's "
+                 "times are whole seconds)",
+                 source, r, column, out[r]);
+    out[r] /= kNs;
+  }
+  return out;
+}
+
+// A table from a DataFrame's (or numpy arrays') columns: times int64 (rows) in seconds, or
+// nanoseconds when `nanoseconds`; values float64 (rows, columns); ids (rows) or None for wide
+// data. NaN is a missing value.
 data::CsvTable make_table(const std::string& source, const std::string& time_column,
                           const std::string& id_column, const std::vector<std::string>& columns,
-                          const Int64Array& timestamps, const DoubleArray& values,
-                          const std::optional<std::vector<std::string>>& ids) {
-  ATTEND_CHECK(timestamps.ndim() == 1, "{}: the timestamps must be one-dimensional, got {} dims",
-               source, timestamps.ndim());
-  const py::ssize_t rows = timestamps.shape(0);
-  const py::ssize_t cols = static_cast<py::ssize_t>(columns.size());
+                          const Int64Array& times, const DoubleArray& values,
+                          const std::optional<std::vector<std::string>>& ids, bool nanoseconds) {
+  data::TableColumns in;
+  in.timestamps = to_seconds(times, nanoseconds, source, time_column);
+  const auto rows = static_cast<py::ssize_t>(in.timestamps.size());
+  const auto cols = static_cast<py::ssize_t>(columns.size());
   ATTEND_CHECK(
       values.ndim() == 2 && values.shape(0) == rows && values.shape(1) == cols,
       "{}: values of shape ({}) for {} rows of {} columns", source,
       fmt::join(std::vector<py::ssize_t>(values.shape(), values.shape() + values.ndim()), ", "),
       rows, cols);
-  data::TableColumns in;
   in.source = source;
   in.time_column = time_column;
   in.id_column = ids ? id_column : "";
   in.columns = columns;
-  in.timestamps.assign(timestamps.data(), timestamps.data() + rows);
   in.values.assign(values.data(), values.data() + rows * cols);
   if (ids) in.ids = *ids;
   data::CsvOptions options;
@@ -255,6 +277,7 @@ class PyPredictor {
     train::ForecastTable t;
     {
       py::gil_scoped_release nogil;
+      const std::lock_guard<std::mutex> one_at_a_time(mutex_);
       t = predictor_.forecast(input, ids, future);
     }
     const auto rows = static_cast<py::ssize_t>(t.timestamps.size());
@@ -273,9 +296,46 @@ class PyPredictor {
     return out;
   }
 
+  // The numpy fast path: one wide series, `values` (T, K) of the model's columns in order at
+  // `times` (as make_table), to (forecast columns, timestamps (h,), values (h, K), quantiles
+  // (h, K, Q) or None).
+  py::tuple forecast_wide(const DoubleArray& values, const Int64Array& times, bool nanoseconds) {
+    const data::CsvTable input =
+        make_table("array", "ds", "", info_.columns, times, values, std::nullopt, nanoseconds);
+    train::ForecastTable t;
+    {
+      py::gil_scoped_release nogil;
+      const std::lock_guard<std::mutex> one_at_a_time(mutex_);
+      t = predictor_.forecast(input);
+    }
+    const auto rows = static_cast<py::ssize_t>(t.timestamps.size());
+    const auto K = static_cast<py::ssize_t>(t.columns.size());
+    const auto Q = static_cast<py::ssize_t>(t.levels.size());
+    return py::make_tuple(t.columns, to_numpy(std::move(t.timestamps), {rows}),
+                          to_numpy(std::move(t.values), {rows, K}),
+                          Q == 0 ? py::object(py::none())
+                                 : py::object(to_numpy(std::move(t.quantiles), {rows, K, Q})));
+  }
+
+  // Seconds of each of `repeats` forecasts of `input` timed in C++ (no Python between them): the
+  // library's own cost, against which bench/python_overhead.py measures the Python layer's.
+  std::vector<double> time_forecast(const data::CsvTable& input, int64_t repeats) {
+    py::gil_scoped_release nogil;
+    const std::lock_guard<std::mutex> one_at_a_time(mutex_);
+    std::vector<double> seconds;
+    for (int64_t i = 0; i < repeats; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      const train::ForecastTable t = predictor_.forecast(input);
+      seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return seconds;
+  }
+
   const train::CheckpointInfo& info() const { return info_; }
 
  private:
+  std::mutex mutex_;  // the model and context serve one forecast at a time
   train::CheckpointInfo info_;
   Context ctx_;
   train::Predictor predictor_;
@@ -390,7 +450,8 @@ void bind_forecaster(py::module_& m) {
       .def_readonly("id_column", &data::CsvTable::id_column)
       .def_readonly("missing", &data::CsvTable::missing);
   m.def("make_table", &make_table, py::arg("source"), py::arg("time_column"), py::arg("id_column"),
-        py::arg("columns"), py::arg("timestamps"), py::arg("values"), py::arg("ids") = py::none());
+        py::arg("columns"), py::arg("times"), py::arg("values"), py::arg("ids") = py::none(),
+        py::arg("nanoseconds") = false);
   m.def("read_table",
         [](const std::string& path, const std::string& time_col, const std::string& id_col) {
           data::CsvOptions o;
@@ -415,6 +476,9 @@ void bind_forecaster(py::module_& m) {
       .def(py::init<const std::string&, int>(), py::arg("checkpoint"), py::arg("threads") = 0)
       .def("forecast", &PyPredictor::forecast, py::arg("input"),
            py::arg("ids") = std::vector<std::string>{}, py::arg("future") = nullptr)
+      .def("forecast_wide", &PyPredictor::forecast_wide, py::arg("values"), py::arg("times"),
+           py::arg("nanoseconds"))
+      .def("time_forecast", &PyPredictor::time_forecast, py::arg("input"), py::arg("repeats"))
       .def_property_readonly("config",
                              [](const PyPredictor& p) {
                                return to_python(train::run_config_to_json(p.info().config));

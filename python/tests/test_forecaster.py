@@ -402,3 +402,45 @@ def test_untrained_and_missing_checkpoints():
         g.predict(monthly().rename(columns={"y": "z"}))
     with pytest.raises(ValueError, match="24"):  # too few rows for the input window
         g.predict(monthly().groupby("unique_id").tail(10))
+
+
+def test_one_model_serves_threads_one_forecast_at_a_time():
+    f = attend.Forecaster("PatchTST", h=6, input_size=24, verbose=False, **SMALL)
+    df = seatbelts()
+    f.fit(df)
+    y = df.drop(columns="date").to_numpy()[-24:]
+    expected = f.predict_numpy(y).values
+    results = []
+
+    def work():
+        results.extend(f.predict_numpy(y).values for _ in range(20))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 80
+    for r in results:
+        np.testing.assert_array_equal(r, expected)
+
+
+def test_array_times_errors_name_the_row():
+    f = attend.Forecaster("DLinear", h=6, input_size=24, verbose=False, train_epochs=1)
+    y = np.arange(200.0)
+    ds = np.datetime64("2024-01-01") + np.arange(200) * np.timedelta64(1, "h")
+    f.fit(y, ds=ds)
+    bad = ds[-24:].copy()
+    bad[3] = np.datetime64("NaT")
+    with pytest.raises(ValueError, match=r"array:3: column 'ds': missing time \(NaT\)"):
+        f.predict_numpy(y[-24:], ds=bad)
+    bad = ds[-24:] + np.timedelta64(500, "ms")
+    with pytest.raises(ValueError, match=r"array:0: column 'ds': .* fraction of a second"):
+        f.predict_numpy(y[-24:], ds=bad)
+    with pytest.raises(ValueError, match="23 times in ds for 24 rows"):
+        f.predict_numpy(y[-24:], ds=ds[-23:])
+    with pytest.raises(ValueError, match=r"values of shape \(24, 2\) for 24 rows of 1 columns"):
+        f.predict_numpy(np.zeros((24, 2)))
+    # integer times are seconds since 1970
+    r = f.predict_numpy(y[-24:], ds=ds[-24:].astype("datetime64[s]").astype(np.int64))
+    np.testing.assert_array_equal(r.values, f.predict_numpy(y[-24:], ds=ds[-24:]).values)
