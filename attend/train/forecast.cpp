@@ -120,11 +120,11 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
   return Predictor(info, ctx).forecast(input, ids, future);
 }
 
-ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector<std::string>& ids,
-                                  const data::CsvTable* future) {
+std::vector<PreparedWindow> Predictor::prepare(const data::CsvTable& input,
+                                               const std::vector<std::string>& ids,
+                                               const data::CsvTable* future) {
   const CheckpointInfo& info = info_;
   const RunConfig& cfg = cfg_;
-  Context& ctx = ctx_;
   const auto& columns = info.columns;
   const int64_t C = static_cast<int64_t>(columns.size());
   const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
@@ -159,20 +159,18 @@ ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector
   }
   for (const History& h : series) (void)info.scaler_of(h.id);  // unknown ids fail before any work
 
-  ForecastTable t;
-  t.id_column = info.long_format() ? input.id_column : "";
-  t.time_column = info.long_format() ? input.time_column : "date";
-  t.date_format = input.date_format;
+  std::vector<PreparedWindow> out;
   for (const History& h : series) {
-    const std::string where =
-        h.id.empty() ? input.source : input.source + ": series '" + h.id + "'";
+    PreparedWindow& w = out.emplace_back();
+    w.id = h.id;
+    w.where = h.id.empty() ? input.source : input.source + ": series '" + h.id + "'";
     // The series' values with missing rows inserted and missing values handled per --missing.
     const data::MissingPolicy policy = data::parse_missing_policy(cfg.data.missing);
     data::SeriesValues sv =
         data::series_values(input, h.rows, idx, cfg.data.data == "custom", policy, h.id);
     const int64_t n = sv.rows();
-    ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", where, n,
-                 L);
+    ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", w.where,
+                 n, L);
     std::vector<std::string> names = columns;
     if (!h.id.empty())
       for (auto& c : names) c += "' of series '" + h.id;
@@ -183,29 +181,27 @@ ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector
     // Future dates follow the series' own spacing; --freq chooses the time features.
     const data::Frequency spacing = sv.spacing ? *sv.spacing
                                                : future_frequency(sv.timestamps, L, cfg.model.freq,
-                                                                  where, lines, input.time_column);
+                                                                  w.where, lines, input.time_column);
     const std::string freq_text = data::format_freq(cfg.model.freq, info.long_format());
     const data::Frequency fq = freq_text == "auto" ? spacing : data::parse_freq(freq_text);
     const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
-    models::ForecastModel* model = &this->model(data::freq_letter(fq.kind));
+    w.freq_letter = data::freq_letter(fq.kind);
+    const models::ForecastModel& model = this->model(w.freq_letter);
 
-    // x_enc: (1, L, C) of the last L rows scaled with the series' scaler.
-    const data::StandardScaler& scaler = info.scaler_of(h.id);
-    std::vector<float> x(static_cast<size_t>(L * C));
+    // x: (L, C) the last L rows scaled with the series' scaler.
+    w.scaler = &info.scaler_of(h.id);
+    w.x.resize(static_cast<size_t>(L * C));
     for (int64_t r = 0; r < L; ++r)
       for (int64_t c = 0; c < C; ++c) {
         const double v = values[(n - L + r) * C + c];
-        x[r * C + c] = static_cast<float>(scaler.transform_value(v, c));
+        w.x[r * C + c] = static_cast<float>(w.scaler->transform_value(v, c));
         ATTEND_CHECK(
-            std::abs(v) <= std::numeric_limits<float>::max() && std::isfinite(x[r * C + c]),
+            std::abs(v) <= std::numeric_limits<float>::max() && std::isfinite(w.x[r * C + c]),
             "{}:{}: column '{}': {} is beyond float32's range{}", input.source, lines[n - L + r],
             columns[c], v, std::abs(v) <= std::numeric_limits<float>::max() ? " once scaled" : "");
       }
-    Tensor x_enc = Tensor::from_vector(x, {1, L, C}, ctx);
-
-    const std::vector<int64_t> steps = data::future_timestamps(hist.back(), P, spacing);
-    Tensor xm, ym, x_dec;
-    if (model->uses_time_marks()) {
+    w.steps = data::future_timestamps(hist.back(), P, spacing);
+    if (model.uses_time_marks()) {
       const bool with_minute =
           cfg.data.data.rfind("ETTm", 0) == 0 || fq.kind == data::FreqKind::Minute;
       auto marks = [&](const std::vector<int64_t>& ts) {
@@ -214,56 +210,125 @@ ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector
                    : data::time_marks_fixed(ts.data(), static_cast<int64_t>(ts.size()),
                                             with_minute);
       };
-      std::vector<float> mx = marks(hist);
-      const int64_t F = static_cast<int64_t>(mx.size()) / L;
       std::vector<int64_t> dec_t(hist.end() - Lb, hist.end());
-      dec_t.insert(dec_t.end(), steps.begin(), steps.end());
-      xm = Tensor::from_vector(mx, {1, L, F}, ctx);
-      ym = Tensor::from_vector(marks(dec_t), {1, Lb + P, F}, ctx);
+      dec_t.insert(dec_t.end(), w.steps.begin(), w.steps.end());
+      w.marks = marks(hist);
+      w.dec_marks = marks(dec_t);
+    }
+    // The decoder's forecast steps: known only in the known-future columns.
+    if (model.uses_decoder_input() && !cfg.model.known_columns.empty())
+      w.ahead = known_future(future, cfg.model.known_columns, columns, h.id, w.steps, *w.scaler);
+  }
+  return out;
+}
+
+std::vector<WindowForecast> Predictor::run(const std::vector<PreparedWindow>& windows) {
+  const RunConfig& cfg = cfg_;
+  const auto& columns = info_.columns;
+  const int64_t C = static_cast<int64_t>(columns.size());
+  const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
+  const bool ms = cfg.data.features == "MS";
+  std::vector<WindowForecast> out(windows.size());
+  // Windows of one time-feature frequency run together, kMaxBatch at a time.
+  constexpr size_t kMaxBatch = 256;
+  std::vector<size_t> order(windows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return windows[a].freq_letter < windows[b].freq_letter;
+  });
+  for (size_t first = 0; first < order.size();) {
+    size_t last = first;
+    while (last < order.size() && last - first < kMaxBatch &&
+           windows[order[last]].freq_letter == windows[order[first]].freq_letter)
+      ++last;
+    const auto B = static_cast<int64_t>(last - first);
+    models::ForecastModel& model = this->model(windows[order[first]].freq_letter);
+    auto stack = [&](std::vector<float> PreparedWindow::*part, Shape one) {
+      std::vector<float> v;
+      for (size_t i = first; i < last; ++i) {
+        const std::vector<float>& w = windows[order[i]].*part;
+        v.insert(v.end(), w.begin(), w.end());
+      }
+      one.insert(0, B);
+      return Tensor::from_vector(v, one, ctx_);
+    };
+    // x_enc (B, L, C); marks (B, L, F) and (B, Lb + P, F); x_dec (B, Lb + P, C)
+    const Tensor x_enc = stack(&PreparedWindow::x, {L, C});
+    Tensor xm, ym, x_dec;
+    if (!windows[order[first]].marks.empty()) {
+      const int64_t F = static_cast<int64_t>(windows[order[first]].marks.size()) / L;
+      xm = stack(&PreparedWindow::marks, {L, F});
+      ym = stack(&PreparedWindow::dec_marks, {Lb + P, F});
     }
     NoGradGuard guard;
-    if (model->uses_decoder_input()) {
-      // The window the trainer's x_dec comes from: the last label_len inputs, then the forecast
-      // steps, known only in the known-future columns.
-      const std::vector<int64_t>& known = cfg.model.known_columns;
-      Tensor ahead = known.empty() ? Tensor::zeros({1, P, C}, DType::F32, ctx)
-                                   : Tensor::from_vector(
-                                         known_future(future, known, columns, h.id, steps, scaler),
-                                         {1, P, C}, ctx);
-      x_dec = models::decoder_input(concat({slice(x_enc, 1, L - Lb, L), ahead}, 1), Lb, known);
+    if (model.uses_decoder_input()) {
+      const Tensor ahead = cfg.model.known_columns.empty()
+                               ? Tensor::zeros({B, P, C}, DType::F32, ctx_)
+                               : stack(&PreparedWindow::ahead, {P, C});
+      x_dec = models::decoder_input(concat({slice(x_enc, 1, L - Lb, L), ahead}, 1), Lb,
+                                    cfg.model.known_columns);
     }
-    // (1, >= P, c_out, Q) sorted along Q -> the last P steps of the predicted channels
-    Tensor q = models::sorted_quantiles(model->forecast_quantiles(x_enc, xm, x_dec, ym));
-    const bool ms = cfg.data.features == "MS";
+    // Random draws in the forward (Informer's ProbSparse key samples, (Lq, U) shared by the
+    // batch) start at the generator's counter 0 every time: a window's forecast does not depend
+    // on the windows beside it or on earlier calls. The counter is left as it was.
+    Generator& gen = ctx_.generator();
+    const uint64_t counter = gen.counter();
+    gen.set_counter(0);
+    // (B, >= P, c_out, Q) sorted along Q -> the last P steps of the predicted channels
+    Tensor q = models::sorted_quantiles(model.forecast_quantiles(x_enc, xm, x_dec, ym));
+    gen.set_counter(counter);
     const int64_t Co = q.size(2), Q = q.size(3);
     q = slice(slice(q, 1, q.size(1) - P, q.size(1)), 2, ms ? Co - 1 : 0, Co);
-    const Tensor out = select(q, 3, model->median_index());  // (1, P, K) the point forecast
-    const int64_t K = out.size(2);
+    const int64_t K = q.size(2);
     const int64_t f0 = ms ? C - 1 : 0;
     ATTEND_CHECK(f0 + K <= C, "[forecast] model outputs {} channels for {} columns", K, C);
-    if (t.columns.empty())
-      for (int64_t k = 0; k < K; ++k) t.columns.push_back(columns[f0 + k]);
-    const std::vector<float> v = out.contiguous_data().to_vector<float>();
-    for (size_t i = 0; i < v.size(); ++i) {
-      const int64_t c = f0 + static_cast<int64_t>(i) % K;
-      const float y = static_cast<float>(scaler.inverse_value(v[i], c));
-      ATTEND_CHECK(std::isfinite(y), "{}: the forecast of '{}' at step {} is {} (not written)",
-                   where, columns[c], static_cast<int64_t>(i) / K + 1, y);
-      t.values.push_back(y);
-    }
-    if (Q > 1) {
-      t.levels = cfg.model.quantiles;
-      const std::vector<float> qv = q.contiguous_data().to_vector<float>();  // (P, K, Q)
-      for (size_t i = 0; i < qv.size(); ++i) {
-        const int64_t c = f0 + static_cast<int64_t>(i) / Q % K;
-        const float y = static_cast<float>(scaler.inverse_value(qv[i], c));
+    const std::vector<float> point =  // (B, P, K) the point forecast
+        select(q, 3, model.median_index()).contiguous_data().to_vector<float>();
+    const std::vector<float> all = Q > 1 ? q.contiguous_data().to_vector<float>()  // (B, P, K, Q)
+                                         : std::vector<float>();
+    for (int64_t b = 0; b < B; ++b) {
+      const PreparedWindow& w = windows[order[first + b]];
+      WindowForecast& f = out[order[first + b]];
+      f.first_column = f0;
+      f.columns = K;
+      for (int64_t i = 0; i < P * K; ++i) {
+        const int64_t c = f0 + i % K;
+        const float y = static_cast<float>(w.scaler->inverse_value(point[b * P * K + i], c));
+        ATTEND_CHECK(std::isfinite(y), "{}: the forecast of '{}' at step {} is {} (not written)",
+                     w.where, columns[c], i / K + 1, y);
+        f.values.push_back(y);
+      }
+      for (int64_t i = 0; Q > 1 && i < P * K * Q; ++i) {
+        const int64_t c = f0 + i / Q % K;
+        const float y = static_cast<float>(w.scaler->inverse_value(all[b * P * K * Q + i], c));
         ATTEND_CHECK(std::isfinite(y), "{}: the {} quantile of '{}' at step {} is {} (not written)",
-                     where, t.levels[i % Q], columns[c], static_cast<int64_t>(i) / (Q * K) + 1, y);
-        t.quantiles.push_back(y);
+                     w.where, cfg.model.quantiles[i % Q], columns[c], i / (Q * K) + 1, y);
+        f.quantiles.push_back(y);
       }
     }
+    first = last;
+  }
+  return out;
+}
+
+ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector<std::string>& ids,
+                                  const data::CsvTable* future) {
+  const std::vector<PreparedWindow> windows = prepare(input, ids, future);
+  const std::vector<WindowForecast> forecasts = run(windows);
+  ForecastTable t;
+  t.id_column = info_.long_format() ? input.id_column : "";
+  t.time_column = info_.long_format() ? input.time_column : "date";
+  t.date_format = input.date_format;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    const WindowForecast& f = forecasts[i];
+    if (t.columns.empty())
+      for (int64_t k = 0; k < f.columns; ++k) t.columns.push_back(info_.columns[f.first_column + k]);
+    if (!f.quantiles.empty()) t.levels = cfg_.model.quantiles;
+    t.values.insert(t.values.end(), f.values.begin(), f.values.end());
+    t.quantiles.insert(t.quantiles.end(), f.quantiles.begin(), f.quantiles.end());
+    const std::vector<int64_t>& steps = windows[i].steps;
     t.timestamps.insert(t.timestamps.end(), steps.begin(), steps.end());
-    if (info.long_format()) t.ids.insert(t.ids.end(), steps.size(), h.id);
+    if (info_.long_format()) t.ids.insert(t.ids.end(), steps.size(), windows[i].id);
   }
   return t;
 }

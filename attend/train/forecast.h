@@ -44,6 +44,26 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
                        const std::vector<std::string>& ids = {},
                        const data::CsvTable* future = nullptr);
 
+// One series' forecast window ready for the model: its last seq_len rows scaled, their time
+// features and the forecast steps' (Predictor::prepare), run with others in one batch.
+struct PreparedWindow {
+  std::string id;     // long format: the series; "" for wide data
+  std::string where;  // the input (and series) in messages
+  const data::StandardScaler* scaler = nullptr;  // the series' scaler (the checkpoint's)
+  char freq_letter = 0;                          // the time features' frequency letter
+  std::vector<float> x;                          // (seq_len, C) scaled
+  std::vector<float> marks, dec_marks;  // (seq_len, F), (label_len + pred_len, F) or empty
+  std::vector<float> ahead;             // (pred_len, C) scaled known-future values, or empty
+  std::vector<int64_t> steps;           // (pred_len) the forecast steps' timestamps
+};
+
+// One window's forecast in original units: columns first_column.. of the checkpoint's columns.
+struct WindowForecast {
+  int64_t first_column = 0, columns = 0;  // K predicted columns (S/MS: the target)
+  std::vector<float> values;              // (pred_len, K) the point forecast
+  std::vector<float> quantiles;           // (pred_len, K, Q) sorted along Q; empty without
+};
+
 // A checkpoint loaded once for many forecasts (a service, the Python package): forecast() as the
 // free function below, with the model built on the first call and kept (rebuilt only when a
 // checkpoint of --freq auto meets data of another frequency kind).
@@ -55,6 +75,12 @@ class Predictor {
   const RunConfig& config() const { return cfg_; }
   ForecastTable forecast(const data::CsvTable& input, const std::vector<std::string>& ids = {},
                          const data::CsvTable* future = nullptr);
+  // The two halves of forecast(): the windows of `input`'s series (checked, scaled, with their
+  // time features), and their forecasts — windows of one frequency in one batched forward each.
+  std::vector<PreparedWindow> prepare(const data::CsvTable& input,
+                                      const std::vector<std::string>& ids = {},
+                                      const data::CsvTable* future = nullptr);
+  std::vector<WindowForecast> run(const std::vector<PreparedWindow>& windows);
 
  private:
   models::ForecastModel& model(char freq_letter);
