@@ -1,6 +1,6 @@
 #pragma once
-// attend::Error: the one exception type for errors a user can cause (bad shapes, files, flags);
-// attend::NotFoundError, its subclass, when an input file or folder does not exist.
+// Raising attend::Error and attend::NotFoundError (attend/base/exceptions.h) with fmt-formatted
+// messages: fail, fail_not_found, fail_errno, ATTEND_CHECK.
 #include <fmt/format.h>
 
 #include <cassert>
@@ -8,18 +8,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "attend/base/exceptions.h"
+
 namespace attend {
-
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
-
-// An input file or folder that does not exist (Python's FileNotFoundError).
-class NotFoundError : public Error {
- public:
-  using Error::Error;
-};
 
 // Throws attend::Error with a fmt-formatted message.
 template <typename... Args>

@@ -10,6 +10,7 @@
 #include "attend/autograd/node.h"
 #include "attend/data/dataset.h"
 #include "attend/data/time_features.h"
+#include "attend/nn/attention.h"
 #include "attend/ops/shape.h"
 
 namespace attend::train {
@@ -169,8 +170,8 @@ std::vector<PreparedWindow> Predictor::prepare(const data::CsvTable& input,
     data::SeriesValues sv =
         data::series_values(input, h.rows, idx, cfg.data.data == "custom", policy, h.id);
     const int64_t n = sv.rows();
-    ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", w.where,
-                 n, L);
+    ATTEND_CHECK(n >= L, "{}: {} rows, but the model needs the last seq_len = {} rows", w.where, n,
+                 L);
     std::vector<std::string> names = columns;
     if (!h.id.empty())
       for (auto& c : names) c += "' of series '" + h.id;
@@ -179,9 +180,10 @@ std::vector<PreparedWindow> Predictor::prepare(const data::CsvTable& input,
     const std::vector<double>& values = sv.values;
     const std::vector<int64_t> hist(sv.timestamps.end() - L, sv.timestamps.end());
     // Future dates follow the series' own spacing; --freq chooses the time features.
-    const data::Frequency spacing = sv.spacing ? *sv.spacing
-                                               : future_frequency(sv.timestamps, L, cfg.model.freq,
-                                                                  w.where, lines, input.time_column);
+    const data::Frequency spacing =
+        sv.spacing
+            ? *sv.spacing
+            : future_frequency(sv.timestamps, L, cfg.model.freq, w.where, lines, input.time_column);
     const std::string freq_text = data::format_freq(cfg.model.freq, info.long_format());
     const data::Frequency fq = freq_text == "auto" ? spacing : data::parse_freq(freq_text);
     const data::FreqKind feature_kind = data::time_feature_kind(fq.kind);
@@ -222,11 +224,61 @@ std::vector<PreparedWindow> Predictor::prepare(const data::CsvTable& input,
   return out;
 }
 
+Tensor Predictor::forward(const std::vector<const PreparedWindow*>& batch,
+                          nn::AttentionCapture* capture) {
+  const RunConfig& cfg = cfg_;
+  const int64_t C = static_cast<int64_t>(info_.columns.size());
+  const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
+  const auto B = static_cast<int64_t>(batch.size());
+  const PreparedWindow& first = *batch.front();
+  models::ForecastModel& model = this->model(first.freq_letter);
+  auto stack = [&](std::vector<float> PreparedWindow::*part, Shape one) {
+    std::vector<float> v;
+    for (const PreparedWindow* w : batch) v.insert(v.end(), (w->*part).begin(), (w->*part).end());
+    one.insert(0, B);
+    return Tensor::from_vector(v, one, ctx_);
+  };
+  // x_enc (B, L, C); marks (B, L, F) and (B, Lb + P, F); x_dec (B, Lb + P, C)
+  const Tensor x_enc = stack(&PreparedWindow::x, {L, C});
+  Tensor xm, ym, x_dec;
+  if (!first.marks.empty()) {
+    const int64_t F = static_cast<int64_t>(first.marks.size()) / L;
+    xm = stack(&PreparedWindow::marks, {L, F});
+    ym = stack(&PreparedWindow::dec_marks, {Lb + P, F});
+  }
+  NoGradGuard guard;
+  if (model.uses_decoder_input()) {
+    const Tensor ahead = cfg.model.known_columns.empty()
+                             ? Tensor::zeros({B, P, C}, DType::F32, ctx_)
+                             : stack(&PreparedWindow::ahead, {P, C});
+    x_dec = models::decoder_input(concat({slice(x_enc, 1, L - Lb, L), ahead}, 1), Lb,
+                                  cfg.model.known_columns);
+  }
+  // Random draws in the forward (Informer's ProbSparse key samples, (Lq, U) shared by the
+  // batch) start at the generator's counter 0 every time: a window's forecast does not depend
+  // on the windows beside it or on earlier calls. The counter is left as it was.
+  Generator& gen = ctx_.generator();
+  const uint64_t counter = gen.counter();
+  gen.set_counter(0);
+  nn::set_attention_capture(model, capture);
+  struct Restore {
+    Generator& gen;
+    uint64_t counter;
+    models::ForecastModel& model;
+    ~Restore() {
+      gen.set_counter(counter);
+      nn::set_attention_capture(model, nullptr);
+    }
+  } restore{gen, counter, model};
+  // (B, >= P, c_out, Q) sorted along Q
+  return models::sorted_quantiles(model.forecast_quantiles(x_enc, xm, x_dec, ym));
+}
+
 std::vector<WindowForecast> Predictor::run(const std::vector<PreparedWindow>& windows) {
   const RunConfig& cfg = cfg_;
   const auto& columns = info_.columns;
   const int64_t C = static_cast<int64_t>(columns.size());
-  const int64_t L = cfg.model.seq_len, P = cfg.model.pred_len, Lb = cfg.model.label_len;
+  const int64_t P = cfg.model.pred_len;
   const bool ms = cfg.data.features == "MS";
   std::vector<WindowForecast> out(windows.size());
   // Windows of one time-feature frequency run together, kMaxBatch at a time.
@@ -237,57 +289,27 @@ std::vector<WindowForecast> Predictor::run(const std::vector<PreparedWindow>& wi
     return windows[a].freq_letter < windows[b].freq_letter;
   });
   for (size_t first = 0; first < order.size();) {
+    std::vector<const PreparedWindow*> batch;
     size_t last = first;
     while (last < order.size() && last - first < kMaxBatch &&
            windows[order[last]].freq_letter == windows[order[first]].freq_letter)
-      ++last;
-    const auto B = static_cast<int64_t>(last - first);
-    models::ForecastModel& model = this->model(windows[order[first]].freq_letter);
-    auto stack = [&](std::vector<float> PreparedWindow::*part, Shape one) {
-      std::vector<float> v;
-      for (size_t i = first; i < last; ++i) {
-        const std::vector<float>& w = windows[order[i]].*part;
-        v.insert(v.end(), w.begin(), w.end());
-      }
-      one.insert(0, B);
-      return Tensor::from_vector(v, one, ctx_);
-    };
-    // x_enc (B, L, C); marks (B, L, F) and (B, Lb + P, F); x_dec (B, Lb + P, C)
-    const Tensor x_enc = stack(&PreparedWindow::x, {L, C});
-    Tensor xm, ym, x_dec;
-    if (!windows[order[first]].marks.empty()) {
-      const int64_t F = static_cast<int64_t>(windows[order[first]].marks.size()) / L;
-      xm = stack(&PreparedWindow::marks, {L, F});
-      ym = stack(&PreparedWindow::dec_marks, {Lb + P, F});
-    }
-    NoGradGuard guard;
-    if (model.uses_decoder_input()) {
-      const Tensor ahead = cfg.model.known_columns.empty()
-                               ? Tensor::zeros({B, P, C}, DType::F32, ctx_)
-                               : stack(&PreparedWindow::ahead, {P, C});
-      x_dec = models::decoder_input(concat({slice(x_enc, 1, L - Lb, L), ahead}, 1), Lb,
-                                    cfg.model.known_columns);
-    }
-    // Random draws in the forward (Informer's ProbSparse key samples, (Lq, U) shared by the
-    // batch) start at the generator's counter 0 every time: a window's forecast does not depend
-    // on the windows beside it or on earlier calls. The counter is left as it was.
-    Generator& gen = ctx_.generator();
-    const uint64_t counter = gen.counter();
-    gen.set_counter(0);
-    // (B, >= P, c_out, Q) sorted along Q -> the last P steps of the predicted channels
-    Tensor q = models::sorted_quantiles(model.forecast_quantiles(x_enc, xm, x_dec, ym));
-    gen.set_counter(counter);
+      batch.push_back(&windows[order[last++]]);
+    const auto B = static_cast<int64_t>(batch.size());
+    // the last P steps of the predicted channels: (B, P, K, Q)
+    Tensor q = forward(batch, nullptr);
     const int64_t Co = q.size(2), Q = q.size(3);
     q = slice(slice(q, 1, q.size(1) - P, q.size(1)), 2, ms ? Co - 1 : 0, Co);
     const int64_t K = q.size(2);
     const int64_t f0 = ms ? C - 1 : 0;
     ATTEND_CHECK(f0 + K <= C, "[forecast] model outputs {} channels for {} columns", K, C);
     const std::vector<float> point =  // (B, P, K) the point forecast
-        select(q, 3, model.median_index()).contiguous_data().to_vector<float>();
+        select(q, 3, model(batch.front()->freq_letter).median_index())
+            .contiguous_data()
+            .to_vector<float>();
     const std::vector<float> all = Q > 1 ? q.contiguous_data().to_vector<float>()  // (B, P, K, Q)
                                          : std::vector<float>();
     for (int64_t b = 0; b < B; ++b) {
-      const PreparedWindow& w = windows[order[first + b]];
+      const PreparedWindow& w = *batch[b];
       WindowForecast& f = out[order[first + b]];
       f.first_column = f0;
       f.columns = K;
@@ -311,6 +333,15 @@ std::vector<WindowForecast> Predictor::run(const std::vector<PreparedWindow>& wi
   return out;
 }
 
+std::vector<nn::CapturedAttention> Predictor::attention(const PreparedWindow& window) {
+  models::ForecastModel& model = this->model(window.freq_letter);
+  ATTEND_CHECK(model.has_attention(), "{} has no attention layers (its forecast has no weights)",
+               cfg_.model.model);
+  nn::AttentionCapture capture;
+  (void)forward({&window}, &capture);
+  return model.attention_maps(capture);
+}
+
 ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector<std::string>& ids,
                                   const data::CsvTable* future) {
   const std::vector<PreparedWindow> windows = prepare(input, ids, future);
@@ -322,7 +353,8 @@ ForecastTable Predictor::forecast(const data::CsvTable& input, const std::vector
   for (size_t i = 0; i < windows.size(); ++i) {
     const WindowForecast& f = forecasts[i];
     if (t.columns.empty())
-      for (int64_t k = 0; k < f.columns; ++k) t.columns.push_back(info_.columns[f.first_column + k]);
+      for (int64_t k = 0; k < f.columns; ++k)
+        t.columns.push_back(info_.columns[f.first_column + k]);
     if (!f.quantiles.empty()) t.levels = cfg_.model.quantiles;
     t.values.insert(t.values.end(), f.values.begin(), f.values.end());
     t.quantiles.insert(t.quantiles.end(), f.quantiles.begin(), f.quantiles.end());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attend/data/csv.h"
+#include "attend/nn/attention.h"
 #include "attend/train/checkpoint.h"
 
 namespace attend::train {
@@ -47,14 +48,14 @@ ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, 
 // One series' forecast window ready for the model: its last seq_len rows scaled, their time
 // features and the forecast steps' (Predictor::prepare), run with others in one batch.
 struct PreparedWindow {
-  std::string id;     // long format: the series; "" for wide data
-  std::string where;  // the input (and series) in messages
+  std::string id;                                // long format: the series; "" for wide data
+  std::string where;                             // the input (and series) in messages
   const data::StandardScaler* scaler = nullptr;  // the series' scaler (the checkpoint's)
   char freq_letter = 0;                          // the time features' frequency letter
   std::vector<float> x;                          // (seq_len, C) scaled
-  std::vector<float> marks, dec_marks;  // (seq_len, F), (label_len + pred_len, F) or empty
-  std::vector<float> ahead;             // (pred_len, C) scaled known-future values, or empty
-  std::vector<int64_t> steps;           // (pred_len) the forecast steps' timestamps
+  std::vector<float> marks, dec_marks;           // (seq_len, F), (label_len + pred_len, F) or empty
+  std::vector<float> ahead;    // (pred_len, C) scaled known-future values, or empty
+  std::vector<int64_t> steps;  // (pred_len) the forecast steps' timestamps
 };
 
 // One window's forecast in original units: columns first_column.. of the checkpoint's columns.
@@ -81,9 +82,15 @@ class Predictor {
                                       const std::vector<std::string>& ids = {},
                                       const data::CsvTable* future = nullptr);
   std::vector<WindowForecast> run(const std::vector<PreparedWindow>& windows);
+  // The attention maps (B = 1 or the variables, H, Lq, Lk) of every attention layer for one
+  // window; an error for a model without attention.
+  std::vector<nn::CapturedAttention> attention(const PreparedWindow& window);
 
  private:
   models::ForecastModel& model(char freq_letter);
+  // The model on a batch of windows of one frequency: (B, >= pred_len, c_out, Q) sorted along Q;
+  // `capture` (or nullptr) records the attention weights.
+  Tensor forward(const std::vector<const PreparedWindow*>& batch, nn::AttentionCapture* capture);
 
   CheckpointInfo info_;
   RunConfig cfg_;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "attend/attend.h"
 #include "attend/models/model.h"
 #include "attend/ops/attention.h"
 #include "bindings.h"
@@ -148,7 +149,7 @@ py::object attention(const py::object& q_obj, const py::object& k_obj, const py:
 }  // namespace
 
 void bind_kernels(py::module_& m) {
-  m.attr("__version__") = ATTEND_VERSION;
+  m.attr("__version__") = attend::version();
   m.def("attention", &attention, py::arg("q"), py::arg("k"), py::arg("v"),
         py::arg("mask") = py::none(), py::arg("causal") = false, py::arg("scale") = py::none(),
         py::arg("return_weights") = false, py::arg("threads") = 0,
