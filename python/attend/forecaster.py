@@ -222,8 +222,9 @@ class Explanation:
 
     def stacked(self, role: str) -> np.ndarray:
         """The maps of one role ("encoder-self", "decoder-self", "cross") stacked over layers:
-        (layers, heads, queries, keys). Layers of different shapes (Informer's distilling) cannot
-        be stacked: take them from `weights`."""
+        (layers, heads, queries, keys); PatchTST's (layers, variables, heads, patches, patches).
+        Layers of different shapes (Informer's distilling) cannot be stacked: take them from
+        `weights`."""
         names = sorted(
             (n for n in self.weights if n.startswith(role + "_L")),
             key=lambda n: int(n.rsplit("_L", 1)[1]),
@@ -245,12 +246,13 @@ class Forecaster:
     Example::
 
         import attend, pandas as pd
-        df = pd.read_csv("data/own/retail_long.csv", parse_dates=["ds"])  # unique_id, ds, y, ...
-        f = attend.Forecaster("PatchTST", h=14, input_size=56, d_model=32, train_epochs=5)
+        df = pd.read_csv("data/own/monthly.csv", parse_dates=["ds"])  # unique_id, ds, y
+        f = attend.Forecaster("PatchTST", h=12, input_size=24, d_model=16, patch_len=6,
+                              train_epochs=5)
         f.fit(df)
-        forecast = f.predict()          # unique_id, ds, y, ...: the 14 days after each series
-        cv = f.cross_validation(df, n_windows=3)
-        f.save("models/retail")         # a CLI checkpoint folder: attend forecast --checkpoint ...
+        forecast = f.predict()          # unique_id, ds, y: the 12 months after each series
+        cv = f.cross_validation(df, n_windows=2)
+        f.save("models/monthly")        # a CLI checkpoint folder: attend forecast --checkpoint ...
 
     Args:
         model: one of :func:`attend.models` ("PatchTST", "iTransformer", "TFT", ...).
@@ -412,8 +414,9 @@ class Forecaster:
 
     def test(self, df: Optional[Data] = None, *, inverse: bool = False) -> Dict[str, Any]:
         """Metrics of the trained model on the test split of `df` (default: the fit's data), as
-        ``attend test``: mae, mse, rmse, mape, mspe (and the quantile loss of a quantile model);
-        `inverse` computes them in the data's units rather than standardised."""
+        ``attend test``: mae, mse, rmse, mape, mspe (a quantile model adds pinball, coverage,
+        interval and crps; a metric that is not finite is None); `inverse` computes them in the
+        data's units rather than standardised."""
         checkpoint = self._need_trained("test()")
         table = self._data(df, "test()", "DataFrame")
         return _attend.test(checkpoint, table, {"inverse": inverse}, threads=self.threads)
@@ -458,8 +461,8 @@ class Forecaster:
             ids: long format: forecast only these series.
 
         Returns:
-            Long format: id_col, time column, the forecast columns; wide: the time column and the
-            forecast columns. A quantile model adds "<column>_q<level>" beside each column (as
+            Long format: id_col, time column, the forecast columns; wide: "date" (the CLI's name,
+            whatever the input's time column) and the forecast columns. A quantile model adds "<column>_q<level>" beside each column (as
             the CLI's CSV). Values are float32.
         """
         r = self._forecast(df, future, ids)
