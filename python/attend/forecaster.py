@@ -399,6 +399,9 @@ class Forecaster:
             table = _table(df, self._layout, "DataFrame")
             self._array_columns = None
         options = self._run_options(self._target_of(table))
+        # the names the data has (a wide table has no id column): config.json records them for
+        # attend forecast and attend test
+        options["id_col"], options["time_col"] = table.id_column, table.time_column
         if isinstance(df, (str, os.PathLike)):
             path = Path(os.fspath(df))
             options["root_path"], options["data_path"] = str(path.parent), path.name
@@ -443,7 +446,10 @@ class Forecaster:
             if isinstance(future, np.ndarray):
                 raise TypeError("future: give a DataFrame of the known columns' future values")
             future_table = _table(future, self._layout, "future")
-        return p.forecast(table, list(ids or []), future_table)
+        r = p.forecast(table, list(ids or []), future_table)
+        if r["ids"] is None:  # wide: the input's time column (the CLI's CSV says "date")
+            r["time_column"] = table.time_column
+        return r
 
     def predict(
         self,
@@ -461,9 +467,10 @@ class Forecaster:
             ids: long format: forecast only these series.
 
         Returns:
-            Long format: id_col, time column, the forecast columns; wide: "date" (the CLI's name,
-            whatever the input's time column) and the forecast columns. A quantile model adds "<column>_q<level>" beside each column (as
-            the CLI's CSV). Values are float32.
+            Long format: id_col, the time column, the forecast columns; wide: the time column
+            (the input's name; the CLI's CSV says "date") and the forecast columns. A quantile
+            model adds "<column>_q<level>" beside each column (as the CLI's CSV). Values are
+            float32.
         """
         r = self._forecast(df, future, ids)
         out: Dict[str, Any] = {}
@@ -521,6 +528,7 @@ class Forecaster:
         table = self._data(df, "cross_validation()", "DataFrame")
         if refit != 0:
             options["target"] = self._target_of(table)
+            options["id_col"], options["time_col"] = table.id_column, table.time_column
             options["root_path"], options["data_path"] = ".", table.source
         r = _attend.backtest(checkpoint, options, table, n_windows=n_windows, step=step or 0,
                              refit=refit, threads=self.threads, verbose=self.verbose)  # fmt: skip

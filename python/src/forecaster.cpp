@@ -162,7 +162,11 @@ data::CsvTable make_table(const std::string& source, const std::string& time_col
 // as its message when that gives one.
 template <typename Work, typename Message>
 auto run_stoppable(std::atomic<bool>& stop, Work work, Message interrupted) {
-  auto future = std::async(std::launch::async, std::move(work));
+  // The worker, and the OpenMP threads it starts, never take Ctrl-C (only Python's main thread)
+  auto future = std::async(std::launch::async, [work = std::move(work)]() mutable {
+    block_stop_signals();
+    return work();
+  });
   for (;;) {
     {
       py::gil_scoped_release nogil;

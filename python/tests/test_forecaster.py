@@ -11,6 +11,7 @@ import os
 import pydoc
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -444,3 +445,40 @@ def test_array_times_errors_name_the_row():
     # integer times are seconds since 1970
     r = f.predict_numpy(y[-24:], ds=ds[-24:].astype("datetime64[s]").astype(np.int64))
     np.testing.assert_array_equal(r.values, f.predict_numpy(y[-24:], ds=ds[-24:]).values)
+
+
+def test_compute_threads_never_take_ctrl_c():
+    # every thread but the main one blocks SIGINT and SIGTERM: OpenMP's workers started at import
+    # and by a fit's worker thread (in a fresh interpreter: no other Python threads)
+    code = """
+import os, attend, numpy as np
+f = attend.Forecaster("PatchTST", h=6, input_size=24, verbose=False, train_epochs=1, d_model=16,
+                      n_heads=2, e_layers=1, d_ff=32, patch_len=6, threads=2)
+y = np.sin(np.arange(300) / 5.0)
+f.fit(y)
+f.predict_numpy(y[-24:])
+main = os.getpid()
+for tid in os.listdir("/proc/self/task"):
+    status = open(f"/proc/self/task/{tid}/status").read()
+    blocked = int(status.split("SigBlk:")[1].split()[0], 16)
+    if int(tid) != main:
+        assert blocked & (1 << 1) and blocked & (1 << 14), (tid, hex(blocked))
+print(len(os.listdir("/proc/self/task")))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "OMP_NUM_THREADS": "2"})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) >= 2  # the main thread and at least one worker were checked
+
+
+@needs_cli
+def test_python_wide_checkpoint_forecasts_with_the_cli(tmp_path):
+    f = attend.Forecaster("DLinear", h=6, input_size=24, verbose=False, train_epochs=1)
+    f.fit(seatbelts())
+    saved = f.save(tmp_path / "wide")
+    out = tmp_path / "forecast.csv"
+    cli("forecast", "--checkpoint", saved, "--input", str(OWN / "seatbelts.csv"), "--output", str(out))
+    expected = pd.read_csv(out)
+    got = f.predict()
+    assert list(got.columns) == list(expected.columns)
+    np.testing.assert_array_equal(got["drivers"].to_numpy(), expected["drivers"].to_numpy(np.float32))
