@@ -282,9 +282,11 @@ TrainReport train_model(const RunOptions& options, const TrainOptions& how) {
   TrainReport out;
   out.checkpoint = r.dir;
   out.interrupted = r.interrupted;
-  if (!r.interrupted)
-    for (const auto& [k, v] : train::metrics_to_json(r.metrics).items())
+  if (!r.interrupted) {
+    const nlohmann::json metrics = train::metrics_to_json(r.metrics);
+    for (const auto& [k, v] : metrics.items())
       out.metrics.emplace_back(k, v.is_number() ? v.get<double>() : std::nan(""));
+  }
   return out;
 }
 
