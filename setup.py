@@ -50,6 +50,10 @@ class CMakeBuild(build_ext):
             sys.exit(f"error: CMake built no {built} (another Python's suffix?)")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built, dest)
+        # the shared library the module links, beside it (the module's RPATH has $ORIGIN)
+        library = BUILD / "libattend.so.0"
+        if library.exists():
+            shutil.copyfile(library.resolve(), dest.parent / library.name)
 
 
 setup(

@@ -134,7 +134,7 @@ struct TrainReport {
   std::string checkpoint;    // the run folder: <checkpoints>/<setting>
   bool interrupted = false;  // stopped; <checkpoint>/resume holds the state for resume
   // Test metrics of the best epoch: mae, mse, rmse, mape, mspe (and pinball, coverage, crps
-  // for quantile models), by name.
+  // and interval for quantile models), by name.
   std::vector<std::pair<std::string, double>> metrics;
 };
 

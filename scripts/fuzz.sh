@@ -25,7 +25,7 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 if [[ ! -f build-fuzz/build.ninja ]]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_COMPILER=clang++-14 \
-    -DATTEND_FUZZ=ON -DATTEND_BUILD_TESTS=OFF -DATTEND_BUILD_BENCH=OFF -DATTEND_PYTHON=OFF \
+    -DATTEND_FUZZ=ON -DATTEND_BUILD_TESTS=OFF -DATTEND_BUILD_BENCH=OFF -DATTEND_PYTHON=OFF -DATTEND_SHARED=OFF \
     "${launcher[@]}" >/dev/null
 fi
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/%/_fuzz}"

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 
+#include "attend/attend.h"
 #include "attend/data/csv.h"
 #include "attend/io/atomic_file.h"
 #include "attend/models/model.h"
@@ -129,6 +130,7 @@ int real_main(int argc, char** argv) {
       "attend"};
   app.require_subcommand(0, 1);
   app.set_help_all_flag("--help-all", "Show help for all subcommands");
+  app.set_version_flag("--version", std::string("attend ") + attend::version());
   int threads = 0;
   Bindings root_flags;
   add_flags(app, root_flags);
@@ -180,6 +182,8 @@ int real_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);

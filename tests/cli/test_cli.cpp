@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "attend/train/checkpoint.h"
+#include "attend/version.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 
@@ -96,6 +97,12 @@ TEST(Cli, Help) {
   }
   Result m = run("models");
   EXPECT_NE(m.out.find("PatchTST"), std::string::npos);
+}
+
+TEST(Cli, Version) {
+  Result r = run("--version");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, std::string("attend ") + ATTEND_VERSION_STRING + "\n");
 }
 
 TEST(Cli, UnknownFlagRefusedByName) {
