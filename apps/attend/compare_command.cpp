@@ -70,6 +70,7 @@ struct BenchModelArgs {
   std::vector<int64_t> batches = {1, 32};
   int warmup = 3, repeats = 20;
   bool json = false;
+  bool train = false;  // time training steps (the roofline) instead of forecasts
   Bindings flags;
 };
 
@@ -87,6 +88,14 @@ void run_bench_model(const BenchModelArgs& a) {
     throw CLI::ValidationError(e.what());
   }
   Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>((*cfg)->train.seed)});
+  if (a.train) {
+    train::TrainStepOptions t;
+    t.warmup = a.warmup;
+    t.repeats = a.repeats;
+    const auto r = train::bench_train_step(**cfg, t, ctx);
+    std::fputs(train::format_train_step(**cfg, r, a.json).c_str(), stdout);
+    return;
+  }
   auto r = train::bench_model(**cfg, opt, ctx);
   std::fputs(train::format_model_bench(**cfg, r, ctx.threads(), a.json).c_str(), stdout);
 }
@@ -132,8 +141,9 @@ std::function<int()> add_compare_command(CLI::App& app) {
   auto ba = std::make_shared<BenchModelArgs>();
   CLI::App* model = bench->add_subcommand(
       "model",
-      "Median forecast latency (eval, no grad, random inputs) of a freshly built model; model "
-      "flags as train's (enc_in/dec_in/c_out default 7)");
+      "Median forecast latency (eval, no grad, random inputs) of a freshly built model, or with "
+      "--train the roofline of a training step; model flags as train's (enc_in/dec_in/c_out "
+      "default 7)");
   model->add_option("--batch", ba->batches, "batch sizes to time")
       ->capture_default_str()
       ->check(positive())
@@ -149,6 +159,10 @@ std::function<int()> add_compare_command(CLI::App& app) {
       ->capture_default_str()
       ->check(non_negative());
   model->add_flag("--json", ba->json, "print one JSON line per batch size");
+  model->add_flag("--train", ba->train,
+                  "time training steps of --batch_size random windows instead (forward, loss, "
+                  "backward, Adam): the step's FLOPs and time in GEMMs and fused attention "
+                  "against the measured FMA peak");
   add_flags(
       *model, ba->flags,
       [](const Option& f) {

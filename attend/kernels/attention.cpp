@@ -7,6 +7,7 @@
 
 #include "attend/base/error.h"
 #include "attend/kernels/attention_rows.h"
+#include "attend/kernels/counters.h"
 #include "attend/kernels/gemm.h"
 #include "attend/kernels/random.h"
 
@@ -213,9 +214,16 @@ void backward_rows(const AttentionDims& d, const In& q, const In& k, const In& v
 
 }  // namespace
 
+// Model FLOPs of attention: the forward's Q·Kᵀ and P·V, 2·B·H·Lq·Lk·(D + Dv); the backward
+// twice that (dV, dP, dQ, dK), whatever the masks skip.
+static double attention_flops(const AttentionDims& d) {
+  return 2.0 * d.batch * d.heads * d.len_q * d.len_k * (d.dim + d.dim_v);
+}
+
 void attention_forward(In q, In k, In v, const AttentionMask& mask, const AttentionParams& p, Out o,
                        float* lse, int threads) {
   const AttentionDims d = attention_dims(q, k, v);
+  const CountedCall counted(attention_counter(), attention_flops(d), threads);
   ATTEND_DEBUG_ASSERT(q.strides[3] == 1 && k.strides[3] == 1 && v.strides[3] == 1 &&
                       o.strides[3] == 1);
   if (use_rows_kernel(d, p)) {
@@ -273,6 +281,7 @@ void attention_forward(In q, In k, In v, const AttentionMask& mask, const Attent
 void attention_backward(In q, In k, In v, const AttentionMask& mask, const AttentionParams& p, In o,
                         const float* lse, In dout, Out dq, Out dk, Out dv, int threads) {
   const AttentionDims d = attention_dims(q, k, v);
+  const CountedCall counted(attention_counter(), 2 * attention_flops(d), threads);
   ATTEND_DEBUG_ASSERT(q.strides[3] == 1 && k.strides[3] == 1 && v.strides[3] == 1 &&
                       o.strides[3] == 1 && dout.strides[3] == 1 && dq.strides[3] == 1 &&
                       dk.strides[3] == 1 && dv.strides[3] == 1);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "attend/base/error.h"
+#include "attend/kernels/counters.h"
 #include "attend/kernels/gemm_small.h"
 
 #include "attend/base/sanitizer.h"
@@ -123,6 +124,7 @@ void gemm(const GemmShape& s, float alpha, const float* a, const float* b, float
   // 96×96×64 runs at 190 GFLOP/s on one thread and 41 on two; 3072×32×32 at 188 and 154).
   double flops = 2.0 * s.m * s.n * s.k;
   int t = flops < 8e6 ? 1 : std::max(1, threads);
+  const CountedCall counted(gemm_counter(), flops, t);
   if (t == 1 && detail::small_gemm_preferred(s)) {
     detail::gemm_small(s, alpha, a, b, beta, c);
     return;

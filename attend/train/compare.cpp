@@ -12,6 +12,11 @@
 #include "attend/autograd/node.h"
 #include "attend/base/clock.h"
 #include "attend/io/atomic_file.h"
+#include "attend/kernels/counters.h"
+#include "attend/kernels/fma_peak.h"
+#include "attend/ops/loss.h"
+#include "attend/ops/shape.h"
+#include "attend/optim/adam.h"
 #include "attend/train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -230,10 +235,10 @@ std::vector<std::string> write_compare(const std::vector<CompareRow>& rows,
   return {csv, md};
 }
 
-ModelBenchResult bench_model(const RunConfig& cfg_in, const LatencyOptions& options, Context& ctx) {
-  const ValidConfig valid(cfg_in);
-  const RunConfig& cfg = *valid;
-  // No data: enc_in, dec_in and c_out 0 are run.py's 7; freq "auto" is hourly.
+namespace {
+
+// A model of `cfg` with no data (enc_in, dec_in and c_out 0 are run.py's 7; freq "h").
+std::shared_ptr<models::ForecastModel> bench_model_of(const RunConfig& cfg, Context& ctx) {
   RunConfig sized = cfg;
   for (int64_t* n : {&sized.model.enc_in, &sized.model.dec_in, &sized.model.c_out})
     if (*n == 0) *n = 7;
@@ -241,12 +246,146 @@ ModelBenchResult bench_model(const RunConfig& cfg_in, const LatencyOptions& opti
   for (int64_t i = 0; i < sized.model.enc_in; ++i) columns.push_back(fmt::format("c{}", i));
   const RunConfig resolved = resolve(sized, columns, "h", "bench model");
   ctx.generator().manual_seed(static_cast<uint64_t>(cfg.train.seed));
-  auto model = models::make_model(resolved.model, ctx);
+  return models::make_model(resolved.model, ctx);
+}
+
+}  // namespace
+
+ModelBenchResult bench_model(const RunConfig& cfg_in, const LatencyOptions& options, Context& ctx) {
+  const ValidConfig valid(cfg_in);
+  const RunConfig& cfg = *valid;
+  auto model = bench_model_of(cfg, ctx);
   ModelBenchResult r;
   r.model = cfg.model.model;
   r.params = model->num_parameters();
   r.latency = forecast_latency(*model, options, ctx);
   return r;
+}
+
+TrainStepResult bench_train_step(const RunConfig& cfg_in, const TrainStepOptions& options,
+                                 Context& ctx) {
+  ATTEND_CHECK(options.repeats > 0 && options.warmup >= 0,
+               "[bench] repeats must be positive and warmup non-negative (got {}, {})",
+               options.repeats, options.warmup);
+  const ValidConfig valid(cfg_in);
+  const RunConfig& cfg = *valid;
+  auto model = bench_model_of(cfg, ctx);
+  const models::ModelConfig& c = model->config();
+  const int64_t B = cfg.train.batch_size, P = c.pred_len, Ly = c.label_len + c.pred_len;
+  optim::AdamOptions ao;
+  ao.lr = cfg.train.learning_rate;
+  optim::Adam adam(model->parameters(), ao);
+  model->train();
+  // x_enc (B, L, enc_in), x_dec (B, Lb + P, dec_in), marks (B, L, F); the target (B, P, c_out)
+  const Tensor x_enc = Tensor::normal({B, c.seq_len, c.enc_in}, 0, 1, DType::F32, ctx);
+  Tensor x_dec, xm, ym;
+  if (model->uses_decoder_input()) x_dec = Tensor::normal({B, Ly, c.dec_in}, 0, 1, DType::F32, ctx);
+  if (model->uses_time_marks()) {
+    xm = random_marks(c, B, c.seq_len, ctx);
+    ym = random_marks(c, B, Ly, ctx);
+  }
+  const Tensor target = Tensor::normal({B, P, c.c_out}, 0, 1, DType::F32, ctx);
+  auto step = [&] {
+    adam.zero_grad();
+    Tensor q = model->forecast_quantiles(x_enc, xm, x_dec, ym);  // (B, >= P, c_out, Q)
+    q = slice(q, 1, q.size(1) - P, q.size(1));
+    const Tensor pred = q.size(3) == 1
+                            ? select(q, 3, 0)
+                            : select(models::sorted_quantiles(q), 3, model->median_index());
+    Tensor loss = mse_loss(pred, target);
+    loss.backward();
+    adam.step();
+  };
+  for (int i = 0; i < options.warmup; ++i) step();
+  kernels::gemm_counter().reset();
+  kernels::attention_counter().reset();
+  kernels::set_kernel_counting(true);
+  std::vector<double> ms;
+  for (int i = 0; i < options.repeats; ++i) {
+    const double t0 = now_seconds();
+    step();
+    ms.push_back((now_seconds() - t0) * 1e3);
+  }
+  kernels::set_kernel_counting(false);
+  std::sort(ms.begin(), ms.end());
+  TrainStepResult r;
+  r.model = cfg.model.model;
+  r.params = model->num_parameters();
+  r.batch = B;
+  r.threads = ctx.threads();
+  r.median_ms = ms[ms.size() / 2];
+  r.min_ms = ms.front();
+  const double n = options.repeats;
+  const kernels::KernelCounter& g = kernels::gemm_counter();
+  const kernels::KernelCounter& a = kernels::attention_counter();
+  r.gemm_calls = static_cast<double>(g.calls.load()) / n;
+  r.gemm_gflop = static_cast<double>(g.flops.load()) / n / 1e9;
+  r.gemm_core_ms = static_cast<double>(g.core_nanoseconds.load()) / n / 1e6;
+  r.attention_gflop = static_cast<double>(a.flops.load()) / n / 1e9;
+  r.attention_core_ms = static_cast<double>(a.core_nanoseconds.load()) / n / 1e6;
+  const kernels::FmaPeak peak = kernels::measure_fma_peak(r.threads);
+  r.peak_gflops_per_core = peak.gflops_per_core;
+  r.isa = peak.target;
+  return r;
+}
+
+std::string format_train_step(const RunConfig& cfg, const TrainStepResult& r, bool json) {
+  const double step_core_ms = r.median_ms * r.threads;
+  const double flop = r.gemm_gflop + r.attention_gflop;
+  // achieved GFLOP/s per core = GFLOP / core-seconds
+  auto per_core = [](double gflop, double core_ms) {
+    return core_ms > 0 ? gflop / core_ms * 1e3 : 0;
+  };
+  const double step_rate = per_core(flop, step_core_ms),
+               gemm_rate = per_core(r.gemm_gflop, r.gemm_core_ms),
+               attn_rate = per_core(r.attention_gflop, r.attention_core_ms);
+  const double peak = r.peak_gflops_per_core;
+  if (json) {
+    nlohmann::json j = {{"side", "attend"},
+                        {"mode", "train_step"},
+                        {"model", r.model},
+                        {"threads", r.threads},
+                        {"batch", r.batch},
+                        {"params", r.params},
+                        {"median_ms", r.median_ms},
+                        {"min_ms", r.min_ms},
+                        {"gemm_gflop", r.gemm_gflop},
+                        {"gemm_core_ms", r.gemm_core_ms},
+                        {"gemm_calls", r.gemm_calls},
+                        {"attention_gflop", r.attention_gflop},
+                        {"attention_core_ms", r.attention_core_ms},
+                        {"step_gflops_per_core", step_rate},
+                        {"gemm_gflops_per_core", gemm_rate},
+                        {"peak_gflops_per_core", peak},
+                        {"isa", r.isa},
+                        {"d_model", cfg.model.d_model},
+                        {"seq_len", cfg.model.seq_len},
+                        {"pred_len", cfg.model.pred_len}};
+    return j.dump() + "\n";
+  }
+  auto pct = [peak](double rate) { return peak > 0 ? 100 * rate / peak : 0.0; };
+  std::string s = fmt::format(
+      "{}: training step, batch {}, {} parameters | seq_len {} pred_len {} d_model {} | {} "
+      "threads | FMA peak {:.1f} GFLOP/s per core ({})\n",
+      r.model, r.batch, r.params, cfg.model.seq_len, cfg.model.pred_len, cfg.model.d_model,
+      r.threads, peak, r.isa);
+  s += fmt::format(
+      "step: median {:.2f} ms (min {:.2f}), {:.3f} GFLOP counted: {:.1f} GFLOP/s per core "
+      "= {:.0f} % of peak\n",
+      r.median_ms, r.min_ms, flop, step_rate, pct(step_rate));
+  s += fmt::format("{:<22}{:>10}{:>14}{:>12}{:>16}{:>10}\n", "part", "GFLOP", "core ms",
+                   "% of step", "GFLOP/s/core", "% peak");
+  auto row = [&](const char* name, double gflop, double core_ms) {
+    s += fmt::format("{:<22}{:>10.3f}{:>14.2f}{:>12.1f}{:>16.1f}{:>10.0f}\n", name, gflop, core_ms,
+                     step_core_ms > 0 ? 100 * core_ms / step_core_ms : 0.0,
+                     per_core(gflop, core_ms), pct(per_core(gflop, core_ms)));
+  };
+  row(fmt::format("GEMM ({:.0f} calls)", r.gemm_calls).c_str(), r.gemm_gflop, r.gemm_core_ms);
+  row("fused attention", r.attention_gflop, r.attention_core_ms);
+  const double other = std::max(0.0, step_core_ms - r.gemm_core_ms - r.attention_core_ms);
+  s += fmt::format("{:<22}{:>10}{:>14.2f}{:>12.1f}{:>16}{:>10}\n", "everything else", "-", other,
+                   step_core_ms > 0 ? 100 * other / step_core_ms : 0.0, "-", "-");
+  return s;
 }
 
 std::string format_model_bench(const RunConfig& cfg, const ModelBenchResult& r, int threads,

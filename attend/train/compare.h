@@ -74,6 +74,31 @@ struct ModelBenchResult {
 };
 ModelBenchResult bench_model(const RunConfig& cfg, const LatencyOptions& options, Context& ctx);
 
+// The roofline of a training step (`attend bench model --train`): a model built from `cfg` as
+// bench_model does, trained on random inputs of cfg.train.batch_size windows (forward, the loss
+// of the point forecast, backward, Adam step), `repeats` timed steps after `warmup`. Per step:
+// the FLOPs and core-seconds of the GEMMs and of the fused attention kernels (the kernels'
+// counters), against the machine's FMA peak measured on the same threads.
+struct TrainStepOptions {
+  int warmup = 2;   // untimed steps first
+  int repeats = 5;  // timed steps (the median step is reported)
+};
+struct TrainStepResult {
+  std::string model;
+  int64_t params = 0, batch = 0;
+  int threads = 0;
+  double median_ms = 0, min_ms = 0;                   // one step's wall time
+  double gemm_gflop = 0, gemm_core_ms = 0;            // per step: GEMM work and core time
+  double attention_gflop = 0, attention_core_ms = 0;  // per step: fused attention (fwd + bwd)
+  double gemm_calls = 0;                              // per step
+  double peak_gflops_per_core = 0;                    // measured FMA peak
+  std::string isa;                                    // the instruction set of the peak loop
+};
+TrainStepResult bench_train_step(const RunConfig& cfg, const TrainStepOptions& options,
+                                 Context& ctx);
+// The roofline as a small table, or one JSON line.
+std::string format_train_step(const RunConfig& cfg, const TrainStepResult& r, bool json);
+
 // JSON text of a bench_model result (one line) or a small table.
 std::string format_model_bench(const RunConfig& cfg, const ModelBenchResult& r, int threads,
                                bool json);

@@ -105,6 +105,26 @@ TEST(Cli, Version) {
   EXPECT_EQ(r.out, std::string("attend ") + ATTEND_VERSION_STRING + "\n");
 }
 
+TEST(Cli, BenchModelTrainPrintsTheRoofline) {
+  Result r = run(
+      "bench model --train --json --model Transformer --seq_len 24 --label_len 12 --pred_len 12 "
+      "--d_model 32 --n_heads 2 --d_ff 64 --batch_size 4 --repeats 2 --warmup 1 --threads 1");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mode"], "train_step");
+  EXPECT_EQ(j["batch"], 4);
+  EXPECT_GT(j["gemm_gflop"].get<double>(), 0);
+  EXPECT_GT(j["gemm_calls"].get<double>(), 10);
+  EXPECT_GT(j["attention_gflop"].get<double>(), 0);  // encoder, decoder and cross attention
+  EXPECT_GT(j["peak_gflops_per_core"].get<double>(), 0);
+  EXPECT_FALSE(j["isa"].get<std::string>().empty());
+  Result table =
+      run("bench model --train --model DLinear --seq_len 24 --label_len 12 "
+          "--pred_len 12 --batch_size 4 --repeats 1 --warmup 0 --threads 1");
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("GFLOP/s per core"), std::string::npos) << table.out;
+}
+
 TEST(Cli, UnknownFlagRefusedByName) {
   Result r = run("train --no_such_flag 3");
   EXPECT_EQ(r.rc, 2);
