@@ -202,10 +202,18 @@ namespace {
 using Borders = std::array<std::array<int64_t, 2>, 3>;
 
 Borders borders(Protocol protocol, const DataConfig& config, const std::vector<int64_t>& ts,
-                int64_t seq) {
+                int64_t seq, const std::string& id) {
   const auto n = static_cast<int64_t>(ts.size());
   std::array<int64_t, 3> b1{}, b2{};
-  if (!config.val_start.empty() || !config.test_start.empty()) {
+  if (const auto own = config.series_splits.find(id); own != config.series_splits.end()) {
+    // The series' own cut-off times (a backtest refit): as val_start and test_start below
+    auto first_at = [&](int64_t t) {
+      return static_cast<int64_t>(std::lower_bound(ts.begin(), ts.end(), t) - ts.begin());
+    };
+    const int64_t v = first_at(own->second[0]), t = first_at(own->second[1]);
+    b1 = {0, v - seq, t - seq};
+    b2 = {v, t, n};
+  } else if (!config.val_start.empty() || !config.test_start.empty()) {
     // Cut-off dates: train before val_start, val before test_start, test after; val and test
     // windows look back seq_len rows as TSLib's borders do.
     auto first_at = [&](const std::string& text, const char* flag) {
@@ -309,7 +317,7 @@ ForecastData make_forecast_data(const CsvTable& table, const DataConfig& config,
     const std::string& id = groups.ids[g];
     SeriesValues sv =
         series_values(table, groups.rows[g], pick, protocol == Protocol::Custom, policy, id);
-    const Borders b = borders(protocol, config, sv.timestamps, seq);
+    const Borders b = borders(protocol, config, sv.timestamps, seq, id);
     if (const std::string why = too_short(b, sv.rows(), seq, pred); !why.empty()) {
       if (!long_fmt) fail("{}: {}", src, why);
       if (!config.skip_short)

@@ -2,8 +2,10 @@
 // TSLib's forecasting data protocols (Dataset_ETT_hour, Dataset_ETT_minute, Dataset_Custom):
 // borders, column order, scaler fitted on the train rows, time features and windows.
 // One CSV read is split three ways; windows are offsets into each split's scaled array.
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +60,9 @@ struct DataConfig {
   std::string missing = "error";    // MissingPolicy: error, ffill, interpolate, mask
   std::string date_format = "ymd";  // dates with the year last: dmy or mdy (DateOrder)
   bool scale = true;                // standardise with the scaler fitted on train rows
+  // Not an option (backtest refits set it): series id -> its own {validation start, test start}
+  // timestamps, over val_start/test_start, for series that span different periods.
+  std::map<std::string, std::array<int64_t, 2>> series_splits;
 };
 
 // One split (train, val or test): its rows of the selected, scaled columns and time marks. In

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -164,28 +165,45 @@ BacktestResult backtest_refit(const ValidConfig& cfg, const BacktestOptions& o, 
     const size_t ref = *std::min_element(group.begin(), group.end(), [&](size_t a, size_t b) {
       return base.test.time_of(plan.windows[a], L) < base.test.time_of(plan.windows[b], L);
     });
-    // Train and validation: the rows of that series before its first forecast row, the last 1/8
-    // of them (at least pred_len) for validation; the same dates for every series.
-    const int64_t test_time = base.test.time_of(plan.windows[ref], L);
-    const std::string ref_id = id_of(base.test.series_of(plan.windows[ref]));
-    const auto& ref_rows =
-        rows.rows[std::find(rows.ids.begin(), rows.ids.end(), ref_id) - rows.ids.begin()];
-    std::vector<int64_t> ts;
-    for (int64_t row : ref_rows) ts.push_back(table.timestamps[row]);
-    const int64_t before = std::lower_bound(ts.begin(), ts.end(), test_time) - ts.begin();
-    const int64_t val_rows = std::max<int64_t>(P, before / 8);
+    // Train and validation: each series' rows before its first forecast row of the group, the
+    // last 1/8 of them (at least pred_len) for validation. Every series has its own dates, so
+    // series that span different periods each train on their own history.
     const std::string when = fmt::format(
         "cut-off {}/{} {}", first + 1, plan.count,
         data::format_timestamp(base.test.time_of(plan.windows[ref], L - 1), base.date_format));
-    ATTEND_CHECK(before - val_rows >= L + P,
-                 "{}: too few rows before it to train on ({} rows, of which {} validate; "
-                 "seq_len {} + pred_len {} more are needed)",
-                 when, before, val_rows, L, P);
+    std::map<int64_t, int64_t> test_time;  // series -> the time of its first forecast row
+    for (size_t i : group) {
+      const int64_t s = base.test.series_of(plan.windows[i]);
+      const int64_t t = base.test.time_of(plan.windows[i], L);
+      const auto [it, added] = test_time.emplace(s, t);
+      if (!added) it->second = std::min(it->second, t);
+    }
     RunConfig rc = *cfg;
-    rc.data.val_start = data::format_timestamp(ts[before - val_rows]);
-    rc.data.test_start = data::format_timestamp(test_time);
-    log(fmt::format("{}: training {} on the rows before {} (validation from {})", when,
-                    rc.model.model, rc.data.test_start, rc.data.val_start));
+    rc.data.val_start.clear();
+    rc.data.test_start.clear();
+    for (const auto& [s, t] : test_time) {
+      const std::string id = id_of(s);
+      const auto& series_rows =
+          rows.rows[std::find(rows.ids.begin(), rows.ids.end(), id) - rows.ids.begin()];
+      std::vector<int64_t> ts;
+      for (int64_t row : series_rows) ts.push_back(table.timestamps[row]);
+      const int64_t before = std::lower_bound(ts.begin(), ts.end(), t) - ts.begin();
+      const int64_t val_rows = std::max<int64_t>(P, before / 8);
+      ATTEND_CHECK(before - val_rows >= L + P,
+                   "{}{}: too few rows before it to train on ({} rows, of which {} validate; "
+                   "seq_len {} + pred_len {} more are needed)",
+                   when, id.empty() ? "" : ": series '" + id + "'", before, val_rows, L, P);
+      rc.data.series_splits[id] = {ts[before - val_rows], t};
+    }
+    if (test_time.size() == 1) {
+      const auto& split = rc.data.series_splits.begin()->second;
+      log(fmt::format("{}: training {} on the rows before {} (validation from {})", when,
+                      rc.model.model, data::format_timestamp(split[1]),
+                      data::format_timestamp(split[0])));
+    } else {
+      log(fmt::format("{}: training {} on each of {} series' rows before its own cut-off", when,
+                      rc.model.model, test_time.size()));
+    }
 
     data::ForecastData d;
     try {

@@ -245,11 +245,13 @@ def test_cross_validation_as_the_backtest_command():
     joined = actual.reindex(pd.MultiIndex.from_frame(cv[["unique_id", "ds"]])).to_numpy()
     np.testing.assert_array_equal(cv["y_actual"].to_numpy(), joined.astype(np.float32))
     assert set(cv.attrs["metrics"]) >= {"overall", "cutoffs"}
-    # refit: fresh models trained before each cut-off (wide data: the long series here span
-    # different decades, and a refit's train/validation dates are shared by every series)
+    # refit: fresh models trained before each cut-off, each series on its own rows (these three
+    # span different decades)
     g = attend.Forecaster("DLinear", h=6, input_size=24, verbose=False, train_epochs=1)
-    cv2 = g.cross_validation(seatbelts(), n_windows=2, refit=1)
-    assert len(cv2) == 2 * 6 and cv2["cutoff"].nunique() == 2
+    cv2 = g.cross_validation(df, n_windows=2, refit=1)
+    assert len(cv2) == 3 * 2 * 6
+    assert cv2.groupby("unique_id")["cutoff"].nunique().eq(2).all()
+    assert cv2["cutoff"].nunique() == 6
 
 
 def test_explain_gives_weights_layer_head_query_key_and_head_stats():

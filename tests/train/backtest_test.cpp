@@ -54,6 +54,9 @@ std::string long_csv(const std::string& name, bool holes) {
   return path;
 }
 
+RunConfig dlinear(const std::string& path);
+RunConfig dlinear_with_target(const std::string& path, const std::string& target);
+
 RunConfig dlinear(const std::string& path) {
   RunConfig c;
   c.model.model = "DLinear";
@@ -66,6 +69,12 @@ RunConfig dlinear(const std::string& path) {
   c.model.freq = "auto";
   c.train.batch_size = 16;
   c.train.train_epochs = 1;
+  return c;
+}
+
+RunConfig dlinear_with_target(const std::string& path, const std::string& target) {
+  RunConfig c = dlinear(path);
+  c.data.target = target;
   return c;
 }
 
@@ -291,6 +300,58 @@ TEST(Backtest, RefitRetrainsBeforeEachCutoff) {
   // before the same cut-off, same seed)
   EXPECT_EQ(r2.windows[2].origin, r.windows[1].origin);
   EXPECT_EQ(r2.windows[2].forecast, r.windows[1].forecast);
+}
+
+// Long format whose series span different periods (one ends years before the other starts; with
+// dates shared by every series, one of them had no rows to train on): each refit trains every
+// series on its own rows before its own cut-off, the cut-offs and actual values of a series
+// equal those of a backtest of that series alone.
+TEST(Backtest, RefitLongSeriesOfDifferentPeriods) {
+  const std::string path = testing::fresh_temp_dir("bt_periods") + "/panel.csv";
+  {
+    std::ofstream f(path);
+    f << "unique_id,ds,y\n";
+    for (const std::string id : {"early", "late"}) {
+      const int64_t start = id == "early" ? 0 : 1000;  // weeks after 2000-01-05
+      for (int64_t i = 0; i < 150; ++i)
+        f << id << ","
+          << data::format_timestamp(947030400 + int64_t{7 * 86400} * (start + i)).substr(0, 10)
+          << "," << (id == "early" ? 10 : 50) + std::sin(0.4 * static_cast<double>(i)) << "\n";
+    }
+  }
+  RunConfig cfg = dlinear(path);
+  cfg.data.target = "y";
+  BacktestOptions o;
+  o.n_windows = 2;
+  o.refit = 1;
+  std::vector<std::string> lines;
+  o.log = [&](const std::string& s) { lines.push_back(s); };
+  const BacktestResult both = run_backtest(cfg, o);
+  ASSERT_EQ(both.windows.size(), 4u);
+  EXPECT_NE(lines[0].find("each of 2 series' rows before its own cut-off"), std::string::npos)
+      << lines[0];
+  EXPECT_TRUE(std::isfinite(both.overall.mse));
+  // the late series alone
+  const std::string alone = testing::fresh_temp_dir("bt_periods_late") + "/late.csv";
+  {
+    std::ifstream in(path);
+    std::ofstream out(alone);
+    std::string line;
+    std::getline(in, line);
+    out << line << "\n";
+    while (std::getline(in, line))
+      if (line.rfind("late,", 0) == 0) out << line << "\n";
+  }
+  const BacktestResult late = run_backtest(dlinear_with_target(alone, "y"), o);
+  ASSERT_EQ(late.windows.size(), 2u);
+  std::vector<const BacktestWindow*> from_panel;
+  for (const auto& w : both.windows)
+    if (both.series_ids[w.series] == "late") from_panel.push_back(&w);
+  ASSERT_EQ(from_panel.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(from_panel[k]->origin, late.windows[k].origin);
+    EXPECT_EQ(from_panel[k]->actual, late.windows[k].actual);
+  }
 }
 
 TEST(Backtest, StopsBetweenCutoffs) {
