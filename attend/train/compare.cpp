@@ -356,6 +356,7 @@ std::string format_train_step(const RunConfig& cfg, const TrainStepResult& r, bo
                         {"attention_core_ms", r.attention_core_ms},
                         {"step_gflops_per_core", step_rate},
                         {"gemm_gflops_per_core", gemm_rate},
+                        {"attention_gflops_per_core", attn_rate},
                         {"peak_gflops_per_core", peak},
                         {"isa", r.isa},
                         {"d_model", cfg.model.d_model},
