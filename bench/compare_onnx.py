@@ -37,9 +37,15 @@ CANONICAL = {"TFT": "TemporalFusionTransformer"}
 GOAL = {1: 1.3, 32: 1.2}  # ORT / attend at batch 1 and 32
 
 
-def run_jsonl(cmd, env=None):
-    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+def run_jsonl(cmd, env=None, tries=3):
+    """The JSON lines a command prints; a command killed by a signal (the machine is shared) is
+    run again, up to `tries` times in all."""
+    for attempt in range(tries):
+        print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        if r.returncode >= 0 or attempt + 1 == tries:
+            break
+        print(f"killed by signal {-r.returncode}; running it again", file=sys.stderr, flush=True)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr[-4000:]}")
     return [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
@@ -75,62 +81,77 @@ def main():
     timing = ["--repeats", str(a.repeats), "--warmup", str(a.warmup)]
 
     raw, table, first, failed = [], [], [], []
+    jsonl = open(a.jsonl, "w") if a.jsonl else None
+
+    def keep(rows):  # every raw line, written as it comes
+        raw.extend(rows)
+        for r in rows:
+            if jsonl:
+                jsonl.write(json.dumps(r) + "\n")
+                jsonl.flush()
+
     for m in a.models.split(","):
-        name = CANONICAL.get(m, m)
         try:
-            exp = run_jsonl(TORCH_PY + [os.path.join(HERE, "onnx_export.py"), "--model", m,
-                                        "--out", onnx_dir] + sizes)
+            compare_model(a, m, onnx_dir, threads, batches, sizes, timing, env, keep, table,
+                          first)
         except RuntimeError as e:
             failed.append((m, str(e).strip().splitlines()[-1]))
-            print(f"export of {m} failed:\n{e}", file=sys.stderr)
-            continue
-        raw += exp
-        side = os.path.join(onnx_dir, f"{name}.json")
-        best = {}  # (side, threads, batch) -> row with the lowest median over rounds
-        for t in threads:
-            attend_cmd = [a.attend, "bench", "model", "--model", m, "--json", "--batch", a.batch,
-                          "--threads", str(t)] + timing + sizes
-            ort_cmd = ["node", os.path.join(HERE, "onnx_latency.js"), "--model", side,
-                       "--threads", str(t), "--batch", a.batch] + timing
-            for r in range(a.rounds):
-                pair = [("attend", attend_cmd), ("ort", ort_cmd)]
-                for who, cmd in (pair if r % 2 == 0 else pair[::-1]):
-                    rows = run_jsonl(cmd, env if who == "attend" else None)
-                    for row in rows:
-                        row.setdefault("side", who)
-                        row["round"] = r
-                        raw.append(row)
-                        key = (who, t, row["batch"])
-                        if key not in best or row["median_ms"] < best[key]["median_ms"]:
-                            best[key] = row
-        for t in threads:
-            for b in batches:
-                am, om = best[("attend", t, b)]["median_ms"], best[("ort", t, b)]["median_ms"]
-                table.append({"model": m, "threads": t, "batch": b, "attend": am, "ort": om})
-        if a.no_first:
-            continue
-        for t in threads:
-            ort_first = run_jsonl(["node", os.path.join(HERE, "onnx_latency.js"), "--model", side,
-                                   "--threads", str(t), "--batch", a.batch, "--first",
-                                   "--warmup", "0", "--repeats", "1"])
-            raw += ort_first
-            for b in batches:
-                # the first call in a fresh process: no warm-up, one timed call
-                f = run_jsonl([a.attend, "bench", "model", "--model", m, "--json", "--batch",
-                               str(b), "--threads", str(t), "--warmup", "0", "--repeats", "1"]
-                              + sizes, env)[0]
-                f["mode"] = "first"
-                raw.append(f)
-                of = next(r for r in ort_first if r["mode"] == "first")
-                first.append({"model": m, "threads": t, "batch": b, "first": f["median_ms"],
-                              "steady": best[("attend", t, b)]["median_ms"],
-                              "ort_create": of["create_ms"] if b == batches[0] else None,
-                              "ort_first": of["first_run_ms"] if b == batches[0] else None})
+            print(f"{m} failed:\n{e}", file=sys.stderr)
+    if jsonl:
+        jsonl.close()
+    print_tables(a, raw, table, first, failed, batches)
+    sys.exit(1 if failed else 0)
 
-    if a.jsonl:
-        with open(a.jsonl, "w") as f:
-            for r in raw:
-                f.write(json.dumps(r) + "\n")
+
+def compare_model(a, m, onnx_dir, threads, batches, sizes, timing, env, keep, table, first):
+    """Exports model m, times both sides and appends its rows to table and first."""
+    name = CANONICAL.get(m, m)
+    keep(run_jsonl(TORCH_PY + [os.path.join(HERE, "onnx_export.py"), "--model", m,
+                               "--out", onnx_dir] + sizes))
+    side = os.path.join(onnx_dir, f"{name}.json")
+    best = {}  # (side, threads, batch) -> row with the lowest median over rounds
+    for t in threads:
+        attend_cmd = [a.attend, "bench", "model", "--model", m, "--json", "--batch", a.batch,
+                      "--threads", str(t)] + timing + sizes
+        ort_cmd = ["node", os.path.join(HERE, "onnx_latency.js"), "--model", side,
+                   "--threads", str(t), "--batch", a.batch] + timing
+        for r in range(a.rounds):
+            pair = [("attend", attend_cmd), ("ort", ort_cmd)]
+            for who, cmd in (pair if r % 2 == 0 else pair[::-1]):
+                rows = run_jsonl(cmd, env if who == "attend" else None)
+                for row in rows:
+                    row.setdefault("side", who)
+                    row["round"] = r
+                    key = (who, t, row["batch"])
+                    if key not in best or row["median_ms"] < best[key]["median_ms"]:
+                        best[key] = row
+                keep(rows)
+    for t in threads:
+        for b in batches:
+            am, om = best[("attend", t, b)]["median_ms"], best[("ort", t, b)]["median_ms"]
+            table.append({"model": m, "threads": t, "batch": b, "attend": am, "ort": om})
+    if a.no_first:
+        return
+    for t in threads:
+        ort_first = run_jsonl(["node", os.path.join(HERE, "onnx_latency.js"), "--model", side,
+                               "--threads", str(t), "--batch", a.batch, "--first",
+                               "--warmup", "0", "--repeats", "1"])
+        keep(ort_first)
+        for b in batches:
+            # the first call in a fresh process: no warm-up, one timed call
+            f = run_jsonl([a.attend, "bench", "model", "--model", m, "--json", "--batch",
+                           str(b), "--threads", str(t), "--warmup", "0", "--repeats", "1"]
+                          + sizes, env)[0]
+            f["mode"] = "first"
+            keep([f])
+            of = next(r for r in ort_first if r["mode"] == "first")
+            first.append({"model": m, "threads": t, "batch": b, "first": f["median_ms"],
+                          "steady": best[("attend", t, b)]["median_ms"],
+                          "ort_create": of["create_ms"] if b == batches[0] else None,
+                          "ort_first": of["first_run_ms"] if b == batches[0] else None})
+
+
+def print_tables(a, raw, table, first, failed, batches):
     ort_version = next((r["ort"] for r in raw if "ort" in r and r.get("side") == "ort"), "?")
     torch_version = next((r["torch"] for r in raw if "torch" in r), "?")
     print(f"d_model {a.d_model}, n_heads {a.n_heads}, e_layers {a.e_layers}, d_layers "
@@ -163,8 +184,7 @@ def main():
             print(f"| {r['model']} | {r['threads']} | {r['batch']} | {r['first']:.3f} | "
                   f"{r['steady']:.3f} | {r['first'] / r['steady']:.2f}x | {oc} | {of} |")
     for m, why in failed:
-        print(f"\nexport failed: {m}: {why}")
-    sys.exit(1 if failed else 0)
+        print(f"\nfailed: {m}: {why}")
 
 
 if __name__ == "__main__":
