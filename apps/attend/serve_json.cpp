@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace attend::cli::serve {
@@ -154,53 +155,91 @@ void only_fields(const Value& object, const std::string& what,
       bad(fmt::format("{}: unknown field '{}' (fields: {})", what, it.key(), list(fields)));
 }
 
-template <typename T>
-void append_number(std::string& out, T v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest text that reads back as v
-  out.append(buf, r.ptr);
-}
+// The answer's text, written in place: numbers by std::to_chars straight into the buffer.
+class Writer {
+ public:
+  explicit Writer(size_t capacity) : buf_(capacity) {}
+  void put(char c) {
+    room(1);
+    buf_[n_++] = c;
+  }
+  void put(std::string_view s) {
+    room(s.size());
+    std::memcpy(buf_.data() + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  // The shortest text that reads back as v.
+  template <typename T>
+  void number(T v) {
+    room(48);
+    n_ = static_cast<size_t>(std::to_chars(buf_.data() + n_, buf_.data() + buf_.size(), v).ptr -
+                             buf_.data());
+  }
+  void value(float v) {
+    if (std::isfinite(v))
+      number(v);
+    else
+      put("null");
+  }
+  void digits(int value, int width) {
+    room(static_cast<size_t>(width));
+    for (int i = width - 1; i >= 0; --i, value /= 10)
+      buf_[n_ + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+    n_ += static_cast<size_t>(width);
+  }
+  void string(std::string_view s) {
+    std::string quoted;
+    append_json_string(quoted, s);
+    put(quoted);
+  }
+  void time(int64_t t, const TimeStyle& style);
+  std::string text() const { return std::string(buf_.data(), n_); }
 
-void append_value(std::string& out, float v) {
-  if (std::isfinite(v))
-    append_number(out, v);
-  else
-    out += "null";
-}
+ private:
+  void room(size_t k) {
+    if (n_ + k > buf_.size()) [[unlikely]]
+      grow(k);
+  }
+  void grow(size_t k) { buf_.resize(std::max(2 * buf_.size(), n_ + k)); }
+  std::vector<char> buf_;
+  size_t n_ = 0;
+  int64_t day_ = std::numeric_limits<int64_t>::min();  // the day whose date date_ holds
+  char date_[10] = {};
+};
 
-void append_digits(std::string& out, int value, int width) {
-  char buf[8];
-  for (int i = width - 1; i >= 0; --i, value /= 10) buf[i] = static_cast<char>('0' + value % 10);
-  out.append(buf, static_cast<size_t>(width));
-}
-
-void append_time(std::string& out, int64_t t, const TimeStyle& style) {
-  if (!style.text) return append_number(out, t);
+void Writer::time(int64_t t, const TimeStyle& style) {
+  if (!style.text) return number(t);
   const int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
   const int64_t in_day = t - days * 86400;
-  const std::chrono::year_month_day date{std::chrono::sys_days(std::chrono::days(days))};
+  if (days != day_) {  // "YYYY-MM-DD", once per day: hourly forecasts share it
+    const std::chrono::year_month_day date{std::chrono::sys_days(std::chrono::days(days))};
+    const int year = static_cast<int>(date.year());
+    if (year < 0 || year > 9999) return number(t);  // beyond ISO text's four digits: the seconds
+    const int parts[3] = {year, static_cast<int>(static_cast<unsigned>(date.month())),
+                          static_cast<int>(static_cast<unsigned>(date.day()))};
+    char* d = date_;
+    for (int k = 0; k < 3; ++k) {
+      const int width = k == 0 ? 4 : 2;
+      for (int i = width - 1, v = parts[k]; i >= 0; --i, v /= 10)
+        d[i] = static_cast<char>('0' + v % 10);
+      d += width;
+      if (k < 2) *d++ = '-';
+    }
+    day_ = days;
+  }
+  put(std::string_view(date_, sizeof(date_)));
   const int h = static_cast<int>(in_day / 3600), mi = static_cast<int>(in_day / 60 % 60),
             sec = static_cast<int>(in_day % 60);
-  const int year = static_cast<int>(date.year());
-  if (year < 0 || year > 9999) {  // outside ISO text's four digits: the seconds
-    append_number(out, t);
-    return;
-  }
-  append_digits(out, year, 4);
-  out += '-';
-  append_digits(out, static_cast<int>(static_cast<unsigned>(date.month())), 2);
-  out += '-';
-  append_digits(out, static_cast<int>(static_cast<unsigned>(date.day())), 2);
   if (style.fields == 1 && in_day == 0) return;
-  out += style.fields == 1 ? ' ' : style.separator;
-  append_digits(out, h, 2);
-  out += ':';
-  append_digits(out, mi, 2);
+  put(style.fields == 1 ? ' ' : style.separator);
+  digits(h, 2);
+  put(':');
+  digits(mi, 2);
   if (style.fields != 2 || sec != 0) {
-    out += ':';
-    append_digits(out, sec, 2);
+    put(':');
+    digits(sec, 2);
   }
-  if (style.utc_suffix) out += 'Z';
+  if (style.utc_suffix) put('Z');
 }
 
 }  // namespace
@@ -252,9 +291,9 @@ std::optional<int64_t> parse_time(std::string_view s, TimeStyle* style) {
 }
 
 std::string format_time(int64_t t, const TimeStyle& style) {
-  std::string out;
-  append_time(out, t, style);
-  return out;
+  Writer out(32);
+  out.time(t, style);
+  return out.text();
 }
 
 // ---- requests ----------------------------------------------------------------------------------
@@ -380,57 +419,58 @@ std::string write_response(const ForecastRequest& req, const std::vector<Forecas
     append_json_string(columns, info.outputs[o]);
   }
   columns += ']';
-  std::string out;
-  out.reserve(64 + forecasts.size() * (P * O * (12 + 12 * req.quantiles.size()) + P * 24 + 64));
-  out += "{\"model\":";
-  append_json_string(out, req.model);
-  out += ",\"forecasts\":[";
+  Writer out(64 + forecasts.size() *
+                      (P * O * 12 * (1 + req.quantiles.size()) + P * 24 + columns.size() + 64));
   // (P, O) numbers, rows: f(t, o)
   auto rows = [&](auto f) {
-    out += '[';
+    out.put('[');
     for (size_t t = 0; t < P; ++t) {
-      out += t ? ",[" : "[";
+      out.put(t ? ",[" : "[");
       for (size_t o = 0; o < O; ++o) {
-        if (o) out += ',';
-        append_value(out, f(t, o));
+        if (o) out.put(',');
+        out.value(f(t, o));
       }
-      out += ']';
+      out.put(']');
     }
-    out += ']';
+    out.put(']');
   };
+  out.put("{\"model\":");
+  out.string(req.model);
+  out.put(",\"forecasts\":[");
   for (size_t i = 0; i < forecasts.size(); ++i) {
     const Forecast& f = forecasts[i];
-    out += i ? ",{\"id\":" : "{\"id\":";
+    const TimeStyle& style = req.styles[i];
+    out.put(i ? ",{\"id\":" : "{\"id\":");
     if (req.has_id[i])
-      append_json_string(out, req.labels[i]);
+      out.string(req.labels[i]);
     else
-      out += "null";
-    out += ",\"timestamps\":[";
+      out.put("null");
+    out.put(",\"timestamps\":[");
     for (size_t t = 0; t < f.timestamps.size(); ++t) {
-      if (t) out += ',';
-      if (req.styles[i].text) out += '"';
-      append_time(out, f.timestamps[t], req.styles[i]);
-      if (req.styles[i].text) out += '"';
+      if (t) out.put(',');
+      if (style.text) out.put('"');
+      out.time(f.timestamps[t], style);
+      if (style.text) out.put('"');
     }
-    out += "],\"columns\":";
-    out += columns;
-    out += ",\"values\":";
+    out.put("],\"columns\":");
+    out.put(columns);
+    out.put(",\"values\":");
     rows([&](size_t t, size_t o) { return f.values[t * O + o]; });
     if (!req.quantiles.empty()) {
-      out += ",\"quantiles\":{";
+      out.put(",\"quantiles\":{");
       for (size_t k = 0; k < req.quantiles.size(); ++k) {
         const size_t q = req.quantiles[k];
-        out += k ? ",\"" : "\"";
-        append_number(out, info.quantiles[q]);
-        out += "\":";
+        out.put(k ? ",\"" : "\"");
+        out.number(info.quantiles[q]);
+        out.put("\":");
         rows([&](size_t t, size_t o) { return f.quantiles[(t * O + o) * Q + q]; });
       }
-      out += '}';
+      out.put('}');
     }
-    out += '}';
+    out.put('}');
   }
-  out += "]}";
-  return out;
+  out.put("]}");
+  return out.text();
 }
 
 std::string error_body(const std::string& message) {

@@ -178,6 +178,8 @@ struct Served {
   std::string name;
   Model model;
   std::deque<std::shared_ptr<Job>> queue;
+  bool busy = false;  // a batch is being gathered or forecast (by the batcher or a lone request)
+  bool gathering = false;  // the batcher waits for requests being read
   std::condition_variable wake;
   std::thread batcher;
 };
@@ -219,6 +221,7 @@ struct Server::Impl {
   Metrics metrics;
   std::vector<std::unique_ptr<Served>> served;
   httplib::Server http;
+  int listen_socket = -1;
   std::thread listener;
   std::mutex stop_mutex;
   bool started = false, stopped = false;
@@ -244,21 +247,25 @@ struct Server::Impl {
     }
     ~Arrival() {
       if (!counted_) return;
-      {
-        const std::lock_guard<std::mutex> lock(impl_.batch_mutex);
-        --impl_.arriving;
-      }
-      impl_.wake_batchers();
+      const std::lock_guard<std::mutex> lock(impl_.batch_mutex);
+      --impl_.arriving;
+      impl_.wake_gathering(nullptr);
     }
-    // Queues `job` on `s` and ends the arrival, under the batching lock.
-    void queue(Served& s, std::shared_ptr<Job> job) {
-      {
-        const std::lock_guard<std::mutex> lock(impl_.batch_mutex);
+    // Ends the arrival: queues `job` on `s` for its batcher, or returns true when `s` is idle
+    // and no other forecast request is being read: then the caller forecasts it at once on its
+    // own thread (a lone request skips the two thread switches of the queue) and calls
+    // Impl::end_inline.
+    bool submit(Served& s, std::shared_ptr<Job> job) {
+      const std::lock_guard<std::mutex> lock(impl_.batch_mutex);
+      --impl_.arriving;
+      counted_ = false;
+      const bool alone = !s.busy && s.queue.empty() && impl_.arriving == 0;
+      if (alone)
+        s.busy = true;
+      else
         s.queue.push_back(std::move(job));
-        --impl_.arriving;
-        counted_ = false;
-      }
-      impl_.wake_batchers();
+      impl_.wake_gathering(alone ? nullptr : &s);
+      return alone;
     }
 
    private:
@@ -266,9 +273,19 @@ struct Server::Impl {
     bool counted_ = true;
   };
 
-  // A batch waiting for arrivals looks again: one was queued or refused.
-  void wake_batchers() {
-    for (auto& s : served) s->wake.notify_one();
+  // Under batch_mutex, after a request was queued on `queued` (or none) or refused: the
+  // batchers waiting for arrivals look again, and `queued`'s. No other is woken: a needless wake
+  // costs two thread switches per request.
+  void wake_gathering(Served* queued) {
+    for (auto& s : served)
+      if (s->gathering || s.get() == queued) s->wake.notify_one();
+  }
+
+  // After a lone request's forecast: the batcher takes what queued meanwhile.
+  void end_inline(Served& s) {
+    const std::lock_guard<std::mutex> lock(batch_mutex);
+    s.busy = false;
+    if (!s.queue.empty()) s.wake.notify_one();
   }
 
   // ---- batching ------------------------------------------------------------------------------
@@ -281,8 +298,9 @@ struct Server::Impl {
         std::chrono::duration<double, std::milli>(options.batch_wait_ms));
     std::unique_lock<std::mutex> lock(batch_mutex);
     for (;;) {
-      s.wake.wait(lock, [&] { return !s.queue.empty() || stopping; });
+      s.wake.wait(lock, [&] { return (!s.queue.empty() && !s.busy) || stopping; });
       if (s.queue.empty()) return;
+      s.busy = true;
       std::vector<std::shared_ptr<Job>> batch;
       size_t series = 0;
       auto take = [&] {
@@ -295,14 +313,17 @@ struct Server::Impl {
       };
       take();
       const Clock::time_point deadline = Clock::now() + wait;
+      s.gathering = true;
       while (series < options.max_batch && s.queue.empty() && arriving > 0) {
         const bool late = s.wake.wait_until(lock, deadline) == std::cv_status::timeout;
         take();
         if (late) break;
       }
+      s.gathering = false;
       lock.unlock();
       run(s, batch, series);
       lock.lock();
+      s.busy = false;
     }
   }
 
@@ -413,10 +434,15 @@ struct Server::Impl {
     job->count = request.series.size();
     job->inputs = std::move(request.series);
     std::future<void> done = job->done.get_future();
-    arrival.queue(*s, job);
-    done.wait();
+    if (arrival.submit(*s, job)) {
+      run(*s, {job}, job->count);
+      end_inline(*s);
+    } else {
+      done.wait();
+    }
     if (job->status != 0) throw RequestError(job->status, job->error);
-    res.set_content(write_response(request, job->forecasts, info), kJson);
+    res.body = write_response(request, job->forecasts, info);  // moved, not copied
+    res.set_header("Content-Type", kJson);
   }
 
   void models(httplib::Response& res) {
@@ -442,7 +468,14 @@ struct Server::Impl {
   void setup() {
     const int threads = options.max_connections;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_tcp_nodelay(true);
+    http.set_tcp_nodelay(true);  // accepted sockets inherit it: no 40 ms wait on the body's write
+    // SO_REUSEADDR (a restart binds at once) but not httplib's SO_REUSEPORT, with which a second
+    // server on the same port would start and share the connections instead of failing
+    http.set_socket_options([this](int sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+      listen_socket = sock;
+    });
     http.set_keep_alive_max_count(1000000);
     http.set_keep_alive_timeout(options.keep_alive_s);
     http.set_read_timeout(options.read_timeout_s);
@@ -524,6 +557,9 @@ int Server::start() {
     port = -1;
   check(port > 0, "serve: cannot listen on {}:{}{}", m.options.host, m.options.port,
         errno ? std::string(": ") + std::strerror(errno) : std::string());
+  // httplib listens with a backlog of 5: 64 clients connecting at once overflow it (SYNs dropped,
+  // connections delayed by a second); listen() again raises it
+  ::listen(m.listen_socket, SOMAXCONN);
   for (auto& s : m.served) s->batcher = std::thread([&m, s = s.get()] { m.batch_loop(*s); });
   m.listener = std::thread([&m] { m.http.listen_after_bind(); });
   while (!m.http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -542,7 +578,7 @@ void Server::stop() {
     const std::lock_guard<std::mutex> batch_lock(m.batch_mutex);
     m.stopping = true;
   }
-  m.wake_batchers();
+  for (auto& s : m.served) s->wake.notify_one();
   for (auto& s : m.served) s->batcher.join();
 }
 
