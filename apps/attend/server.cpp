@@ -390,13 +390,6 @@ struct Server::Impl {
       ~InFlight() { --n; }
       std::atomic<int64_t>& n;
     } in_flight(metrics.in_flight());
-    const std::string type = req.get_header_value("Content-Type");
-    if (!type.empty() && type.rfind(kJson, 0) != 0) {
-      close_after(res);
-      throw RequestError(415, fmt::format("Content-Type: '{}', expected {} (curl: -H "
-                                          "'Content-Type: application/json')",
-                                          type, kJson));
-    }
     if (!req.has_header("Content-Length") &&
         req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) {
       close_after(res);
@@ -420,6 +413,12 @@ struct Server::Impl {
                                             options.max_body_bytes));
       throw RequestError(400, "body: could not be read (cut short or too slow)");
     }
+    // after the body is read: the connection stays in step for the client's next request
+    const std::string type = req.get_header_value("Content-Type");
+    if (!type.empty() && type.rfind(kJson, 0) != 0)
+      throw RequestError(415, fmt::format("Content-Type: '{}', expected {} (curl: -H "
+                                          "'Content-Type: application/json')",
+                                          type, kJson));
     const JsonDocument json = parse_body(body);
     const std::string name = model_name(json);
     Served* s = find(name);
@@ -482,23 +481,9 @@ struct Server::Impl {
     http.set_write_timeout(options.read_timeout_s);
     http.set_payload_max_length(options.max_body_bytes);
 
-    // 404 and 405 before routing, so that every unknown path or method gets a JSON answer.
-    http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       t_request_start = Clock::now();
-      const Endpoint* e = find_endpoint(req.path);
-      if (!e) {
-        reply(res, 404,
-              fmt::format("no endpoint {} (endpoints: POST /v1/forecast, GET /v1/models, GET "
-                          "/healthz, GET /metrics)",
-                          req.path));
-      } else if (std::string(e->methods).find(req.method) == std::string::npos) {
-        reply(res, 405, fmt::format("{} answers {}, not {}", e->path, e->methods, req.method));
-        res.set_header("Allow", e->methods);
-      } else {
-        return httplib::Server::HandlerResponse::Unhandled;
-      }
-      if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) close_after(res);
-      return httplib::Server::HandlerResponse::Handled;
+      return httplib::Server::HandlerResponse::Unhandled;
     });
     http.Post("/v1/forecast", [this](const httplib::Request& req, httplib::Response& res,
                                      const httplib::ContentReader& reader) {
@@ -513,14 +498,27 @@ struct Server::Impl {
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       answer_errors(res, [&] { res.set_content(metrics.text(), "text/plain; version=0.0.4"); });
     });
-    // httplib's own answers (a request line it cannot read, a body over the limit): JSON too.
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      reply(res, res.status,
-            res.status == 413 ? "body: more than the server's limit (--max_body_bytes)"
-            : res.status == 414
-                ? "the request's path is too long"
-                : fmt::format("HTTP {}: the request could not be read", res.status));
+    // httplib's own answers, as JSON too: no route (404, or 405 for a known path: httplib has
+    // read the body by then, so the connection stays in step), a request line it cannot read,
+    // a body over the limit.
+    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;  // a handler's own answer
+      const Endpoint* e = find_endpoint(req.path);
+      if (res.status == 404 && e) {
+        reply(res, 405, fmt::format("{} answers {}, not {}", e->path, e->methods, req.method));
+        res.set_header("Allow", e->methods);
+      } else if (res.status == 404) {
+        reply(res, 404,
+              fmt::format("no endpoint {} (endpoints: POST /v1/forecast, GET /v1/models, GET "
+                          "/healthz, GET /metrics)",
+                          req.path));
+      } else {
+        reply(res, res.status,
+              res.status == 413 ? "body: more than the server's limit (--max_body_bytes)"
+              : res.status == 414
+                  ? "the request's path is too long"
+                  : fmt::format("HTTP {}: the request could not be read", res.status));
+      }
     });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                   std::exception_ptr) { reply(res, 500, "internal error"); });

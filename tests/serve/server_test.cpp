@@ -548,5 +548,40 @@ TEST(Serve, StopAnswersTheRequestsInFlight) {
   stopper.join();
 }
 
+// A second server on a port in use fails (no SO_REUSEPORT sharing it).
+TEST(Serve, APortInUseIsAnError) {
+  TestServer s;
+  ServerOptions o;
+  o.port = s.port;
+  cli::serve::Server second(named_models(), o);
+  try {
+    second.start();
+    ADD_FAILURE() << "a second server started on port " << s.port;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot listen on 127.0.0.1:"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A request answered before its body is looked at (415, 405) leaves the connection in step:
+// the next request on it is answered as usual.
+TEST(Serve, ErrorsLeaveTheConnectionInStep) {
+  TestServer s;
+  auto c = s.client();
+  const std::string valid = request("wide", {wide_window(24).series}).dump();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(post(c, valid, "text/plain").status, 415);
+    auto res = c.Post("/v1/models", valid, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 405);
+    res = c.Post("/nowhere", valid, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 404);
+    EXPECT_EQ(post(c, valid).status, 200);
+  }
+  EXPECT_EQ(metric(c, "attend_serve_requests_total{endpoint=\"other\",status=\"414\"}"), -1);
+  EXPECT_EQ(metric(c, "attend_serve_requests_total{endpoint=\"other\",status=\"404\"}"), 3);
+}
+
 }  // namespace
 }  // namespace attend::testing::serve
