@@ -8,9 +8,10 @@ set -euo pipefail
 # ocl-icd-opencl-dev: Debian's dnnl-config.cmake asks for OpenCL (only a Recommends of libdnnl-dev).
 # The Python package (python/, setup.py): pybind11-dev, python3-dev, setuptools/wheel/pip/venv to
 # build and install it without network access, numpy and pandas at run time, pytest for its tests,
-# matplotlib for the README's Python quick start (its plot).
+# matplotlib for the README's Python quick start (its plot). libcpp-httplib-dev: `attend serve`.
 packages=(build-essential cmake ninja-build ccache pkg-config
           libdnnl-dev ocl-icd-opencl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+          libcpp-httplib-dev
           libhowardhinnant-date-dev libcairo2-dev libgtest-dev libgmock-dev libbenchmark-dev
           libomp-dev python3 python3-numpy
           pybind11-dev python3-dev python3-pandas python3-setuptools python3-wheel python3-pip

@@ -26,6 +26,7 @@
 #include "compare_command.h"
 #include "explain_command.h"
 #include "flags.h"
+#include "serve_command.h"
 #include "stop_signals.h"
 
 namespace fs = std::filesystem;
@@ -178,6 +179,7 @@ int real_main(int argc, char** argv) {
   const auto run_explain = attend::cli::add_explain_command(app);
   const auto run_compare = attend::cli::add_compare_command(app);
   const auto run_backtest = attend::cli::add_backtest_command(app);
+  const auto run_serve = attend::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);
@@ -198,6 +200,7 @@ int real_main(int argc, char** argv) {
   if (app.get_subcommand("explain")->parsed()) return run_explain();
   if (app.get_subcommand("compare")->parsed()) return run_compare();
   if (app.get_subcommand("backtest")->parsed()) return run_backtest();
+  if (app.get_subcommand("serve")->parsed()) return run_serve();
   if (models->parsed()) {
     for (const auto& n : attend::models::model_names()) fmt::print("{}\n", n);
     return 0;

@@ -27,7 +27,7 @@ void fallback_handler(int sig) {
 
 }  // namespace
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals(std::string note) : note_(std::move(note)) {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
@@ -70,9 +70,8 @@ void StopSignals::on_signal(int sig) {
   if (!stop_.load()) {
     signal_.store(sig);
     stop_.store(true);
-    fmt::print(stderr,
-               "\n{0}: stopping after this batch to save the state; {0} again quits at once\n",
-               sig == SIGTERM ? "SIGTERM" : "Ctrl-C");
+    fmt::print(stderr, "\n{0}: {1}; {0} again quits at once\n",
+               sig == SIGTERM ? "SIGTERM" : "Ctrl-C", note_);
     std::fflush(stderr);
     return;
   }

@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 
 namespace attend::cli {
@@ -18,8 +19,9 @@ class StopSignals {
  public:
   // Blocks SIGINT and SIGTERM in the calling thread and starts the watcher. Construct it before
   // any worker thread (OpenMP, oneDNN) starts: threads inherit the mask of the thread that makes
-  // them. A signal already pending (sent before attend started) is taken at once.
-  StopSignals();
+  // them. A signal already pending (sent before attend started) is taken at once. `note` says on
+  // stderr what the first signal does.
+  explicit StopSignals(std::string note = "stopping after this batch to save the state");
   // Stops the watcher, then restores the previous dispositions and the calling thread's mask.
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
@@ -34,6 +36,7 @@ class StopSignals {
   void watch();
   void on_signal(int sig);
 
+  std::string note_;
   sigset_t set_{};
   sigset_t old_mask_{};
   struct sigaction old_int_ {};

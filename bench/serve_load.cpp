@@ -1,0 +1,427 @@
+// Load generator for `attend serve` (docs/serving.md, "Benchmarks"; figures in docs/benchmarks.md).
+// Every request is one series (batch 1): the last seq_len rows before a different row of a wide
+// CSV (the model's columns after the time column, as ETTh1.csv).
+//
+//   serve_load offline  --checkpoint DIR --data CSV [--threads N] [--seconds S] [--batch 32]
+//       Model::forecast in this process: batch-1 latency and batch-B throughput (windows/s).
+//   serve_load load     --port P --model NAME --data CSV [--clients 1,8,64] [--seconds S]
+//       C keep-alive clients, each sending its next request when the last is answered:
+//       throughput, p50/p99 latency, failures; one line per client count.
+//   serve_load overhead --port P --model NAME --checkpoint DIR --data CSV [--threads N]
+//       [--requests R]: one client; each request is followed by Model::forecast of the same
+//       input in this process: the median of each and of their difference (the server's cost).
+//   serve_load soak     --port P --model NAME --data CSV --pid SERVER_PID [--clients C]
+//       [--seconds S]: load for S seconds, the server's RSS sampled every second.
+//   serve_load abuse    --port P --model NAME --data CSV [--requests R]
+//       R malformed requests of 16 kinds in turn: every one must be answered 4xx, and a valid
+//       request 200 afterwards.
+// Exit status 1 when a check fails (a failed request in load or soak, an abuse request not
+// answered 4xx).
+// Built with the benchmarks (ATTEND_BUILD_BENCH); uses only the public API, attend/attend.h.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "attend/attend.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+struct Args {
+  std::map<std::string, std::string> values;
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    const auto it = values.find(name);
+    if (it != values.end()) return it->second;
+    if (fallback.empty()) throw std::runtime_error("--" + name + " is required");
+    return fallback;
+  }
+  double number(const std::string& name, const std::string& fallback = "") const {
+    return std::stod(get(name, fallback));
+  }
+};
+
+// A wide CSV: the time column's text and the other columns' values.
+struct Csv {
+  std::vector<std::string> header, times;
+  std::vector<std::vector<double>> rows;
+};
+
+Csv read_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  Csv csv;
+  std::string line;
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) out.push_back(cell);
+    return out;
+  };
+  std::getline(in, line);
+  csv.header = split(line);
+  while (std::getline(in, line)) {
+    const auto cells = split(line);
+    csv.times.push_back(cells.at(0));
+    std::vector<double>& row = csv.rows.emplace_back();
+    for (size_t c = 1; c < cells.size(); ++c) row.push_back(std::stod(cells[c]));
+  }
+  return csv;
+}
+
+// Window k: the seq_len rows ending `k * 7 + 1` rows before the file's end.
+struct Windows {
+  std::vector<std::string> bodies;          // POST /v1/forecast bodies
+  std::vector<attend::SeriesInput> inputs;  // the same windows for Model::forecast
+};
+
+int64_t seconds_of(const std::string& text) {
+  // "YYYY-MM-DD HH:MM:SS" as UTC seconds (days from civil, H. Hinnant's algorithm)
+  int y = std::stoi(text.substr(0, 4)), m = std::stoi(text.substr(5, 2)),
+      d = std::stoi(text.substr(8, 2));
+  const int hh = text.size() >= 13 ? std::stoi(text.substr(11, 2)) : 0;
+  const int mm = text.size() >= 16 ? std::stoi(text.substr(14, 2)) : 0;
+  const int ss = text.size() >= 19 ? std::stoi(text.substr(17, 2)) : 0;
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = int64_t(era) * 146097 + int64_t(doe) - 719468;
+  return days * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+Windows make_windows(const Csv& csv, const std::string& model, int64_t seq_len, size_t count) {
+  Windows w;
+  const size_t L = static_cast<size_t>(seq_len);
+  for (size_t k = 0; k < count; ++k) {
+    const size_t end = csv.rows.size() - 1 - k * 7;
+    if (end < L) break;
+    json series;
+    series["timestamps"] =
+        std::vector<std::string>(csv.times.begin() + (end - L), csv.times.begin() + end);
+    series["values"] =
+        std::vector<std::vector<double>>(csv.rows.begin() + (end - L), csv.rows.begin() + end);
+    w.bodies.push_back(json{{"model", model}, {"series", {series}}}.dump());
+    attend::SeriesInput& in = w.inputs.emplace_back();
+    for (size_t r = end - L; r < end; ++r) {
+      in.timestamps.push_back(seconds_of(csv.times[r]));
+      in.values.insert(in.values.end(), csv.rows[r].begin(), csv.rows[r].end());
+    }
+  }
+  return w;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// GET /v1/models: the model's seq_len.
+int64_t served_seq_len(httplib::Client& client, const std::string& model) {
+  auto res = client.Get("/v1/models");
+  if (!res || res->status != 200) throw std::runtime_error("GET /v1/models failed");
+  const json models = json::parse(res->body);
+  for (const json& m : models["models"])
+    if (m["name"] == model) return m["seq_len"].get<int64_t>();
+  throw std::runtime_error("the server has no model " + model);
+}
+
+std::unique_ptr<httplib::Client> client_of(const Args& a) {
+  auto c = std::make_unique<httplib::Client>(a.get("host", "127.0.0.1"),
+                                             static_cast<int>(a.number("port")));
+  c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);
+  c->set_read_timeout(30, 0);
+  return c;
+}
+
+Windows windows_for_server(const Args& a, size_t count) {
+  auto c = client_of(a);
+  const std::string model = a.get("model");
+  return make_windows(read_csv(a.get("data")), model, served_seq_len(*c, model), count);
+}
+
+int offline(const Args& a) {
+  const int threads = static_cast<int>(a.number("threads", "0"));
+  const attend::Model model = attend::Model::load(a.get("checkpoint"), threads);
+  const size_t B = static_cast<size_t>(a.number("batch", "32"));
+  const double seconds = a.number("seconds", "5");
+  const Windows w = make_windows(read_csv(a.get("data")), "", model.info().seq_len, 256);
+  std::vector<attend::SeriesInput> batch;
+  for (size_t i = 0; i < B; ++i) batch.push_back(w.inputs[i % w.inputs.size()]);
+  for (int i = 0; i < 3; ++i) (void)model.forecast(batch);  // warm-up
+  std::vector<double> one, many;
+  size_t windows = 0;
+  double busy = 0;
+  const Clock::time_point stop = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double>(seconds));
+  for (size_t i = 0; Clock::now() < stop; ++i) {
+    auto t0 = Clock::now();
+    (void)model.forecast(w.inputs[i % w.inputs.size()]);
+    auto t1 = Clock::now();
+    (void)model.forecast(batch);
+    auto t2 = Clock::now();
+    one.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    many.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+    windows += B;
+    busy += many.back();
+  }
+  fmt::print(
+      "offline {}: threads {}; batch 1: p50 {:.1f} us ({:.0f} windows/s); batch {}: p50 {:.1f} us, "
+      "{:.0f} windows/s\n",
+      model.info().model, threads, percentile(one, 0.5), 1e6 / percentile(one, 0.5), B,
+      percentile(many, 0.5), static_cast<double>(windows) / busy * 1e6);
+  return 0;
+}
+
+struct LoadResult {
+  size_t requests = 0, failures = 0;
+  double seconds = 0;
+  std::vector<double> latencies_us;
+};
+
+// `clients` threads, each with its own keep-alive connection, for `seconds` after a warm-up.
+LoadResult run_load(const Args& a, const Windows& w, int clients, double seconds,
+                    const std::function<void()>& each_second = {}) {
+  std::atomic<bool> measuring{false}, done{false};
+  std::vector<LoadResult> per(static_cast<size_t>(clients));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      auto client = client_of(a);
+      LoadResult& r = per[static_cast<size_t>(c)];
+      for (size_t i = static_cast<size_t>(c) * 13; !done.load(); ++i) {
+        const std::string& body = w.bodies[i % w.bodies.size()];
+        const auto t0 = Clock::now();
+        auto res = client->Post("/v1/forecast", body, "application/json");
+        const auto t1 = Clock::now();
+        if (!measuring.load()) continue;
+        ++r.requests;
+        if (!res || res->status != 200) {
+          if (r.failures++ < 3)
+            fmt::print(stderr, "failed: {}\n",
+                       res ? fmt::format("{} {}", res->status, res->body)
+                           : httplib::to_string(res.error()));
+          continue;
+        }
+        r.latencies_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // connections made, warm
+  measuring.store(true);
+  const auto t0 = Clock::now();
+  for (int s = 0; s < static_cast<int>(std::ceil(seconds)); ++s) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (each_second) each_second();
+  }
+  measuring.store(false);
+  const auto t1 = Clock::now();
+  done.store(true);
+  for (auto& t : threads) t.join();
+  LoadResult total;
+  total.seconds = std::chrono::duration<double>(t1 - t0).count();
+  for (LoadResult& r : per) {
+    total.requests += r.requests;
+    total.failures += r.failures;
+    total.latencies_us.insert(total.latencies_us.end(), r.latencies_us.begin(),
+                              r.latencies_us.end());
+  }
+  return total;
+}
+
+void print_load(int clients, const LoadResult& r) {
+  const double p50 = percentile(r.latencies_us, 0.5), p99 = percentile(r.latencies_us, 0.99);
+  fmt::print(
+      "clients {:3}: {:7} requests in {:.1f} s, {:8.1f} req/s, p50 {:8.1f} us, p99 {:8.1f} us "
+      "(p99/p50 {:.2f}), failed {}\n",
+      clients, r.requests, r.seconds, static_cast<double>(r.requests) / r.seconds, p50, p99,
+      p99 / p50, r.failures);
+  std::fflush(stdout);
+}
+
+int load(const Args& a) {
+  const Windows w = windows_for_server(a, 256);
+  const double seconds = a.number("seconds", "10");
+  bool ok = true;
+  std::stringstream list(a.get("clients", "1,8,64"));
+  for (std::string c; std::getline(list, c, ',');) {
+    const LoadResult r = run_load(a, w, std::stoi(c), seconds);
+    print_load(std::stoi(c), r);
+    ok = ok && r.failures == 0;
+  }
+  return ok ? 0 : 1;
+}
+
+int overhead(const Args& a) {
+  const Windows w = windows_for_server(a, 256);
+  const attend::Model model =
+      attend::Model::load(a.get("checkpoint"), static_cast<int>(a.number("threads", "0")));
+  auto client = client_of(a);
+  const size_t n = static_cast<size_t>(a.number("requests", "2000"));
+  std::vector<double> http, direct, diff;
+  for (size_t i = 0; i < n + 100; ++i) {
+    const size_t k = i % w.bodies.size();
+    const auto t0 = Clock::now();
+    auto res = client->Post("/v1/forecast", w.bodies[k], "application/json");
+    const auto t1 = Clock::now();
+    (void)model.forecast(w.inputs[k]);
+    const auto t2 = Clock::now();
+    if (!res || res->status != 200) throw std::runtime_error("a request failed");
+    if (i < 100) continue;  // warm-up
+    http.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    direct.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+    diff.push_back(http.back() - direct.back());
+  }
+  fmt::print(
+      "overhead ({} requests, 1 client): request p50 {:.1f} us, Model::forecast p50 {:.1f} us, "
+      "difference p50 {:.1f} us (p10 {:.1f}, p90 {:.1f})\n",
+      n, percentile(http, 0.5), percentile(direct, 0.5), percentile(diff, 0.5),
+      percentile(diff, 0.1), percentile(diff, 0.9));
+  return 0;
+}
+
+// VmRSS of a process, in MiB.
+double rss_mib(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return NAN;
+}
+
+int soak(const Args& a) {
+  const Windows w = windows_for_server(a, 256);
+  const std::string pid = a.get("pid");
+  const int clients = static_cast<int>(a.number("clients", "64"));
+  std::vector<double> rss;
+  const LoadResult r =
+      run_load(a, w, clients, a.number("seconds", "60"), [&] { rss.push_back(rss_mib(pid)); });
+  print_load(clients, r);
+  const size_t tenth = std::max<size_t>(1, rss.size() / 10);
+  double first = 0, last = 0;
+  for (size_t i = 0; i < tenth; ++i) {
+    first += rss[i] / static_cast<double>(tenth);
+    last += rss[rss.size() - 1 - i] / static_cast<double>(tenth);
+  }
+  fmt::print(
+      "server RSS (MiB, {} samples, 1 s apart): min {:.1f}, max {:.1f}; first tenth {:.1f}, "
+      "last tenth {:.1f}\n",
+      rss.size(), *std::min_element(rss.begin(), rss.end()),
+      *std::max_element(rss.begin(), rss.end()), first, last);
+  return r.failures == 0 ? 0 : 1;
+}
+
+// A malformed version of `body` (a valid one-series request), by kind.
+struct Malformed {
+  std::string name, body, content_type = "application/json", method = "POST", path = "/v1/forecast";
+};
+
+std::vector<Malformed> malformed(const std::string& valid, const std::string& model) {
+  json v = json::parse(valid);
+  std::vector<Malformed> m;
+  auto edit = [&](const std::string& name, const std::function<void(json&)>& f) {
+    json c = v;
+    f(c);
+    m.push_back({name, c.dump()});
+  };
+  m.push_back({"truncated JSON", valid.substr(0, valid.size() / 2)});
+  m.push_back({"NaN text", std::string(valid).replace(valid.find("[[") + 2, 0, "NaN,")});
+  m.push_back({"empty body", ""});
+  m.push_back({"not an object", "[1,2,3]"});
+  edit("unknown model", [&](json& c) { c["model"] = model + "_nope"; });
+  edit("missing series", [](json& c) { c.erase("series"); });
+  edit("wrong type", [](json& c) { c["series"][0]["values"] = "many"; });
+  edit("wrong row length", [](json& c) { c["series"][0]["values"][5].push_back(1.0); });
+  edit("too few rows", [](json& c) {
+    c["series"][0]["values"].erase(0);
+    c["series"][0]["timestamps"].erase(0);
+  });
+  edit("unknown quantile", [](json& c) { c["quantiles"] = {0.123}; });
+  edit("unknown field", [](json& c) { c["seires"] = 1; });
+  edit("bad timestamp", [](json& c) { c["series"][0]["timestamps"][3] = "2020-13-45"; });
+  edit("decreasing timestamps", [](json& c) {
+    std::swap(c["series"][0]["timestamps"][3], c["series"][0]["timestamps"][4]);
+  });
+  edit("string value", [](json& c) { c["series"][0]["values"][2][0] = "1.5"; });
+  Malformed wrong_type{"wrong content type", valid};
+  wrong_type.content_type = "text/plain";
+  m.push_back(wrong_type);
+  Malformed wrong_method{"wrong method", ""};
+  wrong_method.method = "GET";
+  m.push_back(wrong_method);
+  return m;
+}
+
+int abuse(const Args& a) {
+  const Windows w = windows_for_server(a, 1);
+  const std::vector<Malformed> kinds = malformed(w.bodies.front(), a.get("model"));
+  auto client = client_of(a);
+  const size_t n = static_cast<size_t>(a.number("requests", "10000"));
+  std::map<std::string, std::map<int, size_t>> answers;  // kind -> status -> count
+  size_t bad = 0;
+  const auto t0 = Clock::now();
+  for (size_t i = 0; i < n; ++i) {
+    const Malformed& k = kinds[i % kinds.size()];
+    auto res = k.method == "GET" ? client->Get(k.path.c_str())
+                                 : client->Post(k.path.c_str(), k.body, k.content_type.c_str());
+    const int status = res ? res->status : -1;
+    ++answers[k.name][status];
+    if (status < 400 || status >= 500) {
+      if (bad++ < 5) fmt::print(stderr, "{}: answered {}\n", k.name, status);
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (const auto& [name, statuses] : answers) {
+    std::string s;
+    for (const auto& [status, count] : statuses) s += fmt::format(" {} x{}", status, count);
+    fmt::print("  {:<22}{}\n", name, s);
+  }
+  auto res = client->Post("/v1/forecast", w.bodies.front(), "application/json");
+  const bool serving = res && res->status == 200;
+  fmt::print(
+      "abuse: {} malformed requests in {:.1f} s, {} not answered 4xx; a valid request "
+      "afterwards: {}\n",
+      n, seconds, bad, serving ? "200" : "FAILED");
+  return bad == 0 && serving ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 2)
+      throw std::runtime_error("usage: serve_load offline|load|overhead|soak|abuse ...");
+    const std::string mode = argv[1];
+    Args a;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string key = argv[i];
+      if (key.rfind("--", 0) != 0) throw std::runtime_error("expected --name value: " + key);
+      a.values[key.substr(2)] = argv[i + 1];
+    }
+    if (mode == "offline") return offline(a);
+    if (mode == "load") return load(a);
+    if (mode == "overhead") return overhead(a);
+    if (mode == "soak") return soak(a);
+    if (mode == "abuse") return abuse(a);
+    throw std::runtime_error("unknown mode " + mode);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+}
