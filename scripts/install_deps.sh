@@ -8,8 +8,9 @@ set -euo pipefail
 # ocl-icd-opencl-dev: Debian's dnnl-config.cmake asks for OpenCL (only a Recommends of libdnnl-dev).
 # The Python package (python/, setup.py): pybind11-dev, python3-dev, setuptools/wheel/pip/venv to
 # build and install it without network access, numpy and pandas at run time, pytest for its tests,
-# matplotlib for the README's Python quick start (its plot).
-packages=(build-essential cmake ninja-build ccache pkg-config
+# matplotlib for the README's Python quick start (its plot). OpenMPI (libopenmpi-dev, openmpi-bin's
+# mpirun): data-parallel training, `mpirun -np N attend train` (docs/distributed.md).
+packages=(build-essential cmake ninja-build ccache pkg-config libopenmpi-dev openmpi-bin
           libdnnl-dev ocl-icd-opencl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
           libhowardhinnant-date-dev libcairo2-dev libgtest-dev libgmock-dev libbenchmark-dev
           libomp-dev python3 python3-numpy
