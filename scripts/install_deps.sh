@@ -9,7 +9,9 @@ set -euo pipefail
 # The Python package (python/, setup.py): pybind11-dev, python3-dev, setuptools/wheel/pip/venv to
 # build and install it without network access, numpy and pandas at run time, pytest for its tests,
 # matplotlib for the README's Python quick start (its plot). libcpp-httplib-dev: `attend serve`.
-packages=(build-essential cmake ninja-build ccache pkg-config
+# OpenMPI (libopenmpi-dev, openmpi-bin's mpirun): data-parallel training, `mpirun -np N attend
+# train` (docs/distributed.md).
+packages=(build-essential cmake ninja-build ccache pkg-config libopenmpi-dev openmpi-bin
           libdnnl-dev ocl-icd-opencl-dev libhwy-dev libcli11-dev nlohmann-json3-dev libfmt-dev
           libcpp-httplib-dev
           libhowardhinnant-date-dev libcairo2-dev libgtest-dev libgmock-dev libbenchmark-dev

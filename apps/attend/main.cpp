@@ -28,6 +28,9 @@
 #include "flags.h"
 #include "serve_command.h"
 #include "stop_signals.h"
+#if ATTEND_MPI
+#include "mpi_world.h"
+#endif
 
 namespace fs = std::filesystem;
 using attend::cli::add_flags;
@@ -70,26 +73,39 @@ void print_metrics(const attend::train::Metrics& m) {
   if (m.has_quantiles) fmt::print("{}\n", attend::train::quantile_metrics_line(m));
 }
 
-int run_train(const ValidConfig& cfg, bool resume, int threads) {
+// comm: the MPI job when attend runs under mpirun (every rank trains its share; rank 0 alone
+// prints and writes), else nullptr.
+int run_train(const ValidConfig& cfg, bool resume, int threads, attend::train::Communicator* comm) {
   // first: the worker threads the context starts inherit its signal mask
   attend::cli::StopSignals stop_signals;
   attend::Context ctx(context_options(threads, cfg->train.seed));
+  const bool quiet = comm && comm->rank() != 0;
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   attend::train::ProgressPrinter progress(stderr, tty);
   attend::train::ExperimentOptions opt;
   opt.resume = resume;
   opt.stop = &stop_signals.stop();
-  opt.callbacks = progress.callbacks();
-  opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
+  opt.comm = comm;
+  if (!quiet) {
+    opt.callbacks = progress.callbacks();
+    opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
+  }
+  if (comm && comm->size() > 1 && !quiet)
+    fmt::print(stderr, "data-parallel training: {} processes, {} windows per batch in all\n",
+               comm->size(), cfg->train.batch_size);
   auto r = attend::train::train_and_test(cfg, ctx, opt);
   if (r.interrupted) {
-    progress.clear();
     const bool terminated = stop_signals.signal() == SIGTERM;
-    fmt::print(stderr,
-               "{}: state saved in {}/resume; run the same command with --resume to continue\n",
-               terminated ? "terminated" : "interrupted", r.dir);
-    return 128 + (terminated ? SIGTERM : SIGINT);  // 143 or 130, as a shell reports them
+    if (!quiet) {
+      progress.clear();
+      fmt::print(stderr,
+                 "{}: state saved in {}/resume; run the same command with --resume to continue\n",
+                 terminated ? "terminated" : "interrupted", r.dir);
+    }
+    // 143 or 130, as a shell reports them (SIGINT on a rank that saw only the others' signal)
+    return 128 + (terminated ? SIGTERM : SIGINT);
   }
+  if (quiet) return 0;
   fmt::print("checkpoint: {}\n", r.dir);
   print_metrics(r.metrics);
   return 0;
@@ -123,7 +139,7 @@ void apply_demo_defaults(RunConfig& c, const Bindings& bs) {
   set("checkpoints", "./runs/");
 }
 
-int real_main(int argc, char** argv) {
+int real_main(int argc, char** argv, attend::train::Communicator* comm) {
   CLI::App app{
       "attend: attention-based time-series forecasting (TSLib-compatible).\n"
       "With no subcommand, attend behaves as TSLib's run.py (--is_training 1 trains then tests,\n"
@@ -197,6 +213,12 @@ int real_main(int argc, char** argv) {
 
   // These run from their parse callbacks; nothing is left to do here.
   if (app.get_subcommand("bench")->parsed()) return 0;  // ran from its parse callback
+  const bool several = comm && comm->size() > 1;
+  const char* const alone =
+      "under mpirun, only training runs across processes: attend train, attend demo, or the "
+      "run.py form with --is_training 1";
+  if (several && !(train->parsed() || demo->parsed() || app.get_subcommands().empty()))
+    throw UsageError(alone);
   if (app.get_subcommand("explain")->parsed()) return run_explain();
   if (app.get_subcommand("compare")->parsed()) return run_compare();
   if (app.get_subcommand("backtest")->parsed()) return run_backtest();
@@ -252,7 +274,8 @@ int real_main(int argc, char** argv) {
   notice(apply_flags(bs, cfg));
   const ValidConfig valid = check(cfg);
   if (train->parsed() || demo->parsed() || valid->run.is_training == 1)
-    return run_train(valid, resume, threads);
+    return run_train(valid, resume, threads, comm);
+  if (several) throw UsageError(alone);
   return run_test_weights(valid, attend::train::run_folder(*valid), threads);
 }
 
@@ -265,11 +288,42 @@ int report_error(const char* message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if ATTEND_MPI
+  // Under mpirun (or srun), the MPI job; a plain `attend` never starts MPI.
+  std::unique_ptr<attend::cli::MpiWorld> mpi;
   try {
-    return real_main(argc, argv);
-  } catch (const UsageError& e) {
-    return report_error(e.what(), 2);
-  } catch (const std::exception& e) {  // attend::Error and the rest
+    mpi = attend::cli::MpiWorld::start(&argc, &argv);
+  } catch (const std::exception& e) {
     return report_error(e.what(), 1);
   }
+  attend::train::Communicator* comm = mpi.get();
+  const bool several = mpi && mpi->size() > 1;
+#else
+  // Started by mpirun or srun, but built without MPI: every process would train the whole run
+  // alone and write the same folder.
+  for (const char* size : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* n = std::getenv(size); n && std::atoi(n) > 1)
+      return report_error(
+          "this attend was built without MPI (ATTEND_MPI=OFF): under mpirun or srun each "
+          "process would train alone",
+          2);
+  attend::train::Communicator* comm = nullptr;
+  const bool several = false;
+#endif
+  try {
+    return real_main(argc, argv, comm);
+  } catch (const UsageError& e) {
+    // the same on every rank (flags and config): rank 0 reports it, every rank exits with 2
+    return comm && comm->rank() != 0 ? 2 : report_error(e.what(), 2);
+  } catch (const std::exception& e) {  // attend::Error and the rest
+    if (!several) return report_error(e.what(), 1);
+#if ATTEND_MPI
+    // Perhaps on this rank alone: say which, then end the job (the others may be waiting in a
+    // collective for this one).
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", mpi->rank(), mpi->size(), e.what());
+    std::fflush(stderr);
+    mpi->abort(1);
+#endif
+  }
+  return 1;
 }

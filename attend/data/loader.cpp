@@ -53,12 +53,22 @@ void BatchLoader::set_epoch(uint64_t epoch) {
   }
 }
 
-Batch BatchLoader::batch(int64_t b, Context& ctx) const {
+int64_t BatchLoader::batch_windows(int64_t b) const {
   ATTEND_CHECK(b >= 0 && b < num_batches(), "[loader] batch {} out of range [0, {})", b,
                num_batches());
+  return std::min(options_.batch_size, num_windows() - b * options_.batch_size);
+}
+
+Batch BatchLoader::batch(int64_t b, Context& ctx) const {
+  return batch_rows(b, 0, batch_windows(b), ctx);
+}
+
+Batch BatchLoader::batch_rows(int64_t b, int64_t first_row, int64_t B, Context& ctx) const {
+  ATTEND_CHECK(first_row >= 0 && B >= 0 && first_row + B <= batch_windows(b),
+               "[loader] rows [{}, {}) are not in batch {} of {} windows", first_row, first_row + B,
+               b, batch_windows(b));
   const ForecastSplit& sp = *split_;
-  const int64_t first = b * options_.batch_size;
-  const int64_t B = std::min(options_.batch_size, num_windows() - first);
+  const int64_t first = b * options_.batch_size + first_row;
   const int64_t L = sp.seq_len, Y = sp.y_len(), C = sp.channels, F = sp.mark_dim;
   Batch out;
   out.indices.assign(order_.begin() + first, order_.begin() + first + B);

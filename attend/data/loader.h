@@ -46,8 +46,12 @@ class BatchLoader {
   uint64_t epoch() const { return epoch_; }
   // Window indices in this epoch's order.
   const std::vector<int64_t>& order() const { return order_; }
+  // Windows in batch b (batch_size, or fewer in the last batch).
+  int64_t batch_windows(int64_t b) const;
   // Batch b of this epoch, tensors made in ctx.
   Batch batch(int64_t b, Context& ctx) const;
+  // Rows [first, first + count) of batch b (a data-parallel rank's share).
+  Batch batch_rows(int64_t b, int64_t first, int64_t count, Context& ctx) const;
 
  private:
   const ForecastSplit* split_;

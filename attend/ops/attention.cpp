@@ -184,7 +184,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   if (o.dropout_p > 0) {
     Generator& g = q_in.context().generator();
     p.seed = g.seed();
-    p.offset = g.reserve(static_cast<uint64_t>(d.batch * d.heads * d.len_q * d.len_k));
+    p.offset = g.reserve_rows(static_cast<uint64_t>(d.batch * d.heads * d.len_q * d.len_k));
   }
 
   bool reference =

@@ -154,6 +154,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor stats = Tensor::empty(Shape{2, C}, x.dtype(), x.context());  // mean, rstd per channel
   Tensor wc = weight.defined() ? weight.contiguous_data() : Tensor();
   Tensor bc = bias.defined() ? bias.contiguous_data() : Tensor();
+  // A batch split across processes (Context::batch_sum): the statistics are those of the whole
+  // batch, from the sums of every process's values (M_all values per channel).
+  const Context::BatchSum sum_over_batch = batch_stats ? x.context().batch_sum() : nullptr;
+  double M_all = static_cast<double>(M);
   dispatch_float(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     const T* xp = xc.data<T>();
@@ -161,34 +165,46 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     T* rstd = mean + C;
     const T* w = ptr_or_null<T>(wc);
     const T* b = ptr_or_null<T>(bc);
-    for (int64_t c = 0; c < C; ++c) {
-      double mu, var;
-      if (batch_stats) {
-        double s = 0;
+    // mean = Σx / M, var = Σ(x − mean)² / M per channel (two passes)
+    std::vector<double> mu(C), var(C);
+    if (batch_stats) {
+      std::vector<double> s(C + 1, 0.0);  // Σx per channel, then M
+      for (int64_t c = 0; c < C; ++c)
         for (int64_t n = 0; n < N; ++n)
-          for (int64_t l = 0; l < L; ++l) s += xp[(n * C + c) * L + l];
-        mu = s / static_cast<double>(M);
-        double ss = 0;
+          for (int64_t l = 0; l < L; ++l) s[c] += xp[(n * C + c) * L + l];
+      s[C] = static_cast<double>(M);
+      if (sum_over_batch) sum_over_batch(s.data(), s.size());
+      M_all = s[C];
+      std::vector<double> ss(C, 0.0);
+      for (int64_t c = 0; c < C; ++c) {
+        mu[c] = s[c] / M_all;
         for (int64_t n = 0; n < N; ++n)
           for (int64_t l = 0; l < L; ++l) {
-            const double v = xp[(n * C + c) * L + l] - mu;
-            ss += v * v;
+            const double v = xp[(n * C + c) * L + l] - mu[c];
+            ss[c] += v * v;
           }
-        var = ss / static_cast<double>(M);
+      }
+      if (sum_over_batch) sum_over_batch(ss.data(), ss.size());
+      for (int64_t c = 0; c < C; ++c) {
+        var[c] = ss[c] / M_all;
         if (training && running_mean.defined()) {
           T* rm = running_mean.data<T>() + 0;
           T* rv = running_var.data<T>() + 0;
           const int64_t sm = running_mean.strides()[0], sv = running_var.strides()[0];
-          rm[c * sm] = static_cast<T>((1.0 - momentum) * rm[c * sm] + momentum * mu);
-          rv[c * sv] = static_cast<T>((1.0 - momentum) * rv[c * sv] +
-                                      momentum * ss / static_cast<double>(M - 1));
+          rm[c * sm] = static_cast<T>((1.0 - momentum) * rm[c * sm] + momentum * mu[c]);
+          rv[c * sv] =
+              static_cast<T>((1.0 - momentum) * rv[c * sv] + momentum * ss[c] / (M_all - 1));
         }
-      } else {
-        mu = running_mean.data<T>()[c * running_mean.strides()[0]];
-        var = running_var.data<T>()[c * running_var.strides()[0]];
       }
-      const T m = static_cast<T>(mu);
-      const T rs = static_cast<T>(1.0 / std::sqrt(var + eps));
+    } else {
+      for (int64_t c = 0; c < C; ++c) {
+        mu[c] = running_mean.data<T>()[c * running_mean.strides()[0]];
+        var[c] = running_var.data<T>()[c * running_var.strides()[0]];
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      const T m = static_cast<T>(mu[c]);
+      const T rs = static_cast<T>(1.0 / std::sqrt(var[c] + eps));
       mean[c] = m;
       rstd[c] = rs;
       const T wc = w ? w[c] : T(1), bc = b ? b[c] : T(0);
@@ -202,37 +218,43 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   });
   if (needs_grad({x, weight, bias})) {
     record("batch_norm", {x, weight, bias}, out,
-           [xc, wt = wc, stats, N, C, L, batch_stats, rx = x.requires_grad(),
+           [xc, wt = wc, stats, N, C, L, M_all, batch_stats, sum_over_batch, rx = x.requires_grad(),
             rw = weight.defined() && weight.requires_grad(),
             rb = bias.defined() && bias.requires_grad()](const Tensor& g) {
              Tensor gc = g.contiguous_data();
              Tensor dx = rx ? Tensor::empty(xc.shape(), xc.dtype(), xc.context()) : Tensor();
              Tensor dw = rw ? Tensor::empty(Shape{C}, xc.dtype(), xc.context()) : Tensor();
              Tensor db = rb ? Tensor::empty(Shape{C}, xc.dtype(), xc.context()) : Tensor();
-             const double M = static_cast<double>(N * L);
              dispatch_float(xc.dtype(), "batch_norm", [&](auto tag) {
                using T = decltype(tag);
                const T* xp = xc.data<T>();
                const T* gp = gc.data<T>();
                const T* mean = stats.data<T>();
                const T* rstd = mean + C;
+               std::vector<double> sums(2 * C, 0.0);  // Σ g, then Σ g·x̂, per channel
                for (int64_t c = 0; c < C; ++c) {
-                 double sg = 0, sgx = 0;  // Σ g, Σ g·x̂
+                 double sg = 0, sgx = 0;
                  for (int64_t n = 0; n < N; ++n)
                    for (int64_t l = 0; l < L; ++l) {
                      const int64_t k = (n * C + c) * L + l;
                      sg += gp[k];
                      sgx += gp[k] * (xp[k] - mean[c]) * rstd[c];
                    }
+                 // this process's share: the trainer sums parameter gradients over processes
                  if (rw) dw.data<T>()[c] = static_cast<T>(sgx);
                  if (rb) db.data<T>()[c] = static_cast<T>(sg);
-                 if (!rx) continue;
+                 sums[c] = sg;
+                 sums[C + c] = sgx;
+               }
+               if (!rx) return;
+               if (sum_over_batch) sum_over_batch(sums.data(), sums.size());
+               T* dp = dx.data<T>();
+               for (int64_t c = 0; c < C; ++c) {
                  const T w = wt.defined() ? wt.data<T>()[c] : T(1);
                  const T scale = w * rstd[c];
-                 T* dp = dx.data<T>();
                  // batch stats: dx = w·rstd·(g − Σg/M − x̂·Σ(g·x̂)/M); running stats: w·rstd·g
-                 const T mg = batch_stats ? static_cast<T>(sg / M) : T(0);
-                 const T mgx = batch_stats ? static_cast<T>(sgx / M) : T(0);
+                 const T mg = batch_stats ? static_cast<T>(sums[c] / M_all) : T(0);
+                 const T mgx = batch_stats ? static_cast<T>(sums[C + c] / M_all) : T(0);
                  for (int64_t n = 0; n < N; ++n)
                    for (int64_t l = 0; l < L; ++l) {
                      const int64_t k = (n * C + c) * L + l;

@@ -2,7 +2,9 @@
 // Context: owns what would otherwise be global state — thread count, random generator, allocator.
 // Every tensor points at the context it was made in; ops on tensors use their inputs' context.
 // A context must outlive the tensors made in it.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "attend/tensor/allocator.h"
 #include "attend/tensor/random.h"
@@ -27,8 +29,16 @@ class Context {
   Generator& generator() { return generator_; }
   CachingAllocator& allocator() { return allocator_; }
 
+  // Data-parallel training (attend/train/distributed.h): while set, a batch is split across
+  // processes and batch_sum() sums a buffer over them in place (every process gets the sums);
+  // batch statistics (batch_norm) are then those of the whole batch. Empty otherwise.
+  using BatchSum = std::function<void(double* values, size_t n)>;
+  const BatchSum& batch_sum() const { return batch_sum_; }
+  void set_batch_sum(BatchSum sum) { batch_sum_ = std::move(sum); }
+
  private:
   int threads_;
+  BatchSum batch_sum_;
   Generator generator_;
   CachingAllocator allocator_;
 };

@@ -27,6 +27,19 @@ class Generator {
     return first;
   }
 
+  // Data-parallel training (attend/train/distributed.h): this process computes rows
+  // [first, first + count) of a global batch of `global` rows. A batch-shaped draw of n values
+  // (row-major with the batch outermost: n = count · per_row) then reserves the counters of the
+  // whole global batch (global · per_row) and returns the first of this process's rows, so a
+  // row's values are those a single process draws for it and the counter advances alike on every
+  // process. set_rows(0, 0, 0) (the default) ends it: reserve_rows(n) is reserve(n).
+  void set_rows(uint64_t global, uint64_t first, uint64_t count) {
+    rows_global_ = global;
+    rows_first_ = first;
+    rows_count_ = count;
+  }
+  uint64_t reserve_rows(uint64_t n);
+
   // 64 random bits for (seed, counter): splitmix64 finaliser over a Weyl sequence.
   static uint64_t bits(uint64_t seed, uint64_t counter) {
     return kernels::random_bits(seed, counter);
@@ -38,7 +51,8 @@ class Generator {
   // Standard normal (Box-Muller on two counters 2c, 2c+1).
   static double normal01(uint64_t seed, uint64_t counter);
 
-  // Fill helpers: draw n values, advancing the counter by n (parallel over the caller's threads).
+  // Fill helpers: draw n values, advancing the counter by n (parallel over the caller's threads);
+  // fill_bernoulli (dropout masks) reserves with reserve_rows.
   void fill_uniform(float* out, int64_t n, double low, double high, int threads = 1);
   void fill_uniform(double* out, int64_t n, double low, double high, int threads = 1);
   void fill_normal(float* out, int64_t n, double mean, double stddev, int threads = 1);
@@ -56,6 +70,7 @@ class Generator {
  private:
   uint64_t seed_;
   uint64_t counter_ = 0;
+  uint64_t rows_global_ = 0, rows_first_ = 0, rows_count_ = 0;
 };
 
 }  // namespace attend

@@ -41,9 +41,17 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   auto data = std::make_shared<const data::ForecastData>(
       data::load_forecast_data(cfg.data, cfg.model, options.log, options.table));
   Trainer trainer(valid, data, ctx);
+  trainer.set_communicator(options.comm);
+  const bool writer = !options.comm || options.comm->rank() == 0;  // writes the run folder
   if (const std::string note = freq_notice(*data); !note.empty()) log(note);
-  ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
-  recover_folder(out.dir);  // a run killed while replacing its folder
+  if (writer) {
+    ensure_writable_folder(cfg.run.checkpoints, "--checkpoints");
+    recover_folder(out.dir);  // a run killed while replacing its folder
+  }
+  if (options.comm) {  // the others read resume/ once rank 0 has recovered it
+    double barrier = 0;
+    options.comm->allreduce_sum(&barrier, 1);
+  }
   const std::string resume_dir = (fs::path(out.dir) / "resume").string();
   if (options.resume) {
     ATTEND_CHECK(fs::exists(fs::path(resume_dir) / "state.json"),
@@ -55,6 +63,7 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
   // The run folder after every epoch and when stopped: the checkpoint of the current weights and
   // resume/ with the position, so a run killed outright loses at most the epoch it was in.
   auto write_resumable = [&] {
+    if (!writer) return;
     write_folder_atomic(out.dir, [&](const std::string& tmp) {
       trainer.write_checkpoint(tmp);
       fs::create_directory(fs::path(tmp) / "resume");
@@ -93,9 +102,11 @@ ExperimentResult train_and_test(const ValidConfig& valid, Context& ctx,
     }
   } catch (const Error&) {
     // the trained weights are kept, without metrics
-    write_folder_atomic(out.dir, [&](const std::string& tmp) { trainer.write_checkpoint(tmp); });
+    if (writer)
+      write_folder_atomic(out.dir, [&](const std::string& tmp) { trainer.write_checkpoint(tmp); });
     throw;
   }
+  if (!writer) return out;
   // The final folder (without resume/) in one step: checkpoint and metrics.json together.
   write_folder_atomic(out.dir, [&](const std::string& tmp) {
     trainer.write_checkpoint(tmp);

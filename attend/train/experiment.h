@@ -17,6 +17,10 @@ struct ExperimentOptions {
   std::function<void(const std::string&)> log;  // one-line messages (may be empty)
   // The data in memory (a DataFrame) instead of the file cfg.data names; outlives the call.
   const data::CsvTable* table = nullptr;
+  // Data-parallel training (Trainer::set_communicator): every rank calls train_and_test with the
+  // same arguments; rank 0 alone writes the run folder (the others read it on --resume: a shared
+  // file system). nullptr: alone.
+  Communicator* comm = nullptr;
 };
 
 struct ExperimentResult {

@@ -1,6 +1,7 @@
 // TSLib's long-term-forecast experiment loop.
 #include "attend/train/trainer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <numeric>
 
@@ -142,30 +143,14 @@ TrainResult Trainer::train() {
     const double lr_epoch = optimizer_->lr();
     double t0 = now_seconds();
     for (; batch_ < nb; ++batch_) {
-      if (stop_ && stop_->load()) {
+      if (stop_requested()) {
         epoch_seconds_ += now_seconds() - t0;
         result.interrupted = true;
         result.epochs_run = static_cast<int>(history_.size());
         result.history = history_;
         return result;
       }
-      data::Batch b = train_loader_.batch(batch_, ctx_);
-      optimizer_->zero_grad();
-      Tensor loss = criterion(forward(b));
-      const double l = loss.item();
-      ATTEND_CHECK(std::isfinite(l),
-                   "[train] epoch {}, batch {}/{}: the loss is {}; training stopped (the run "
-                   "folder keeps its last checkpoint; try a lower --learning_rate or check the "
-                   "data)",
-                   epoch_ + 1, batch_ + 1, nb, l);
-      epoch_losses_.push_back(l);
-      loss.backward();
-      if (const std::string bad = first_non_finite_grad(*model_); !bad.empty())
-        fail(
-            "[train] epoch {}, batch {}/{}: the gradient of {} is not finite; training stopped "
-            "(the run folder keeps its last checkpoint)",
-            epoch_ + 1, batch_ + 1, nb, bad);
-      optimizer_->step();
+      const double l = distributed() ? step_distributed() : step();
       if (schedule_->per_batch()) {
         schedule_->batch_end(*optimizer_);
         ++schedule_steps_;
@@ -206,6 +191,151 @@ TrainResult Trainer::train() {
   return result;
 }
 
+bool Trainer::stop_requested() {
+  double stop = stop_ && stop_->load() ? 1.0 : 0.0;
+  if (distributed()) comm_->allreduce_sum(&stop, 1);  // every rank stops at the same batch
+  return stop > 0;
+}
+
+void Trainer::check_loss(double l) const {
+  ATTEND_CHECK(std::isfinite(l),
+               "[train] epoch {}, batch {}/{}: the loss is {}; training stopped (the run "
+               "folder keeps its last checkpoint; try a lower --learning_rate or check the "
+               "data)",
+               epoch_ + 1, batch_ + 1, train_loader_.num_batches(), l);
+}
+
+void Trainer::check_gradients() const {
+  if (const std::string bad = first_non_finite_grad(*model_); !bad.empty())
+    fail(
+        "[train] epoch {}, batch {}/{}: the gradient of {} is not finite; training stopped "
+        "(the run folder keeps its last checkpoint)",
+        epoch_ + 1, batch_ + 1, train_loader_.num_batches(), bad);
+}
+
+double Trainer::step() {
+  data::Batch b = train_loader_.batch(batch_, ctx_);
+  optimizer_->zero_grad();
+  Tensor loss = criterion(forward(b));
+  const double l = loss.item();
+  check_loss(l);
+  epoch_losses_.push_back(l);
+  loss.backward();
+  check_gradients();
+  optimizer_->step();
+  return l;
+}
+
+namespace {
+
+// The values a batch's loss is the mean of: the observed ones with a mask, else all of them.
+double loss_values(const BatchForecast& f) {
+  return f.observed.defined() ? sum(f.observed).item() : static_cast<double>(f.target.numel());
+}
+
+// While alive, ctx computes rows [share.first, share.first + share.count) of a batch of `global`
+// rows split across comm's ranks: dropout masks are those of these rows in the whole batch
+// (Generator::set_rows) and batch statistics are the whole batch's (Context::batch_sum).
+class SplitBatch {
+ public:
+  SplitBatch(Context& ctx, Communicator& comm, int64_t global, BatchShare share) : ctx_(ctx) {
+    ctx.generator().set_rows(static_cast<uint64_t>(global), static_cast<uint64_t>(share.first),
+                             static_cast<uint64_t>(share.count));
+    if (share.count < global)
+      ctx.set_batch_sum([&comm](double* x, size_t n) { comm.allreduce_sum(x, n); });
+  }
+  ~SplitBatch() {
+    ctx_.generator().set_rows(0, 0, 0);
+    ctx_.set_batch_sum(nullptr);
+  }
+  SplitBatch(const SplitBatch&) = delete;
+  SplitBatch& operator=(const SplitBatch&) = delete;
+
+ private:
+  Context& ctx_;
+};
+
+// Sums the defined gradients of `params` over the ranks (one float and one double buffer).
+void sum_gradients(const std::vector<Tensor>& params, Communicator& comm, std::vector<float>& f32,
+                   std::vector<double>& f64) {
+  f32.clear();
+  f64.clear();
+  for (const Tensor& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const Tensor c = g.contiguous_data();
+    if (c.dtype() == DType::F32)
+      f32.insert(f32.end(), c.data<float>(), c.data<float>() + c.numel());
+    else
+      f64.insert(f64.end(), c.data<double>(), c.data<double>() + c.numel());
+  }
+  if (!f32.empty()) comm.allreduce_sum(f32.data(), f32.size());
+  if (!f64.empty()) comm.allreduce_sum(f64.data(), f64.size());
+  size_t a = 0, b = 0;
+  for (const Tensor& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    Tensor summed = Tensor::empty(g.shape(), g.dtype(), g.context());
+    const auto n = static_cast<size_t>(g.numel());
+    if (g.dtype() == DType::F32) {
+      std::copy_n(f32.data() + a, n, summed.data<float>());
+      a += n;
+    } else {
+      std::copy_n(f64.data() + b, n, summed.data<double>());
+      b += n;
+    }
+    p.set_grad(summed);
+  }
+}
+
+}  // namespace
+
+// The loss of the global batch is the mean over its D values; rank r's loss_r is the mean over
+// its d_r of them, so loss = Σ_r (d_r / D) · loss_r and the global gradient is the sum over the
+// ranks of ∇((d_r / D) · loss_r). A batch of fewer windows than ranks (a short last batch) is
+// computed whole by every rank (d_r / D = 1 / N): no rank has an empty share.
+double Trainer::step_distributed() {
+  const int ranks = comm_->size();
+  const int64_t G = train_loader_.batch_windows(batch_);
+  const bool whole = G < ranks;
+  const BatchShare share = whole ? BatchShare{0, G} : batch_share(G, comm_->rank(), ranks);
+  Generator& gen = ctx_.generator();
+  const uint64_t counter = gen.counter();
+  SplitBatch split(ctx_, *comm_, G, share);
+  data::Batch b = train_loader_.batch_rows(batch_, share.first, share.count, ctx_);
+  optimizer_->zero_grad();
+  const BatchForecast f = forward(b);
+  const Tensor loss = criterion(f);
+  // Σ_r d_r, Σ_r loss_r·d_r, and Σ_r of the counters this rank's forward drew (dropout), which
+  // must be the same on every rank
+  const double d = loss_values(f), drawn = static_cast<double>(gen.counter() - counter);
+  double sums[3] = {d, loss.item() * d, drawn};
+  comm_->allreduce_sum(sums, 3);
+  const double D = sums[0], l = D > 0 ? sums[1] / D : 0.0;
+  check_same_draws(sums[2], drawn);
+  check_loss(l);
+  epoch_losses_.push_back(l);
+  (D > 0 ? mul(loss, d / D) : mul(loss, 0.0)).backward();
+  sum_gradients(model_->parameters(), *comm_, grad_f32_, grad_f64_);
+  check_gradients();
+  optimizer_->step();
+  return l;
+}
+
+Trainer::EvalShare Trainer::eval_share(int64_t windows) const {
+  // Fewer windows than ranks: every rank computes them all (so random draws such as ProbSparse
+  // attention's key sample stay the same on every rank) and rank 0 counts them.
+  if (windows < comm_->size()) return {{0, windows}, comm_->rank() == 0};
+  return {batch_share(windows, comm_->rank(), comm_->size()), true};
+}
+
+void Trainer::check_same_draws(double sum_over_ranks, double drawn) const {
+  ATTEND_CHECK(sum_over_ranks == drawn * comm_->size(),
+               "[train] epoch {}, batch {}: the ranks drew different numbers of random values "
+               "(a model's dropout input is not laid out with the batch outermost)",
+               epoch_ + 1, batch_ + 1);
+}
+
 double Trainer::evaluate_loss(std::string_view split) {
   data::BatchLoader& loader = split == "test" ? test_loader_ : val_loader_;
   ATTEND_CHECK(split == "test" || split == "val" || split == "vali",
@@ -215,7 +345,27 @@ double Trainer::evaluate_loss(std::string_view split) {
   NoGradGuard guard;
   double total = 0;
   const int64_t nb = loader.num_batches();
-  for (int64_t i = 0; i < nb; ++i) total += criterion(forward(loader.batch(i, ctx_))).item();
+  if (!distributed()) {
+    for (int64_t i = 0; i < nb; ++i) total += criterion(forward(loader.batch(i, ctx_))).item();
+  } else {
+    // batch i's loss: Σ_r loss_r·d_r / Σ_r d_r over the ranks' shares (see step_distributed)
+    std::vector<double> sums(static_cast<size_t>(2 * nb + 1), 0.0);
+    const uint64_t counter = ctx_.generator().counter();
+    for (int64_t i = 0; i < nb; ++i) {
+      const EvalShare s = eval_share(loader.batch_windows(i));
+      const BatchForecast f = forward(loader.batch_rows(i, s.rows.first, s.rows.count, ctx_));
+      if (!s.counts) continue;
+      const double d = loss_values(f);
+      sums[2 * i] = criterion(f).item() * d;
+      sums[2 * i + 1] = d;
+    }
+    const double drawn = static_cast<double>(ctx_.generator().counter() - counter);
+    sums[2 * nb] = drawn;
+    comm_->allreduce_sum(sums.data(), sums.size());
+    check_same_draws(sums[2 * nb], drawn);
+    for (int64_t i = 0; i < nb; ++i)
+      total += sums[2 * i + 1] > 0 ? sums[2 * i] / sums[2 * i + 1] : 0.0;
+  }
   model_->train(was_training);
   return nb > 0 ? total / static_cast<double>(nb) : 0.0;
 }
@@ -229,6 +379,12 @@ Predictions Trainer::predict(std::string_view split, bool inverse) {
   Predictions p;
   p.pred_len = cfg_.model.pred_len;
   p.first_channel = cfg_.data.features == "MS" ? data_->channels() - 1 : 0;
+  if (distributed()) {
+    gather_predictions(sp, loader, p);
+    model_->train(was_training);
+    if (inverse) to_original_units(p, *data_, sp);
+    return p;
+  }
   for (int64_t i = 0; i < loader.num_batches(); ++i) {
     const BatchForecast f = forward(loader.batch(i, ctx_));
     p.channels = f.pred.size(2);
@@ -248,6 +404,48 @@ Predictions Trainer::predict(std::string_view split, bool inverse) {
   model_->train(was_training);
   if (inverse) to_original_units(p, *data_, sp);
   return p;
+}
+
+void Trainer::gather_predictions(const data::ForecastSplit& split, const data::BatchLoader& loader,
+                                 Predictions& p) {
+  // Every rank writes the windows of its shares into zeroed arrays of all the windows; their sum
+  // over the ranks is then every window's values exactly (x + 0 = x).
+  const int64_t W = loader.num_windows(), P = p.pred_len;
+  const int64_t K = cfg_.data.features == "MS" ? 1 : data_->channels();
+  const int64_t Q = model_->n_quantiles();
+  const bool masked = !split.observed.empty();
+  const auto per_window = static_cast<size_t>(P * K);
+  std::vector<float> preds(W * per_window, 0.0f), trues(W * per_window, 0.0f);
+  std::vector<float> observed(masked ? W * per_window : 0, 0.0f);
+  std::vector<float> quantiles(Q > 1 ? W * per_window * Q : 0, 0.0f);
+  for (int64_t i = 0; i < loader.num_batches(); ++i) {
+    const EvalShare s = eval_share(loader.batch_windows(i));
+    const BatchForecast f = forward(loader.batch_rows(i, s.rows.first, s.rows.count, ctx_));
+    if (!s.counts) continue;
+    ATTEND_CHECK(f.pred.size(2) == K, "[predict] {} channels predicted, {} expected",
+                 f.pred.size(2), K);
+    const size_t at =
+        static_cast<size_t>(i * loader.options().batch_size + s.rows.first) * per_window;
+    auto put = [&](const Tensor& t, std::vector<float>& to, size_t scale) {
+      const std::vector<float> v = t.contiguous_data().to_vector<float>();
+      std::copy(v.begin(), v.end(), to.begin() + static_cast<std::ptrdiff_t>(at * scale));
+    };
+    put(f.pred, preds, 1);
+    put(f.target, trues, 1);
+    if (masked) put(f.observed, observed, 1);
+    if (Q > 1) put(models::sorted_quantiles(f.quantiles), quantiles, static_cast<size_t>(Q));
+  }
+  for (std::vector<float>* v : {&preds, &trues, &observed, &quantiles})
+    if (!v->empty()) comm_->allreduce_sum(v->data(), v->size());
+  p.channels = K;
+  p.windows = W;
+  p.preds = std::move(preds);
+  p.trues = std::move(trues);
+  for (float o : observed) p.observed.push_back(o > 0);
+  if (Q > 1) {
+    p.quantiles = std::move(quantiles);
+    p.levels = cfg_.model.quantiles;
+  }
 }
 
 void to_original_units(Predictions& p, const data::ForecastData& data,

@@ -17,6 +17,7 @@
 #include "attend/models/model.h"
 #include "attend/optim/adam.h"
 #include "attend/optim/lr_schedule.h"
+#include "attend/train/distributed.h"
 #include "attend/train/early_stopping.h"
 #include "attend/train/metrics.h"
 #include "attend/train/run_config.h"
@@ -87,8 +88,17 @@ class Trainer {
   optim::Optimizer& optimizer() { return *optimizer_; }
   Context& context() { return ctx_; }
 
-  // The flag checked before every batch; when it reads true training stops there.
+  // The flag checked before every batch; when it reads true training stops there (with a
+  // communicator: when it reads true on any rank, every rank stops at that batch).
   void set_stop_flag(const std::atomic<bool>* flag) { stop_ = flag; }
+  // Data-parallel training (distributed.h, docs/distributed.md): this process is rank
+  // comm->rank() of comm->size(); nullptr or one rank: alone. Every rank makes its Trainer with the
+  // same config and calls the same methods in the same order: train, evaluate_loss, predict and
+  // the tests are then collective, each rank computes its share of every batch
+  // (batch_share) and all get the results one process gets on the whole batch (to rounding).
+  // The caller lets one rank write files (write_checkpoint, write_resume).
+  void set_communicator(Communicator* comm) { comm_ = comm; }
+  bool distributed() const { return comm_ && comm_->size() > 1; }
   void set_callbacks(TrainCallbacks callbacks) { callbacks_ = std::move(callbacks); }
 
   // Trains from the current position (epoch 0, or where load_resume left off) to the end or to
@@ -121,6 +131,27 @@ class Trainer {
 
  private:
   void init();
+  // One optimizer step on batch_ of the epoch; returns the batch loss.
+  double step();
+  // The same on this rank's share of the batch, the gradients summed over the ranks.
+  double step_distributed();
+  // Whether to stop before this batch (agreed by every rank).
+  bool stop_requested();
+  // Distributed evaluation: the rows this rank computes of a batch of `windows`, and whether it
+  // counts them (no rank has an empty share; see eval_share).
+  struct EvalShare {
+    BatchShare rows;
+    bool counts = true;
+  };
+  EvalShare eval_share(int64_t windows) const;
+  // Fail unless every rank drew `drawn` random counters (sum_over_ranks is their sum).
+  void check_same_draws(double sum_over_ranks, double drawn) const;
+  // Fail when the batch loss or a gradient is not finite.
+  void check_loss(double loss) const;
+  void check_gradients() const;
+  // Predictions of every window of the loader, each rank forecasting its shares (distributed).
+  void gather_predictions(const data::ForecastSplit& split, const data::BatchLoader& loader,
+                          Predictions& p);
   // outputs[:, -pred_len:, f_dim:] and batch_y[:, -pred_len:, f_dim:] of one batch.
   BatchForecast forward(const data::Batch& batch);
   // The --loss of pred against target; with observed flags, the mean over the observed values.
@@ -137,6 +168,9 @@ class Trainer {
   EarlyStopping early_stopping_;
   std::map<std::string, Tensor> best_;  // best weights (copies), empty before the first vali
   const std::atomic<bool>* stop_ = nullptr;
+  Communicator* comm_ = nullptr;
+  std::vector<float> grad_f32_;  // gradients summed over the ranks, flat
+  std::vector<double> grad_f64_;
   TrainCallbacks callbacks_;
   // position
   int epoch_ = 0;

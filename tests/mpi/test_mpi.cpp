@@ -1,0 +1,289 @@
+// `mpirun -np N attend train ...` on loopback against one process with the same global batch:
+// the same weights and metrics (to the summation order), --resume with another N after SIGTERM to
+// mpirun, a killed rank ending the job. $ATTEND_BIN is the CLI, $ATTEND_MPIEXEC mpirun (CTest sets
+// both); the tests run alone (RUN_SERIAL): the ranks take the cores.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "attend/io/safetensors.h"
+#include "support/paths.h"
+#include "support/same_training.h"
+#include "support/temp_dir.h"
+
+namespace fs = std::filesystem;
+using attend::testing::kKeyBiasNoise;
+using attend::testing::kPatchTstNoise;
+using attend::testing::relative_difference;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string bin() {
+  const char* b = std::getenv("ATTEND_BIN");
+  return b ? b : std::string(ATTEND_SOURCE_DIR) + "/build/attend";
+}
+
+// mpirun for a container or CI machine: as root, more ranks than cores allowed, no binding to
+// cores (other jobs share them), shared memory without the kernel's single-copy mechanism
+// (CMA/ptrace, often refused in containers) and no network transports.
+std::string mpirun(int ranks) {
+  const char* m = std::getenv("ATTEND_MPIEXEC");
+  return fmt::format(
+      "{} --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader "
+      "--mca btl_vader_single_copy_mechanism none -np {} ",
+      m ? m : "mpirun", ranks);
+}
+
+std::string work() {
+  static const std::string dir = attend::testing::fresh_temp_dir("mpi");
+  return dir;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+// Runs `prefix attend args` through the shell; stdout and stderr captured.
+Result run(const std::string& prefix, const std::string& args) {
+  static int n = 0;
+  const std::string o = fmt::format("{}/out{}.txt", work(), n),
+                    e = fmt::format("{}/err{}.txt", work(), n);
+  ++n;
+  const std::string cmd =
+      "OMP_WAIT_POLICY=passive " + prefix + bin() + " " + args + " >" + o + " 2>" + e;
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(o);
+  r.err = read_text(e);
+  return r;
+}
+
+// The first rows of ETTh1 as tiny.csv in a data folder.
+std::string tiny_data_dir() {
+  static const std::string dir = [] {
+    const std::string d = work() + "/data";
+    fs::create_directories(d);
+    std::ifstream in(attend::testing::data_path("ETTh1.csv"));
+    std::ofstream out(d + "/tiny.csv");
+    std::string line;
+    for (int i = 0; i <= 500 && std::getline(in, line); ++i) out << line << "\n";
+    return d;
+  }();
+  return dir;
+}
+
+std::string flags(const std::string& model, int epochs) {
+  return fmt::format(
+      "--model {} --d_model 16 --n_heads 2 --e_layers 1 --d_layers 1 --d_ff 16 --dropout 0.1 "
+      "--data custom --root_path {} --data_path tiny.csv --seq_len 24 --label_len 12 "
+      "--pred_len 12 --batch_size 8 --train_epochs {} --patience 100 --learning_rate 0.0001 "
+      "--threads 1",
+      model, tiny_data_dir(), epochs);
+}
+
+// The one run folder under a --checkpoints root.
+std::string run_folder(const std::string& root) {
+  std::string dir;
+  for (const auto& e : fs::directory_iterator(root))
+    if (e.is_directory()) dir = e.path().string();
+  return dir;
+}
+
+std::map<std::string, std::vector<float>> weights(const std::string& root) {
+  std::map<std::string, std::vector<float>> out;
+  attend::Context ctx;
+  for (const auto& [name, t] :
+       attend::io::load_tensors(run_folder(root) + "/weights.safetensors", ctx))
+    if (t.dtype() == attend::DType::F32) out[name] = t.contiguous_data().to_vector<float>();
+  return out;
+}
+
+nlohmann::json metrics(const std::string& root) {
+  return nlohmann::json::parse(read_text(run_folder(root) + "/metrics.json"));
+}
+
+// Batches per epoch of flags(): 500 rows, 70 % train (350), windows 350 − 24 − 12 + 1 = 315.
+constexpr int64_t kBatchesPerEpoch = (315 + 7) / 8;
+
+void expect_same_training(const std::string& root_a, const std::string& root_b, int epochs,
+                          const std::vector<std::string>& noise) {
+  attend::testing::expect_same_weights(weights(root_a), weights(root_b), 1e-4,
+                                       kBatchesPerEpoch * epochs, noise);
+  const nlohmann::json a = metrics(root_a), b = metrics(root_b);
+  for (const char* m : {"mse", "mae", "rmse"})
+    EXPECT_LT(relative_difference(a.at(m).get<double>(), b.at(m).get<double>()), 1e-5) << m;
+}
+
+void same_as_one_process(const std::string& model, const std::vector<std::string>& noise) {
+  const std::string one = work() + "/" + model + "_1", two = work() + "/" + model + "_2";
+  const Result a = run("", "train " + flags(model, 2) + " --checkpoints " + one);
+  ASSERT_EQ(a.rc, 0) << a.err;
+  const Result b = run(mpirun(2), "train " + flags(model, 2) + " --checkpoints " + two);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  expect_same_training(one, two, 2, noise);
+  // rank 0 alone prints: one result line, one progress line per epoch
+  EXPECT_EQ(b.out.find("mse:"), b.out.rfind("mse:")) << b.out;
+  EXPECT_EQ(b.err.find("epoch 2/2"), b.err.rfind("epoch 2/2")) << b.err;
+  EXPECT_NE(b.err.find("data-parallel training: 2 processes"), std::string::npos) << b.err;
+}
+
+}  // namespace
+
+// Transformer with dropout: masks drawn by global window index.
+TEST(Mpi, TransformerWithDropoutEqualsOneProcess) {
+  same_as_one_process("Transformer", kKeyBiasNoise);
+}
+
+// PatchTST's encoder BatchNorm: statistics synchronised over the ranks.
+TEST(Mpi, PatchTstBatchNormEqualsOneProcess) {
+  same_as_one_process("PatchTST", kPatchTstNoise);
+}
+
+// run.py's form (no subcommand) trains across processes as `train` does.
+TEST(Mpi, RunPyForm) {
+  const std::string root = work() + "/runpy";
+  const Result r =
+      run(mpirun(2), "--is_training 1 " + flags("DLinear", 1) + " --checkpoints " + root);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.find("mse:"), r.out.rfind("mse:")) << r.out;
+  EXPECT_TRUE(fs::exists(run_folder(root) + "/metrics.json"));
+}
+
+// Other commands run alone: refused by name under mpirun with several processes.
+TEST(Mpi, OtherCommandsRefused) {
+  const Result r = run(mpirun(2), "models");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("only training runs across processes"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// Starts `mpirun ... attend args` in its own process group; stderr to err. Returns mpirun's PID.
+pid_t start(const std::string& args, const std::string& err) {
+  const std::string cmd = "exec " + mpirun(2) + bin() + " " + args + " >/dev/null 2>" + err;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits until `text` appears in the file (true) or `seconds` pass (false).
+bool wait_for_text(const std::string& path, const std::string& text, double seconds) {
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    if (read_text(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// waitpid with a deadline: the exit status, or -1 (the process is then killed) after `seconds`.
+int wait_exit(pid_t pid, double seconds) {
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  int status = 0;
+  while (Clock::now() < end) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(-pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+// The PIDs of mpirun's ranks, by OMPI_COMM_WORLD_RANK in their environment.
+std::map<int, pid_t> ranks_of(pid_t mpirun_pid) {
+  std::map<int, pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::istringstream stat(read_text(e.path().string() + "/stat"));
+    std::string pid, comm, state;
+    pid_t ppid = 0;
+    stat >> pid >> comm >> state >> ppid;
+    if (ppid != mpirun_pid) continue;
+    const std::string env = read_text(e.path().string() + "/environ");
+    const std::string key = std::string("OMPI_COMM_WORLD_RANK=");
+    const size_t at = env.find(key);
+    if (at != std::string::npos)
+      out[std::atoi(env.c_str() + at + key.size())] = static_cast<pid_t>(std::stoi(name));
+  }
+  return out;
+}
+
+}  // namespace
+
+// SIGTERM to mpirun mid-training: mpirun passes it to every rank, they agree to stop before the
+// same batch and rank 0 saves the state; --resume with one process and with three ends as the
+// uninterrupted run does.
+TEST(Mpi, SigtermThenResumeWithAnotherNumberOfProcesses) {
+  const int epochs = 12;  // long enough for the signal to come mid-training
+  const std::string full = work() + "/full";
+  const Result a = run("", "train " + flags("Transformer", epochs) + " --checkpoints " + full);
+  ASSERT_EQ(a.rc, 0) << a.err;
+
+  for (int resume_ranks : {1, 3}) {
+    const std::string root = fmt::format("{}/stopped{}", work(), resume_ranks);
+    const std::string err = root + "_err.txt";
+    const pid_t pid =
+        start("train " + flags("Transformer", epochs) + " --checkpoints " + root, err);
+    ASSERT_TRUE(wait_for_text(err, "epoch 1/", 120)) << read_text(err);
+    kill(pid, SIGTERM);
+    const int status = wait_exit(pid, 60);
+    ASSERT_NE(status, -1) << "mpirun did not end after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+    ASSERT_TRUE(wait_for_text(err, "terminated: state saved", 1)) << read_text(err);
+    const std::string state = run_folder(root) + "/resume/state.json";
+    ASSERT_TRUE(fs::exists(state));
+    const auto saved = nlohmann::json::parse(read_text(state));
+    EXPECT_LT(saved.at("epoch").get<int>(), epochs);  // stopped before the end
+
+    const std::string prefix = resume_ranks == 1 ? "" : mpirun(resume_ranks);
+    const Result r = run(
+        prefix, "train " + flags("Transformer", epochs) + " --checkpoints " + root + " --resume");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
+    expect_same_training(full, root, epochs, kKeyBiasNoise);
+  }
+}
+
+// A rank killed outright ends the job within seconds, non-zero, and mpirun says which rank.
+TEST(Mpi, KilledRankEndsTheJob) {
+  const std::string root = work() + "/killed", err = root + "_err.txt";
+  const pid_t pid = start("train " + flags("Transformer", 30) + " --checkpoints " + root, err);
+  ASSERT_TRUE(wait_for_text(err, "epoch 1/", 120)) << read_text(err);
+  const std::map<int, pid_t> ranks = ranks_of(pid);
+  ASSERT_EQ(ranks.size(), 2u);
+  const auto t0 = Clock::now();
+  kill(ranks.at(1), SIGKILL);
+  const int status = wait_exit(pid, 30);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ASSERT_NE(status, -1) << "the job hung after a rank died:\n" << read_text(err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_NE(read_text(err).find("rank 1"), std::string::npos) << read_text(err);
+}
