@@ -322,6 +322,7 @@ struct Server::Impl {
       s.gathering = false;
       lock.unlock();
       run(s, batch, series);
+      for (const auto& job : batch) job->done.set_value();
       lock.lock();
       s.busy = false;
     }
@@ -361,7 +362,6 @@ struct Server::Impl {
         }
       }
     }
-    for (const auto& job : batch) job->done.set_value();
   }
 
   void fail(Served& s, Job& job, std::exception_ptr e) {
@@ -432,12 +432,11 @@ struct Server::Impl {
     auto job = std::make_shared<Job>();
     job->count = request.series.size();
     job->inputs = std::move(request.series);
-    std::future<void> done = job->done.get_future();
     if (arrival.submit(*s, job)) {
       run(*s, {job}, job->count);
       end_inline(*s);
     } else {
-      done.wait();
+      job->done.get_future().wait();  // the promise is set only for queued jobs
     }
     if (job->status != 0) throw RequestError(job->status, job->error);
     res.body = write_response(request, job->forecasts, info);  // moved, not copied
