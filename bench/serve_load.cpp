@@ -324,6 +324,9 @@ int soak(const Args& a) {
       "last tenth {:.1f}\n",
       rss.size(), *std::min_element(rss.begin(), rss.end()),
       *std::max_element(rss.begin(), rss.end()), first, last);
+  std::string every;  // every tenth sample: the trend
+  for (size_t i = 0; i < rss.size(); i += tenth) every += fmt::format(" {:.1f}", rss[i]);
+  fmt::print("server RSS every {} s:{}\n", tenth, every);
   return r.failures == 0 ? 0 : 1;
 }
 
