@@ -2,13 +2,13 @@
 # Fuzzing: builds the libFuzzer targets of fuzz/ (clang-14, ASan + UBSan, build type Fuzz) into
 # build-fuzz/ when needed, then runs one target for SECONDS, or each in turn with `all`.
 #   scripts/fuzz.sh TARGET|all SECONDS [more libFuzzer flags]
-# Targets: csv timestamp safetensors config scaler flags (fuzz/<target>_fuzz.cpp). Each run starts
-# from the seed corpus fuzz/corpus/<target>/ plus the inputs earlier runs kept in
+# Targets: csv timestamp safetensors config scaler flags serve_request (fuzz/<target>_fuzz.cpp).
+# Each run starts from the seed corpus fuzz/corpus/<target>/ plus the inputs earlier runs kept in
 # build-fuzz/corpus/<target>/, and uses fuzz/<target>.dict when there is one. A crash, leak or
 # sanitizer report stops the run, leaves the input in build-fuzz/crashes/ and exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(csv timestamp safetensors config scaler flags)
+targets=(csv timestamp safetensors config scaler flags serve_request)
 if (($# < 2)); then
   echo "usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer flags]  (targets: ${targets[*]})" >&2
   exit 2
