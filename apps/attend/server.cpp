@@ -223,6 +223,7 @@ struct Server::Impl {
   httplib::Server http;
   int listen_socket = -1;
   std::thread listener;
+  std::atomic<bool> listening_ended{false};  // listen_after_bind returned
   std::mutex stop_mutex;
   bool started = false, stopped = false;
 
@@ -558,8 +559,13 @@ int Server::start() {
   // connections delayed by a second); listen() again raises it
   ::listen(m.listen_socket, SOMAXCONN);
   for (auto& s : m.served) s->batcher = std::thread([&m, s = s.get()] { m.batch_loop(*s); });
-  m.listener = std::thread([&m] { m.http.listen_after_bind(); });
-  while (!m.http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  m.listener = std::thread([&m] {
+    m.http.listen_after_bind();
+    m.listening_ended = true;
+  });
+  // serving once httplib's loop runs (stop() before that would not stop it)
+  while (!m.http.is_running() && !m.listening_ended)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   m.started = true;
   return port;
 }
