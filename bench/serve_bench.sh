@@ -5,7 +5,8 @@
 # n_heads 8, e_layers 2, d_ff 2048; one epoch on the first 1000 rows: the weights do not change
 # the timings). For each, with the server and bench/serve_load sharing the machine:
 #   offline Model::forecast batch 1 and batch 32, the server's per-request overhead at one client,
-#   load at 1, 8 and 64 keep-alive clients of batch-1 requests;
+#   load at 1, 8 and 64 keep-alive clients of batch-1 requests, and 64 clients' throughput over
+#   offline batch-32 throughput, measured in turn (3 rounds of LOAD_SECONDS/2 each);
 # for "small" also a soak (64 clients, the server's RSS sampled every second) and an abuse run
 # (malformed requests, each must be answered 4xx, then a valid one 200).
 # Usage: bench/serve_bench.sh [LOAD_SECONDS=10] [SOAK_SECONDS=60] [ABUSE_REQUESTS=10000] [THREADS=1]
@@ -68,6 +69,8 @@ for name in small tslib; do
       --threads "$THREADS" --requests "$([[ $name == small ]] && echo 3000 || echo 200)"
     "$L" load --port "$PORT" --model "$name" --data data/ETTh1.csv --clients 1,8,64 \
       --seconds "$LOAD"
+    "$L" ratio --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
+      --threads "$THREADS" --clients 64 --seconds "$((LOAD / 2 > 0 ? LOAD / 2 : 1))" --rounds 3
     if [[ $name == small && $SOAK != 0 ]]; then
       "$L" soak --port "$PORT" --model "$name" --data data/ETTh1.csv --pid "$SERVER_PID" \
         --clients 64 --seconds "$SOAK"

@@ -12,6 +12,10 @@
 //       input in this process: the median of each and of their difference (the server's cost).
 //   serve_load soak     --port P --model NAME --data CSV --pid SERVER_PID [--clients C]
 //       [--seconds S]: load for S seconds, the server's RSS sampled every second.
+//   serve_load ratio    --port P --model NAME --checkpoint DIR --data CSV [--threads N]
+//       [--clients 64] [--batch 32] [--seconds S] [--rounds R]: R rounds of S seconds of offline
+//       batch-B Model::forecast (windows/s) then S seconds of load (requests/s), interleaved so
+//       that a slow spell of a shared machine hits both; each round's ratio and their median.
 //   serve_load abuse    --port P --model NAME --data CSV [--requests R]
 //       R malformed requests of 16 kinds in turn: every one must be answered 4xx, and a valid
 //       request 200 afterwards.
@@ -269,6 +273,42 @@ int load(const Args& a) {
   return ok ? 0 : 1;
 }
 
+int ratio(const Args& a) {
+  const Windows w = windows_for_server(a, 256);
+  const attend::Model model =
+      attend::Model::load(a.get("checkpoint"), static_cast<int>(a.number("threads", "0")));
+  const size_t B = static_cast<size_t>(a.number("batch", "32"));
+  const int clients = static_cast<int>(a.number("clients", "64"));
+  const double seconds = a.number("seconds", "5");
+  std::vector<attend::SeriesInput> batch;
+  for (size_t i = 0; i < B; ++i) batch.push_back(w.inputs[i % w.inputs.size()]);
+  (void)model.forecast(batch);  // warm-up
+  std::vector<double> ratios;
+  bool ok = true;
+  for (int r = 0; r < static_cast<int>(a.number("rounds", "3")); ++r) {
+    size_t windows = 0;
+    const auto t0 = Clock::now();
+    while (std::chrono::duration<double>(Clock::now() - t0).count() < seconds) {
+      (void)model.forecast(batch);
+      windows += B;
+    }
+    const double offline =
+        static_cast<double>(windows) / std::chrono::duration<double>(Clock::now() - t0).count();
+    const LoadResult l = run_load(a, w, clients, seconds);
+    const double served = static_cast<double>(l.requests) / l.seconds;
+    ratios.push_back(served / offline);
+    ok = ok && l.failures == 0;
+    fmt::print(
+        "round {}: offline batch {} {:.1f} windows/s; {} clients {:.1f} req/s (failed {}); "
+        "ratio {:.2f}\n",
+        r + 1, B, offline, clients, served, l.failures, ratios.back());
+    std::fflush(stdout);
+  }
+  fmt::print("ratio of {} clients' requests/s to offline batch-{} windows/s: median {:.2f} of {}\n",
+             clients, B, percentile(ratios, 0.5), ratios.size());
+  return ok ? 0 : 1;
+}
+
 int overhead(const Args& a) {
   const Windows w = windows_for_server(a, 256);
   const attend::Model model =
@@ -409,7 +449,7 @@ int abuse(const Args& a) {
 int main(int argc, char** argv) {
   try {
     if (argc < 2)
-      throw std::runtime_error("usage: serve_load offline|load|overhead|soak|abuse ...");
+      throw std::runtime_error("usage: serve_load offline|load|overhead|ratio|soak|abuse ...");
     const std::string mode = argv[1];
     Args a;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -422,6 +462,7 @@ int main(int argc, char** argv) {
     if (mode == "overhead") return overhead(a);
     if (mode == "soak") return soak(a);
     if (mode == "abuse") return abuse(a);
+    if (mode == "ratio") return ratio(a);
     throw std::runtime_error("unknown mode " + mode);
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
