@@ -69,7 +69,8 @@ function sessionOptions(threads, profilePrefix) {
   return o;
 }
 
-// Standard normal floats (Box-Muller on Math.random; the values do not change the timings).
+// n floats: 'normal' N(0, 1) (Box-Muller on Math.random), 'uniform' U(-0.5, 0.5), else zeros; the
+// values do not change the timings.
 function fill(kind, n) {
   const x = new Float32Array(n);
   if (kind === 'normal') {
