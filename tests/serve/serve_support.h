@@ -28,8 +28,7 @@ namespace attend::testing::serve {
 
 using json = nlohmann::json;
 
-// Three checkpoints, trained in about a second by the built `attend train` ($ATTEND_BIN; not by
-// attend::train_model, whose metrics loop reads a destroyed temporary in this version):
+// Three checkpoints, trained in about a second through the public API (attend::train_model):
 //   wide: PatchTST on ETTh1's first 300 rows, 7 columns, seq_len 24, pred_len 8, quantiles
 //         0.1, 0.5, 0.9, --missing error (the default);
 //   long: PatchTST on data/own/monthly.csv (3 series by unique_id), seq_len 24, pred_len 6,
@@ -40,24 +39,10 @@ struct Checkpoints {
   std::string wide_csv;  // the rows the wide model was trained on
 };
 
+// The built `attend` ($ATTEND_BIN, set by CTest).
 inline std::string attend_bin() {
   const char* b = std::getenv("ATTEND_BIN");
   return b ? b : std::string(ATTEND_SOURCE_DIR) + "/build/attend";
-}
-
-// `attend train FLAGS --checkpoints DIR --threads 1`: the checkpoint folder it prints.
-inline std::string train(const std::string& flags, const std::string& dir) {
-  const std::string out = dir + "/train_out.txt";
-  const std::string cmd = "OMP_WAIT_POLICY=passive " + attend_bin() + " train " + flags +
-                          " --train_epochs 1 --threads 1 --checkpoints " + dir + "/runs >" + out +
-                          " 2>&1";
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(out);
-  std::string line, folder;
-  while (std::getline(in, line))
-    if (line.rfind("checkpoint: ", 0) == 0) folder = line.substr(12);
-  if (status != 0 || folder.empty()) throw std::runtime_error("training failed: " + cmd);
-  return folder;
 }
 
 inline const Checkpoints& checkpoints() {
@@ -71,24 +56,41 @@ inline const Checkpoints& checkpoints() {
       std::string line;
       for (int i = 0; i <= 300 && std::getline(in, line); ++i) csv << line << "\n";
     }
-    const std::string tiny =
-        " --data custom --seq_len 24 --label_len 12 --d_model 8 --n_heads 2 --e_layers 1"
-        " --d_ff 16";
-    out.wide = train("--model PatchTST --model_id wide --root_path " + dir +
-                         " --data_path etth1_head.csv --features M --pred_len 8 --patch_len 8"
-                         " --quantiles 0.1,0.5,0.9" +
-                         tiny,
-                     dir);
-    out.long_format = train("--model PatchTST --model_id long --root_path " + data_path("own") +
-                                " --data_path monthly.csv --target y --pred_len 6 --patch_len 6"
-                                " --missing interpolate" +
-                                tiny,
-                            dir);
-    out.law = train("--model Transformer --model_id law --root_path " + data_path("own") +
-                        " --data_path seatbelts.csv --features MS --target drivers --pred_len 6"
-                        " --d_layers 1 --known_columns law" +
-                        tiny,
-                    dir);
+    const RunOptions tiny = {
+        {"data", "custom"}, {"seq_len", "24"},     {"label_len", "12"},
+        {"d_model", "8"},   {"n_heads", "2"},      {"e_layers", "1"},
+        {"d_ff", "16"},     {"train_epochs", "1"}, {"checkpoints", dir + "/runs"}};
+    TrainOptions how;
+    how.threads = 1;
+    auto train = [&](RunOptions options) {
+      options.insert(options.end(), tiny.begin(), tiny.end());
+      return train_model(options, how).checkpoint;
+    };
+    out.wide = train({{"model", "PatchTST"},
+                      {"model_id", "wide"},
+                      {"root_path", dir},
+                      {"data_path", "etth1_head.csv"},
+                      {"features", "M"},
+                      {"pred_len", "8"},
+                      {"patch_len", "8"},
+                      {"quantiles", "0.1,0.5,0.9"}});
+    out.long_format = train({{"model", "PatchTST"},
+                             {"model_id", "long"},
+                             {"root_path", data_path("own")},
+                             {"data_path", "monthly.csv"},
+                             {"target", "y"},
+                             {"pred_len", "6"},
+                             {"patch_len", "6"},
+                             {"missing", "interpolate"}});
+    out.law = train({{"model", "Transformer"},
+                     {"model_id", "law"},
+                     {"root_path", data_path("own")},
+                     {"data_path", "seatbelts.csv"},
+                     {"features", "MS"},
+                     {"target", "drivers"},
+                     {"pred_len", "6"},
+                     {"d_layers", "1"},
+                     {"known_columns", "law"}});
     return out;
   }();
   return c;
