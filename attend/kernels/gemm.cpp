@@ -3,7 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "attend/base/error.h"
 #include "attend/kernels/counters.h"
@@ -131,6 +133,19 @@ void gemm(const GemmShape& s, float alpha, const float* a, const float* b, float
   }
   OmpThreadsScope scope(t);
   sgemm_backend(s, alpha, a, b, beta, c);
+}
+
+void warm_up_gemm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // 8x8x8 through the backend itself (gemm() would take attend's small-product kernel)
+    std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
+    GemmShape s;
+    s.m = s.n = s.k = 8;
+    s.lda = s.ldb = s.ldc = 8;
+    OmpThreadsScope scope(1);
+    sgemm_backend(s, 1.0f, a.data(), b.data(), 0.0f, c.data());
+  });
 }
 
 void gemm(const GemmShape& s, double alpha, const double* a, const double* b, double beta,

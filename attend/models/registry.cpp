@@ -1,6 +1,7 @@
 // --model name -> constructor and what is known of the model without building it.
 #include <algorithm>
 
+#include "attend/kernels/gemm.h"
 #include "attend/models/dlinear.h"
 #include "attend/models/lstm_model.h"
 #include "attend/models/model.h"
@@ -84,6 +85,7 @@ const std::vector<ModelInfo>& model_infos() {
 }
 
 std::shared_ptr<ForecastModel> make_model(const ModelConfig& config, Context& ctx, DType dtype) {
+  kernels::warm_up_gemm();  // the GEMM backend's one-time set-up here, not in the first forward
   return model_info(config.model).make(config, ctx, dtype);
 }
 
