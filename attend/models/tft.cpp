@@ -66,6 +66,9 @@ namespace tft {
 GLU::GLU(int64_t input_size, int64_t output_size, Context& ctx, DType dtype) {
   fc1 = register_module("fc1", std::make_shared<nn::Linear>(input_size, output_size, ctx, dtype));
   fc2 = register_module("fc2", std::make_shared<nn::Linear>(input_size, output_size, ctx, dtype));
+  // [W1; W2] and [b1; b2] as views in forward(), not copies
+  pack_adjacent({fc1->weight(), fc2->weight()});
+  pack_adjacent({fc1->bias(), fc2->bias()});
 }
 
 Tensor GLU::forward(const Tensor& x) {
@@ -74,8 +77,8 @@ Tensor GLU::forward(const Tensor& x) {
 
 Tensor GLU::forward(const Tensor& x, const Tensor& residual) {
   // [a | b] = x·[W1; W2]ᵀ + [b1; b2];  a ⊙ σ(b) (+ residual) in one fused pass
-  Tensor g =
-      linear(x, concat({fc1->weight(), fc2->weight()}, 0), concat({fc1->bias(), fc2->bias()}, 0));
+  Tensor g = linear(x, concat_params({fc1->weight(), fc2->weight()}),
+                    concat_params({fc1->bias(), fc2->bias()}));
   return glu(g, residual);
 }
 
@@ -107,6 +110,10 @@ GRN::GRN(int64_t input_size, int64_t output_size, int64_t hidden_size, int64_t c
     project_a =
         register_module("project_a", std::make_shared<nn::Linear>(input_size, hidden, ctx, dtype));
   gate = register_module("gate", std::make_shared<GateAddNorm>(hidden, output_size, ctx, dtype));
+  if (project_a) {  // [W_a; W_p] and [b_a; b_p] as views in forward(), not copies
+    pack_adjacent({lin_a->weight(), project_a->weight()});
+    pack_adjacent({lin_a->bias(), project_a->bias()});
+  }
 }
 
 Tensor GRN::forward(const Tensor& a, const Tensor& c) {
@@ -115,8 +122,8 @@ Tensor GRN::forward(const Tensor& a, const Tensor& c) {
     // lin_a and project_a read the same input: one GEMM, [x | skip].
     const int64_t h = lin_a->out_features();
     const int last = a.ndim() - 1;
-    Tensor both = linear(a, concat({lin_a->weight(), project_a->weight()}, 0),
-                         concat({lin_a->bias(), project_a->bias()}, 0));
+    Tensor both = linear(a, concat_params({lin_a->weight(), project_a->weight()}),
+                         concat_params({lin_a->bias(), project_a->bias()}));
     std::vector<Tensor> parts = split(both, std::vector<int64_t>{h, h}, last);
     x = parts[0];
     skip = parts[1];
@@ -149,6 +156,27 @@ VariableSelectionNetwork::VariableSelectionNetwork(int64_t d_model, int64_t vari
     list->push_back(g);
     variable_grns_.push_back(g);
   }
+  // Each kind of the n GRNs' weights back to back, so that forward() stacks them as views: W_a,
+  // W_i, [W1; W2] of the GLUs (variable-major), their biases, the LayerNorms' scales and shifts.
+  auto each = [&](auto get) {
+    std::vector<Tensor> ts;
+    for (const auto& g : variable_grns_) get(*g, ts);
+    pack_adjacent(ts);
+  };
+  each([](GRN& g, std::vector<Tensor>& ts) { ts.push_back(g.lin_a->weight()); });
+  each([](GRN& g, std::vector<Tensor>& ts) { ts.push_back(g.lin_a->bias()); });
+  each([](GRN& g, std::vector<Tensor>& ts) { ts.push_back(g.lin_i->weight()); });
+  each([](GRN& g, std::vector<Tensor>& ts) { ts.push_back(g.lin_i->bias()); });
+  each([](GRN& g, std::vector<Tensor>& ts) {
+    ts.push_back(g.gate->glu->fc1->weight());
+    ts.push_back(g.gate->glu->fc2->weight());
+  });
+  each([](GRN& g, std::vector<Tensor>& ts) {
+    ts.push_back(g.gate->glu->fc1->bias());
+    ts.push_back(g.gate->glu->fc2->bias());
+  });
+  each([](GRN& g, std::vector<Tensor>& ts) { ts.push_back(g.gate->layer_norm->weight()); });
+  each([](GRN& g, std::vector<Tensor>& ts) { ts.push_back(g.gate->layer_norm->bias()); });
 }
 
 Tensor VariableSelectionNetwork::forward(const Tensor& x, const Tensor& c, Tensor* weights) {
@@ -169,22 +197,23 @@ Tensor VariableSelectionNetwork::forward(const Tensor& x, const Tensor& c, Tenso
     ba.push_back(g->lin_a->bias());
     wi.push_back(g->lin_i->weight());
     bi.push_back(g->lin_i->bias());
-    wg.push_back(concat({g->gate->glu->fc1->weight(), g->gate->glu->fc2->weight()}, 0));
-    bg.push_back(concat({g->gate->glu->fc1->bias(), g->gate->glu->fc2->bias()}, 0));
+    wg.push_back(concat_params({g->gate->glu->fc1->weight(), g->gate->glu->fc2->weight()}));
+    bg.push_back(concat_params({g->gate->glu->fc1->bias(), g->gate->glu->fc2->bias()}));
     lw.push_back(g->gate->layer_norm->weight());
     lb.push_back(g->gate->layer_norm->bias());
   }
   // h (n, N, in) · W_iᵀ (n, in, out) + b_i (n, 1, out)
   auto affine = [](const Tensor& h, const std::vector<Tensor>& w_list,
                    const std::vector<Tensor>& b_list) {
-    return add(matmul(h, transpose(stack(w_list, 0), 1, 2)), unsqueeze(stack(b_list, 0), 1));
+    return add(matmul(h, transpose(stack_params(w_list), 1, 2)),
+               unsqueeze(stack_params(b_list), 1));
   };
   Tensor h = elu(affine(xr, wa, ba));
   h = maybe_dropout(affine(h, wi, bi), variable_grns_[0]->dropout, is_training());
   Tensor g = affine(h, wg, bg);  // (n, N, 2d)
   Tensor y = glu(g, xr);
   y = layer_norm(y, Tensor(), Tensor(), 1e-5);
-  y = add(mul(y, unsqueeze(stack(lw, 0), 1)), unsqueeze(stack(lb, 0), 1));  // (n, N, d)
+  y = add(mul(y, unsqueeze(stack_params(lw), 1)), unsqueeze(stack_params(lb), 1));  // (n, N, d)
 
   // Σ_i w[·, i] · y_i: (N, 1, n) · (N, n, d) -> (N, d)
   Tensor out = matmul(reshape(w, {N, 1, n}), permute(y, {1, 0, 2}));

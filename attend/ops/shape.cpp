@@ -437,6 +437,60 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
 
 // ---- joining and splitting -------------------------------------------------------------------
 
+namespace {
+
+// The backward of concat along d: g's pieces along d, one per input.
+void record_concat(const std::vector<Tensor>& xs, const Tensor& out, int d) {
+  std::vector<int64_t> sizes;
+  sizes.reserve(xs.size());
+  for (const Tensor& x : xs) sizes.push_back(x.shape()[d]);
+  record("concat", xs, out, [sizes = std::move(sizes), d](const Tensor& g) {
+    std::vector<Tensor> grads;
+    grads.reserve(sizes.size());
+    Shape shape = g.shape();
+    int64_t pos = 0;
+    for (int64_t s : sizes) {
+      shape[d] = s;
+      grads.push_back((g.as_strided(shape, g.strides(), g.offset() + pos * g.strides()[d]))
+                          .contiguous_data());
+      pos += s;
+    }
+    return grads;
+  });
+}
+
+// The backward of stack along d: g's slices along d, one per input.
+void record_stack(const std::vector<Tensor>& xs, const Tensor& out, int d) {
+  record("stack", xs, out, [n = xs.size(), d](const Tensor& g) {
+    std::vector<Tensor> grads;
+    grads.reserve(n);
+    Shape shape = g.shape();
+    Strides st = g.strides();
+    int64_t step = st[d];
+    shape.erase(d);
+    st.erase(d);
+    for (size_t i = 0; i < n; ++i)
+      grads.push_back((g.as_strided(shape, st, g.offset() + static_cast<int64_t>(i) * step))
+                          .contiguous_data());
+    return grads;
+  });
+}
+
+// True when the xs (of one dtype) are contiguous and lie back to back in one storage, in order.
+bool back_to_back(const std::vector<Tensor>& xs) {
+  if (xs.empty()) return false;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    if (!x.defined() || !x.is_contiguous() || x.dtype() != xs[0].dtype() ||
+        x.storage() != xs[0].storage())
+      return false;
+    if (i > 0 && x.offset() != xs[i - 1].offset() + xs[i - 1].numel()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Tensor concat(const std::vector<Tensor>& xs, int dim) {
   ATTEND_CHECK(!xs.empty(), "[concat] needs at least one tensor");
   const Tensor& ref = xs[0];
@@ -461,24 +515,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
     out.as_strided(x.shape(), out.strides(), pos * out.strides()[d]).copy_from(x);
     pos += x.shape()[d];
   }
-  if (needs_grad(xs)) {
-    std::vector<int64_t> sizes;
-    sizes.reserve(xs.size());
-    for (const Tensor& x : xs) sizes.push_back(x.shape()[d]);
-    record("concat", xs, out, [sizes = std::move(sizes), d](const Tensor& g) {
-      std::vector<Tensor> grads;
-      grads.reserve(sizes.size());
-      Shape shape = g.shape();
-      int64_t pos = 0;
-      for (int64_t s : sizes) {
-        shape[d] = s;
-        grads.push_back((g.as_strided(shape, g.strides(), g.offset() + pos * g.strides()[d]))
-                            .contiguous_data());
-        pos += s;
-      }
-      return grads;
-    });
-  }
+  if (needs_grad(xs)) record_concat(xs, out, d);
   return out;
 }
 
@@ -499,20 +536,34 @@ Tensor stack(const std::vector<Tensor>& xs, int dim) {
   st.erase(d);
   for (size_t i = 0; i < xs.size(); ++i)
     out.as_strided(ref.shape(), st, static_cast<int64_t>(i) * step).copy_from(xs[i]);
-  if (needs_grad(xs))
-    record("stack", xs, out, [n = xs.size(), d](const Tensor& g) {
-      std::vector<Tensor> grads;
-      grads.reserve(n);
-      Shape shape = g.shape();
-      Strides st = g.strides();
-      int64_t step = st[d];
-      shape.erase(d);
-      st.erase(d);
-      for (size_t i = 0; i < n; ++i)
-        grads.push_back((g.as_strided(shape, st, g.offset() + static_cast<int64_t>(i) * step))
-                            .contiguous_data());
-      return grads;
-    });
+  if (needs_grad(xs)) record_stack(xs, out, d);
+  return out;
+}
+
+Tensor concat_params(const std::vector<Tensor>& xs) {
+  bool same_rows = back_to_back(xs) && xs[0].ndim() > 0;
+  for (const Tensor& x : xs) {
+    if (!same_rows) break;
+    same_rows = x.ndim() == xs[0].ndim();
+    for (int i = 1; same_rows && i < x.ndim(); ++i) same_rows = x.shape()[i] == xs[0].shape()[i];
+  }
+  if (!same_rows) return concat(xs, 0);
+  Shape shape = xs[0].shape();
+  shape[0] = 0;
+  for (const Tensor& x : xs) shape[0] += x.shape()[0];
+  Tensor out = xs[0].as_strided(shape, contiguous_strides(shape), xs[0].offset());
+  if (needs_grad(xs)) record_concat(xs, out, 0);
+  return out;
+}
+
+Tensor stack_params(const std::vector<Tensor>& xs) {
+  bool same_shapes = back_to_back(xs);
+  for (const Tensor& x : xs) same_shapes = same_shapes && x.shape() == xs[0].shape();
+  if (!same_shapes) return stack(xs, 0);
+  Shape shape = xs[0].shape();
+  shape.insert(0, static_cast<int64_t>(xs.size()));
+  Tensor out = xs[0].as_strided(shape, contiguous_strides(shape), xs[0].offset());
+  if (needs_grad(xs)) record_stack(xs, out, 0);
   return out;
 }
 

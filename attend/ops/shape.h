@@ -28,6 +28,11 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats);
 
 Tensor concat(const std::vector<Tensor>& xs, int dim);
 Tensor stack(const std::vector<Tensor>& xs, int dim);
+// concat(xs, 0) and stack(xs, 0) for weights: when the tensors lie back to back in one storage
+// (pack_adjacent), a view of it and no copy (the same gradients); otherwise concat's and stack's
+// copy. The view shares the weights' memory: do not write into it.
+Tensor concat_params(const std::vector<Tensor>& xs);
+Tensor stack_params(const std::vector<Tensor>& xs);
 // Pieces of the given sizes along `dim` (sizes must add up to the dim).
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim);
 // Pieces of `size` along `dim` (the last may be smaller).

@@ -195,6 +195,31 @@ Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t of
   return Tensor(std::move(impl));
 }
 
+void pack_adjacent(const std::vector<Tensor>& ts) {
+  ATTEND_CHECK(!ts.empty() && ts[0].defined(), "[pack_adjacent] needs defined tensors");
+  const Tensor& ref = ts[0];
+  int64_t total = 0;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const Tensor& t = ts[i];
+    ATTEND_CHECK(t.defined() && t.dtype() == ref.dtype() && &t.context() == &ref.context(),
+                 "[pack_adjacent] tensor {} differs from the first in dtype or context", i);
+    for (size_t j = 0; j < i; ++j)
+      ATTEND_CHECK(!t.is_same(ts[j]), "[pack_adjacent] tensor {} is tensor {} again", i, j);
+    total += t.numel();
+  }
+  Tensor block = Tensor::empty(Shape({total}), ref.dtype(), ref.context());
+  int64_t at = 0;
+  for (const Tensor& t : ts) {
+    const Tensor place = block.as_strided(t.shape(), contiguous_strides(t.shape()), at);
+    place.copy_from(t);
+    TensorImpl* impl = t.impl();
+    impl->storage = block.storage();
+    impl->strides = place.strides();
+    impl->offset = at;
+    at += t.numel();
+  }
+}
+
 Tensor Tensor::contiguous_data() const {
   if (is_contiguous()) return *this;
   return copy_as(dtype());

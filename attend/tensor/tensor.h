@@ -165,6 +165,12 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// Moves the tensors (of one dtype and context, distinct) into one new storage, back to back in the
+// given order and each contiguous, keeping their values; every handle to them sees the new place.
+// For weights used together: concat_params and stack_params (attend/ops/shape.h) of tensors laid
+// out so are views, not copies (TFT's GLU and GRN weights). Not for tensors in a recorded graph.
+void pack_adjacent(const std::vector<Tensor>& ts);
+
 // Calls f(linear_index_in_row_major_order, element_offset) for every element of a strided layout.
 template <typename F>
 void for_each_offset(const Shape& shape, const Strides& strides, int64_t offset, F&& f) {

@@ -13,6 +13,7 @@ namespace attend {
 namespace {
 
 using testing::all_close;
+using testing::gradcheck;
 using testing::random_leaf;
 
 using testing::expect_error;
@@ -139,6 +140,42 @@ TEST(Shape, ConcatStackSplit) {
   auto q = split(x, std::vector<int64_t>{2, 5}, 0);
   EXPECT_EQ(q[1].to_vector<double>(), (V{2, 3, 4, 5, 6}));
   expect_error([&] { split(x, std::vector<int64_t>{2, 4}, 0); }, "add up to 6");
+}
+
+// Weights packed back to back: concat_params and stack_params are views of their storage (no
+// copy), with concat's and stack's values and gradients; tensors not packed are copied.
+TEST(Shape, ParamsPackedAreJoinedWithoutCopies) {
+  Context ctx;
+  Tensor a = random_leaf({2, 3}, ctx), b = random_leaf({2, 3}, ctx), c = random_leaf({1, 3}, ctx);
+  const V a0 = a.to_vector<double>(), b0 = b.to_vector<double>();
+  const V joined = concat({a, b, c}, 0).to_vector<double>();
+  const V stacked = stack({a, b}, 0).to_vector<double>();
+  EXPECT_NE(concat_params({a, b, c}).storage(), a.storage());  // not packed: a copy
+  pack_adjacent({a, b, c});
+  EXPECT_EQ(a.to_vector<double>(), a0);  // values kept, handles moved
+  EXPECT_EQ(b.to_vector<double>(), b0);
+  EXPECT_EQ(b.storage(), a.storage());
+  EXPECT_EQ(b.offset(), a.offset() + 6);
+  EXPECT_TRUE(a.requires_grad());
+
+  Tensor j = concat_params({a, b, c});
+  EXPECT_EQ(j.storage(), a.storage());
+  EXPECT_EQ(j.shape(), Shape({5, 3}));
+  EXPECT_EQ(j.to_vector<double>(), joined);
+  Tensor s = stack_params({a, b});
+  EXPECT_EQ(s.storage(), a.storage());
+  EXPECT_EQ(s.to_vector<double>(), stacked);
+  // out of order: a copy, still right; shapes that do not stack: stack's error
+  EXPECT_NE(concat_params({b, a}).storage(), a.storage());
+  EXPECT_EQ(stack_params({b, a}).to_vector<double>(), stack({b, a}, 0).to_vector<double>());
+  expect_error([&] { stack_params({a, c}); }, "cannot be stacked");
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return mul(concat_params(in), concat_params(in)); },
+      {a, b, c}));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return mul(stack_params(in), stack_params(in)); },
+      {a, b}));
+  expect_error([&] { pack_adjacent({a, a}); }, "is tensor 0 again");
 }
 
 TEST(Shape, SplitRecordsOneNode) {
