@@ -1,6 +1,7 @@
 #pragma once
 // torch.nn.LSTM (unidirectional), gate order i, f, g, o. Per layer: one linear over all time
-// steps for the input projection, then the recurrence as one op (`lstm_layer`, ops/lstm.h).
+// steps for the input projection, then the recurrence as one op (`lstm_layer_from_input`,
+// ops/lstm.h: in inference at batches of 8 or more, oneDNN's LSTM primitive instead).
 #include "attend/nn/module.h"
 #include "attend/ops/lstm.h"
 
