@@ -32,7 +32,9 @@ struct CompareArgs {
   Bindings flags;
 };
 
-int run_compare(const CompareArgs& a) {
+// comm: the MPI job under mpirun with several processes (each trains its share of the models;
+// rank 0 alone prints and writes), else nullptr.
+int run_compare(const CompareArgs& a, train::Communicator* comm) {
   std::vector<std::string> models;
   std::optional<train::ValidConfig> cfg;
   try {
@@ -46,23 +48,36 @@ int run_compare(const CompareArgs& a) {
   }
   StopSignals stop_signals;  // before the context's worker threads, which inherit its mask
   Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>((*cfg)->train.seed)});
+  const bool lead = !comm || comm->rank() == 0;
   train::CompareOptions opt;
   opt.latency = a.latency;
   opt.stop = &stop_signals.stop();
+  opt.comm = comm;
+  // every rank reports the progress of its own models
   if (!a.quiet) opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
+  if (comm && lead && !a.quiet)
+    fmt::print(stderr, "compare across {} processes: model i of the list on rank i mod {}\n",
+               comm->size(), comm->size());
   const auto rows = train::compare_models(**cfg, models, ctx, opt);
+  // The stop of any rank (a signal to one rank alone leaves the others' rows in the table);
+  // SIGTERM on any rank makes the job's stop a SIGTERM.
+  int signal = stop_signals.stop().load() ? stop_signals.signal() : 0;
+  if (comm) {
+    double seen[2] = {signal == SIGINT ? 1.0 : 0.0, signal == SIGTERM ? 1.0 : 0.0};
+    comm->allreduce_sum(seen, 2);
+    signal = seen[1] > 0 ? SIGTERM : seen[0] > 0 ? SIGINT : 0;
+  }
+  const int status = signal ? 128 + signal : 0;  // 130 or 143, as a shell reports them
+  if (!lead) return status;
   if (!rows.empty()) {
     std::fputs(train::compare_to_markdown(rows).c_str(), stdout);
     for (const auto& p : train::write_compare(rows, a.out)) fmt::print(stderr, "wrote {}\n", p);
   }
-  if (stop_signals.stop().load()) {
-    const bool terminated = stop_signals.signal() == SIGTERM;
+  if (signal)
     fmt::print(stderr, "{}: stopped after {} of {} models{}\n",
-               terminated ? "terminated" : "interrupted", rows.size(), models.size(),
+               signal == SIGTERM ? "terminated" : "interrupted", rows.size(), models.size(),
                rows.empty() ? "" : "; the table holds those done");
-    return 128 + (terminated ? SIGTERM : SIGINT);
-  }
-  return 0;
+  return status;
 }
 
 struct BenchModelArgs {
@@ -102,7 +117,7 @@ void run_bench_model(const BenchModelArgs& a) {
 
 }  // namespace
 
-std::function<int()> add_compare_command(CLI::App& app) {
+std::function<int(train::Communicator*)> add_compare_command(CLI::App& app) {
   auto ca = std::make_shared<CompareArgs>();
   CLI::App* cmp = app.add_subcommand(
       "compare",
@@ -171,7 +186,7 @@ std::function<int()> add_compare_command(CLI::App& app) {
       },
       "Run flags (TSLib run.py names)");
   model->callback([ba] { run_bench_model(*ba); });
-  return [ca] { return run_compare(*ca); };
+  return [ca](train::Communicator* comm) { return run_compare(*ca, comm); };
 }
 
 }  // namespace attend::cli

@@ -215,12 +215,14 @@ int real_main(int argc, char** argv, attend::train::Communicator* comm) {
   if (app.get_subcommand("bench")->parsed()) return 0;  // ran from its parse callback
   const bool several = comm && comm->size() > 1;
   const char* const alone =
-      "under mpirun, only training runs across processes: attend train, attend demo, or the "
-      "run.py form with --is_training 1";
-  if (several && !(train->parsed() || demo->parsed() || app.get_subcommands().empty()))
+      "under mpirun, only training runs across processes: attend train, attend demo, the "
+      "run.py form with --is_training 1, or attend compare (each process trains its share of the "
+      "models)";
+  const bool compare = app.get_subcommand("compare")->parsed();
+  if (several && !(train->parsed() || demo->parsed() || compare || app.get_subcommands().empty()))
     throw UsageError(alone);
   if (app.get_subcommand("explain")->parsed()) return run_explain();
-  if (app.get_subcommand("compare")->parsed()) return run_compare();
+  if (compare) return run_compare(several ? comm : nullptr);
   if (app.get_subcommand("backtest")->parsed()) return run_backtest();
   if (app.get_subcommand("serve")->parsed()) return run_serve();
   if (models->parsed()) {

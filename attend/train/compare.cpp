@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <type_traits>
 
 #include "attend/autograd/node.h"
 #include "attend/base/clock.h"
@@ -71,6 +74,80 @@ const std::vector<Column>& columns() {
       {"latency_b32_ms", [](const CompareRow& r) { return num(r.latency_b32_ms, 3); }},
   };
   return cols;
+}
+
+// Every field of a row, in one order: the bytes of a row exchanged across ranks.
+template <typename F>
+void row_fields(CompareRow& r, F&& f) {
+  f(r.model);
+  f(r.params);
+  f(r.epochs);
+  f(r.train_s);
+  f(r.epoch_train_s);
+  auto& m = r.metrics;
+  for (auto* v : {&m.mse, &m.mae, &m.rmse, &m.mape, &m.mspe}) f(*v);
+  f(m.has_quantiles);
+  for (auto* v : {&m.pinball, &m.coverage, &m.crps, &m.interval}) f(*v);
+  f(r.latency_b1_ms);
+  f(r.latency_b32_ms);
+}
+
+// Numbers as their bytes in this machine's order; a string as its length (uint64) and bytes.
+struct RowWriter {
+  std::string bytes;
+  void operator()(const std::string& v) {
+    (*this)(static_cast<uint64_t>(v.size()));
+    bytes += v;
+  }
+  template <typename T>
+  void operator()(const T& v) {
+    static_assert(std::is_arithmetic_v<T>);
+    bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+};
+
+struct RowReader {
+  const std::string& bytes;
+  size_t at = 0;
+  void take(void* out, size_t n) {
+    ATTEND_CHECK(at + n <= bytes.size(), "[compare] truncated rows from another rank");
+    std::memcpy(out, bytes.data() + at, n);
+    at += n;
+  }
+  void operator()(std::string& v) {
+    uint64_t n = 0;
+    (*this)(n);
+    v.resize(n);
+    take(v.data(), n);
+  }
+  template <typename T>
+  void operator()(T& v) {
+    static_assert(std::is_arithmetic_v<T>);
+    take(&v, sizeof v);
+  }
+};
+
+// Each rank's finished rows (index in the list, then the row's fields) to every rank: rows[i] set
+// for every model finished on any rank.
+void exchange_rows(Communicator& comm, std::vector<std::optional<CompareRow>>& rows) {
+  RowWriter w;
+  for (uint64_t i = 0; i < rows.size(); ++i) {
+    if (!rows[i]) continue;
+    w(i);
+    row_fields(*rows[i], w);
+  }
+  for (const std::string& bytes : all_gather(comm, w.bytes)) {
+    RowReader r{bytes};
+    while (r.at < bytes.size()) {
+      uint64_t i = 0;
+      r(i);
+      ATTEND_CHECK(i < rows.size(), "[compare] row {} from another rank of {} models", i,
+                   rows.size());
+      CompareRow row;
+      row_fields(row, r);
+      rows[i] = std::move(row);
+    }
+  }
 }
 
 }  // namespace
@@ -141,14 +218,19 @@ std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<s
   auto log = [&](const std::string& s) {
     if (options.log) options.log(s);
   };
-  auto data =
-      std::make_shared<const data::ForecastData>(data::load_forecast_data(cfg.data, cfg.model));
+  const size_t rank = options.comm ? static_cast<size_t>(options.comm->rank()) : 0;
+  const size_t ranks = options.comm ? static_cast<size_t>(options.comm->size()) : 1;
+  std::vector<std::optional<CompareRow>> rows(configs.size());  // rows[i]: model i, once done
+  auto stopped = [&] { return options.stop && options.stop->load(); };
+  std::shared_ptr<const data::ForecastData> data;  // loaded when this rank's share is not empty
+  if (rank < configs.size())
+    data =
+        std::make_shared<const data::ForecastData>(data::load_forecast_data(cfg.data, cfg.model));
   LatencyOptions lat = options.latency;
   lat.batches = {1, 32};
-  std::vector<CompareRow> rows;
-  auto stopped = [&] { return options.stop && options.stop->load(); };
-  for (const ValidConfig& c : configs) {
+  for (size_t i = rank; i < configs.size(); i += ranks) {  // this rank's share: i mod N = rank
     if (stopped()) break;
+    const ValidConfig& c = configs[i];
     const std::string& m = c->model.model;
     Trainer trainer(c, data, ctx);
     trainer.set_stop_flag(options.stop);
@@ -185,9 +267,13 @@ std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<s
     row.latency_b32_ms = latency[1].median_ms;
     log(fmt::format("{}: mse {:.6f} mae {:.6f} | latency b1 {:.3f} ms, b32 {:.3f} ms", m,
                     row.metrics.mse, row.metrics.mae, row.latency_b1_ms, row.latency_b32_ms));
-    rows.push_back(row);
+    rows[i] = std::move(row);
   }
-  return rows;
+  if (options.comm) exchange_rows(*options.comm, rows);
+  std::vector<CompareRow> out;
+  for (auto& r : rows)
+    if (r) out.push_back(std::move(*r));
+  return out;
 }
 
 std::string compare_to_csv(const std::vector<CompareRow>& rows) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "attend/models/model.h"
+#include "attend/train/distributed.h"
 #include "attend/train/metrics.h"
 #include "attend/train/run_config.h"
 
@@ -42,6 +43,14 @@ struct CompareOptions {
   // Checked between training batches and between models: when it reads true the model in
   // training is dropped and compare_models returns the rows of those done.
   const std::atomic<bool>* stop = nullptr;
+  // Several processes (ranks) sharing the list: rank r of N trains the models at indices i with
+  // i mod N = r (round robin; the models' costs are not known before training), each as one
+  // process trains it (no data parallelism), then the ranks exchange their rows (all_gather).
+  // Collective: every rank calls compare_models with the same arguments (its own context and
+  // stop flag) and gets the same rows. A rank whose share is empty loads no data. An error on
+  // one rank leaves the others waiting in the exchange: the caller ends the job. The ranks share
+  // a byte order. nullptr: this process trains every model.
+  Communicator* comm = nullptr;
 };
 
 // Splits "A,B, C" into canonical names; empty entries, unknown and repeated names are errors.
@@ -53,8 +62,8 @@ std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
                                             const LatencyOptions& options, Context& ctx);
 
 // Trains each model of `models` with `cfg` (its model field replaced) on data loaded once, tests
-// it, and times its forecasts. The run writes no checkpoint. Stopped (options.stop): the rows of
-// the models finished before.
+// it, and times its forecasts. The run writes no checkpoint. The rows follow the list's order.
+// Stopped (options.stop): the rows of the models finished (on any rank, with options.comm).
 std::vector<CompareRow> compare_models(const RunConfig& cfg, const std::vector<std::string>& models,
                                        Context& ctx, const CompareOptions& options = {});
 

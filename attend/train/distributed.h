@@ -5,6 +5,8 @@
 // The library only sees this interface; the CLI implements it over MPI (apps/attend/mpi/).
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace attend::train {
 
@@ -28,5 +30,12 @@ struct BatchShare {
 // Rank r's contiguous share of a batch of n rows among `size` ranks: rows [⌊n·r/size⌋,
 // ⌊n·(r+1)/size⌋) (sizes differ by at most one; a share is empty when n < size).
 BatchShare batch_share(int64_t n, int rank, int size);
+
+// Every rank's `bytes`, in rank order, on every rank (an all-gather). Collective. Built on
+// allreduce_sum alone, so every Communicator has it: one sum of N doubles (rank r adds its length
+// at slot r of zeros), then one sum of Σ lengths floats (rank r adds its bytes, each as a float in
+// [0, 256), at its offset among zeros). A sum of one value and zeros is that value exactly, so
+// the bytes come back unchanged. It moves 4 bytes per byte: for small messages (a table's rows).
+std::vector<std::string> all_gather(Communicator& comm, const std::string& bytes);
 
 }  // namespace attend::train

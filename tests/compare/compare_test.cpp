@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "attend/train/compare.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
+#include "support/thread_ranks.h"
 
 namespace fs = std::filesystem;
 using attend::train::CompareRow;
@@ -172,6 +174,96 @@ TEST(Compare, AllModelsOnEtth1RowsGiveFiniteTableAndFiles) {
   ASSERT_EQ(paths.size(), 2u);
   check_csv(read_text(out + "/compare.csv"), names);
   check_markdown(read_text(out + "/compare.md"), names);
+}
+
+// Doubles equal bit for bit, NaN equal to NaN.
+bool same(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || a == b;
+}
+
+// A model's row trained alone equals its row in a longer list, trained on one rank of several.
+void expect_same_result(const CompareRow& a, const CompareRow& b) {
+  SCOPED_TRACE(a.model);
+  EXPECT_EQ(a.model, b.model);
+  EXPECT_EQ(a.params, b.params);
+  EXPECT_EQ(a.epochs, b.epochs);
+  const attend::train::Metrics &x = a.metrics, &y = b.metrics;
+  for (const auto& [u, v] : {std::pair{x.mse, y.mse},
+                             {x.mae, y.mae},
+                             {x.rmse, y.rmse},
+                             {x.mape, y.mape},
+                             {x.mspe, y.mspe}})
+    EXPECT_TRUE(same(u, v)) << u << " vs " << v;
+  EXPECT_EQ(x.has_quantiles, y.has_quantiles);
+}
+
+// compare_models over N ranks (CompareOptions::comm; threads play the ranks): rank r trains the
+// models i with i mod N = r and every rank returns one process's rows, in the list's order, with
+// the same metrics bit for bit; with more ranks than models the idle ranks wait for the rows.
+TEST(Compare, RanksShareTheModelsAndGetOneProcessRows) {
+  const std::vector<std::string> names = {"DLinear", "PatchTST", "Transformer"};
+  attend::train::CompareOptions opt;
+  opt.latency.warmup = 0;
+  opt.latency.repeats = 1;
+  attend::Context ctx({.threads = 1, .seed = 2});
+  const auto alone = attend::train::compare_models(tiny_config(), names, ctx, opt);
+  ASSERT_EQ(alone.size(), names.size());
+  for (const int n : {2, 4}) {
+    SCOPED_TRACE(n);
+    std::vector<std::vector<CompareRow>> got(static_cast<size_t>(n));
+    std::vector<std::vector<std::string>> trained(static_cast<size_t>(n));
+    attend::testing::ThreadRanks world(n);
+    world.run([&](attend::train::Communicator& comm) {
+      const auto r = static_cast<size_t>(comm.rank());
+      attend::Context c({.threads = 1, .seed = 2});
+      attend::train::CompareOptions o = opt;
+      o.comm = &comm;
+      o.log = [&](const std::string& line) {
+        if (line.find(": training") != std::string::npos)
+          trained[r].push_back(line.substr(0, line.find(':')));
+      };
+      got[r] = attend::train::compare_models(tiny_config(), names, c, o);
+    });
+    for (size_t r = 0; r < got.size(); ++r) {
+      std::vector<std::string> share;
+      for (size_t i = r; i < names.size(); i += got.size()) share.push_back(names[i]);
+      EXPECT_EQ(trained[r], share) << "rank " << r;
+      ASSERT_EQ(got[r].size(), names.size());
+      for (size_t i = 0; i < names.size(); ++i) {
+        expect_same_result(got[r][i], alone[i]);
+        // every field came through the exchange: the same bytes on every rank
+        EXPECT_EQ(got[r][i].train_s, got[0][i].train_s);
+        EXPECT_EQ(got[r][i].epoch_train_s, got[0][i].epoch_train_s);
+        EXPECT_EQ(got[r][i].latency_b1_ms, got[0][i].latency_b1_ms);
+        EXPECT_EQ(got[r][i].latency_b32_ms, got[0][i].latency_b32_ms);
+        EXPECT_GT(got[r][i].train_s, 0);
+        EXPECT_GT(got[r][i].latency_b32_ms, 0);
+      }
+    }
+  }
+}
+
+// A stop on one rank: that rank's models are missing, the others' rows still reach every rank.
+TEST(Compare, StopOnOneRankKeepsTheOtherRanksRows) {
+  const std::vector<std::string> names = {"DLinear", "PatchTST", "Transformer"};
+  attend::testing::ThreadRanks world(2);
+  const std::atomic<bool> stop{true}, go{false};
+  std::vector<std::vector<CompareRow>> got(2);
+  world.run([&](attend::train::Communicator& comm) {
+    attend::Context c({.threads = 1, .seed = 2});
+    attend::train::CompareOptions o;
+    o.latency.warmup = 0;
+    o.latency.repeats = 1;
+    o.comm = &comm;
+    o.stop = comm.rank() == 1 ? &stop : &go;
+    got[static_cast<size_t>(comm.rank())] =
+        attend::train::compare_models(tiny_config(), names, c, o);
+  });
+  for (const auto& rows : got) {
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].model, "DLinear");
+    EXPECT_EQ(rows[1].model, "Transformer");
+  }
 }
 
 TEST(Compare, ParamsEqualModelParameterCount) {

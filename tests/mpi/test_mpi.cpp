@@ -1,7 +1,8 @@
 // `mpirun -np N attend train ...` on loopback against one process with the same global batch:
 // the same weights and metrics (to the summation order), --resume with another N after SIGTERM to
-// mpirun, a killed rank ending the job. $ATTEND_BIN is the CLI (CTest sets it), $ATTEND_MPIEXEC
-// mpirun (default: the one CMake found); the tests run alone (RUN_SERIAL): the ranks take the cores.
+// mpirun, a killed rank ending the job; `mpirun -np N attend compare` against one process's table.
+// $ATTEND_BIN is the CLI (CTest sets it), $ATTEND_MPIEXEC mpirun (default: the one CMake found);
+// the tests run alone (RUN_SERIAL): the ranks take the cores.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -115,13 +117,18 @@ std::string data_dir() {
   return dir;
 }
 
-std::string flags(const std::string& model, int epochs, const std::string& file = "tiny.csv") {
+// The flags of every run but --model (compare takes --models).
+std::string run_flags(int epochs, const std::string& file = "tiny.csv") {
   return fmt::format(
-      "--model {} --d_model 16 --n_heads 2 --e_layers 1 --d_layers 1 --d_ff 16 --dropout 0.1 "
+      "--d_model 16 --n_heads 2 --e_layers 1 --d_layers 1 --d_ff 16 --dropout 0.1 "
       "--data custom --root_path {} --data_path {} --seq_len 24 --label_len 12 "
       "--pred_len 12 --batch_size 8 --train_epochs {} --patience 100 --learning_rate 0.0001 "
       "--threads 1",
-      model, data_dir(), file, epochs);
+      data_dir(), file, epochs);
+}
+
+std::string flags(const std::string& model, int epochs, const std::string& file = "tiny.csv") {
+  return "--model " + model + " " + run_flags(epochs, file);
 }
 
 // The one run folder under a --checkpoints root.
@@ -197,16 +204,84 @@ TEST(Mpi, RunPyForm) {
 
 // Other commands run alone: refused by name under mpirun with several processes.
 TEST(Mpi, OtherCommandsRefused) {
-  const Result r = run(mpirun(2), "models");
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("only training runs across processes"), std::string::npos) << r.err;
+  for (const char* args : {"models", "forecast --checkpoint none --input none.csv"}) {
+    const Result r = run(mpirun(2), args);
+    EXPECT_EQ(r.rc, 2) << args;
+    EXPECT_NE(r.err.find("only training runs across processes"), std::string::npos) << r.err;
+  }
 }
 
 namespace {
 
-// Starts `mpirun ... attend args` in its own process group; stderr to err. Returns mpirun's PID.
-pid_t start(const std::string& args, const std::string& err) {
-  const std::string cmd = "exec " + mpirun(2) + bin() + " " + args + " >/dev/null 2>" + err;
+// A compare table without its time columns: the lines of `text` (compare.csv, or the Markdown
+// table on stdout) split at `sep`, cells trimmed, the columns whose header ends in "_s" or "_ms"
+// (train_s, epoch_train_s, latency_b1_ms, latency_b32_ms) left out.
+std::vector<std::vector<std::string>> untimed(const std::string& text, char sep) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<bool> timed;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> cells, kept;
+    std::istringstream in(line);
+    for (std::string c; std::getline(in, c, sep);) {
+      const size_t b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
+      cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
+    }
+    if (timed.empty())
+      for (const auto& c : cells) timed.push_back(c.ends_with("_s") || c.ends_with("_ms"));
+    for (size_t i = 0; i < cells.size(); ++i)
+      if (i >= timed.size() || !timed[i]) kept.push_back(cells[i]);
+    rows.push_back(kept);
+  }
+  return rows;
+}
+
+size_t count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// `attend compare --models <models>` alone and under `mpirun -np <ranks>`: the same table on
+// stdout and in compare.csv but for the times, printed and written once, by rank 0.
+void compare_same_as_one_process(const std::string& models, int ranks) {
+  const std::string args =
+      "compare --models " + models + " " + run_flags(1) + " --repeats 2 --warmup 0 --out ";
+  const std::string one = fmt::format("{}/compare{}_alone", work(), ranks),
+                    many = fmt::format("{}/compare{}", work(), ranks);
+  const Result a = run("", args + one);
+  ASSERT_EQ(a.rc, 0) << a.err;
+  const Result b = run(mpirun(ranks), args + many);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  const size_t n = static_cast<size_t>(std::count(models.begin(), models.end(), ',')) + 1;
+  const auto table = untimed(a.out, '|');
+  ASSERT_EQ(table.size(), n + 2) << a.out;  // header, rule, one row per model
+  EXPECT_EQ(untimed(b.out, '|'), table) << b.out;
+  const auto csv = untimed(read_text(one + "/compare.csv"), ',');
+  EXPECT_EQ(csv.size(), n + 1);
+  EXPECT_EQ(untimed(read_text(many + "/compare.csv"), ','), csv);
+  EXPECT_EQ(count(b.err, "wrote "), 2u) << b.err;  // compare.csv and compare.md, by rank 0
+  EXPECT_EQ(count(b.err, fmt::format("compare across {} processes", ranks)), 1u) << b.err;
+}
+
+}  // namespace
+
+// Three models on two processes (rank 0 trains the first and the third, rank 1 the second).
+TEST(Mpi, CompareSharesTheModels) {
+  compare_same_as_one_process("DLinear,PatchTST,Transformer", 2);
+}
+
+// More processes than models: the idle rank waits for the rows.
+TEST(Mpi, CompareWithAnIdleProcess) {
+  compare_same_as_one_process("DLinear,PatchTST", 3);
+}
+
+namespace {
+
+// Starts `mpirun -np ranks attend args` in its own process group; stderr to err. Returns mpirun's
+// PID.
+pid_t start(const std::string& args, const std::string& err, int ranks = 2) {
+  const std::string cmd = "exec " + mpirun(ranks) + bin() + " " + args + " >/dev/null 2>" + err;
   const pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
@@ -289,9 +364,8 @@ TEST(Mpi, SigtermThenResumeWithAnotherNumberOfProcesses) {
     EXPECT_LT(saved.at("epoch").get<int>(), epochs);  // stopped before the end
 
     const std::string prefix = resume_ranks == 1 ? "" : mpirun(resume_ranks);
-    const Result r = run(
-        prefix, "train " + flags("Transformer", epochs, "small.csv") + " --checkpoints " + root +
-                    " --resume");
+    const Result r = run(prefix, "train " + flags("Transformer", epochs, "small.csv") +
+                                     " --checkpoints " + root + " --resume");
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
     expect_same_training(full, root, epochs, kKeyBiasNoise, kSmallRows);
@@ -314,4 +388,34 @@ TEST(Mpi, KilledRankEndsTheJob) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
   EXPECT_LT(seconds, 10.0);
   EXPECT_NE(read_text(err).find("rank 1"), std::string::npos) << read_text(err);
+}
+
+// SIGTERM to mpirun while the ranks train their models: each rank stops its model at the next
+// batch, rank 0 gathers the rows done (none here) and says so, and the job ends.
+TEST(Mpi, CompareStopsOnSigterm) {
+  const std::string out = work() + "/compare_stopped", err = out + "_err.txt";
+  const pid_t pid = start(
+      "compare --models Transformer,PatchTST " + run_flags(30, "small.csv") + " --out " + out, err);
+  ASSERT_TRUE(wait_for_text(err, "epoch 1/", 120)) << read_text(err);
+  kill(pid, SIGTERM);
+  const int status = wait_exit(pid, 60);
+  ASSERT_NE(status, -1) << "mpirun did not end after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+  ASSERT_TRUE(wait_for_text(err, "terminated: stopped after", 1)) << read_text(err);
+  EXPECT_EQ(count(read_text(err), "terminated: stopped after 0 of 2 models"), 1u) << read_text(err);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// An error on the ranks that train (a data file they cannot open) ends the job, the idle rank
+// waiting for their rows included (MPI_Abort), and says which rank.
+TEST(Mpi, CompareErrorEndsTheJob) {
+  const std::string out = work() + "/compare_error", err = out + "_err.txt";
+  const pid_t pid = start(
+      "compare --models DLinear,PatchTST " + run_flags(1, "missing.csv") + " --out " + out, err, 3);
+  const int status = wait_exit(pid, 60);
+  ASSERT_NE(status, -1) << "the job hung after an error:\n" << read_text(err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+  EXPECT_NE(read_text(err).find("of 3): "), std::string::npos) << read_text(err);
+  EXPECT_NE(read_text(err).find("missing.csv"), std::string::npos) << read_text(err);
+  EXPECT_FALSE(fs::exists(out));
 }

@@ -17,66 +17,14 @@
 #include "attend/train/trainer.h"
 #include "support/same_training.h"
 #include "support/temp_dir.h"
+#include "support/thread_ranks.h"
 #include "support/tiny_data.h"
 
 using namespace attend;
 using namespace attend::train;
+using attend::testing::ThreadRanks;
 
 namespace {
-
-// N ranks as threads: allreduce_sum adds the ranks' buffers in rank order (deterministic).
-class ThreadRanks {
- public:
-  explicit ThreadRanks(int n) : n_(n), sync_(n), buffers_(static_cast<size_t>(n)) {}
-
-  class Rank final : public Communicator {
-   public:
-    Rank(ThreadRanks& all, int rank) : all_(all), rank_(rank) {}
-    int rank() const override { return rank_; }
-    int size() const override { return all_.n_; }
-    void allreduce_sum(float* x, size_t n) override { all_.reduce(rank_, x, n); }
-    void allreduce_sum(double* x, size_t n) override { all_.reduce(rank_, x, n); }
-
-   private:
-    ThreadRanks& all_;
-    int rank_;
-  };
-
-  // Runs f(rank's communicator) on n threads; rethrows the first rank's exception.
-  template <typename F>
-  void run(F&& f) {
-    std::vector<std::thread> threads;
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(n_));
-    for (int r = 0; r < n_; ++r)
-      threads.emplace_back([&, r] {
-        Rank comm(*this, r);
-        try {
-          f(comm);
-        } catch (...) {
-          errors[static_cast<size_t>(r)] = std::current_exception();
-        }
-      });
-    for (auto& t : threads) t.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
-  }
-
- private:
-  template <typename T>
-  void reduce(int rank, T* x, size_t n) {
-    buffers_[static_cast<size_t>(rank)] = x;
-    sync_.arrive_and_wait();  // every rank's buffer is posted
-    std::vector<T> sum(n, T(0));
-    for (void* b : buffers_)
-      for (size_t i = 0; i < n; ++i) sum[i] += static_cast<T*>(b)[i];
-    sync_.arrive_and_wait();  // every rank has read every buffer
-    std::copy(sum.begin(), sum.end(), x);
-  }
-
-  int n_;
-  std::barrier<> sync_;
-  std::vector<void*> buffers_;
-};
 
 RunConfig tiny_config(const std::string& model) {
   RunConfig c;
@@ -174,6 +122,24 @@ TEST(Distributed, BatchShares) {
 
 // A row-split draw gives each rank the rows of the whole batch's draw, and advances the counter
 // as the whole draw does.
+// all_gather: every rank gets every rank's bytes in rank order, every byte value and an empty
+// message included.
+TEST(Distributed, AllGatherBytes) {
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte += static_cast<char>(b);
+  const std::vector<std::string> sent = {every_byte, "", std::string("a\0b", 3)};
+  ThreadRanks world(3);
+  std::vector<std::vector<std::string>> got(3);
+  world.run([&](Communicator& comm) {
+    got[static_cast<size_t>(comm.rank())] =
+        all_gather(comm, sent[static_cast<size_t>(comm.rank())]);
+  });
+  for (const auto& g : got) EXPECT_EQ(g, sent);
+  ThreadRanks nothing(2);
+  nothing.run(
+      [&](Communicator& comm) { EXPECT_EQ(all_gather(comm, ""), std::vector<std::string>(2)); });
+}
+
 TEST(Distributed, RowSplitDropoutMasks) {
   const int64_t rows = 5, per_row = 7;
   Generator whole(11);
