@@ -80,7 +80,8 @@ int run_backtest(const BacktestArgs& a) {
   o.refit = a.refit;
   o.checkpoint = a.checkpoint;
   const train::ValidConfig cfg = config_of(a);
-  StopSignals stop_signals;  // before the context's worker threads, which inherit its mask
+  // before the context's worker threads, which inherit its mask
+  StopSignals stop_signals("stopping after this cut-off; the files keep those done");
   Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>(cfg->train.seed)});
   train::ProgressPrinter progress(stderr, ::isatty(STDERR_FILENO) == 1);
   o.stop = &stop_signals.stop();

@@ -46,7 +46,8 @@ int run_compare(const CompareArgs& a, train::Communicator* comm) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
-  StopSignals stop_signals;  // before the context's worker threads, which inherit its mask
+  // before the context's worker threads, which inherit its mask
+  StopSignals stop_signals("stopping after this batch; the models finished so far are reported");
   Context ctx({.threads = a.threads, .seed = static_cast<uint64_t>((*cfg)->train.seed)});
   const bool lead = !comm || comm->rank() == 0;
   train::CompareOptions opt;

@@ -29,7 +29,8 @@ int run(const ExplainArgs& a) {
   train::RunConfig cfg = train::resolved_config(info);
   apply_flags(a.data_flags, cfg);
   ATTEND_CHECK(a.max_batches >= 0, "--max_batches must be >= 0 (0: the whole test split)");
-  StopSignals stop_signals;  // before the context's worker threads, which inherit its mask
+  // before the context's worker threads, which inherit its mask
+  StopSignals stop_signals("stopping after this file; no report.html");
   ContextOptions co;
   co.threads = a.threads;
   co.seed = static_cast<uint64_t>(cfg.train.seed);
