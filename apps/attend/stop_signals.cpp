@@ -15,9 +15,19 @@ std::atomic<std::atomic<bool>*> g_fallback_stop{nullptr};
 std::atomic<std::atomic<int>*> g_fallback_signal{nullptr};
 
 // Runs only on a thread that does not block the signals (one some library made before
-// StopSignals existed); installed also so that a SIG_IGN inherited from the parent (nohup, `&` in
-// a script) does not discard them before sigtimedwait() can take them. Only stores.
+// StopSignals existed: Open MPI's, under mpirun); installed also so that a SIG_IGN inherited from
+// the parent (nohup, `&` in a script) does not discard them before sigtimedwait() can take them.
+// The first signal only stores (the watcher prints the note); a second one after a stop takes the
+// default action, as on_signal does. sigaction and raise are async-signal-safe.
 void fallback_handler(int sig) {
+  if (std::atomic<bool>* stop = g_fallback_stop.load(); stop && stop->load()) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, nullptr);
+    raise(sig);
+    return;
+  }
   if (std::atomic<int>* first = g_fallback_signal.load()) {
     int none = 0;
     first->compare_exchange_strong(none, sig);
@@ -62,17 +72,25 @@ void StopSignals::watch() {
   const timespec poll{0, 50'000'000};  // 50 ms: how soon the destructor's join returns
   while (!done_.load()) {
     const int sig = sigtimedwait(&set_, nullptr, &poll);
-    if (sig > 0) on_signal(sig);
+    if (sig > 0)
+      on_signal(sig);
+    else if (stop_.load() && !noted_)  // raised by fallback_handler
+      print_note(signal_.load());
   }
+}
+
+void StopSignals::print_note(int sig) {
+  noted_ = true;
+  fmt::print(stderr, "\n{0}: {1}; {0} again quits at once\n", sig == SIGTERM ? "SIGTERM" : "Ctrl-C",
+             note_);
+  std::fflush(stderr);
 }
 
 void StopSignals::on_signal(int sig) {
   if (!stop_.load()) {
     signal_.store(sig);
     stop_.store(true);
-    fmt::print(stderr, "\n{0}: {1}; {0} again quits at once\n",
-               sig == SIGTERM ? "SIGTERM" : "Ctrl-C", note_);
-    std::fflush(stderr);
+    print_note(sig);
     return;
   }
   // The second one: the default action (terminate), as if attend had no handler. Nothing half

@@ -35,6 +35,7 @@ class StopSignals {
  private:
   void watch();
   void on_signal(int sig);
+  void print_note(int sig);
 
   std::string note_;
   sigset_t set_{};
@@ -44,6 +45,7 @@ class StopSignals {
   std::atomic<bool> stop_{false};
   std::atomic<int> signal_{0};
   std::atomic<bool> done_{false};
+  bool noted_ = false;  // the note printed (on_signal and the watcher only)
   std::thread watcher_;
 };
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -89,4 +90,28 @@ TEST(StopSignals, IgnoredByTheParentStillStops) {
   }
   EXPECT_EQ(handler_of(SIGINT), SIG_IGN);
   sigaction(SIGINT, &old, nullptr);
+}
+
+// A thread made before StopSignals (as Open MPI's under mpirun) does not block the signals: the
+// fallback handler takes a signal sent to it, the stop counts as the watcher's would (the watcher
+// prints the note), and a second signal then takes the default action (the process ends by it).
+void stop_through_a_thread_made_beforehand() {
+  std::atomic<bool> done{false};
+  std::thread early([&] {  // signals not blocked here
+    while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  {
+    attend::cli::StopSignals stop;
+    pthread_kill(early.native_handle(), SIGTERM);  // lands on `early`: the fallback handler
+    if (!wait_for(stop.stop()) || stop.signal() != SIGTERM) _exit(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the watcher's note
+    pthread_kill(early.native_handle(), SIGTERM);                 // the second: default action
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+  }
+  _exit(4);  // not reached
+}
+
+TEST(StopSignals, ThreadMadeBeforehandStopsThenASecondSignalQuits) {
+  EXPECT_EXIT(stop_through_a_thread_made_beforehand(), ::testing::KilledBySignal(SIGTERM),
+              "SIGTERM: stopping after this batch");
 }
