@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
 #include <optional>
 #include <set>
 
@@ -197,6 +198,14 @@ int real_main(int argc, char** argv, attend::train::Communicator* comm) {
   const auto run_backtest = attend::cli::add_backtest_command(app);
   const auto run_serve = attend::cli::add_serve_command(app);
 
+  const bool several = comm && comm->size() > 1;
+  const char* const alone =
+      "under mpirun, only training runs across processes: attend train, attend demo, the "
+      "run.py form with --is_training 1, or attend compare (each process trains its share of the "
+      "models)";
+  // bench runs from its parse callbacks, before the check after parsing: refused here
+  if (several && argc > 1 && std::string_view(argv[1]) == "bench") throw UsageError(alone);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -213,11 +222,6 @@ int real_main(int argc, char** argv, attend::train::Communicator* comm) {
 
   // These run from their parse callbacks; nothing is left to do here.
   if (app.get_subcommand("bench")->parsed()) return 0;  // ran from its parse callback
-  const bool several = comm && comm->size() > 1;
-  const char* const alone =
-      "under mpirun, only training runs across processes: attend train, attend demo, the "
-      "run.py form with --is_training 1, or attend compare (each process trains its share of the "
-      "models)";
   const bool compare = app.get_subcommand("compare")->parsed();
   if (several && !(train->parsed() || demo->parsed() || compare || app.get_subcommands().empty()))
     throw UsageError(alone);

@@ -204,7 +204,8 @@ TEST(Mpi, RunPyForm) {
 
 // Other commands run alone: refused by name under mpirun with several processes.
 TEST(Mpi, OtherCommandsRefused) {
-  for (const char* args : {"models", "forecast --checkpoint none --input none.csv"}) {
+  for (const char* args :
+       {"models", "forecast --checkpoint none --input none.csv", "bench attention --repeats 1"}) {
     const Result r = run(mpirun(2), args);
     EXPECT_EQ(r.rc, 2) << args;
     EXPECT_NE(r.err.find("only training runs across processes"), std::string::npos) << r.err;
