@@ -10,7 +10,9 @@ struct FmaPeak {
   const char* target = "";  // the instruction set measured ("AVX2", "AVX3" = AVX-512, ...)
 };
 
-// Runs the FMA loop for about `seconds` on `threads` threads (each its own loop).
+// Runs the FMA loop for about `seconds` on `threads` threads (each its own loop), in five trials:
+// the best trial's mean per-thread rate over each thread's own CPU time (a shared machine's
+// descheduling does not lower it).
 FmaPeak measure_fma_peak(int threads, double seconds = 0.2);
 
 }  // namespace attend::kernels
