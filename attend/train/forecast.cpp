@@ -106,7 +106,12 @@ std::vector<float> known_future(const data::CsvTable* future, const std::vector<
 }  // namespace
 
 Predictor::Predictor(CheckpointInfo info, Context& ctx)
-    : info_(std::move(info)), cfg_(resolved_config(info_)), ctx_(ctx) {}
+    : info_(std::move(info)), cfg_(resolved_config(info_)), ctx_(ctx) {
+  // A fixed frequency: the model built and its weights read now (a service's first forecast
+  // then runs as fast as the next); --freq auto waits for the data's frequency.
+  const std::string freq = data::format_freq(cfg_.model.freq, info_.long_format());
+  if (freq != "auto") model(data::freq_letter(data::parse_freq(freq).kind));
+}
 
 models::ForecastModel& Predictor::model(char freq_letter) {
   if (!model_ || model_freq_ != freq_letter) {

@@ -66,8 +66,8 @@ struct WindowForecast {
 };
 
 // A checkpoint loaded once for many forecasts (a service, the Python package): forecast() as the
-// free function below, with the model built on the first call and kept (rebuilt only when a
-// checkpoint of --freq auto meets data of another frequency kind).
+// free function below, with the model built at construction (for --freq auto, on the first call)
+// and kept (rebuilt only when a checkpoint of --freq auto meets data of another frequency kind).
 class Predictor {
  public:
   Predictor(CheckpointInfo info, Context& ctx);
