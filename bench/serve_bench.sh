@@ -7,7 +7,8 @@
 #   offline Model::forecast batch 1 and batch 32, the server's per-request overhead at one client
 #   (latency less Model::forecast, with serve_load's own client and with cpp-httplib's; and the
 #   server's CPU time per request less Model::forecast's),
-#   load at 1, 8 and 64 keep-alive clients of batch-1 requests, and 64 clients' throughput over
+#   load at 1, 8 and 64 keep-alive clients of batch-1 requests (with the server's and the load
+#   generator's CPU time per request), and 64 clients' throughput over
 #   offline batch-32 throughput, measured in turn (3 rounds of LOAD_SECONDS/2 each);
 # for "small" also a soak (64 clients, the server's RSS sampled every second) and an abuse run
 # (malformed requests, each must be answered 4xx, then a valid one 200).
@@ -27,10 +28,16 @@ L=build/serve_load
 OUT=runs/serve_bench
 mkdir -p "$OUT"
 
-# `attend train ARGS`, quietly; prints the checkpoint folder
+# `attend train ARGS`, quietly; prints the checkpoint folder (an earlier run's, when its folder is
+# still there: the timings do not depend on the weights; rm -r runs/serve_bench to train again)
 train() {
-  local log="$OUT/train_$1.txt"
+  local log="$OUT/train_$1.txt" done
   shift
+  done=$(sed -n 's/^checkpoint: //p' "$log" 2>/dev/null || true)
+  if [[ -n "$done" && -f "$done/config.json" ]]; then
+    echo "$done"
+    return
+  fi
   if ! "$B" train "$@" --checkpoints "$OUT" >"$log" 2>&1; then
     echo "training failed, see $log" >&2
     exit 1
@@ -74,7 +81,7 @@ for name in small tslib; do
         --pid "$SERVER_PID" --client "$client"
     done
     "$L" load --port "$PORT" --model "$name" --data data/ETTh1.csv --clients 1,8,64 \
-      --seconds "$LOAD"
+      --seconds "$LOAD" --pid "$SERVER_PID"
     "$L" ratio --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
       --threads "$THREADS" --clients 64 --seconds "$((LOAD / 2 > 0 ? LOAD / 2 : 1))" --rounds 3
     if [[ $name == small && $SOAK != 0 ]]; then

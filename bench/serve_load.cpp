@@ -5,8 +5,9 @@
 //   serve_load offline  --checkpoint DIR --data CSV [--threads N] [--seconds S] [--batch 32]
 //       Model::forecast in this process: batch-1 latency and batch-B throughput (windows/s).
 //   serve_load load     --port P --model NAME --data CSV [--clients 1,8,64] [--seconds S]
-//       C keep-alive clients, each sending its next request when the last is answered:
-//       throughput, p50/p99 latency, failures; one line per client count.
+//       [--pid SERVER_PID]: C keep-alive clients, each sending its next request when the last
+//       is answered: throughput, p50/p99 latency, failures; one line per client count (with
+//       --pid, also the server's and this process's CPU time per request).
 //   serve_load overhead --port P --model NAME --checkpoint DIR --data CSV [--threads N]
 //       [--requests R] [--pid SERVER_PID]: one client; each request is followed by
 //       Model::forecast of the same input in this process: the median of each and of their
@@ -360,10 +361,22 @@ int offline(const Args& a) {
   return 0;
 }
 
+// CPU time of all threads of process `pid` so far, in ns (their /proc/PID/task/*/schedstat).
+double process_cpu_ns(const std::string& pid) {
+  double ns = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + pid + "/task")) {
+    std::ifstream in(task.path() / "schedstat");
+    double on_cpu = 0;
+    if (in >> on_cpu) ns += on_cpu;
+  }
+  return ns;
+}
+
 struct LoadResult {
   size_t requests = 0, failures = 0;
   double seconds = 0;
   std::vector<double> latencies_us;
+  double server_cpu_s = -1, client_cpu_s = -1;  // CPU time while measuring (-1: not measured)
 };
 
 // `clients` threads, each with its own keep-alive connection, for `seconds` after a warm-up.
@@ -393,6 +406,8 @@ LoadResult run_load(const Args& a, const Windows& w, int clients, double seconds
       }
     });
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // connections made, warm
+  const std::string pid = a.get("pid", "-");
+  const double server0 = pid != "-" ? process_cpu_ns(pid) : 0, client0 = process_cpu_ns("self");
   measuring.store(true);
   const auto t0 = Clock::now();
   for (int s = 0; s < static_cast<int>(std::ceil(seconds)); ++s) {
@@ -401,9 +416,11 @@ LoadResult run_load(const Args& a, const Windows& w, int clients, double seconds
   }
   measuring.store(false);
   const auto t1 = Clock::now();
+  LoadResult total;
+  if (pid != "-") total.server_cpu_s = (process_cpu_ns(pid) - server0) / 1e9;
+  total.client_cpu_s = (process_cpu_ns("self") - client0) / 1e9;
   done.store(true);
   for (auto& t : threads) t.join();
-  LoadResult total;
   total.seconds = std::chrono::duration<double>(t1 - t0).count();
   for (LoadResult& r : per) {
     total.requests += r.requests;
@@ -421,6 +438,10 @@ void print_load(int clients, const LoadResult& r) {
       "(p99/p50 {:.2f}), failed {}\n",
       clients, r.requests, r.seconds, static_cast<double>(r.requests) / r.seconds, p50, p99,
       p99 / p50, r.failures);
+  if (r.server_cpu_s >= 0)
+    fmt::print("             CPU per request: server {:.1f} us, load generator {:.1f} us\n",
+               r.server_cpu_s / static_cast<double>(r.requests) * 1e6,
+               r.client_cpu_s / static_cast<double>(r.requests) * 1e6);
   std::fflush(stdout);
 }
 
@@ -471,17 +492,6 @@ int ratio(const Args& a) {
   fmt::print("ratio of {} clients' requests/s to offline batch-{} windows/s: median {:.2f} of {}\n",
              clients, B, percentile(ratios, 0.5), ratios.size());
   return ok ? 0 : 1;
-}
-
-// CPU time of all threads of process `pid` so far, in ns (their /proc/PID/task/*/schedstat).
-double process_cpu_ns(const std::string& pid) {
-  double ns = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + pid + "/task")) {
-    std::ifstream in(task.path() / "schedstat");
-    double on_cpu = 0;
-    if (in >> on_cpu) ns += on_cpu;
-  }
-  return ns;
 }
 
 double thread_cpu_ns() {
