@@ -4,8 +4,11 @@
 # e_layers 1, d_ff 32, one epoch on all of ETTh1) and "tslib" (TSLib's defaults: d_model 512,
 # n_heads 8, e_layers 2, d_ff 2048; one epoch on the first 1000 rows: the weights do not change
 # the timings). For each, with the server and bench/serve_load sharing the machine:
-#   offline Model::forecast batch 1 and batch 32, the server's per-request overhead at one client,
-#   load at 1, 8 and 64 keep-alive clients of batch-1 requests, and 64 clients' throughput over
+#   offline Model::forecast batch 1 and batch 32, the server's per-request overhead at one client
+#   (latency less Model::forecast, with serve_load's own client and with cpp-httplib's; and the
+#   server's CPU time per request less Model::forecast's),
+#   load at 1, 8 and 64 keep-alive clients of batch-1 requests (with the server's and the load
+#   generator's CPU time per request), and 64 clients' throughput over
 #   offline batch-32 throughput, measured in turn (3 rounds of LOAD_SECONDS/2 each);
 # for "small" also a soak (64 clients, the server's RSS sampled every second) and an abuse run
 # (malformed requests, each must be answered 4xx, then a valid one 200).
@@ -25,10 +28,16 @@ L=build/serve_load
 OUT=runs/serve_bench
 mkdir -p "$OUT"
 
-# `attend train ARGS`, quietly; prints the checkpoint folder
+# `attend train ARGS`, quietly; prints the checkpoint folder (an earlier run's, when its folder is
+# still there: the timings do not depend on the weights; rm -r runs/serve_bench to train again)
 train() {
-  local log="$OUT/train_$1.txt"
+  local log="$OUT/train_$1.txt" done
   shift
+  done=$(sed -n 's/^checkpoint: //p' "$log" 2>/dev/null || true)
+  if [[ -n "$done" && -f "$done/config.json" ]]; then
+    echo "$done"
+    return
+  fi
   if ! "$B" train "$@" --checkpoints "$OUT" >"$log" 2>&1; then
     echo "training failed, see $log" >&2
     exit 1
@@ -64,11 +73,15 @@ for name in small tslib; do
   start_server "$name" "$ck"
   {
     echo "== $name ($ck), server and offline --threads $THREADS, $(date -u '+%F %T UTC')"
+    echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
     "$L" offline --checkpoint "$ck" --data data/ETTh1.csv --threads "$THREADS" --seconds 5
-    "$L" overhead --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
-      --threads "$THREADS" --requests "$([[ $name == small ]] && echo 3000 || echo 200)"
+    for client in raw httplib; do
+      "$L" overhead --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
+        --threads "$THREADS" --requests "$([[ $name == small ]] && echo 3000 || echo 200)" \
+        --pid "$SERVER_PID" --client "$client"
+    done
     "$L" load --port "$PORT" --model "$name" --data data/ETTh1.csv --clients 1,8,64 \
-      --seconds "$LOAD"
+      --seconds "$LOAD" --pid "$SERVER_PID"
     "$L" ratio --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
       --threads "$THREADS" --clients 64 --seconds "$((LOAD / 2 > 0 ? LOAD / 2 : 1))" --rounds 3
     if [[ $name == small && $SOAK != 0 ]]; then
@@ -78,6 +91,7 @@ for name in small tslib; do
     if [[ $name == small && $ABUSE != 0 ]]; then
       "$L" abuse --port "$PORT" --model "$name" --data data/ETTh1.csv --requests "$ABUSE"
     fi
+    echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
     curl -s "http://127.0.0.1:$PORT/metrics" |
       grep -E '^attend_serve_(batch_series_(sum|count)|errors_total|requests_total)' || true
   } 2>&1 | tee "$OUT/$name.txt"

@@ -5,11 +5,15 @@
 //   serve_load offline  --checkpoint DIR --data CSV [--threads N] [--seconds S] [--batch 32]
 //       Model::forecast in this process: batch-1 latency and batch-B throughput (windows/s).
 //   serve_load load     --port P --model NAME --data CSV [--clients 1,8,64] [--seconds S]
-//       C keep-alive clients, each sending its next request when the last is answered:
-//       throughput, p50/p99 latency, failures; one line per client count.
+//       [--pid SERVER_PID]: C keep-alive clients, each sending its next request when the last
+//       is answered: throughput, p50/p99 latency, failures; one line per client count (with
+//       --pid, also the server's and this process's CPU time per request).
 //   serve_load overhead --port P --model NAME --checkpoint DIR --data CSV [--threads N]
-//       [--requests R]: one client; each request is followed by Model::forecast of the same
-//       input in this process: the median of each and of their difference (the server's cost).
+//       [--requests R] [--pid SERVER_PID]: one client; each request is followed by
+//       Model::forecast of the same input in this process: the median of each and of their
+//       difference (what serving over HTTP adds); with --pid, also the server's CPU time per
+//       request (its threads' /proc/PID/task/*/schedstat) less this process's Model::forecast
+//       CPU time: the server's own work, which other load on the machine hardly changes.
 //   serve_load soak     --port P --model NAME --data CSV --pid SERVER_PID [--clients C]
 //       [--seconds S]: load for S seconds, the server's RSS sampled every second.
 //   serve_load ratio    --port P --model NAME --checkpoint DIR --data CSV [--threads N]
@@ -19,12 +23,23 @@
 //   serve_load abuse    --port P --model NAME --data CSV [--requests R]
 //       R malformed requests of 16 kinds in turn: every one must be answered 4xx, and a valid
 //       request 200 afterwards.
+// Every mode but offline also takes --client raw|httplib (default raw): the HTTP client. raw is
+// this file's own keep-alive HTTP/1.1 client (a request in one writev, its answer read by
+// Content-Length: one send and one or two recvs), so that the latencies are the server's and the
+// loopback's; httplib is cpp-httplib's client, which costs ~20 system calls a request itself.
 // Exit status 1 when a check fails (a failed request in load or soak, an abuse request not
 // answered 4xx).
 // Built with the benchmarks (ATTEND_BUILD_BENCH); uses only the public API, attend/attend.h.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -32,6 +47,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -137,23 +154,172 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
+// An answer: its status (-1 when none came: `error` says why) and body.
+struct Reply {
+  int status = -1;
+  std::string body, error;
+};
+
+// A keep-alive HTTP/1.1 connection to the server.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual Reply request(const std::string& method, const std::string& path,
+                        const std::string& body = "",
+                        const std::string& type = "application/json") = 0;
+};
+
+// cpp-httplib's client (keep-alive, TCP_NODELAY).
+class HttplibClient final : public Client {
+ public:
+  HttplibClient(const std::string& host, int port) : c_(host, port) {
+    c_.set_keep_alive(true);
+    c_.set_tcp_nodelay(true);
+    c_.set_read_timeout(30, 0);
+  }
+  Reply request(const std::string& method, const std::string& path, const std::string& body,
+                const std::string& type) override {
+    auto res = method == "GET" ? c_.Get(path.c_str()) : c_.Post(path.c_str(), body, type.c_str());
+    if (!res) return {-1, "", httplib::to_string(res.error())};
+    return {res->status, res->body, ""};
+  }
+
+ private:
+  httplib::Client c_;
+};
+
+// This benchmark's own client: the request line, headers and body in one writev; the answer read
+// by its Content-Length into a buffer kept for the connection. Reconnects after a
+// "Connection: close" or a failure.
+class RawClient final : public Client {
+ public:
+  RawClient(const std::string& host, int port) : host_(host), port_(port) {}
+  ~RawClient() override { disconnect(); }
+
+  Reply request(const std::string& method, const std::string& path, const std::string& body,
+                const std::string& type) override {
+    if (fd_ < 0 && !connect()) return {-1, "", "connect: " + std::string(std::strerror(errno))};
+    std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}:{}\r\n", method, path, host_, port_);
+    if (method != "GET")
+      head += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n", type, body.size());
+    head += "\r\n";
+    if (!send_all(head, method != "GET" ? body : std::string_view())) return failed("send");
+    // the headers, then the body their Content-Length announces
+    size_t head_end;
+    while ((head_end = in_.find("\r\n\r\n")) == std::string::npos)
+      if (!receive()) return failed("recv");
+    Reply r;
+    const std::string_view headers(in_.data(), head_end + 4);
+    if (headers.size() < 12 || headers.substr(0, 5) != "HTTP/") return failed("not HTTP");
+    r.status = std::atoi(in_.c_str() + 9);
+    const size_t length = header_number(headers, "content-length:");
+    const bool close = headers.find("Connection: close") != std::string_view::npos;
+    while (in_.size() < head_end + 4 + length)
+      if (!receive()) return failed("recv");
+    r.body = in_.substr(head_end + 4, length);
+    in_.erase(0, head_end + 4 + length);
+    if (close) disconnect();
+    return r;
+  }
+
+ private:
+  bool connect() {
+    addrinfo hints{}, *found = nullptr;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (::getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &found) != 0)
+      return false;
+    fd_ = ::socket(found->ai_family, SOCK_STREAM, 0);
+    const bool ok = fd_ >= 0 && ::connect(fd_, found->ai_addr, found->ai_addrlen) == 0;
+    ::freeaddrinfo(found);
+    if (!ok) {
+      disconnect();
+      return false;
+    }
+    int yes = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    timeval timeout{30, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    return true;
+  }
+  void disconnect() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    in_.clear();
+  }
+  Reply failed(const std::string& what) {
+    Reply r{-1, "", what + ": " + (errno ? std::strerror(errno) : "connection closed")};
+    disconnect();
+    return r;
+  }
+  bool send_all(std::string_view a, std::string_view b) {
+    iovec parts[2] = {{const_cast<char*>(a.data()), a.size()},
+                      {const_cast<char*>(b.data()), b.size()}};
+    iovec* part = parts;
+    int count = b.empty() ? 1 : 2;
+    while (count > 0) {
+      msghdr m{};
+      m.msg_iov = part;
+      m.msg_iovlen = static_cast<size_t>(count);
+      ssize_t sent = ::sendmsg(fd_, &m, MSG_NOSIGNAL);
+      if (sent <= 0) return false;
+      for (; count > 0 && static_cast<size_t>(sent) >= part->iov_len; ++part, --count)
+        sent -= static_cast<ssize_t>(part->iov_len);
+      if (count > 0) {
+        part->iov_base = static_cast<char*>(part->iov_base) + sent;
+        part->iov_len -= static_cast<size_t>(sent);
+      }
+    }
+    return true;
+  }
+  bool receive() {
+    char buf[65536];
+    errno = 0;
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    in_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  // The value of a numeric header (`name` lower case, with its colon), 0 when absent.
+  static size_t header_number(std::string_view headers, std::string_view name) {
+    for (size_t at = headers.find("\r\n"); at != std::string_view::npos;
+         at = headers.find("\r\n", at + 2)) {
+      const std::string_view line = headers.substr(at + 2, name.size());
+      if (line.size() == name.size() &&
+          std::equal(line.begin(), line.end(), name.begin(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) == y;
+          }))
+        return std::strtoull(headers.data() + at + 2 + name.size(), nullptr, 10);
+    }
+    return 0;
+  }
+
+  std::string host_;
+  int port_;
+  int fd_ = -1;
+  std::string in_;  // received, not yet read
+};
+
+std::unique_ptr<Client> client_of(const Args& a) {
+  const std::string host = a.get("host", "127.0.0.1"), kind = a.get("client", "raw");
+  const int port = static_cast<int>(a.number("port"));
+  if (kind == "raw") return std::make_unique<RawClient>(host, port);
+  if (kind == "httplib") return std::make_unique<HttplibClient>(host, port);
+  throw std::runtime_error("--client: raw or httplib, got " + kind);
+}
+
+Reply post(Client& c, const std::string& body) {
+  return c.request("POST", "/v1/forecast", body);
+}
+
 // GET /v1/models: the model's seq_len.
-int64_t served_seq_len(httplib::Client& client, const std::string& model) {
-  auto res = client.Get("/v1/models");
-  if (!res || res->status != 200) throw std::runtime_error("GET /v1/models failed");
-  const json models = json::parse(res->body);
+int64_t served_seq_len(Client& client, const std::string& model) {
+  const Reply res = client.request("GET", "/v1/models");
+  if (res.status != 200) throw std::runtime_error("GET /v1/models failed: " + res.error);
+  const json models = json::parse(res.body);
   for (const json& m : models["models"])
     if (m["name"] == model) return m["seq_len"].get<int64_t>();
   throw std::runtime_error("the server has no model " + model);
-}
-
-std::unique_ptr<httplib::Client> client_of(const Args& a) {
-  auto c = std::make_unique<httplib::Client>(a.get("host", "127.0.0.1"),
-                                             static_cast<int>(a.number("port")));
-  c->set_keep_alive(true);
-  c->set_tcp_nodelay(true);
-  c->set_read_timeout(30, 0);
-  return c;
 }
 
 Windows windows_for_server(const Args& a, size_t count) {
@@ -195,10 +361,22 @@ int offline(const Args& a) {
   return 0;
 }
 
+// CPU time of all threads of process `pid` so far, in ns (their /proc/PID/task/*/schedstat).
+double process_cpu_ns(const std::string& pid) {
+  double ns = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + pid + "/task")) {
+    std::ifstream in(task.path() / "schedstat");
+    double on_cpu = 0;
+    if (in >> on_cpu) ns += on_cpu;
+  }
+  return ns;
+}
+
 struct LoadResult {
   size_t requests = 0, failures = 0;
   double seconds = 0;
   std::vector<double> latencies_us;
+  double server_cpu_s = -1, client_cpu_s = -1;  // CPU time while measuring (-1: not measured)
 };
 
 // `clients` threads, each with its own keep-alive connection, for `seconds` after a warm-up.
@@ -214,21 +392,22 @@ LoadResult run_load(const Args& a, const Windows& w, int clients, double seconds
       for (size_t i = static_cast<size_t>(c) * 13; !done.load(); ++i) {
         const std::string& body = w.bodies[i % w.bodies.size()];
         const auto t0 = Clock::now();
-        auto res = client->Post("/v1/forecast", body, "application/json");
+        const Reply res = post(*client, body);
         const auto t1 = Clock::now();
         if (!measuring.load()) continue;
         ++r.requests;
-        if (!res || res->status != 200) {
+        if (res.status != 200) {
           if (r.failures++ < 3)
             fmt::print(stderr, "failed: {}\n",
-                       res ? fmt::format("{} {}", res->status, res->body)
-                           : httplib::to_string(res.error()));
+                       res.status < 0 ? res.error : fmt::format("{} {}", res.status, res.body));
           continue;
         }
         r.latencies_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
       }
     });
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // connections made, warm
+  const std::string pid = a.get("pid", "-");
+  const double server0 = pid != "-" ? process_cpu_ns(pid) : 0, client0 = process_cpu_ns("self");
   measuring.store(true);
   const auto t0 = Clock::now();
   for (int s = 0; s < static_cast<int>(std::ceil(seconds)); ++s) {
@@ -237,9 +416,11 @@ LoadResult run_load(const Args& a, const Windows& w, int clients, double seconds
   }
   measuring.store(false);
   const auto t1 = Clock::now();
+  LoadResult total;
+  if (pid != "-") total.server_cpu_s = (process_cpu_ns(pid) - server0) / 1e9;
+  total.client_cpu_s = (process_cpu_ns("self") - client0) / 1e9;
   done.store(true);
   for (auto& t : threads) t.join();
-  LoadResult total;
   total.seconds = std::chrono::duration<double>(t1 - t0).count();
   for (LoadResult& r : per) {
     total.requests += r.requests;
@@ -257,6 +438,10 @@ void print_load(int clients, const LoadResult& r) {
       "(p99/p50 {:.2f}), failed {}\n",
       clients, r.requests, r.seconds, static_cast<double>(r.requests) / r.seconds, p50, p99,
       p99 / p50, r.failures);
+  if (r.server_cpu_s >= 0)
+    fmt::print("             CPU per request: server {:.1f} us, load generator {:.1f} us\n",
+               r.server_cpu_s / static_cast<double>(r.requests) * 1e6,
+               r.client_cpu_s / static_cast<double>(r.requests) * 1e6);
   std::fflush(stdout);
 }
 
@@ -309,31 +494,51 @@ int ratio(const Args& a) {
   return ok ? 0 : 1;
 }
 
+double thread_cpu_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
 int overhead(const Args& a) {
   const Windows w = windows_for_server(a, 256);
   const attend::Model model =
       attend::Model::load(a.get("checkpoint"), static_cast<int>(a.number("threads", "0")));
   auto client = client_of(a);
   const size_t n = static_cast<size_t>(a.number("requests", "2000"));
+  const std::string pid = a.get("pid", "-");
   std::vector<double> http, direct, diff;
+  double server_ns = 0, forecast_ns = 0;
   for (size_t i = 0; i < n + 100; ++i) {
+    if (i == 100 && pid != "-") server_ns = -process_cpu_ns(pid);  // after the warm-up
     const size_t k = i % w.bodies.size();
     const auto t0 = Clock::now();
-    auto res = client->Post("/v1/forecast", w.bodies[k], "application/json");
+    const Reply res = post(*client, w.bodies[k]);
     const auto t1 = Clock::now();
+    const double cpu0 = thread_cpu_ns();
     (void)model.forecast(w.inputs[k]);
     const auto t2 = Clock::now();
-    if (!res || res->status != 200) throw std::runtime_error("a request failed");
+    if (i >= 100) forecast_ns += thread_cpu_ns() - cpu0;
+    if (res.status != 200) throw std::runtime_error("a request failed: " + res.error);
     if (i < 100) continue;  // warm-up
     http.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     direct.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
     diff.push_back(http.back() - direct.back());
   }
+  if (pid != "-") server_ns += process_cpu_ns(pid);
   fmt::print(
-      "overhead ({} requests, 1 client): request p50 {:.1f} us, Model::forecast p50 {:.1f} us, "
-      "difference p50 {:.1f} us (p10 {:.1f}, p90 {:.1f})\n",
-      n, percentile(http, 0.5), percentile(direct, 0.5), percentile(diff, 0.5),
-      percentile(diff, 0.1), percentile(diff, 0.9));
+      "overhead ({} requests, 1 client, {} client): request p50 {:.1f} us, Model::forecast p50 "
+      "{:.1f} us, difference p50 {:.1f} us (p10 {:.1f}, p90 {:.1f})\n",
+      n, a.get("client", "raw"), percentile(http, 0.5), percentile(direct, 0.5),
+      percentile(diff, 0.5), percentile(diff, 0.1), percentile(diff, 0.9));
+  if (pid != "-") {
+    const double per = server_ns / static_cast<double>(n) / 1e3,
+                 forecast = forecast_ns / static_cast<double>(n) / 1e3;
+    fmt::print(
+        "server CPU per request {:.1f} us, Model::forecast CPU here {:.1f} us: the server's own "
+        "work {:.1f} us\n",
+        per, forecast, per - forecast);
+  }
   return 0;
 }
 
@@ -421,9 +626,7 @@ int abuse(const Args& a) {
   const auto t0 = Clock::now();
   for (size_t i = 0; i < n; ++i) {
     const Malformed& k = kinds[i % kinds.size()];
-    auto res = k.method == "GET" ? client->Get(k.path.c_str())
-                                 : client->Post(k.path.c_str(), k.body, k.content_type.c_str());
-    const int status = res ? res->status : -1;
+    const int status = client->request(k.method, k.path, k.body, k.content_type).status;
     ++answers[k.name][status];
     if (status < 400 || status >= 500) {
       if (bad++ < 5) fmt::print(stderr, "{}: answered {}\n", k.name, status);
@@ -435,8 +638,7 @@ int abuse(const Args& a) {
     for (const auto& [status, count] : statuses) s += fmt::format(" {} x{}", status, count);
     fmt::print("  {:<22}{}\n", name, s);
   }
-  auto res = client->Post("/v1/forecast", w.bodies.front(), "application/json");
-  const bool serving = res && res->status == 200;
+  const bool serving = post(*client, w.bodies.front()).status == 200;
   fmt::print(
       "abuse: {} malformed requests in {:.1f} s, {} not answered 4xx; a valid request "
       "afterwards: {}\n",

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <bit>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace attend::cli::serve {
@@ -13,6 +15,52 @@ constexpr int kMaxDepth = 64;
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
+}
+
+// Scanning 8 bytes at a time: a word's bytes in text order from its low end.
+static_assert(std::endian::native == std::endian::little);
+constexpr uint64_t kOnes = 0x0101010101010101;
+
+uint64_t word_at(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, sizeof(x));
+  return x;
+}
+
+// The first byte of a word's nonzero bytes (bits set only there), as an offset.
+size_t first_set(uint64_t bytes) {
+  return static_cast<size_t>(std::countr_zero(bytes)) / 8;
+}
+
+// The first of [q, last) that is not an ASCII digit. A byte b is a digit when the high nibbles
+// of b and of b + 6 are both 3 (a carry out of a byte >= 0xFA reaches only bytes after it).
+const char* skip_digits(const char* q, const char* last) {
+  for (; last - q >= 8; q += 8) {
+    const uint64_t x = word_at(q), high = 0xF0 * kOnes, three = 0x30 * kOnes;
+    const uint64_t other = ((x & high) ^ three) | (((x + 6 * kOnes) & high) ^ three);
+    if (other) return q + first_set(other);
+  }
+  while (q != last && is_digit(*q)) ++q;
+  return q;
+}
+
+// The first of [q, last) that a string's plain run stops at: '"', '\\', a control character or
+// a byte >= 0x80 (UTF-8, checked by the slow path). A zero byte of v is found by
+// (v - 1) & ~v & 0x80 per byte, exact at the first one (a borrow only starts at a zero byte);
+// bytes below 0x20 alike.
+const char* skip_plain(const char* q, const char* last) {
+  for (; last - q >= 8; q += 8) {
+    const uint64_t x = word_at(q), quote = x ^ (0x22 * kOnes), backslash = x ^ (0x5C * kOnes);
+    const uint64_t stop = (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
+                           ((x - 0x20 * kOnes) & ~x) | x) &
+                          (0x80 * kOnes);
+    if (stop) return q + first_set(stop);
+  }
+  for (; q != last; ++q) {
+    const auto c = static_cast<unsigned char>(*q);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+  }
+  return q;
 }
 
 class Parser {
@@ -64,7 +112,7 @@ class Parser {
     } else if (c == '"') {
       nodes_[i].type = JsonType::String;
       nodes_[i].text = string();
-    } else if (is_digit(c) || (c == '-' && !at("-Infinity"))) {
+    } else if (is_digit(c) || (c == '-' && (is_digit(next()) || !at("-Infinity")))) {
       number(i);
     } else if (word("true") || word("false")) {
       nodes_[i].type = JsonType::Bool;
@@ -80,6 +128,7 @@ class Parser {
   }
 
   bool at(const char* w) const { return s_.compare(p_, std::strlen(w), w) == 0; }
+  char next() const { return p_ + 1 < s_.size() ? s_[p_ + 1] : '\0'; }
 
   // Moves past `w` when the text is at it.
   bool word(const char* w) {
@@ -147,7 +196,7 @@ class Parser {
     bool ok = true;
     auto digits = [&] {
       if (q == last || !is_digit(*q)) ok = false;
-      while (q != last && is_digit(*q)) ++q;
+      q = skip_digits(q, last);
     };
     if (*q == '-') ++q;
     if (q != last && *q == '0')
@@ -182,7 +231,8 @@ class Parser {
   std::string_view string() {
     ++p_;
     const size_t start = p_;
-    size_t w = p_;
+    p_ = static_cast<size_t>(skip_plain(s_.data() + p_, s_.data() + s_.size()) - s_.data());
+    size_t w = p_;  // [start, w): the string so far, in place
     for (;;) {
       if (p_ >= s_.size()) fail("unexpected end of the body inside a string");
       const auto c = static_cast<unsigned char>(s_[p_]);

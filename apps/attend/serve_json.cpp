@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 
+#include "float_text.h"
+
 namespace attend::cli::serve {
 
 namespace {
@@ -155,10 +157,11 @@ void only_fields(const Value& object, const std::string& what,
       bad(fmt::format("{}: unknown field '{}' (fields: {})", what, it.key(), list(fields)));
 }
 
-// The answer's text, written in place: numbers by std::to_chars straight into the buffer.
+// The answer's text, written in place: numbers straight into the buffer (float32 values by
+// write_shortest, others by std::to_chars).
 class Writer {
  public:
-  explicit Writer(size_t capacity) : buf_(capacity) {}
+  explicit Writer(size_t capacity) : buf_(capacity, '\0') {}
   void put(char c) {
     room(1);
     buf_[n_++] = c;
@@ -168,18 +171,18 @@ class Writer {
     std::memcpy(buf_.data() + n_, s.data(), s.size());
     n_ += s.size();
   }
-  // The shortest text that reads back as v.
+  // The shortest text that reads back as v (integers and doubles).
   template <typename T>
   void number(T v) {
     room(48);
     n_ = static_cast<size_t>(std::to_chars(buf_.data() + n_, buf_.data() + buf_.size(), v).ptr -
                              buf_.data());
   }
+  // The shortest text that reads back as v (as std::to_chars writes it), null when not finite.
   void value(float v) {
-    if (std::isfinite(v))
-      number(v);
-    else
-      put("null");
+    if (!std::isfinite(v)) return put("null");
+    room(32);
+    n_ = static_cast<size_t>(write_shortest(buf_.data() + n_, v) - buf_.data());
   }
   void digits(int value, int width) {
     room(static_cast<size_t>(width));
@@ -193,7 +196,10 @@ class Writer {
     put(quoted);
   }
   void time(int64_t t, const TimeStyle& style);
-  std::string text() const { return std::string(buf_.data(), n_); }
+  std::string take() && {  // the text
+    buf_.resize(n_);
+    return std::move(buf_);
+  }
 
  private:
   void room(size_t k) {
@@ -201,7 +207,7 @@ class Writer {
       grow(k);
   }
   void grow(size_t k) { buf_.resize(std::max(2 * buf_.size(), n_ + k)); }
-  std::vector<char> buf_;
+  std::string buf_;  // [0, n_) written
   size_t n_ = 0;
   int64_t day_ = std::numeric_limits<int64_t>::min();  // the day whose date date_ holds
   char date_[10] = {};
@@ -293,7 +299,7 @@ std::optional<int64_t> parse_time(std::string_view s, TimeStyle* style) {
 std::string format_time(int64_t t, const TimeStyle& style) {
   Writer out(32);
   out.time(t, style);
-  return out.text();
+  return std::move(out).take();
 }
 
 // ---- requests ----------------------------------------------------------------------------------
@@ -470,7 +476,7 @@ std::string write_response(const ForecastRequest& req, const std::vector<Forecas
     out.put('}');
   }
   out.put("]}");
-  return out.text();
+  return std::move(out).take();
 }
 
 std::string error_body(const std::string& message) {

@@ -1,7 +1,13 @@
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,9 +16,11 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace attend::cli::serve {
@@ -202,6 +210,200 @@ void close_after(httplib::Response& res) {
   res.set_header("Connection", "close");
 }
 
+// ---- connections -------------------------------------------------------------------------------
+
+// One connection's socket as httplib reads and writes it, in place of httplib's SocketStream,
+// which costs about 20 system calls per request (docs/benchmarks.md): a poll before every recv
+// and send, a recv and a poll to check the peer before every send, recvs of 4 KiB, the headers
+// and the body in two sends, getpeername and getsockname every request. Here: recvs into a
+// 64 KiB buffer kept for the whole connection (a request's pipelined successor stays in it),
+// the socket's own timeouts instead of polls, the answer's headers and body in one writev, the
+// addresses looked up once per connection.
+class Connection final : public httplib::Stream {
+ public:
+  // Blocking recv and send wake at least every kSlice to look at their deadlines and the
+  // server's stop.
+  static constexpr std::chrono::milliseconds kSlice{200};
+
+  Connection(int sock, Clock::duration read_timeout, Clock::duration write_timeout)
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), in_(64 << 10) {
+    timeval slice{0, std::chrono::duration_cast<std::chrono::microseconds>(kSlice).count()};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice));
+    ::setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof(slice));
+  }
+
+  // Until the next request's first bytes are here (true), or the connection is closed, idle for
+  // `idle`, or `stopping()` (false).
+  template <typename Stopping>
+  bool wait_for_request(Clock::duration idle, Stopping stopping) {
+    return begin_ < end_ || (flush() && fill(Clock::now() + idle, stopping) > 0);
+  }
+
+  // Sends what write() kept back; false when the client is gone or stalls write_timeout.
+  bool flush() {
+    if (out_.empty()) return true;
+    const bool sent = send_all(out_.data(), out_.size(), nullptr, 0);
+    out_.clear();
+    return sent;
+  }
+
+  bool is_readable() const override {
+    if (begin_ < end_) return true;
+    pollfd p{sock_, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms(read_timeout_)) > 0;
+  }
+  bool is_writable() const override {
+    pollfd p{sock_, POLLOUT, 0};
+    return ::poll(&p, 1, timeout_ms(write_timeout_)) > 0;
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (begin_ == end_) {
+      if (!flush()) return -1;  // an interim answer (100 Continue) goes out before the wait
+      const ssize_t n = fill(Clock::now() + read_timeout_, [] { return false; });
+      if (n <= 0) return n;
+    }
+    const size_t n = std::min(size, end_ - begin_);
+    std::memcpy(ptr, in_.data() + begin_, n);
+    begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  // Small writes (the status line and headers) are kept back; a large one (a body) goes out at
+  // once with them, in one writev, uncopied. flush() sends what is left after the request.
+  ssize_t write(const char* ptr, size_t size) override {
+    if (size < kDirect) {
+      out_.append(ptr, size);
+      return static_cast<ssize_t>(size);
+    }
+    const bool sent = send_all(out_.data(), out_.size(), ptr, size);
+    out_.clear();
+    return sent ? static_cast<ssize_t>(size) : -1;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    if (!remote_) remote_ = address(::getpeername);
+    ip = remote_->first;
+    port = remote_->second;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    if (!local_) local_ = address(::getsockname);
+    ip = local_->first;
+    port = local_->second;
+  }
+  int socket() const override { return sock_; }
+
+ private:
+  static constexpr size_t kDirect = 4096;
+  using Address = std::pair<std::string, int>;
+
+  static int timeout_ms(Clock::duration d) {
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  }
+  static bool timed_out() { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
+
+  // Receives into the (read) buffer, looking every kSlice at `deadline` and `stop()`: the bytes
+  // received, 0 when the peer closed, -1 on an error, the deadline or the stop.
+  template <typename Stop>
+  ssize_t fill(Clock::time_point deadline, Stop stop) {
+    for (;;) {
+      if (stop()) return -1;
+      const ssize_t n = ::recv(sock_, in_.data(), in_.size(), 0);
+      if (n >= 0) {
+        begin_ = 0;
+        end_ = static_cast<size_t>(n);
+        return n;
+      }
+      if (!timed_out() || Clock::now() >= deadline) return -1;
+    }
+  }
+
+  // a then b, whole; false when the client is gone or no byte moves for write_timeout.
+  bool send_all(const char* a, size_t na, const char* b, size_t nb) {
+    iovec parts[2] = {{const_cast<char*>(a), na}, {const_cast<char*>(b), nb}};
+    iovec* part = na ? parts : parts + 1;
+    int count = (na ? 1 : 0) + (nb ? 1 : 0);
+    Clock::time_point deadline = Clock::now() + write_timeout_;
+    while (count > 0) {
+      msghdr m{};
+      m.msg_iov = part;
+      m.msg_iovlen = static_cast<size_t>(count);
+      ssize_t sent = ::sendmsg(sock_, &m, MSG_NOSIGNAL);
+      if (sent < 0) {
+        if (!timed_out() || Clock::now() >= deadline) return false;
+        continue;
+      }
+      deadline = Clock::now() + write_timeout_;
+      while (count > 0 && static_cast<size_t>(sent) >= part->iov_len) {
+        sent -= static_cast<ssize_t>(part->iov_len);
+        ++part;
+        --count;
+      }
+      if (count > 0) {
+        part->iov_base = static_cast<char*>(part->iov_base) + sent;
+        part->iov_len -= static_cast<size_t>(sent);
+      }
+    }
+    return true;
+  }
+
+  // The numeric address and port of getpeername or getsockname (httplib's: empty, 0 when not IP).
+  template <typename Lookup>
+  Address address(Lookup lookup) const {
+    sockaddr_storage addr{};
+    socklen_t length = sizeof(addr);
+    Address out{"", 0};
+    if (lookup(sock_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) return out;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+      if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text)))
+        out = {text, ntohs(in->sin_port)};
+    } else if (addr.ss_family == AF_INET6) {
+      const auto* in = reinterpret_cast<const sockaddr_in6*>(&addr);
+      if (::inet_ntop(AF_INET6, &in->sin6_addr, text, sizeof(text)))
+        out = {text, ntohs(in->sin6_port)};
+    }
+    return out;
+  }
+
+  int sock_;
+  Clock::duration read_timeout_, write_timeout_;
+  std::vector<char> in_;
+  size_t begin_ = 0, end_ = 0;  // in_[begin_, end_): received, not yet read
+  std::string out_;             // written, not yet sent
+  mutable std::optional<Address> remote_, local_;
+};
+
+// cpp-httplib's server (its request parsing, routing, answers, accept loop and thread pool) with
+// its keep-alive loop over a Connection (httplib::Server::process_and_close_socket is the hook).
+class HttpServer final : public httplib::Server {
+ private:
+  bool process_and_close_socket(int sock) override {
+    using std::chrono::microseconds, std::chrono::seconds;
+    Connection c(sock, seconds(read_timeout_sec_) + microseconds(read_timeout_usec_),
+                 seconds(write_timeout_sec_) + microseconds(write_timeout_usec_));
+    const auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
+    // Answers are sent uncompressed, whatever the request accepts: httplib would gzip a 9 KB
+    // forecast in ~190 us and brotli it (at quality 11) in ~11 ms, where a forecast takes 0.1 ms
+    // (Python's requests asks for both).
+    const std::function<void(httplib::Request&)> identity = [](httplib::Request& req) {
+      req.headers.erase("Accept-Encoding");
+    };
+    bool ok = false;
+    for (size_t left = keep_alive_max_count_;
+         left > 0 && c.wait_for_request(seconds(keep_alive_timeout_sec_), stopping); --left) {
+      bool closed = false;
+      ok = process_request(c, left == 1, closed, identity);
+      ok = c.flush() && ok;
+      if (!ok || closed) break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -220,7 +422,7 @@ struct Server::Impl {
   ServerOptions options;
   Metrics metrics;
   std::vector<std::unique_ptr<Served>> served;
-  httplib::Server http;
+  HttpServer http;
   int listen_socket = -1;
   std::thread listener;
   std::atomic<bool> listening_ended{false};  // listen_after_bind returned
@@ -397,6 +599,9 @@ struct Server::Impl {
       throw RequestError(411, "body: no Content-Length (the JSON request is the body)");
     }
     std::string body;
+    if (req.has_header("Content-Length"))  // one allocation, not one per 4 KiB read
+      body.reserve(std::min<size_t>(req.get_header_value<uint64_t>("Content-Length"),
+                                    options.max_body_bytes));
     bool too_large = false;
     const bool read = reader([&](const char* data, size_t n) {
       if (body.size() + n > options.max_body_bytes) {

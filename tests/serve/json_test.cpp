@@ -2,9 +2,13 @@
 // messages renamed for a request.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 
+#include "float_text.h"
 #include "json_reader.h"
 #include "serve_json.h"
 
@@ -18,6 +22,12 @@ std::string error_of(std::string text) {
     return e.what();
   }
   return "";
+}
+
+// write_shortest's text of v.
+std::string got_of(float v) {
+  char out[64];
+  return std::string(out, cli::serve::write_shortest(out, v));
 }
 
 TEST(JsonReader, ReadsValuesInDocumentOrder) {
@@ -96,6 +106,41 @@ TEST(JsonReader, WritesStrings) {
   std::string out;
   append_json_string(out, std::string("a\"b\\c\n\x01\xc3\xa9", 9));
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+}
+
+// write_shortest writes what std::to_chars writes (checked for every float once: 0 mismatches;
+// here every 9973rd bit pattern of both signs, and the values around powers of ten and of two).
+TEST(FloatText, WritesWhatToCharsWrites) {
+  auto check = [](uint32_t bits) {
+    float v;
+    std::memcpy(&v, &bits, sizeof(v));
+    if (!std::isfinite(v)) return;
+    char expected[64], got[64];
+    char* e = std::to_chars(expected, expected + sizeof(expected), v).ptr;
+    char* g = cli::serve::write_shortest(got, v);
+    ASSERT_EQ(std::string(got, g), std::string(expected, e)) << "bits " << std::hex << bits;
+  };
+  for (uint64_t bits = 0; bits <= 0xFFFFFFFF; bits += 9973) check(static_cast<uint32_t>(bits));
+  for (int e = -45; e <= 38; ++e) {
+    for (const double base : {1.0, 2.5, 5.0, 9.999999}) {
+      uint32_t bits;
+      const auto v = static_cast<float>(base * std::pow(10.0, e));
+      std::memcpy(&bits, &v, sizeof(bits));
+      for (uint32_t d = 0; d < 5; ++d) check(bits - 2 + d);
+    }
+  }
+  for (uint32_t exponent = 0; exponent < 255; ++exponent)  // 2^k, its neighbours, 2^k * 1.5
+    for (const uint32_t fraction : {0u, 1u, 0x7FFFFFu, 0x400000u, 0x7FFFFEu})
+      for (const uint32_t sign : {0u, 0x80000000u}) check(sign | exponent << 23 | fraction);
+  EXPECT_EQ(std::string(got_of(0.0f)), "0");
+  EXPECT_EQ(std::string(got_of(-0.0f)), "-0");
+  EXPECT_EQ(std::string(got_of(33565872.0f)), "33565872");  // not the shortest 33565870
+  EXPECT_EQ(std::string(got_of(std::numeric_limits<float>::denorm_min())), "1e-45");
+  EXPECT_EQ(std::string(got_of(std::numeric_limits<float>::max())), "3.4028235e+38");
+  EXPECT_EQ(std::string(got_of(0.1f)), "0.1");
+  EXPECT_EQ(std::string(got_of(1e-3f)), "0.001");  // a tie with 1e-03: fixed
+  EXPECT_EQ(std::string(got_of(1e-4f)), "1e-04");
+  EXPECT_EQ(std::string(got_of(1.5e-5f)), "1.5e-05");
 }
 
 TEST(ServeTimes, ParsesAndWritesBackInTheSameStyle) {

@@ -252,11 +252,11 @@ inline bool wait_in_flight(httplib::Client& c, double n) {
   return false;
 }
 
-// A POST /v1/forecast written by hand on its own connection: `begin` sends the headers and the
-// body but its last `held` bytes, `finish` the rest and reads the answer.
-class HeldRequest {
+// A connection written by hand: raw bytes out, answers read one at a time (what follows an
+// answer is kept for the next).
+class RawConnection {
  public:
-  HeldRequest(int port, std::string body, size_t held) : body_(std::move(body)), held_(held) {
+  explicit RawConnection(int port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -264,36 +264,19 @@ class HeldRequest {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
   }
-  ~HeldRequest() { ::close(fd_); }
-  bool begin() {
-    const std::string head =
-        "POST /v1/forecast HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        std::to_string(body_.size()) + "\r\n\r\n";
-    return connected_ && send_all(head + body_.substr(0, body_.size() - held_));
-  }
-  Answer finish() {
-    if (!send_all(body_.substr(body_.size() - held_))) return {};
-    std::string in;
-    char buf[4096];
-    for (;;) {  // until the whole body the Content-Length announces is read
-      const size_t head_end = in.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        const size_t cl = in.find("Content-Length: ");
-        if (cl != std::string::npos && cl < head_end) {
-          const size_t length = std::stoul(in.substr(cl + 16));
-          if (in.size() >= head_end + 4 + length)
-            return {std::stoi(in.substr(9, 3)), in.substr(head_end + 4, length)};
-        }
-      }
-      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return {};
-      in.append(buf, static_cast<size_t>(n));
-    }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  // The headers of a POST /v1/forecast with a JSON body of `size` bytes.
+  static std::string forecast_head(size_t size) {
+    return "POST /v1/forecast HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           "Content-Length: " +
+           std::to_string(size) + "\r\n\r\n";
   }
 
- private:
-  bool send_all(const std::string& s) {
+  bool send(const std::string& s) {
+    if (!connected_) return false;
     for (size_t off = 0; off < s.size();) {
       const ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
       if (n <= 0) return false;
@@ -301,8 +284,53 @@ class HeldRequest {
     }
     return true;
   }
+
+  // The next answer (its status and the body its Content-Length announces); status -1 when the
+  // connection closes first.
+  Answer answer() {
+    char buf[4096];
+    for (;;) {
+      const size_t head_end = in_.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const size_t cl = in_.find("Content-Length: ");
+        if (cl != std::string::npos && cl < head_end) {
+          const size_t length = std::stoul(in_.substr(cl + 16));
+          if (in_.size() >= head_end + 4 + length) {
+            Answer a{std::stoi(in_.substr(9, 3)), in_.substr(head_end + 4, length)};
+            in_.erase(0, head_end + 4 + length);
+            return a;
+          }
+        }
+      }
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return {};
+      in_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
   int fd_ = -1;
   bool connected_ = false;
+  std::string in_;  // received, not yet answered
+};
+
+// A POST /v1/forecast written by hand on its own connection: `begin` sends the headers and the
+// body but its last `held` bytes, `finish` the rest and reads the answer.
+class HeldRequest {
+ public:
+  HeldRequest(int port, std::string body, size_t held)
+      : connection_(port), body_(std::move(body)), held_(held) {}
+  bool begin() {
+    return connection_.send(RawConnection::forecast_head(body_.size()) +
+                            body_.substr(0, body_.size() - held_));
+  }
+  Answer finish() {
+    if (!connection_.send(body_.substr(body_.size() - held_))) return {};
+    return connection_.answer();
+  }
+
+ private:
+  RawConnection connection_;
   std::string body_;
   size_t held_;
 };
