@@ -10,7 +10,6 @@
 #include "attend/base/error.h"
 #include "attend/kernels/counters.h"
 #include "attend/kernels/gemm_small.h"
-#include "attend/kernels/parallel.h"
 
 #include "attend/base/sanitizer.h"
 #if defined(ATTEND_ASAN)
@@ -27,6 +26,20 @@
 namespace attend::kernels {
 
 namespace {
+
+// Sets the calling thread's OpenMP thread count for one backend call, then restores it.
+class OmpThreadsScope {
+ public:
+  explicit OmpThreadsScope(int n) : previous_(omp_get_max_threads()) {
+    if (n != previous_) omp_set_num_threads(n);
+  }
+  ~OmpThreadsScope() {
+    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+  }
+
+ private:
+  int previous_;
+};
 
 void check_shape(const GemmShape& s) {
   ATTEND_DEBUG_ASSERT(s.m >= 0 && s.n >= 0 && s.k >= 0);

@@ -2,8 +2,6 @@
 // parallel_for over an index range with an explicit thread count (OpenMP), used by the
 // elementwise, reduction and normalisation kernels. Runs inline when the work is too small to pay
 // for waking threads.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 
@@ -25,21 +23,5 @@ void parallel_chunks(int64_t n, int threads, int64_t work_per_item, F&& f) {
     if (b < e) f(b, e);
   }
 }
-
-// Sets the calling thread's OpenMP thread count for one backend call (oneDNN's), then restores it.
-class OmpThreadsScope {
- public:
-  explicit OmpThreadsScope(int n) : previous_(omp_get_max_threads()) {
-    if (n != previous_) omp_set_num_threads(n);
-  }
-  ~OmpThreadsScope() {
-    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
-  }
-  OmpThreadsScope(const OmpThreadsScope&) = delete;
-  OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
-
- private:
-  int previous_;
-};
 
 }  // namespace attend::kernels

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "attend/nn/init.h"
+#include "attend/ops/linalg.h"
 #include "attend/ops/shape.h"
 
 namespace attend::nn {
@@ -51,9 +52,9 @@ LSTMOutput LSTM::forward_all(const Tensor& x_in, const Tensor& h0, const Tensor&
   std::vector<Tensor> hn, cn;
   Tensor seq = x;
   for (int64_t k = 0; k < layers_; ++k) {
-    LSTMOutput r = lstm_layer_from_input(seq, w_ih_[k], b_ih_[k], w_hh_[k], b_hh_[k],
-                                         h0.defined() ? select(h0, 0, k) : Tensor(),
-                                         c0.defined() ? select(c0, 0, k) : Tensor());
+    Tensor xproj = linear(seq, w_ih_[k], b_ih_[k]);  // (B, L, 4H)
+    LSTMOutput r = lstm_layer(xproj, w_hh_[k], b_hh_[k], h0.defined() ? select(h0, 0, k) : Tensor(),
+                              c0.defined() ? select(c0, 0, k) : Tensor());
     seq = r.output;
     hn.push_back(r.h_n);
     cn.push_back(r.c_n);

@@ -1,7 +1,6 @@
 #pragma once
 // torch.nn.LSTM (unidirectional), gate order i, f, g, o. Per layer: one linear over all time
-// steps for the input projection, then the recurrence as one op (`lstm_layer_from_input`,
-// ops/lstm.h: in inference at batches of 8 or more, oneDNN's LSTM primitive instead).
+// steps for the input projection, then the recurrence as one op (`lstm_layer`, ops/lstm.h).
 #include "attend/nn/module.h"
 #include "attend/ops/lstm.h"
 

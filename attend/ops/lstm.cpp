@@ -7,9 +7,6 @@
 #include "attend/autograd/node.h"
 #include "attend/kernels/gemm.h"
 #include "attend/kernels/lstm_cell.h"
-#include "attend/kernels/lstm_layer.h"
-#include "attend/ops/elementwise.h"
-#include "attend/ops/linalg.h"
 
 namespace attend {
 
@@ -176,48 +173,6 @@ LSTMOutput lstm_layer(const Tensor& xproj_in, const Tensor& w_hh_in, const Tenso
                    });
                  });
   }
-  return r;
-}
-
-LSTMOutput lstm_layer_from_input(const Tensor& x, const Tensor& w_ih, const Tensor& b_ih,
-                                 const Tensor& w_hh, const Tensor& b_hh, const Tensor& h0,
-                                 const Tensor& c0) {
-  const bool primitive = x.defined() && x.ndim() == 3 && x.dtype() == DType::F32 &&
-                         x.size(0) >= kLstmPrimitiveMinBatch && w_ih.defined() &&
-                         w_ih.ndim() == 2 && w_ih.size(1) == x.size(2) && w_ih.size(0) % 4 == 0 &&
-                         !needs_grad({x, w_ih, b_ih, w_hh, b_hh, h0, c0});
-  if (!primitive) return lstm_layer(linear(x, w_ih, b_ih), w_hh, b_hh, h0, c0);
-  const int64_t B = x.size(0), L = x.size(1), I = x.size(2), G = w_ih.size(0), H = G / 4;
-  ATTEND_CHECK(L > 0, "[lstm_layer] the sequence is empty: x {}", x.shape().str());
-  ATTEND_CHECK(w_hh.defined() && w_hh.shape() == Shape({G, H}),
-               "[lstm_layer] expected w_hh ({}, {}), got {}", G, H,
-               w_hh.defined() ? w_hh.shape().str() : "undefined");
-  for (const Tensor* b : {&b_ih, &b_hh})
-    ATTEND_CHECK(!b->defined() || b->shape() == Shape({G}), "[lstm_layer] expected a bias ({}), got {}",
-                 G, b->shape().str());
-  for (const Tensor* t : {&h0, &c0})
-    ATTEND_CHECK(!t->defined() || t->shape() == Shape({B, H}),
-                 "[lstm_layer] expected initial state ({}, {}), got {}", B, H, t->shape().str());
-  for (const Tensor* t : {&w_ih, &w_hh, &b_ih, &b_hh, &h0, &c0})
-    ATTEND_CHECK(!t->defined() || t->dtype() == DType::F32, "[lstm_layer] dtypes differ: {} and {}",
-                 dtype_name(DType::F32), dtype_name(t->dtype()));
-  Context& ctx = x.context();
-  // one bias, b_ih + b_hh (zeros without either)
-  Tensor bias = b_ih.defined() && b_hh.defined() ? add(b_ih, b_hh)
-                : b_ih.defined()                 ? b_ih.contiguous_data()
-                : b_hh.defined()                 ? b_hh.contiguous_data()
-                                                 : Tensor::zeros({G}, DType::F32, ctx);
-  const Tensor xc = x.contiguous_data(), wi = w_ih.contiguous_data(), wh = w_hh.contiguous_data();
-  const Tensor h0c = contiguous_or_undefined(h0), c0c = contiguous_or_undefined(c0);
-  LSTMOutput r;
-  r.output = Tensor::empty({B, L, H}, DType::F32, ctx);
-  r.h_n = Tensor::empty({B, H}, DType::F32, ctx);
-  r.c_n = Tensor::empty({B, H}, DType::F32, ctx);
-  const bool done = kernels::lstm_layer_inference(
-      {B, L, I, H}, xc.data<float>(), wi.data<float>(), wh.data<float>(), bias.data<float>(),
-      h0c.defined() ? h0c.data<float>() : nullptr, c0c.defined() ? c0c.data<float>() : nullptr,
-      r.output.data<float>(), r.h_n.data<float>(), r.c_n.data<float>(), ctx.threads());
-  if (!done) return lstm_layer(linear(x, w_ih, b_ih), w_hh, b_hh, h0, c0);
   return r;
 }
 

@@ -16,15 +16,4 @@ struct LSTMOutput {
 LSTMOutput lstm_layer(const Tensor& xproj, const Tensor& w_hh, const Tensor& b_hh, const Tensor& h0,
                       const Tensor& c0);
 
-// Batches from which inference takes oneDNN's LSTM primitive (below, a GEMM per step is as fast:
-// the step is a matrix-vector product bound by reading W_hh).
-constexpr int64_t kLstmPrimitiveMinBatch = 8;
-
-// The whole layer from its input x (B, L, I): linear(x, w_ih, b_ih) then lstm_layer, or, when no
-// gradient is wanted, x is float32 with B >= kLstmPrimitiveMinBatch and the build's backend is
-// oneDNN, the same in oneDNN's LSTM primitive (kernels/lstm_layer.h; equal to float32 rounding).
-LSTMOutput lstm_layer_from_input(const Tensor& x, const Tensor& w_ih, const Tensor& b_ih,
-                                 const Tensor& w_hh, const Tensor& b_hh, const Tensor& h0,
-                                 const Tensor& c0);
-
 }  // namespace attend

@@ -6,7 +6,6 @@
 
 #include "attend/io/safetensors.h"
 #include "attend/kernels/lstm_cell.h"
-#include "attend/kernels/lstm_layer.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/lstm.h"
 #include "attend/ops/ops.h"
@@ -159,64 +158,6 @@ TEST(LSTM, FloatMatchesDouble) {
   LSTMOutput a = m64.forward_all(x), b = m32.forward_all(x.copy_as(DType::F32));
   EXPECT_TRUE(all_close(b.output, a.output, 1e-6, 1e-5));
   EXPECT_TRUE(all_close(b.c_n, a.c_n, 1e-6, 1e-5));
-}
-
-// Inference at batch >= kLstmPrimitiveMinBatch takes oneDNN's LSTM primitive (no gradient
-// wanted): the same values as the op's path (a GEMM per step) to float32 rounding, with and
-// without an initial state, with and without biases, over two layers, batch- or sequence-first.
-TEST(LSTM, InferencePrimitiveMatchesTheOp) {
-  Context ctx({.seed = 21});
-  for (bool bias : {true, false})
-    for (bool state : {true, false})
-      for (bool batch_first : {true, false}) {
-        SCOPED_TRACE(fmt::format("bias={} state={} batch_first={}", bias, state, batch_first));
-        const int64_t B = kLstmPrimitiveMinBatch + 1, L = 7, I = 5, H = 6;
-        LSTM m(I, H, {.num_layers = 2, .bias = bias, .batch_first = batch_first}, ctx);
-        Tensor x = Tensor::uniform(batch_first ? Shape{B, L, I} : Shape{L, B, I}, -1, 1,
-                                   DType::F32, ctx);
-        Tensor h0, c0;
-        if (state) {
-          h0 = Tensor::uniform({2, B, H}, -1, 1, DType::F32, ctx);
-          c0 = Tensor::uniform({2, B, H}, -1, 1, DType::F32, ctx);
-        }
-        LSTMOutput op = m.forward_all(x, h0, c0);  // parameters want gradients: the op
-        ASSERT_TRUE(op.output.grad_fn() != nullptr);
-        LSTMOutput fast;
-        {
-          NoGradGuard no_grad;
-          fast = m.forward_all(x, h0, c0);
-        }
-        EXPECT_TRUE(all_close(fast.output, op.output.detach(), 1e-6, 1e-5));
-        EXPECT_TRUE(all_close(fast.h_n, op.h_n.detach(), 1e-6, 1e-5));
-        EXPECT_TRUE(all_close(fast.c_n, op.c_n.detach(), 1e-6, 1e-5));
-      }
-}
-
-// The kernel itself (what lstm_layer_from_input calls) against the op's path, one layer.
-TEST(LstmLayerKernel, PrimitiveMatchesTheOp) {
-  Context ctx({.seed = 22});
-  const int64_t B = 3, L = 6, I = 4, H = 5;
-  Tensor x = Tensor::uniform({B, L, I}, -1, 1, DType::F32, ctx);
-  Tensor w_ih = Tensor::uniform({4 * H, I}, -0.5, 0.5, DType::F32, ctx);
-  Tensor w_hh = Tensor::uniform({4 * H, H}, -0.5, 0.5, DType::F32, ctx);
-  Tensor b_ih = Tensor::uniform({4 * H}, -0.5, 0.5, DType::F32, ctx);
-  Tensor b_hh = Tensor::uniform({4 * H}, -0.5, 0.5, DType::F32, ctx);
-  Tensor h0 = Tensor::uniform({B, H}, -1, 1, DType::F32, ctx);
-  Tensor c0 = Tensor::uniform({B, H}, -1, 1, DType::F32, ctx);
-  LSTMOutput want = lstm_layer(linear(x, w_ih, b_ih), w_hh, b_hh, h0, c0);
-  Tensor y = Tensor::empty({B, L, H}, DType::F32, ctx), h_n = Tensor::empty({B, H}, DType::F32, ctx),
-         c_n = Tensor::empty({B, H}, DType::F32, ctx);
-  Tensor bias = add(b_ih, b_hh);
-  const bool done = kernels::lstm_layer_inference(
-      {B, L, I, H}, x.data<float>(), w_ih.data<float>(), w_hh.data<float>(), bias.data<float>(),
-      h0.data<float>(), c0.data<float>(), y.data<float>(), h_n.data<float>(), c_n.data<float>(), 1);
-#if defined(ATTEND_GEMM_DNNL)
-  ASSERT_TRUE(done);
-#endif
-  if (!done) GTEST_SKIP() << "the GEMM backend has no LSTM primitive";
-  EXPECT_TRUE(all_close(y, want.output, 1e-6, 1e-5));
-  EXPECT_TRUE(all_close(h_n, want.h_n, 1e-6, 1e-5));
-  EXPECT_TRUE(all_close(c_n, want.c_n, 1e-6, 1e-5));
 }
 
 TEST(LSTM, Gradcheck) {

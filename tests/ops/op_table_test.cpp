@@ -234,31 +234,6 @@ Case lstm(int64_t b, int64_t l, int64_t h, bool bias_and_state) {
           }};
 }
 
-// lstm_layer_from_input: x (b, l, in) and the layer's weights, biases and state (with gradients
-// wanted, it takes linear + lstm_layer; its oneDNN path is tested in tests/nn/lstm_test.cpp).
-Case lstm_from_input(int64_t b, int64_t l, int64_t in, int64_t h) {
-  Build inputs = [=](Context& ctx) {
-    return In{leaf({b, l, in}, ctx), leaf({4 * h, in}, ctx), leaf({4 * h}, ctx),
-              leaf({4 * h, h}, ctx), leaf({4 * h}, ctx),  leaf({b, h}, ctx),
-              leaf({b, h}, ctx)};
-  };
-  return {inputs, [](const In& x) {
-            LSTMOutput o = lstm_layer_from_input(x[0], x[1], x[2], x[3], x[4], x[5], x[6]);
-            return concat({reshape(o.output, {-1}), reshape(o.h_n, {-1}), reshape(o.c_n, {-1})}, 0);
-          }};
-}
-
-// Leaves packed back to back (pack_adjacent): concat_params and stack_params then return views in
-// the float64 run (the float32 run's copies are not packed: the copying path).
-Build packed_leaves(std::vector<Shape> shapes) {
-  return [shapes = std::move(shapes)](Context& ctx) {
-    In in;
-    for (const Shape& s : shapes) in.push_back(leaf(s, ctx));
-    pack_adjacent(in);
-    return in;
-  };
-}
-
 // batch_norm of x (N, C) or (N, C, L); x[3], x[4] the running mean and variance (copied: training
 // updates them).
 Case batch_norm_case(const Shape& s, bool training) {
@@ -371,12 +346,6 @@ std::vector<OpRow> make_table() {
          return concat({x[0], x[1], transpose(x[2], 0, 1)}, 1);
        })},
       {"stack", shapes({{{2, 3}, {2, 3}}}, [](const In& x) { return stack({x[0], x[1]}, 2); })},
-      {"concat_params",
-       {{packed_leaves({{2, 3}, {1, 3}, {3, 3}}), [](const In& x) { return concat_params(x); }},
-        {leaves({{2, 3}, {1, 3}}), [](const In& x) { return concat_params(x); }}}},
-      {"stack_params",
-       {{packed_leaves({{2, 3}, {2, 3}}), [](const In& x) { return stack_params(x); }},
-        {leaves({{2, 3}, {2, 3}}), [](const In& x) { return stack_params(x); }}}},
       {"split",
        {// pieces used out of order and one unused: its gradient is zero
         {leaves({{3, 7}}),
@@ -648,7 +617,6 @@ std::vector<OpRow> make_table() {
 
       // ---- recurrent ----
       {"lstm_layer", {lstm(2, 3, 17, true), lstm(2, 4, 3, false)}},
-      {"lstm_layer_from_input", {lstm_from_input(2, 3, 4, 5)}},
   };
   return t;
 }
