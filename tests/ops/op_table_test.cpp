@@ -234,6 +234,17 @@ Case lstm(int64_t b, int64_t l, int64_t h, bool bias_and_state) {
           }};
 }
 
+// Leaves packed back to back (pack_adjacent): concat_params and stack_params then return views in
+// the float64 run (the float32 run's copies are not packed: the copying path).
+Build packed_leaves(std::vector<Shape> shapes) {
+  return [shapes = std::move(shapes)](Context& ctx) {
+    In in;
+    for (const Shape& s : shapes) in.push_back(leaf(s, ctx));
+    pack_adjacent(in);
+    return in;
+  };
+}
+
 // batch_norm of x (N, C) or (N, C, L); x[3], x[4] the running mean and variance (copied: training
 // updates them).
 Case batch_norm_case(const Shape& s, bool training) {
@@ -346,6 +357,12 @@ std::vector<OpRow> make_table() {
          return concat({x[0], x[1], transpose(x[2], 0, 1)}, 1);
        })},
       {"stack", shapes({{{2, 3}, {2, 3}}}, [](const In& x) { return stack({x[0], x[1]}, 2); })},
+      {"concat_params",
+       {{packed_leaves({{2, 3}, {1, 3}, {3, 3}}), [](const In& x) { return concat_params(x); }},
+        {leaves({{2, 3}, {1, 3}}), [](const In& x) { return concat_params(x); }}}},
+      {"stack_params",
+       {{packed_leaves({{2, 3}, {2, 3}}), [](const In& x) { return stack_params(x); }},
+        {leaves({{2, 3}, {2, 3}}), [](const In& x) { return stack_params(x); }}}},
       {"split",
        {// pieces used out of order and one unused: its gradient is zero
         {leaves({{3, 7}}),
