@@ -11,9 +11,9 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
-#include <string_view>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "attend/attend.h"
 #include "attend/data/csv.h"

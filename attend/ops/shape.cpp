@@ -451,8 +451,8 @@ void record_concat(const std::vector<Tensor>& xs, const Tensor& out, int d) {
     int64_t pos = 0;
     for (int64_t s : sizes) {
       shape[d] = s;
-      grads.push_back((g.as_strided(shape, g.strides(), g.offset() + pos * g.strides()[d]))
-                          .contiguous_data());
+      grads.push_back(
+          (g.as_strided(shape, g.strides(), g.offset() + pos * g.strides()[d])).contiguous_data());
       pos += s;
     }
     return grads;
@@ -470,8 +470,8 @@ void record_stack(const std::vector<Tensor>& xs, const Tensor& out, int d) {
     shape.erase(d);
     st.erase(d);
     for (size_t i = 0; i < n; ++i)
-      grads.push_back((g.as_strided(shape, st, g.offset() + static_cast<int64_t>(i) * step))
-                          .contiguous_data());
+      grads.push_back(
+          (g.as_strided(shape, st, g.offset() + static_cast<int64_t>(i) * step)).contiguous_data());
     return grads;
   });
 }
@@ -541,16 +541,15 @@ Tensor stack(const std::vector<Tensor>& xs, int dim) {
 }
 
 Tensor concat_params(const std::vector<Tensor>& xs) {
-  bool same_rows = back_to_back(xs) && xs[0].ndim() > 0;
-  for (const Tensor& x : xs) {
-    if (!same_rows) break;
-    same_rows = x.ndim() == xs[0].ndim();
-    for (int i = 1; same_rows && i < x.ndim(); ++i) same_rows = x.shape()[i] == xs[0].shape()[i];
-  }
-  if (!same_rows) return concat(xs, 0);
+  if (!back_to_back(xs) || xs[0].ndim() == 0) return concat(xs, 0);
   Shape shape = xs[0].shape();
   shape[0] = 0;
-  for (const Tensor& x : xs) shape[0] += x.shape()[0];
+  for (const Tensor& x : xs) {
+    if (x.ndim() != shape.size()) return concat(xs, 0);  // concat's error
+    for (int i = 1; i < x.ndim(); ++i)
+      if (x.shape()[i] != shape[i]) return concat(xs, 0);
+    shape[0] += x.shape()[0];
+  }
   Tensor out = xs[0].as_strided(shape, contiguous_strides(shape), xs[0].offset());
   if (needs_grad(xs)) record_concat(xs, out, 0);
   return out;
