@@ -21,6 +21,7 @@
 
 #include "attend/train/checkpoint.h"
 #include "attend/version.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 
@@ -30,22 +31,12 @@ using attend::testing::fixture_path;
 
 namespace {
 
+using Result = attend::testing::CommandResult;
+using attend::testing::read_text;
+
 std::string bin() {
-  const char* b = std::getenv("ATTEND_BIN");
-  return b ? b : std::string(ATTEND_SOURCE_DIR) + "/build/attend";
+  return attend::testing::attend_bin();
 }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
 
 std::string work() {
   static const std::string dir = attend::testing::fresh_temp_dir("cli");
@@ -53,14 +44,7 @@ std::string work() {
 }
 
 Result run(const std::string& args) {
-  const std::string o = work() + "/out.txt", e = work() + "/err.txt";
-  const std::string cmd = "OMP_WAIT_POLICY=passive " + bin() + " " + args + " >" + o + " 2>" + e;
-  int status = std::system(cmd.c_str());
-  Result r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(o);
-  r.err = read_text(e);
-  return r;
+  return attend::testing::run_attend(args, work());
 }
 
 std::string last_line(const std::string& s) {

@@ -13,6 +13,7 @@
 
 #include "attend/models/model.h"
 #include "attend/train/compare.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 #include "support/thread_ranks.h"
@@ -76,12 +77,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using attend::testing::read_text;
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(' ');

@@ -21,6 +21,7 @@
 #include "attend/ops/shape.h"
 #include "attend/train/checkpoint.h"
 #include "attend/train/trainer.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 #include "support/tiny_data.h"
@@ -71,12 +72,7 @@ bool have_numpy() {
   return sh("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using attend::testing::read_text;
 
 // Every PNG decodes and every SVG parses as XML.
 void check_images(const std::vector<std::string>& files) {

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "attend/io/safetensors.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "support/same_training.h"
 #include "support/temp_dir.h"
@@ -32,9 +33,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using Result = attend::testing::CommandResult;
+using attend::testing::read_text;
+
 std::string bin() {
-  const char* b = std::getenv("ATTEND_BIN");
-  return b ? b : std::string(ATTEND_SOURCE_DIR) + "/build/attend";
+  return attend::testing::attend_bin();
 }
 
 // mpirun for a container or CI machine: as root, more ranks than cores allowed, no binding to
@@ -63,32 +66,9 @@ std::string work() {
   return dir;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
 // Runs `prefix attend args` through the shell; stdout and stderr captured.
 Result run(const std::string& prefix, const std::string& args) {
-  static int n = 0;
-  const std::string o = fmt::format("{}/out{}.txt", work(), n),
-                    e = fmt::format("{}/err{}.txt", work(), n);
-  ++n;
-  const std::string cmd =
-      "OMP_WAIT_POLICY=passive " + prefix + bin() + " " + args + " >" + o + " 2>" + e;
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(o);
-  r.err = read_text(e);
-  return r;
+  return attend::testing::run_attend(args, work(), prefix);
 }
 
 // The first rows of ETTh1 in a data folder: tiny.csv (500 rows) for the equality tests, and

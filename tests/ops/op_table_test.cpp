@@ -25,6 +25,7 @@
 #include "attend/ops/attention.h"
 #include "attend/ops/lstm.h"
 #include "attend/ops/ops.h"
+#include "support/command.h"
 #include "support/gradcheck.h"
 
 namespace attend {
@@ -698,12 +699,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, OpTable, ::testing::ValuesIn(op_table()),
 
 // ---- completeness ------------------------------------------------------------------------------
 
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using testing::read_text;
 
 // Node names given as literals to record(...) / record_multi(...) anywhere in attend/ (names built
 // at run time, such as the unary ops', are reached through the functions check below).

@@ -22,13 +22,6 @@ std::string bin() {
   return attend_bin();
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // `attend serve ARGS` running: its pid and the port it printed.
 struct Running {
   pid_t pid = -1;
@@ -62,7 +55,7 @@ Running start(const std::vector<std::string>& args) {
   while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
   ::close(out[0]);
   const size_t colon = line.rfind("127.0.0.1:");
-  EXPECT_NE(colon, std::string::npos) << line << read_file(r.err_path);
+  EXPECT_NE(colon, std::string::npos) << line << read_text(r.err_path);
   if (colon != std::string::npos) r.port = std::stoi(line.substr(colon + 10));
   return r;
 }
@@ -113,7 +106,7 @@ TEST(ServeBinary, SigtermAnswersTheRequestsInFlightAndExitsZero) {
         ASSERT_EQ(static_cast<float>(values[t][o].get<double>()), f.values[t * 7 + o]);
   }
   EXPECT_EQ(exit_status(r.pid), 0);
-  const std::string err = read_file(r.err_path);
+  const std::string err = read_text(r.err_path);
   EXPECT_NE(err.find("SIGTERM: stopping"), std::string::npos) << err;
   EXPECT_NE(err.find("attend serve: stopped"), std::string::npos) << err;
 }

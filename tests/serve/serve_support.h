@@ -21,6 +21,7 @@
 #include "attend/attend.h"
 #include "serve_json.h"
 #include "server.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 
@@ -38,12 +39,6 @@ struct Checkpoints {
   std::string wide, long_format, law;
   std::string wide_csv;  // the rows the wide model was trained on
 };
-
-// The built `attend` ($ATTEND_BIN, set by CTest).
-inline std::string attend_bin() {
-  const char* b = std::getenv("ATTEND_BIN");
-  return b ? b : std::string(ATTEND_SOURCE_DIR) + "/build/attend";
-}
 
 inline const Checkpoints& checkpoints() {
   static const Checkpoints c = [] {

@@ -13,6 +13,7 @@
 
 #include "attend/train/checkpoint.h"
 #include "attend/train/experiment.h"
+#include "support/command.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 
@@ -21,12 +22,7 @@ namespace fs = std::filesystem;
 namespace attend::train {
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using attend::testing::read_text;
 
 std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> out;
