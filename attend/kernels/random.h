@@ -28,11 +28,17 @@ inline bool draw16_below(uint64_t seed, uint64_t counter, uint32_t threshold) {
 }
 
 // out[i] = draw16(first + i) < threshold ? below : above, for i < n; threshold in [0, 65536].
-// SIMD (AVX-512) where available.
+// SIMD on AVX2 and AVX-512.
 void fill_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
                  float above, float* out);
 // The scalar reference twin.
 void fill_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
                            float below, float above, float* out);
+// out[i] = x[i] · (draw16(first + i) < threshold ? below : above): the same draws applied to x
+// without a mask in memory (x and out may be the same array). And its scalar reference twin.
+void mul_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
+                float above, const float* x, float* out);
+void mul_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
+                          float below, float above, const float* x, float* out);
 
 }  // namespace attend::kernels

@@ -1,12 +1,14 @@
 // softmax, log_softmax, layer_norm, batch_norm, dropout: forward and backward side by side.
 #include "attend/ops/nn_functional.h"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
 #include "attend/autograd/node.h"
 #include "attend/kernels/elementwise.h"
 #include "attend/kernels/layer_norm.h"
+#include "attend/kernels/random.h"
 #include "attend/kernels/softmax.h"
 #include "attend/ops/elementwise.h"
 
@@ -269,11 +271,55 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   return out;
 }
 
+namespace {
+
+// The draws of one dropout: counters [first, first + n) of the seed; an element is kept (times
+// scale) where its draw is below threshold, else zeroed.
+struct DropoutDraws {
+  uint64_t seed = 0, first = 0;
+  uint32_t threshold = 0;
+  float scale = 0.0f;
+};
+
+// out = x ⊙ m, m_i = draw_i < threshold ? scale : 0 (F32). No mask is kept: the backward applies
+// the same draws to the gradient, dx = g ⊙ m.
+Tensor apply_dropout_draws(const Tensor& x, const DropoutDraws& d) {
+  Tensor xc = x.contiguous_data();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.context());
+  const float* xp = xc.data<float>();
+  float* op = out.data<float>();
+  const int64_t n = out.numel(), threads = x.context().threads();
+  // Chunks of 4096 draws (a multiple of 4, so chunk boundaries keep the hash groups aligned).
+  const int64_t chunks = (n + 4095) / 4096;
+#pragma omp parallel for num_threads(threads) schedule(static) if (n > 262144 && threads > 1)
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t begin = k * 4096;
+    kernels::mul_draw16(d.seed, d.first + begin, std::min<int64_t>(4096, n - begin), d.threshold,
+                        d.scale, 0.0f, xp + begin, op + begin);
+  }
+  if (needs_grad({x}))
+    record("dropout", {x}, out,
+           [d](const Tensor& g) { return std::vector<Tensor>{apply_dropout_draws(g, d)}; });
+  return out;
+}
+
+}  // namespace
+
 Tensor dropout(const Tensor& x, double p, bool training) {
   ATTEND_CHECK(x.defined(), "[dropout] got an undefined tensor");
   ATTEND_CHECK(p >= 0.0 && p <= 1.0, "[dropout] probability {} is not in [0, 1]", p);
   if (!training || p == 0.0) return x;
   Context& ctx = x.context();
+  if (x.dtype() == DType::F32) {
+    DropoutDraws d;  // p = 1: every element zeroed, no counters used
+    if (p < 1.0) {
+      d.seed = ctx.generator().seed();
+      d.first = ctx.generator().reserve_rows(static_cast<uint64_t>(x.numel()));
+      d.threshold = kernels::draw16_threshold(1.0 - p);  // kept below it
+      d.scale = static_cast<float>(1.0 / (1.0 - p));
+    }
+    return apply_dropout_draws(x, d);
+  }
   Tensor mask = Tensor::empty(x.shape(), x.dtype(), ctx);  // keep / (1 − p), or 0
   dispatch_float(x.dtype(), "dropout", [&](auto tag) {
     using T = decltype(tag);
@@ -283,13 +329,9 @@ Tensor dropout(const Tensor& x, double p, bool training) {
       for (int64_t i = 0; i < n; ++i) mp[i] = T(0);
       return;
     }
+    ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads());
     const T scale = static_cast<T>(1.0 / (1.0 - p));
-    if constexpr (std::is_same_v<T, float>) {
-      ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads(), scale);  // keep/(1 − p) or 0
-    } else {
-      ctx.generator().fill_bernoulli(mp, n, 1.0 - p, ctx.threads());
-      for (int64_t i = 0; i < n; ++i) mp[i] *= scale;
-    }
+    for (int64_t i = 0; i < n; ++i) mp[i] *= scale;
   });
   Tensor out;
   {
