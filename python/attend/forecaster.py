@@ -317,6 +317,7 @@ class Forecaster:
         self._checkpoints = str(self._work if checkpoints is None else checkpoints)
         self._dir: Optional[str] = None  # the trained checkpoint folder
         self._predictor: Optional[Any] = None
+        self._fit_target: Optional[str] = None  # the target the last fit used
         self._table: Optional[Any] = None  # the data of the last fit
         self._array_columns: Optional[List[str]] = None  # names given to numpy data's columns
         self.metrics_: Optional[Dict[str, Any]] = None  # the test metrics of the last fit
@@ -353,8 +354,14 @@ class Forecaster:
 
     @property
     def options(self) -> Dict[str, Any]:
-        """Every option of the run after the checks and defaults, as config.json writes them."""
-        return _attend.check_options(self._run_options(self._target or "y"))
+        """Every option of the run after the checks and defaults, as config.json writes them.
+        Before a fit without ``target=``, ``"target"`` is None: fit picks ``y`` when the data has
+        it, else the last value column."""
+        target = self._target or self._fit_target
+        o = _attend.check_options(self._run_options(target or "y"))
+        if target is None:
+            o["target"] = None
+        return o
 
     @property
     def checkpoint(self) -> Optional[str]:
@@ -399,6 +406,7 @@ class Forecaster:
             table = _table(df, self._layout, "DataFrame")
             self._array_columns = None
         options = self._run_options(self._target_of(table))
+        self._fit_target = options["target"]
         # the names the data has (a wide table has no id column): config.json records them for
         # attend forecast and attend test
         options["id_col"], options["time_col"] = table.id_column, table.time_column

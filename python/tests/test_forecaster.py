@@ -152,7 +152,9 @@ def test_long_dataframe_any_row_order_and_custom_column_names():
 def test_wide_dataframe_with_a_date_column_or_a_datetime_index():
     df = seatbelts()
     f = attend.Forecaster("DLinear", h=6, input_size=24, verbose=False, train_epochs=1)
+    assert f.options["target"] is None  # chosen by fit: y, else the last value column
     f.fit(df)
+    assert f.options["target"] == "drivers"
     p = f.predict()
     assert list(p.columns) == ["date", "PetrolPrice", "law", "drivers"]
     assert p["date"].iloc[0] == pd.Timestamp("1985-01-01")
