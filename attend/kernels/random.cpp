@@ -61,8 +61,8 @@ HWY_INLINE V Mul64(D d64, V a, V b) {
 #endif
 
 // x == nullptr: out[i] = m_i; else out[i] = x[i] · m_i  (m_i as in draw16_scalar).
-void Draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
-            float above, const float* x, float* out) {
+void Draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below, float above,
+            const float* x, float* out) {
   int64_t i = 0;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
   if (threshold > 0 && threshold < 65536) {
@@ -132,8 +132,8 @@ void mul_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, fl
   HWY_DYNAMIC_DISPATCH(Draw16)(seed, first, n, threshold, below, above, x, out);
 }
 
-void mul_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
-                          float below, float above, const float* x, float* out) {
+void mul_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
+                          float above, const float* x, float* out) {
   detail::draw16_scalar(seed, first, 0, n, threshold, below, above, x, out);
 }
 

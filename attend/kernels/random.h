@@ -38,7 +38,7 @@ void fill_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t th
 // without a mask in memory (x and out may be the same array). And its scalar reference twin.
 void mul_draw16(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
                 float above, const float* x, float* out);
-void mul_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold,
-                          float below, float above, const float* x, float* out);
+void mul_draw16_reference(uint64_t seed, uint64_t first, int64_t n, uint32_t threshold, float below,
+                          float above, const float* x, float* out);
 
 }  // namespace attend::kernels
