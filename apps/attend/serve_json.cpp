@@ -304,7 +304,7 @@ std::string format_time(int64_t t, const TimeStyle& style) {
 
 // ---- requests ----------------------------------------------------------------------------------
 
-JsonDocument parse_body(std::string& body) {
+JsonDocument parse_body(std::span<char> body) {
   if (body.empty()) bad("body: empty (the JSON request is the body)");
   try {
     return JsonDocument(body);

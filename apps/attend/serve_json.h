@@ -59,7 +59,7 @@ struct ForecastRequest {
 
 // The body as JSON (parsed in place: `body` must outlive the document); a 400 naming line and
 // column when it is not JSON (NaN and Infinity are not).
-JsonDocument parse_body(std::string& body);
+JsonDocument parse_body(std::span<char> body);
 // The body's "model" (a 400 when missing or not text).
 std::string model_name(const JsonDocument& body);
 // The whole body checked against the model: a 400 naming the field at fault.
