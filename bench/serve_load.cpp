@@ -14,6 +14,10 @@
 //       difference (what serving over HTTP adds); with --pid, also the server's CPU time per
 //       request (its threads' /proc/PID/task/*/schedstat) less this process's Model::forecast
 //       CPU time: the server's own work, which other load on the machine hardly changes.
+//   serve_load ping     --port P [--requests R] [--pid SERVER_PID]: one client, GET /healthz R
+//       times: the latency of a request without JSON or forecast (httplib's request and answer,
+//       the loopback TCP and the wake-ups: the floor under the overhead), with --pid the server's
+//       CPU time per request.
 //   serve_load soak     --port P --model NAME --data CSV --pid SERVER_PID [--clients C]
 //       [--seconds S]: load for S seconds, the server's RSS sampled every second.
 //   serve_load ratio    --port P --model NAME --checkpoint DIR --data CSV [--threads N]
@@ -569,6 +573,30 @@ int overhead(const Args& a) {
   return 0;
 }
 
+int ping(const Args& a) {
+  auto client = client_of(a);
+  const size_t n = static_cast<size_t>(a.number("requests", "2000"));
+  const std::string pid = a.get("pid", "-");
+  std::vector<double> latency;
+  double server_ns = 0;
+  for (size_t i = 0; i < n + 100; ++i) {
+    if (i == 100 && pid != "-") server_ns = -process_cpu_ns(pid);  // after the warm-up
+    const auto t0 = Clock::now();
+    const Reply res = client->request("GET", "/healthz");
+    const auto t1 = Clock::now();
+    if (res.status != 200) throw std::runtime_error("GET /healthz failed: " + res.error);
+    if (i >= 100) latency.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  fmt::print(
+      "ping ({} GET /healthz, 1 client, {} client): p50 {:.1f} us (p10 {:.1f}, p90 {:.1f})\n", n,
+      a.get("client", "raw"), percentile(latency, 0.5), percentile(latency, 0.1),
+      percentile(latency, 0.9));
+  if (pid != "-")
+    fmt::print("server CPU per request {:.1f} us\n",
+               (server_ns + process_cpu_ns(pid)) / static_cast<double>(n) / 1e3);
+  return 0;
+}
+
 // VmRSS of a process, in MiB.
 double rss_mib(const std::string& pid) {
   std::ifstream in("/proc/" + pid + "/status");
@@ -678,7 +706,7 @@ int abuse(const Args& a) {
 int main(int argc, char** argv) {
   try {
     if (argc < 2)
-      throw std::runtime_error("usage: serve_load offline|load|overhead|ratio|soak|abuse ...");
+      throw std::runtime_error("usage: serve_load offline|load|overhead|ping|ratio|soak|abuse ...");
     const std::string mode = argv[1];
     Args a;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -690,6 +718,7 @@ int main(int argc, char** argv) {
     if (mode == "load") return load(a);
     if (mode == "overhead") return overhead(a);
     if (mode == "soak") return soak(a);
+    if (mode == "ping") return ping(a);
     if (mode == "abuse") return abuse(a);
     if (mode == "ratio") return ratio(a);
     throw std::runtime_error("unknown mode " + mode);

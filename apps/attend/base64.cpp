@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace attend::cli::serve {
 
@@ -20,6 +21,15 @@ constexpr std::array<uint8_t, 256> kSextets = [] {
   return t;
 }();
 
+// 12 bits -> their two characters, the first in the low byte
+constexpr std::array<uint16_t, 4096> kPairs = [] {
+  std::array<uint16_t, 4096> t{};
+  for (uint32_t v = 0; v < 4096; ++v)
+    t[v] = static_cast<uint16_t>(static_cast<unsigned char>(kAlphabet[v >> 6]) |
+                                 static_cast<unsigned char>(kAlphabet[v & 63]) << 8);
+  return t;
+}();
+
 std::string bad_character(std::string_view text, size_t at) {
   const auto c = static_cast<unsigned char>(text[at]);
   const std::string shown =
@@ -33,10 +43,8 @@ char* write_base64(char* out, const unsigned char* data, size_t n) {
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {  // 3 bytes -> 4 characters of 6 bits
     const uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
-    out[0] = kAlphabet[v >> 18];
-    out[1] = kAlphabet[(v >> 12) & 63];
-    out[2] = kAlphabet[(v >> 6) & 63];
-    out[3] = kAlphabet[v & 63];
+    std::memcpy(out, &kPairs[v >> 12], 2);
+    std::memcpy(out + 2, &kPairs[v & 4095], 2);
     out += 4;
   }
   if (i < n) {  // 1 or 2 bytes left: 2 or 3 characters and '=' padding

@@ -24,8 +24,8 @@ using Value = JsonDocument::Value;
   throw RequestError(400, message);
 }
 
-template <typename T>
-std::string list(const std::vector<T>& items) {
+template <typename Items>
+std::string list(const Items& items) {
   return fmt::format("{}", fmt::join(items, ", "));
 }
 
@@ -183,7 +183,7 @@ std::vector<int64_t> timestamps(const Value& v, const std::string& what, TimeSty
 }
 
 void only_fields(const Value& object, const std::string& what,
-                 const std::vector<std::string>& fields) {
+                 std::initializer_list<std::string_view> fields) {
   for (auto it = object.begin(); it != object.end(); ++it)
     if (std::find(fields.begin(), fields.end(), it.key()) == fields.end())
       bad(fmt::format("{}: unknown field '{}' (fields: {})", what, it.key(), list(fields)));
