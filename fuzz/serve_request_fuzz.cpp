@@ -1,8 +1,9 @@
 // Fuzzes `attend serve`'s request reading (apps/attend/json_reader.h, serve_json.h): the bytes as
 // a POST /v1/forecast body, parsed by the strict JSON reader, checked against two model
 // descriptions (wide: 3 columns, seq_len 4, pred_len 2, three quantile levels, a known-future
-// column; long format: 1 column, two series ids), and for a request that passes, the answer
-// written for forecasts of the right shape. The normal answer to a bad body is a RequestError (a
+// column; long format: 1 column, two series ids), tables as JSON or as base64 of float32, and
+// for a request that passes, the answer written for forecasts of the right shape (its numbers as
+// the request's "encoding" says). The normal answer to a bad body is a RequestError (a
 // 4xx); anything else is a finding.
 #include <algorithm>
 #include <cstddef>
