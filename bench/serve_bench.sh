@@ -10,9 +10,13 @@
 #   load at 1, 8 and 64 keep-alive clients of batch-1 requests (with the server's and the load
 #   generator's CPU time per request), and 64 clients' throughput over
 #   offline batch-32 throughput, measured in turn (3 rounds of LOAD_SECONDS/2 each);
+#   the overhead, load and ratio once for each of ENCODINGS (json: values and answers as JSON
+#   numbers; base64: as base64 of float32), and GET /healthz at one client (the floor under the
+#   overhead: httplib and the loopback without JSON or forecast);
 # for "small" also a soak (64 clients, the server's RSS sampled every second) and an abuse run
 # (malformed requests, each must be answered 4xx, then a valid one 200).
 # Usage: bench/serve_bench.sh [LOAD_SECONDS=10] [SOAK_SECONDS=60] [ABUSE_REQUESTS=10000] [THREADS=1]
+#        [ENCODINGS="json base64"]
 # (SOAK_SECONDS or ABUSE_REQUESTS 0: that part is skipped)
 # Output: runs/serve_bench/*.txt (the summary lines also on stdout). Build first:
 #   cmake --build build --target attend_cli serve_load
@@ -23,6 +27,7 @@ LOAD=${1:-10}
 SOAK=${2:-60}
 ABUSE=${3:-10000}
 THREADS=${4:-1}
+ENCODINGS=${5:-json base64}
 B=build/attend
 L=build/serve_load
 OUT=runs/serve_bench
@@ -75,15 +80,22 @@ for name in small tslib; do
     echo "== $name ($ck), server and offline --threads $THREADS, $(date -u '+%F %T UTC')"
     echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
     "$L" offline --checkpoint "$ck" --data data/ETTh1.csv --threads "$THREADS" --seconds 5
-    for client in raw httplib; do
-      "$L" overhead --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
-        --threads "$THREADS" --requests "$([[ $name == small ]] && echo 3000 || echo 200)" \
-        --pid "$SERVER_PID" --client "$client"
+    "$L" ping --port "$PORT" --requests 5000 --pid "$SERVER_PID"
+    for encoding in $ENCODINGS; do
+      for client in raw httplib; do
+        "$L" overhead --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
+          --threads "$THREADS" --requests "$([[ $name == small ]] && echo 3000 || echo 200)" \
+          --pid "$SERVER_PID" --client "$client" --encoding "$encoding"
+      done
     done
-    "$L" load --port "$PORT" --model "$name" --data data/ETTh1.csv --clients 1,8,64 \
-      --seconds "$LOAD" --pid "$SERVER_PID"
-    "$L" ratio --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
-      --threads "$THREADS" --clients 64 --seconds "$((LOAD / 2 > 0 ? LOAD / 2 : 1))" --rounds 3
+    for encoding in $ENCODINGS; do
+      echo "-- encoding $encoding"
+      "$L" load --port "$PORT" --model "$name" --data data/ETTh1.csv --clients 1,8,64 \
+        --seconds "$LOAD" --pid "$SERVER_PID" --encoding "$encoding"
+      "$L" ratio --port "$PORT" --model "$name" --checkpoint "$ck" --data data/ETTh1.csv \
+        --threads "$THREADS" --clients 64 --seconds "$((LOAD / 2 > 0 ? LOAD / 2 : 1))" --rounds 3 \
+        --encoding "$encoding"
+    done
     if [[ $name == small && $SOAK != 0 ]]; then
       "$L" soak --port "$PORT" --model "$name" --data data/ETTh1.csv --pid "$SERVER_PID" \
         --clients 64 --seconds "$SOAK"

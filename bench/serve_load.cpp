@@ -14,6 +14,10 @@
 //       difference (what serving over HTTP adds); with --pid, also the server's CPU time per
 //       request (its threads' /proc/PID/task/*/schedstat) less this process's Model::forecast
 //       CPU time: the server's own work, which other load on the machine hardly changes.
+//   serve_load ping     --port P [--requests R] [--pid SERVER_PID]: one client, GET /healthz R
+//       times: the latency of a request without JSON or forecast (httplib's request and answer,
+//       the loopback TCP and the wake-ups: the floor under the overhead), with --pid the server's
+//       CPU time per request.
 //   serve_load soak     --port P --model NAME --data CSV --pid SERVER_PID [--clients C]
 //       [--seconds S]: load for S seconds, the server's RSS sampled every second.
 //   serve_load ratio    --port P --model NAME --checkpoint DIR --data CSV [--threads N]
@@ -23,13 +27,16 @@
 //   serve_load abuse    --port P --model NAME --data CSV [--requests R]
 //       R malformed requests of 16 kinds in turn: every one must be answered 4xx, and a valid
 //       request 200 afterwards.
+// load, overhead, ratio and soak also take --encoding json|base64 (default json): the values as
+// JSON numbers, or as base64 of their float32 with the answer asked in base64 ("encoding").
 // Every mode but offline also takes --client raw|httplib (default raw): the HTTP client. raw is
 // this file's own keep-alive HTTP/1.1 client (a request in one writev, its answer read by
 // Content-Length: one send and one or two recvs), so that the latencies are the server's and the
 // loopback's; httplib is cpp-httplib's client, which costs ~20 system calls a request itself.
 // Exit status 1 when a check fails (a failed request in load or soak, an abuse request not
 // answered 4xx).
-// Built with the benchmarks (ATTEND_BUILD_BENCH); uses only the public API, attend/attend.h.
+// Built with the benchmarks (ATTEND_BUILD_BENCH); uses only the public API, attend/attend.h (and
+// the server's base64 writer, apps/attend/base64.h).
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -57,6 +64,7 @@
 #include <vector>
 
 #include "attend/attend.h"
+#include "base64.h"
 
 namespace {
 
@@ -127,25 +135,47 @@ int64_t seconds_of(const std::string& text) {
   return days * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
-Windows make_windows(const Csv& csv, const std::string& model, int64_t seq_len, size_t count) {
+// With `base64`, the values are sent as base64 of their float32 and the answer asked in base64
+// ("encoding": "base64"); the inputs for Model::forecast are then the float32 values too.
+Windows make_windows(const Csv& csv, const std::string& model, int64_t seq_len, size_t count,
+                     bool base64 = false) {
   Windows w;
   const size_t L = static_cast<size_t>(seq_len);
   for (size_t k = 0; k < count; ++k) {
     const size_t end = csv.rows.size() - 1 - k * 7;
     if (end < L) break;
-    json series;
-    series["timestamps"] =
-        std::vector<std::string>(csv.times.begin() + (end - L), csv.times.begin() + end);
-    series["values"] =
-        std::vector<std::vector<double>>(csv.rows.begin() + (end - L), csv.rows.begin() + end);
-    w.bodies.push_back(json{{"model", model}, {"series", {series}}}.dump());
     attend::SeriesInput& in = w.inputs.emplace_back();
     for (size_t r = end - L; r < end; ++r) {
       in.timestamps.push_back(seconds_of(csv.times[r]));
       in.values.insert(in.values.end(), csv.rows[r].begin(), csv.rows[r].end());
     }
+    json series;
+    series["timestamps"] =
+        std::vector<std::string>(csv.times.begin() + (end - L), csv.times.begin() + end);
+    json body = {{"model", model}};
+    if (base64) {
+      const std::vector<float> f(in.values.begin(), in.values.end());
+      in.values.assign(f.begin(), f.end());
+      std::string text(attend::cli::serve::base64_length(f.size() * sizeof(float)), '\0');
+      attend::cli::serve::write_base64(
+          text.data(), reinterpret_cast<const unsigned char*>(f.data()), f.size() * sizeof(float));
+      series["values"] = text;
+      body["encoding"] = "base64";
+    } else {
+      series["values"] =
+          std::vector<std::vector<double>>(csv.rows.begin() + (end - L), csv.rows.begin() + end);
+    }
+    body["series"] = {series};
+    w.bodies.push_back(body.dump());
   }
   return w;
+}
+
+bool base64_of(const Args& a) {
+  const std::string e = a.get("encoding", "json");
+  if (e != "json" && e != "base64")
+    throw std::runtime_error("--encoding: json or base64, got " + e);
+  return e == "base64";
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -325,7 +355,8 @@ int64_t served_seq_len(Client& client, const std::string& model) {
 Windows windows_for_server(const Args& a, size_t count) {
   auto c = client_of(a);
   const std::string model = a.get("model");
-  return make_windows(read_csv(a.get("data")), model, served_seq_len(*c, model), count);
+  return make_windows(read_csv(a.get("data")), model, served_seq_len(*c, model), count,
+                      base64_of(a));
 }
 
 int offline(const Args& a) {
@@ -527,10 +558,10 @@ int overhead(const Args& a) {
   }
   if (pid != "-") server_ns += process_cpu_ns(pid);
   fmt::print(
-      "overhead ({} requests, 1 client, {} client): request p50 {:.1f} us, Model::forecast p50 "
+      "overhead ({} requests, 1 client, {} client, {}): request p50 {:.1f} us, Model::forecast p50 "
       "{:.1f} us, difference p50 {:.1f} us (p10 {:.1f}, p90 {:.1f})\n",
-      n, a.get("client", "raw"), percentile(http, 0.5), percentile(direct, 0.5),
-      percentile(diff, 0.5), percentile(diff, 0.1), percentile(diff, 0.9));
+      n, a.get("client", "raw"), a.get("encoding", "json"), percentile(http, 0.5),
+      percentile(direct, 0.5), percentile(diff, 0.5), percentile(diff, 0.1), percentile(diff, 0.9));
   if (pid != "-") {
     const double per = server_ns / static_cast<double>(n) / 1e3,
                  forecast = forecast_ns / static_cast<double>(n) / 1e3;
@@ -539,6 +570,30 @@ int overhead(const Args& a) {
         "work {:.1f} us\n",
         per, forecast, per - forecast);
   }
+  return 0;
+}
+
+int ping(const Args& a) {
+  auto client = client_of(a);
+  const size_t n = static_cast<size_t>(a.number("requests", "2000"));
+  const std::string pid = a.get("pid", "-");
+  std::vector<double> latency;
+  double server_ns = 0;
+  for (size_t i = 0; i < n + 100; ++i) {
+    if (i == 100 && pid != "-") server_ns = -process_cpu_ns(pid);  // after the warm-up
+    const auto t0 = Clock::now();
+    const Reply res = client->request("GET", "/healthz");
+    const auto t1 = Clock::now();
+    if (res.status != 200) throw std::runtime_error("GET /healthz failed: " + res.error);
+    if (i >= 100) latency.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  fmt::print(
+      "ping ({} GET /healthz, 1 client, {} client): p50 {:.1f} us (p10 {:.1f}, p90 {:.1f})\n", n,
+      a.get("client", "raw"), percentile(latency, 0.5), percentile(latency, 0.1),
+      percentile(latency, 0.9));
+  if (pid != "-")
+    fmt::print("server CPU per request {:.1f} us\n",
+               (server_ns + process_cpu_ns(pid)) / static_cast<double>(n) / 1e3);
   return 0;
 }
 
@@ -651,7 +706,7 @@ int abuse(const Args& a) {
 int main(int argc, char** argv) {
   try {
     if (argc < 2)
-      throw std::runtime_error("usage: serve_load offline|load|overhead|ratio|soak|abuse ...");
+      throw std::runtime_error("usage: serve_load offline|load|overhead|ping|ratio|soak|abuse ...");
     const std::string mode = argv[1];
     Args a;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -663,6 +718,7 @@ int main(int argc, char** argv) {
     if (mode == "load") return load(a);
     if (mode == "overhead") return overhead(a);
     if (mode == "soak") return soak(a);
+    if (mode == "ping") return ping(a);
     if (mode == "abuse") return abuse(a);
     if (mode == "ratio") return ratio(a);
     throw std::runtime_error("unknown mode " + mode);

@@ -1,14 +1,17 @@
 // Fuzzes `attend serve`'s request reading (apps/attend/json_reader.h, serve_json.h): the bytes as
 // a POST /v1/forecast body, parsed by the strict JSON reader, checked against two model
 // descriptions (wide: 3 columns, seq_len 4, pred_len 2, three quantile levels, a known-future
-// column; long format: 1 column, two series ids), and for a request that passes, the answer
-// written for forecasts of the right shape. The normal answer to a bad body is a RequestError (a
+// column; long format: 1 column, two series ids), tables as JSON or as base64 of float32, and
+// for a request that passes, the answer written for forecasts of the right shape (its numbers as
+// the request's "encoding" says); and the bytes as base64 text: what decodes must encode back
+// to text that decodes to the same bytes. The normal answer to a bad body is a RequestError (a
 // 4xx); anything else is a finding.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "base64.h"
 #include "serve_json.h"
 
 using namespace attend;
@@ -71,5 +74,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const RequestError&) {
   }
   (void)request_message(std::string(reinterpret_cast<const char*>(data), size));
+  std::string bytes, back;
+  if (decode_base64(std::string_view(reinterpret_cast<const char*>(data), size), bytes).empty()) {
+    std::string text(base64_length(bytes.size()), '\0');
+    write_base64(text.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    if (!decode_base64(text, back).empty() || back != bytes) __builtin_trap();
+  }
   return 0;
 }

@@ -65,7 +65,7 @@ const char* skip_plain(const char* q, const char* last) {
 
 class Parser {
  public:
-  Parser(std::string& text, std::vector<JsonDocument::Node>& nodes) : s_(text), nodes_(nodes) {}
+  Parser(std::span<char> text, std::vector<JsonDocument::Node>& nodes) : s_(text), nodes_(nodes) {}
 
   void document() {
     value(0);
@@ -127,7 +127,10 @@ class Parser {
     nodes_[i].end = static_cast<uint32_t>(nodes_.size());
   }
 
-  bool at(const char* w) const { return s_.compare(p_, std::strlen(w), w) == 0; }
+  bool at(const char* w) const {
+    const size_t n = std::strlen(w);
+    return s_.size() - p_ >= n && std::memcmp(s_.data() + p_, w, n) == 0;
+  }
   char next() const { return p_ + 1 < s_.size() ? s_[p_ + 1] : '\0'; }
 
   // Moves past `w` when the text is at it.
@@ -349,16 +352,29 @@ class Parser {
     return v;
   }
 
-  std::string& s_;
+  std::span<char> s_;
   std::vector<Node>& nodes_;
   size_t p_ = 0, line_ = 1, line_start_ = 0;
 };
 
 }  // namespace
 
-JsonDocument::JsonDocument(std::string& text) {
+namespace {
+// At most 256 KiB kept per thread (a forecast request of 96 x 7 numbers needs ~90 KiB); a larger
+// array, of a rare large request, is freed.
+constexpr size_t kMaxSpareNodes = (256 << 10) / sizeof(JsonDocument::Node);
+thread_local std::vector<JsonDocument::Node> t_spare_nodes;
+}  // namespace
+
+JsonDocument::JsonDocument(std::span<char> text) : nodes_(std::move(t_spare_nodes)) {
+  nodes_.clear();
   nodes_.reserve(text.size() / 8 + 16);
   Parser(text, nodes_).document();
+}
+
+JsonDocument::~JsonDocument() {
+  if (nodes_.capacity() > t_spare_nodes.capacity() && nodes_.capacity() <= kMaxSpareNodes)
+    t_spare_nodes = std::move(nodes_);
 }
 
 JsonDocument::Value JsonDocument::Value::find(std::string_view key) const {

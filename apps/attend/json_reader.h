@@ -5,6 +5,7 @@
 // in the text. NaN, Infinity, comments, trailing commas, invalid UTF-8 and nesting deeper than 64
 // are refused.
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -22,7 +23,12 @@ enum class JsonType : uint8_t { Null, Bool, Number, String, Array, Object };
 class JsonDocument {
  public:
   // Parses `text`, which it modifies (strings are unescaped in place) and must outlive it.
-  explicit JsonDocument(std::string& text);
+  // The node array is taken from and given back to a spare kept per thread, so that a thread
+  // that parses document after document does not allocate and free it each time.
+  explicit JsonDocument(std::span<char> text);
+  ~JsonDocument();
+  JsonDocument(JsonDocument&&) = default;
+  JsonDocument& operator=(JsonDocument&&) = default;
 
   struct Node {
     JsonType type = JsonType::Null;

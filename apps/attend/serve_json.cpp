@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "base64.h"
 #include "float_text.h"
 
 namespace attend::cli::serve {
@@ -23,8 +24,8 @@ using Value = JsonDocument::Value;
   throw RequestError(400, message);
 }
 
-template <typename T>
-std::string list(const std::vector<T>& items) {
+template <typename Items>
+std::string list(const Items& items) {
   return fmt::format("{}", fmt::join(items, ", "));
 }
 
@@ -60,12 +61,43 @@ double number(const Value& v, const Where& where) {
   bad(fmt::format("{}: {}, expected a number or null", where(), kind_of(v)));
 }
 
-// `rows` rows of `columns` numbers, row-major, from an array of rows or an object column -> array.
-// `what` names the field; `rows_name` what the rows are ("timestamps", "pred_len steps").
+// `rows` x `columns` float32, row-major, little-endian, as base64 text; NaN marks a missing
+// value, an infinity is refused.
+std::vector<double> base64_table(std::string_view text, const std::string& what,
+                                 const std::vector<std::string>& columns, size_t rows,
+                                 const std::string& rows_name) {
+  const size_t C = columns.size();
+  std::string bytes;
+  const std::string error = decode_base64(text, bytes);
+  if (!error.empty())
+    bad(
+        fmt::format("{}: a string, expected an array of rows or an object of columns, or base64 "
+                    "of float32 (not base64: {})",
+                    what, error));
+  const size_t expected = rows * C * sizeof(float);
+  if (bytes.size() != expected)
+    bad(fmt::format("{}: base64 of {} bytes, expected {} {} x {} x 4 bytes (float32) = {}", what,
+                    bytes.size(), rows, rows_name, columns_text(columns), expected));
+  std::vector<double> out(rows * C);
+  for (size_t k = 0; k < out.size(); ++k) {
+    float x;
+    std::memcpy(&x, bytes.data() + k * sizeof(float), sizeof(float));
+    if (std::isinf(x))
+      bad(fmt::format("{}: row {}, column '{}' is {}Infinity (NaN marks a missing value)", what,
+                      k / C, columns[k % C], x < 0 ? "-" : ""));
+    out[k] = x;
+  }
+  return out;
+}
+
+// `rows` rows of `columns` numbers, row-major, from an array of rows, an object column -> array,
+// or base64 text of float32. `what` names the field; `rows_name` what the rows are
+// ("timestamps", "pred_len steps").
 std::vector<double> table(const Value& v, const std::string& what,
                           const std::vector<std::string>& columns, size_t rows,
                           const std::string& rows_name) {
   const size_t C = columns.size();
+  if (v.is_string()) return base64_table(v.text(), what, columns, rows, rows_name);
   std::vector<double> out(rows * C);
   if (v.is_array()) {
     if (v.size() != rows)
@@ -151,7 +183,7 @@ std::vector<int64_t> timestamps(const Value& v, const std::string& what, TimeSty
 }
 
 void only_fields(const Value& object, const std::string& what,
-                 const std::vector<std::string>& fields) {
+                 std::initializer_list<std::string_view> fields) {
   for (auto it = object.begin(); it != object.end(); ++it)
     if (std::find(fields.begin(), fields.end(), it.key()) == fields.end())
       bad(fmt::format("{}: unknown field '{}' (fields: {})", what, it.key(), list(fields)));
@@ -177,6 +209,16 @@ class Writer {
     room(48);
     n_ = static_cast<size_t>(std::to_chars(buf_.data() + n_, buf_.data() + buf_.size(), v).ptr -
                              buf_.data());
+  }
+  // n float32 as base64 text of their little-endian bytes, quoted.
+  void base64(const float* v, size_t n) {
+    room(base64_length(n * sizeof(float)) + 2);
+    buf_[n_++] = '"';
+    n_ = static_cast<size_t>(write_base64(buf_.data() + n_,
+                                          reinterpret_cast<const unsigned char*>(v),
+                                          n * sizeof(float)) -
+                             buf_.data());
+    buf_[n_++] = '"';
   }
   // The shortest text that reads back as v (as std::to_chars writes it), null when not finite.
   void value(float v) {
@@ -304,7 +346,7 @@ std::string format_time(int64_t t, const TimeStyle& style) {
 
 // ---- requests ----------------------------------------------------------------------------------
 
-JsonDocument parse_body(std::string& body) {
+JsonDocument parse_body(std::span<char> body) {
   if (body.empty()) bad("body: empty (the JSON request is the body)");
   try {
     return JsonDocument(body);
@@ -327,7 +369,17 @@ ForecastRequest read_request(const JsonDocument& doc, const ModelInfo& info,
   ForecastRequest req;
   req.model = model_name(doc);
   const Value body = doc.root();
-  only_fields(body, "body", {"model", "series", "quantiles"});
+  only_fields(body, "body", {"model", "series", "quantiles", "encoding"});
+  const Value encoding = body.find("encoding");
+  if (encoding.found() && !encoding.is_null()) {
+    if (!encoding.is_string())
+      bad(fmt::format("encoding: {}, expected \"json\" or \"base64\"", kind_of(encoding)));
+    if (encoding.text() == "base64")
+      req.encoding = Encoding::Base64;
+    else if (encoding.text() != "json")
+      bad(fmt::format("encoding: '{}' is not an answer encoding (json or base64)",
+                      encoding.text()));
+  }
   const Value series = body.find("series");
   if (!series.found()) bad("series: missing (an array of series to forecast)");
   if (!series.is_array() || series.size() == 0)
@@ -427,8 +479,14 @@ std::string write_response(const ForecastRequest& req, const std::vector<Forecas
   columns += ']';
   Writer out(64 + forecasts.size() *
                       (P * O * 12 * (1 + req.quantiles.size()) + P * 24 + columns.size() + 64));
-  // (P, O) numbers, rows: f(t, o)
+  // (P, O) numbers, f(t, o): JSON rows, or base64 of their float32
+  std::vector<float> gathered(req.encoding == Encoding::Base64 ? P * O : 0);
   auto rows = [&](auto f) {
+    if (req.encoding == Encoding::Base64) {
+      for (size_t t = 0; t < P; ++t)
+        for (size_t o = 0; o < O; ++o) gathered[t * O + o] = f(t, o);
+      return out.base64(gathered.data(), gathered.size());
+    }
     out.put('[');
     for (size_t t = 0; t < P; ++t) {
       out.put(t ? ",[" : "[");

@@ -5,6 +5,7 @@
 // from the library.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +48,10 @@ struct RequestLimits {
   size_t max_rows = 10000;  // rows of one series
 };
 
+// How the answer writes its tables of numbers: JSON numbers, or base64 text of their float32
+// (the request's "encoding").
+enum class Encoding { Json, Base64 };
+
 // A checked POST /v1/forecast body.
 struct ForecastRequest {
   std::string model;
@@ -55,11 +60,12 @@ struct ForecastRequest {
   std::vector<std::string> labels;  // "id" of wide-data models: echoed, not passed on
   std::vector<TimeStyle> styles;    // each series' timestamp style
   std::vector<size_t> quantiles;    // asked levels: indices into ModelInfo::quantiles
+  Encoding encoding = Encoding::Json;
 };
 
 // The body as JSON (parsed in place: `body` must outlive the document); a 400 naming line and
 // column when it is not JSON (NaN and Infinity are not).
-JsonDocument parse_body(std::string& body);
+JsonDocument parse_body(std::span<char> body);
 // The body's "model" (a 400 when missing or not text).
 std::string model_name(const JsonDocument& body);
 // The whole body checked against the model: a 400 naming the field at fault.
@@ -67,7 +73,7 @@ ForecastRequest read_request(const JsonDocument& body, const ModelInfo& info,
                              const RequestLimits& limits);
 
 // The answer to `request`: {"model", "forecasts": [{"id", "timestamps", "columns", "values",
-// "quantiles"}]}.
+// "quantiles"}]}, the tables as the request's encoding says.
 std::string write_response(const ForecastRequest& request, const std::vector<Forecast>& forecasts,
                            const ModelInfo& info);
 // {"error": message}

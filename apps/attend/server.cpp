@@ -17,10 +17,10 @@
 #include <cstring>
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 
 namespace attend::cli::serve {
@@ -177,7 +177,12 @@ struct Job {
   std::vector<Forecast> forecasts;
   int status = 0;  // an error's HTTP status, 0 when forecast
   std::string error;
-  std::promise<void> done;
+  // A queued job's answer is ready (set and notified by the batcher). A mutex and a condition
+  // variable: a futex wait at once (std::atomic::wait spins and yields first, a context switch
+  // per yield with 64 connection threads on two cores; std::promise allocates its state).
+  std::mutex mutex;
+  std::condition_variable answered;
+  bool done = false;
 };
 
 // A model, its queue of jobs (guarded by Server::Impl::batch_mutex) and its batcher thread.
@@ -194,6 +199,11 @@ struct Served {
 
 // When the request started (routing), per worker thread: the latency histogram's start.
 thread_local Clock::time_point t_request_start{};
+
+class Connection;
+// The connection the worker thread serves (null outside HttpServer's loop): a forecast request's
+// body is taken from its buffer in place.
+thread_local Connection* t_connection = nullptr;
 
 template <typename... Args>
 void check(bool ok, fmt::format_string<Args...> format, Args&&... args) {
@@ -226,7 +236,7 @@ class Connection final : public httplib::Stream {
   static constexpr std::chrono::milliseconds kSlice{200};
 
   Connection(int sock, Clock::duration read_timeout, Clock::duration write_timeout)
-      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), in_(64 << 10) {
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), in_(kBuffer) {
     timeval slice{0, std::chrono::duration_cast<std::chrono::microseconds>(kSlice).count()};
     ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice));
     ::setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof(slice));
@@ -236,7 +246,40 @@ class Connection final : public httplib::Stream {
   // `idle`, or `stopping()` (false).
   template <typename Stopping>
   bool wait_for_request(Clock::duration idle, Stopping stopping) {
+    if (begin_ == end_ && in_.size() > kBuffer) in_ = std::vector<char>(kBuffer);  // after a body
     return begin_ < end_ || (flush() && fill(Clock::now() + idle, stopping) > 0);
+  }
+
+  // The request's next n bytes (its body), whole in the read buffer (grown for a body larger
+  // than it), received as needed; nullptr when the client closes or stalls read_timeout. The
+  // caller may change them in place (the JSON reader does).
+  char* take(size_t n) {
+    if (end_ - begin_ < n) {
+      if (!flush()) return nullptr;
+      const size_t have = end_ - begin_;
+      if (in_.size() < n) {
+        std::vector<char> larger(n);
+        std::memcpy(larger.data(), in_.data() + begin_, have);
+        in_ = std::move(larger);
+      } else {
+        std::memmove(in_.data(), in_.data() + begin_, have);
+      }
+      begin_ = 0;
+      end_ = have;
+      Clock::time_point deadline = Clock::now() + read_timeout_;
+      while (end_ < n) {
+        const ssize_t got = ::recv(sock_, in_.data() + end_, in_.size() - end_, 0);
+        if (got > 0) {
+          end_ += static_cast<size_t>(got);
+          deadline = Clock::now() + read_timeout_;
+        } else if (got == 0 || !timed_out() || Clock::now() >= deadline) {
+          return nullptr;
+        }
+      }
+    }
+    char* const out = in_.data() + begin_;
+    begin_ += n;
+    return out;
   }
 
   // Sends what write() kept back; false when the client is gone or stalls write_timeout.
@@ -295,6 +338,7 @@ class Connection final : public httplib::Stream {
 
  private:
   static constexpr size_t kDirect = 4096;
+  static constexpr size_t kBuffer = 64 << 10;
   using Address = std::pair<std::string, int>;
 
   static int timeout_ms(Clock::duration d) {
@@ -391,6 +435,7 @@ class HttpServer final : public httplib::Server {
       req.headers.erase("Accept-Encoding");
     };
     bool ok = false;
+    t_connection = &c;
     for (size_t left = keep_alive_max_count_;
          left > 0 && c.wait_for_request(seconds(keep_alive_timeout_sec_), stopping); --left) {
       bool closed = false;
@@ -398,6 +443,7 @@ class HttpServer final : public httplib::Server {
       ok = c.flush() && ok;
       if (!ok || closed) break;
     }
+    t_connection = nullptr;
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
     return ok;
@@ -525,7 +571,13 @@ struct Server::Impl {
       s.gathering = false;
       lock.unlock();
       run(s, batch, series);
-      for (const auto& job : batch) job->done.set_value();
+      for (const auto& job : batch) {
+        {
+          const std::lock_guard<std::mutex> job_lock(job->mutex);
+          job->done = true;
+        }
+        job->answered.notify_one();
+      }
       lock.lock();
       s.busy = false;
     }
@@ -585,6 +637,46 @@ struct Server::Impl {
 
   // ---- endpoints -----------------------------------------------------------------------------
 
+  // The request's body: with a Content-Length within max_body_bytes, in place in the
+  // connection's read buffer (no copy); otherwise read by httplib into `chunked`.
+  std::span<char> read_body(const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader, std::string& chunked) {
+    const bool has_length = req.has_header("Content-Length");
+    if (t_connection && has_length &&
+        req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) {
+      const auto n = req.get_header_value<uint64_t>("Content-Length");
+      if (n <= options.max_body_bytes) {
+        char* const body = t_connection->take(n);
+        if (!body) {
+          close_after(res);
+          throw RequestError(400, "body: could not be read (cut short or too slow)");
+        }
+        return {body, n};
+      }
+    }
+    if (has_length)  // one allocation, not one per 4 KiB read
+      chunked.reserve(std::min<size_t>(req.get_header_value<uint64_t>("Content-Length"),
+                                       options.max_body_bytes));
+    bool too_large = false;
+    const bool read = reader([&](const char* data, size_t n) {
+      if (chunked.size() + n > options.max_body_bytes) {
+        too_large = true;
+        return false;
+      }
+      chunked.append(data, n);
+      return true;
+    });
+    if (!read) {
+      close_after(res);
+      if (too_large || res.status == 413)
+        throw RequestError(413, fmt::format("body: more than the server's limit of {} bytes "
+                                            "(--max_body_bytes)",
+                                            options.max_body_bytes));
+      throw RequestError(400, "body: could not be read (cut short or too slow)");
+    }
+    return chunked;
+  }
+
   void forecast(const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader& reader) {
     Arrival arrival(*this);
@@ -598,27 +690,8 @@ struct Server::Impl {
       close_after(res);
       throw RequestError(411, "body: no Content-Length (the JSON request is the body)");
     }
-    std::string body;
-    if (req.has_header("Content-Length"))  // one allocation, not one per 4 KiB read
-      body.reserve(std::min<size_t>(req.get_header_value<uint64_t>("Content-Length"),
-                                    options.max_body_bytes));
-    bool too_large = false;
-    const bool read = reader([&](const char* data, size_t n) {
-      if (body.size() + n > options.max_body_bytes) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    });
-    if (!read) {
-      close_after(res);
-      if (too_large || res.status == 413)
-        throw RequestError(413, fmt::format("body: more than the server's limit of {} bytes "
-                                            "(--max_body_bytes)",
-                                            options.max_body_bytes));
-      throw RequestError(400, "body: could not be read (cut short or too slow)");
-    }
+    std::string chunked;  // a body not sent whole (chunked, or too large), read by httplib
+    const std::span<char> body = read_body(req, res, reader, chunked);
     // after the body is read: the connection stays in step for the client's next request
     const std::string type = req.get_header_value("Content-Type");
     if (!type.empty() && type.rfind(kJson, 0) != 0)
@@ -642,7 +715,8 @@ struct Server::Impl {
       run(*s, {job}, job->count);
       end_inline(*s);
     } else {
-      job->done.get_future().wait();  // the promise is set only for queued jobs
+      std::unique_lock<std::mutex> job_lock(job->mutex);  // done is set only for queued jobs
+      job->answered.wait(job_lock, [&] { return job->done; });
     }
     if (job->status != 0) throw RequestError(job->status, job->error);
     res.body = write_response(request, job->forecasts, info);  // moved, not copied

@@ -280,6 +280,20 @@ class RawConnection {
     return true;
   }
 
+  // The next answer's status line and headers only (an interim answer, 100 Continue, has no
+  // body); status -1 when the connection closes first.
+  Answer answer_without_length() {
+    char buf[4096];
+    for (size_t head_end; (head_end = in_.find("\r\n\r\n")) == std::string::npos;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return {};
+      in_.append(buf, static_cast<size_t>(n));
+    }
+    Answer a{std::stoi(in_.substr(9, 3)), ""};
+    in_.erase(0, in_.find("\r\n\r\n") + 4);
+    return a;
+  }
+
   // The next answer (its status and the body its Content-Length announces); status -1 when the
   // connection closes first.
   Answer answer() {
