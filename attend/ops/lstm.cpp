@@ -33,10 +33,11 @@ struct LayerSaved {
 
 // Whether lstm_layer(automatic) splits the recurrence by hidden units: with threads > 1, for
 // per-step products 2·B·4H·H from 0.5 to 100 MFLOP with H ≥ 128. Measured on 2 Zen 3 cores
-// (layer of L 96, best of 15, by_steps / by_units): B 1, H 512: 1.29×; B 1, H 256: 1.34×;
-// B 8, H 512: 1.56×; B 32, H 512: 1.24×; B 64, H 128: 1.66×; B 256, H 128: 1.3–2.0×. It lost
-// below (B 1, H 64: 0.44×; the barrier, ~1 µs, against ~1.5 µs a step), with H 64 at B 512
-// (0.7×: rows of 32 units a thread), and was even at B 64, H 512 (0.9–1.3×).
+// (a layer of L 96, best of 9 to 15, by_steps on 2 threads / by_units): B 1, H 512: 1.3–1.5×;
+// B 1, H 256: 1.34×; B 1, H 128: 1.1–1.3×; B 8, H 512: 1.56×; B 32, H 512: 1.2–1.75×; B 64,
+// H 128: 1.66×; B 256, H 128: 1.3–2.0×. It lost below (B 1, H 64: 0.4–0.7×: the wait for the
+// other thread, ~1 µs, against ~1.5 µs a step), with H 64 at B 512 (0.7×) and was even at
+// B 64, H 512 (0.9–1.3×).
 bool split_by_units(int64_t B, int64_t H, int threads) {
   const double step_flops = 2.0 * B * 4 * H * H;
   return threads > 1 && H >= 128 && step_flops >= 5e5 && step_flops <= 1e8;
@@ -79,16 +80,17 @@ void layer_forward_by_steps(const Tensor& xproj, const Tensor& w_hh, const Tenso
 
 // The recurrence split by hidden units, all threads on all L steps in one parallel region (a
 // batch-1 step of H 512 is a 1 × 2048 × 512 product reading 4 MiB of W_hh: too small to thread by
-// itself with sleeping workers, and bound by the cache's bandwidth, so two cores each reading half
-// of W_hh take half the time). The units are cut into chunks of u = max(64, H / (2·threads))
-// units (a multiple of a cache line, so that no two chunks write one line of h or c); the task
-// (t, chunk [u0, u1)) computes the gates of those units at step t — rows q·H + u0 .. q·H + u1 of
-// W_hh for q = i, f, g, o, packed at step 0 as rows 4·u0 .. 4·u1 of wp ([i; f; g; o], n = u1 − u0
-// rows each) — into columns 4·u0 .. 4·u1 of gates (B, 4H) with a one-thread GEMM, then the cell
-// of its units, which needs only its own gates. Threads claim tasks in order from one counter
-// and start a task of step t once every task of step t − 1 is done (a spinning wait: step t reads
-// all of h_{t−1}), so that a thread that starts late or is descheduled leaves its share to the
-// others instead of stalling them. A task's result does not depend on which thread runs it.
+// itself with sleeping workers, and bound by the cache's bandwidth, which two cores share: each
+// reading half of W_hh, they take ~60 % of one core's time). The units are cut into chunks of
+// u = max(64, H / (2·threads)) units (a multiple of a cache line, so that no two chunks write one
+// line of h or c); the task (t, chunk [u0, u1)) computes the gates of those units at step t —
+// rows q·H + u0 .. q·H + u1 of W_hh for q = i, f, g, o, packed at step 0 as rows 4·u0 .. 4·u1 of
+// wp ([i; f; g; o], n = u1 − u0 rows each) — into columns 4·u0 .. 4·u1 of gates (B, 4H) with a
+// one-thread GEMM, then the cell of its units, which needs only its own gates. Threads take
+// tasks in order from one counter, a task of step t once every task of step t − 1 is done
+// (waiting spinning: step t reads all of h_{t−1}), so that a thread that starts late (a sleeping
+// worker waking) or is descheduled while it waits leaves the tasks to the others instead of
+// stalling them. A task's result does not depend on which thread runs it.
 template <typename T>
 void layer_forward_by_units(const Tensor& xproj, const Tensor& w_hh, const Tensor& b_hh,
                             LayerSaved& s, Tensor& out) {
@@ -117,16 +119,20 @@ void layer_forward_by_units(const Tensor& xproj, const Tensor& w_hh, const Tenso
   alignas(64) std::atomic<int64_t> next{0};
   alignas(64) std::atomic<int64_t> done{0};
 #pragma omp parallel num_threads(threads)
-  for (int64_t task = next.fetch_add(1, std::memory_order_relaxed); task < L * chunks;
-       task = next.fetch_add(1, std::memory_order_relaxed)) {
-    const int64_t t = task / chunks, u0 = task % chunks * chunk, u1 = std::min(H, u0 + chunk),
-                  n = u1 - u0;
+  for (;;) {
+    // Claims the next task once the step before it is done, so that a waiting thread (which may
+    // yield its core) holds no task that the others would have to wait for.
+    int64_t task = next.load(std::memory_order_relaxed);
+    if (task >= L * chunks) break;
+    const int64_t t = task / chunks;
+    kernels::spin_until([&] { return done.load(std::memory_order_acquire) >= t * chunks; });
+    if (!next.compare_exchange_strong(task, task + 1, std::memory_order_relaxed)) continue;
+    const int64_t u0 = task % chunks * chunk, u1 = std::min(H, u0 + chunk), n = u1 - u0;
     T* wk = wp + 4 * u0 * H;
     T* gk = gates + 4 * u0;
     if (t == 0)
       for (int64_t q = 0; q < 4; ++q)
         std::memcpy(wk + q * n * H, w + (q * H + u0) * H, n * H * sizeof(T));
-    kernels::spin_until([&] { return done.load(std::memory_order_acquire) >= t * chunks; });
     // gates[b, 4·u0 + q·n + j] = xproj[b, t, q·H + u0 + j] + b_hh[q·H + u0 + j] + h_{t−1}·W_hhᵀ
     for (int64_t b = 0; b < B; ++b)
       for (int64_t q = 0; q < 4; ++q) {
