@@ -32,12 +32,12 @@ struct LayerSaved {
 };
 
 // Whether lstm_layer(automatic) splits the recurrence by hidden units: with threads > 1, for
-// per-step products 2·B·4H·H from 0.5 to 100 MFLOP with H ≥ 128. Measured on 2 Zen 3 cores
-// (a layer of L 96, best of 9 to 15, by_steps on 2 threads / by_units): B 1, H 512: 1.3–1.5×;
-// B 1, H 256: 1.34×; B 1, H 128: 1.1–1.3×; B 8, H 512: 1.56×; B 32, H 512: 1.2–1.75×; B 64,
-// H 128: 1.66×; B 256, H 128: 1.3–2.0×. It lost below (B 1, H 64: 0.4–0.7×: the wait for the
-// other thread, ~1 µs, against ~1.5 µs a step), with H 64 at B 512 (0.7×) and was even at
-// B 64, H 512 (0.9–1.3×).
+// per-step products 2·B·4H·H from 0.5 to 100 MFLOP with H ≥ 128. Measured on 2 Zen 3 cores, quiet
+// (a layer of L 96, best of 9, by_steps on 2 threads / by_units): B 1, H 512: 1.29×; B 1, H 256:
+// 1.42×; B 2, H 512: 1.67×; B 8, H 512: 1.63×; B 32, H 512: 1.23×; B 4, H 128: 1.55×; B 16,
+// H 128: 1.50×. It lost on smaller steps (B 1, H 128: 0.89×; B 1, H 64: 0.77×: the wait for the
+// other thread, ~1 µs, against 1.5–4 µs a step) and with H 64 at large B (B 32: 0.78×; B 512:
+// 0.7×), and was even at B 64, H 512 (0.9–1.3×, under load).
 bool split_by_units(int64_t B, int64_t H, int threads) {
   const double step_flops = 2.0 * B * 4 * H * H;
   return threads > 1 && H >= 128 && step_flops >= 5e5 && step_flops <= 1e8;
