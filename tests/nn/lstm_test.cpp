@@ -8,6 +8,7 @@
 #include "attend/kernels/lstm_cell.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/lstm.h"
+#include "attend/ops/lstm.h"
 #include "attend/ops/ops.h"
 #include "support/gradcheck.h"
 #include "support/paths.h"
@@ -183,6 +184,64 @@ TEST(LSTM, SequenceFirstLayout) {
   LSTMOutput a = bf.forward_all(x), b = sf.forward_all(transpose(x, 0, 1));
   EXPECT_TRUE(all_close(transpose(b.output, 0, 1).contiguous_data(), a.output, 1e-14, 1e-12));
   EXPECT_TRUE(all_close(b.h_n, a.h_n, 1e-14, 1e-12));
+}
+
+// lstm_layer split by hidden units (2 and 3 threads; H 300 in uneven chunks) against the
+// per-step path on one thread: outputs, final state and the gradients of every input, float32
+// and float64; and the same result twice for one thread count.
+TEST(LSTMLayer, ByUnitsMatchesBySteps) {
+  Context ctx({.seed = 21});
+  for (DType dt : {DType::F32, DType::F64}) {
+    const double atol = dt == DType::F32 ? 2e-5 : 1e-12, rtol = dt == DType::F32 ? 1e-4 : 1e-10;
+    for (int64_t B : {1, 5}) {
+      for (int64_t H : {5, 130, 300}) {
+        for (int64_t L : {1, 7}) {
+          for (bool state_and_bias : {false, true}) {
+            SCOPED_TRACE(fmt::format("{} B={} H={} L={} state_and_bias={}", dtype_name(dt), B, H, L,
+                                     state_and_bias));
+            auto leaf = [&](const Shape& shape, double scale) {
+              Tensor t = Tensor::uniform(shape, -scale, scale, dt, ctx);
+              t.set_requires_grad(true);
+              return t;
+            };
+            Tensor x = leaf({B, L, 4 * H}, 1.0), w = leaf({4 * H, H}, 0.5);
+            Tensor b = state_and_bias ? leaf({4 * H}, 0.5) : Tensor();
+            Tensor h0 = state_and_bias ? leaf({B, H}, 1.0) : Tensor();
+            Tensor c0 = state_and_bias ? leaf({B, H}, 1.0) : Tensor();
+            Tensor r1 = Tensor::normal({B, L, H}, 0, 1, dt, ctx);
+            Tensor r2 = Tensor::normal({B, H}, 0, 1, dt, ctx),
+                   r3 = Tensor::normal({B, H}, 0, 1, dt, ctx);
+            std::vector<Tensor> leaves = {x, w, b, h0, c0};
+            // The outputs and the gradients of a random linear function of all three.
+            auto run = [&](int threads, LSTMThreading threading) {
+              ctx.set_threads(threads);
+              LSTMOutput o = lstm_layer(x, w, b, h0, c0, threading);
+              add(add(sum(mul(o.output, r1)), sum(mul(o.h_n, r2))), sum(mul(o.c_n, r3))).backward();
+              std::vector<Tensor> r = {o.output.detach(), o.h_n.detach(), o.c_n.detach()};
+              for (Tensor& t : leaves)
+                if (t.defined()) {
+                  r.push_back(t.grad());
+                  t.zero_grad();
+                }
+              return r;
+            };
+            const std::vector<Tensor> ref = run(1, LSTMThreading::by_steps);
+            for (int threads : {2, 3}) {
+              SCOPED_TRACE(threads);
+              const std::vector<Tensor> got = run(threads, LSTMThreading::by_units);
+              const std::vector<Tensor> again = run(threads, LSTMThreading::by_units);
+              for (size_t i = 0; i < ref.size(); ++i) {
+                SCOPED_TRACE(i);
+                EXPECT_TRUE(all_close(got[i], ref[i], atol, rtol));
+                EXPECT_EQ(got[i].to_vector<double>(), again[i].to_vector<double>());
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  ctx.set_threads(0);
 }
 
 TEST(LSTM, BadInputs) {
