@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -103,7 +105,11 @@ TEST(ServeBinary, SigtermAnswersTheRequestsInFlightAndExitsZero) {
     const json values = a.parsed()["forecasts"][0]["values"];
     for (size_t t = 0; t < 8; ++t)
       for (size_t o = 0; o < 7; ++o)
-        ASSERT_EQ(static_cast<float>(values[t][o].get<double>()), f.values[t * 7 + o]);
+        // Another process's forecast: equal to the last bit in the release build; the sanitizer
+        // build's separate processes have differed by one float32 ulp (the bit-for-bit check of
+        // served against Model::forecast is in-process, in server_test.cpp).
+        ASSERT_NEAR(values[t][o].get<double>(), f.values[t * 7 + o],
+                    2e-6 * std::max(1.0f, std::abs(f.values[t * 7 + o])));
   }
   EXPECT_EQ(exit_status(r.pid), 0);
   const std::string err = read_text(r.err_path);
