@@ -170,6 +170,33 @@ void gemm_small_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_GemmSmallVsBackend)->Apply(gemm_small_shapes)->UseRealTime();
 
+// An LSTM step's recurrent product, gates (B, 4H) += h (B, H) · W_hhᵀ with W_hh (4H, H): the
+// backend (which packs W_hh inside every call) against pack_b once + gemm_packed_b per step. One
+// thread. args: B, H, packed
+void BM_RecurrentProduct(benchmark::State& state) {
+  const int64_t m = state.range(0), k = state.range(1), n = 4 * k;
+  const bool packed = state.range(2) != 0;
+  std::vector<float> a(m * k), w(n * k), c(m * n);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = 0.01f * static_cast<float>(i % 97);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.02f * static_cast<float>(i % 89) - 0.8f;
+  std::vector<float> wp(kernels::packed_b_floats(k, n));
+  kernels::pack_b(true, k, n, w.data(), k, wp.data());
+  const kernels::GemmShape s{false, true, m, n, k, k, k, n};
+  omp_set_num_threads(1);
+  for (auto _ : state) {
+    if (packed)
+      kernels::gemm_packed_b(false, m, n, k, 1.0f, a.data(), k, wp.data(), 1.0f, c.data(), n, 1);
+    else
+      kernels::gemm(s, 1.0f, a.data(), w.data(), 1.0f, c.data(), 1);
+    benchmark::ClobberMemory();
+  }
+  set_gemm_counters(state, m, n, k);
+}
+BENCHMARK(BM_RecurrentProduct)
+    ->ArgsProduct({{1, 2, 4, 8, 16, 32, 64}, {32, 64, 128, 512}, {0, 1}})
+    ->ArgNames({"B", "H", "packed"})
+    ->UseRealTime();
+
 // ---- small MLP training step -------------------------------------------------------------------
 // Linear(7→32) + GELU + Linear(32→7), MSE against a target, backward; batch 32. args: threads
 void BM_MlpStep(benchmark::State& state) {

@@ -31,6 +31,21 @@ void gemm_batched(const GemmShape& s, int64_t batch, double alpha, const double*
                   int64_t stride_a, const double* b, int64_t stride_b, double beta, double* c,
                   int64_t stride_c, int threads);
 
+// op(B) (K, N) repacked once for many products with it (an LSTM's W_hh at every step), so that
+// no call re-packs it: column panels of packed_b_width() floats (two vectors of the dispatched
+// ISA: 16 on AVX2, 32 on AVX-512), panel q holding op(B)[:, q·w : (q + 1)·w) row-major (K, w),
+// the last zero-padded; packed_b_floats(k, n) floats in all. op(B)[p, j] = b[p·ldb + j], or
+// b[j·ldb + p] when trans_b.
+int64_t packed_b_width();
+int64_t packed_b_floats(int64_t k, int64_t n);
+void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed);
+// C(M, N) = alpha · op(A)(M, K) · B + beta · C, B packed by pack_b (attend's register-tiled
+// kernel, gemm_small.cpp; beta = 0 never reads C), its column panels split over up to `threads`
+// threads from 8 MFLOP (kernels::gemm's rule). Counted as a GEMM.
+void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                   int64_t lda, const float* packed, float beta, float* c, int64_t ldc,
+                   int threads);
+
 // The backend's one-time set-up, once per process (oneDNN generates its JIT sgemm kernels on the
 // first call: 15-30 ms on a Zen 3 core, whatever the shape). make_model calls it, so that a model's
 // first forward runs as fast as its later ones (ONNX Runtime does the like when it creates a

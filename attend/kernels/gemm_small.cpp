@@ -3,9 +3,12 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
+#include "attend/kernels/counters.h"
 #include "attend/kernels/gemm_small.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -103,13 +106,24 @@ void RemainderTile(int64_t rows, const float* a, int64_t a_rs, int64_t a_cs, con
   }
 }
 
+// Whole kRows tiles, except that a remainder of one or two rows joins the last whole tile and the
+// two are split in halves (AVX2: 8 rows as 4 + 4, not 6 + 2): a tile of MR rows keeps 2·MR
+// accumulators in flight, and one or two rows (2 or 4) leave the FMA units idle for most of the
+// 4-cycle latency. Each element of C is summed in the same order whatever its tile.
 template <int NV, bool kPartial>
 void Panel(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, int64_t m,
            int64_t k, float* c, int64_t ldc, float alpha, float beta, size_t last) {
+  const int64_t rem = m % kRows;
+  const int64_t whole = m / kRows - (rem != 0 && rem <= 2 && m > kRows ? 1 : 0);
   int64_t i = 0;
-  for (; i + kRows <= m; i += kRows)
+  for (; i < whole * kRows; i += kRows)
     Tile<kRows, NV, kPartial>(a + i * a_rs, a_rs, a_cs, b, ldb, k, c + i * ldc, ldc, alpha, beta,
                               last);
+  const int64_t rest = m - i;
+  const int64_t first = rest > kRows ? (rest + 1) / 2 : rest;
+  RemainderTile<kRows - 1, NV, kPartial>(first, a + i * a_rs, a_rs, a_cs, b, ldb, k, c + i * ldc,
+                                         ldc, alpha, beta, last);
+  i += first;
   RemainderTile<kRows - 1, NV, kPartial>(m - i, a + i * a_rs, a_rs, a_cs, b, ldb, k, c + i * ldc,
                                          ldc, alpha, beta, last);
 }
@@ -212,6 +226,47 @@ void GemmSmall(const GemmShape& s, float alpha, const float* a, const float* b, 
   GemmSmallRowMajorB(s.m, s.n, s.k, alpha, a, a_rs, a_cs, bt.data(), s.n, beta, c, s.ldc);
 }
 
+// Column panels of a packed B: two vectors of this target wide.
+int64_t PackedWidth() {
+  return 2 * static_cast<int64_t>(hn::Lanes(DF()));
+}
+
+// packed[j/w][p][j mod w] = op(B)[p, j] for w = PackedWidth(), zero past column n − 1 (see
+// pack_b in gemm.h).
+void PackB(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) {
+  const int64_t w = PackedWidth();
+  for (int64_t j = 0; j < n; j += w) {
+    float* panel = packed + j * k;
+    const int64_t cols = std::min(w, n - j);
+    if (trans_b && cols == w) {
+      TransposeIntoPanel(b + j * ldb, ldb, w, k, panel);
+      continue;
+    }
+    for (int64_t p = 0; p < k; ++p) {
+      float* row = panel + p * w;
+      for (int64_t jj = 0; jj < cols; ++jj)
+        row[jj] = trans_b ? b[(j + jj) * ldb + p] : b[p * ldb + j + jj];
+      std::fill(row + cols, row + w, 0.0f);
+    }
+  }
+}
+
+// C = alpha · op(A) B + beta · C with B packed by PackB: each panel (K × w, contiguous) stays in
+// L1/L2 while the row tiles of A stream past it.
+void GemmPackedB(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, const float* packed, float beta, float* c, int64_t ldc) {
+  const int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(DF())), w = 2 * N;
+  int64_t j = 0;
+  for (; j + w <= n; j += w)
+    Panel<2, false>(a, a_rs, a_cs, packed + j * k, w, m, k, c + j, ldc, alpha, beta, N);
+  const int64_t rest = n - j;
+  if (rest > N)
+    Panel<2, true>(a, a_rs, a_cs, packed + j * k, w, m, k, c + j, ldc, alpha, beta, rest - N);
+  else if (rest > 0)
+    Panel<1, true>(a, a_rs, a_cs, packed + j * k, w, m, k, c + j, ldc, alpha, beta, rest);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace attend::kernels::detail
 HWY_AFTER_NAMESPACE();
@@ -220,6 +275,9 @@ HWY_AFTER_NAMESPACE();
 namespace attend::kernels::detail {
 
 HWY_EXPORT(GemmSmall);
+HWY_EXPORT(PackedWidth);
+HWY_EXPORT(PackB);
+HWY_EXPORT(GemmPackedB);
 
 void gemm_small(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                 float* c) {
@@ -236,4 +294,47 @@ bool small_gemm_preferred(const GemmShape& s) {
 }
 
 }  // namespace attend::kernels::detail
+
+namespace attend::kernels {
+
+int64_t packed_b_width() {
+  return HWY_DYNAMIC_DISPATCH(detail::PackedWidth)();
+}
+
+int64_t packed_b_floats(int64_t k, int64_t n) {
+  const int64_t w = packed_b_width();
+  return (n + w - 1) / w * w * k;
+}
+
+void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) {
+  HWY_DYNAMIC_DISPATCH(detail::PackB)(trans_b, k, n, b, ldb, packed);
+}
+
+void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                   int64_t lda, const float* packed, float beta, float* c, int64_t ldc,
+                   int threads) {
+  if (m == 0 || n == 0) return;
+  const double flops = 2.0 * m * n * k;
+  const int64_t w = packed_b_width(), panels = (n + w - 1) / w;
+  // kernels::gemm's rule: products under 8 MFLOP stay on one thread
+  const int t = flops < 8e6 ? 1 : static_cast<int>(std::clamp<int64_t>(threads, 1, panels));
+  const CountedCall counted(gemm_counter(), flops, t);
+  auto columns = [&](int64_t p0, int64_t p1) {  // panels [p0, p1): columns [p0·w, min(n, p1·w))
+    const int64_t j0 = p0 * w, j1 = std::min(n, p1 * w);
+    if (j1 > j0)
+      HWY_DYNAMIC_DISPATCH(detail::GemmPackedB)
+      (trans_a, m, j1 - j0, k, alpha, a, lda, packed + j0 * k, beta, c + j0, ldc);
+  };
+  if (t == 1) {
+    columns(0, panels);
+    return;
+  }
+#pragma omp parallel num_threads(t)
+  {
+    const int64_t i = omp_get_thread_num(), nt = omp_get_num_threads();
+    columns(panels * i / nt, panels * (i + 1) / nt);
+  }
+}
+
+}  // namespace attend::kernels
 #endif  // HWY_ONCE

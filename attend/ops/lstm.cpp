@@ -32,15 +32,45 @@ struct LayerSaved {
 };
 
 // Whether lstm_layer(automatic) splits the recurrence by hidden units: with threads > 1, for
-// per-step products 2·B·4H·H from 0.5 to 100 MFLOP with H ≥ 128. Measured on 2 Zen 3 cores, quiet
-// (a layer of L 96, best of 9, by_steps on 2 threads / by_units): B 1, H 512: 1.29×; B 1, H 256:
-// 1.42×; B 2, H 512: 1.67×; B 8, H 512: 1.63×; B 32, H 512: 1.23×; B 4, H 128: 1.55×; B 16,
-// H 128: 1.50×. It lost on smaller steps (B 1, H 128: 0.89×; B 1, H 64: 0.77×: the wait for the
-// other thread, ~1 µs, against 1.5–4 µs a step) and with H 64 at large B (B 32: 0.78×; B 512:
-// 0.7×), and was even at B 64, H 512 (0.9–1.3×, under load).
+// per-step products 2·B·4H·H from 0.5 to 300 MFLOP with H ≥ 128. Measured on 2 Zen 3 cores, quiet
+// (a layer of L 96, best of 5–9, by_steps on 2 threads / by_units, both with W_hh packed from
+// batch 2): B 1, H 512: 1.29–1.74×; B 1, H 256: 1.42–1.68×; B 2, H 512: 1.76×; B 8, H 512: 1.97×;
+// B 32, H 512: 1.27×; B 64, H 512: 1.24–1.29×; B 128, H 512: 1.19×; B 16, H 128: 1.34×. Even from
+// ~500 MFLOP (B 256, H 512: 1.02×; B 256, H 256: 1.04×). It lost on smaller steps (B 1, H 64:
+// 0.77–0.85×; B 1, H 32: 0.43–0.71×: the wait for the other thread, ~1 µs, against 1.5–4 µs a
+// step) and with H 64 at large B (B 32: 0.78×).
 bool split_by_units(int64_t B, int64_t H, int threads) {
   const double step_flops = 2.0 * B * 4 * H * H;
-  return threads > 1 && H >= 128 && step_flops >= 5e5 && step_flops <= 1e8;
+  return threads > 1 && H >= 128 && step_flops >= 5e5 && step_flops <= 3e8;
+}
+
+// Whether the recurrence (forward and backward, float32) packs W_hh once for all steps
+// (kernels::pack_b) and runs each step's product with kernels::gemm_packed_b, instead of the
+// backend, which packs the 4H × H matrix again inside every call (and gemm's small kernel, below
+// H ≈ 50, transposes it again): from batch 2, or at batch 1 up to H 64. Measured on one Zen 3 core
+// (bench_engine BM_RecurrentProduct, W_hh in L3, packed / backend): H 512: B 1 0.84×, B 2 1.98×,
+// B 4 2.35×, B 8 1.69×, B 32 1.23×, B 64 1.07×; H 128: B 1 0.70×, B 2 1.51×, B 8 1.50×; H 64:
+// B 1 1.02×, B 2 1.88×; H 32: B 1 2.07×. At batch 1 the step is a matrix–vector product bound by
+// reading W_hh, which the backend's GEMV does as well without packing.
+bool pack_recurrent_weights(int64_t B, int64_t H) {
+  return B >= 2 || H <= 64;
+}
+
+// gates (B, 4H) += h (B, H) · W_hhᵀ for W_hh (4H, H): from `packed` (W_hh packed by
+// kernels::pack_b, float32) when it is defined, else through kernels::gemm.
+template <typename T>
+void recurrent_product(int64_t B, int64_t H, const T* h, const T* w_hh, const Tensor& packed,
+                       T* gates, int threads) {
+  const int64_t G = 4 * H;
+  if constexpr (std::is_same_v<T, float>) {
+    if (packed.defined()) {
+      kernels::gemm_packed_b(false, B, G, H, 1.0f, h, H, packed.data<float>(), 1.0f, gates, G,
+                             threads);
+      return;
+    }
+  }
+  kernels::gemm(kernels::GemmShape{false, true, B, G, H, H, H, G}, T(1), h, w_hh, T(1), gates,
+                threads);
 }
 
 // The recurrence with each step's GEMM and cell on all threads (the GEMM itself decides how many
@@ -49,15 +79,21 @@ template <typename T>
 void layer_forward_by_steps(const Tensor& xproj, const Tensor& w_hh, const Tensor& b_hh,
                             LayerSaved& s, Tensor& out) {
   const int64_t B = xproj.size(0), L = xproj.size(1), G = xproj.size(2), H = G / 4;
-  const int threads = xproj.context().threads();
+  Context& ctx = xproj.context();
+  const int threads = ctx.threads();
   const T* xp = xproj.data<T>();
   const T* w = w_hh.data<T>();
+  Tensor packed;  // W_hhᵀ (H, 4H) in kernels::pack_b's panels, float32 only
+  if constexpr (std::is_same_v<T, float>)
+    if (pack_recurrent_weights(B, H)) {
+      packed = Tensor::empty({kernels::packed_b_floats(H, G)}, DType::F32, ctx);
+      kernels::pack_b(true, H, G, w, H, packed.data<float>());
+    }
   const T* bh = b_hh.defined() ? b_hh.data<T>() : nullptr;
   T* act = s.act.data<T>();
   T* hs = s.hs.data<T>();
   T* cs = s.cs.data<T>();
   T* o = out.data<T>();
-  kernels::GemmShape gs{false, true, B, G, H, H, H, G};
   for (int64_t t = 0; t < L; ++t) {
     T* a = act + t * B * G;
     // a = xproj[:, t] + b_hh + h_{t-1}·W_hhᵀ
@@ -69,7 +105,7 @@ void layer_forward_by_steps(const Tensor& xproj, const Tensor& w_hh, const Tenso
       else
         std::memcpy(ar, xr, G * sizeof(T));
     }
-    kernels::gemm(gs, T(1), hs + t * B * H, w, T(1), a, threads);
+    recurrent_product<T>(B, H, hs + t * B * H, w, packed, a, threads);
     kernels::lstm_cell_forward(Rows<T>::dense(a, {B, G}), Rows<T>::dense(cs + t * B * H, {B, H}),
                                Rows<T>::dense(cs + (t + 1) * B * H, {B, H}),
                                Rows<T>::dense(hs + (t + 1) * B * H, {B, H}), threads);
@@ -104,14 +140,18 @@ void layer_forward_by_units(const Tensor& xproj, const Tensor& w_hh, const Tenso
   T* hs = s.hs.data<T>();
   T* cs = s.cs.data<T>();
   T* o = out.data<T>();
-  Tensor packed = Tensor::empty({G, H}, xproj.dtype(), ctx);
-  Tensor gates_buffer = Tensor::empty({B, G}, xproj.dtype(), ctx);
-  T* wp = packed.data<T>();
-  T* gates = gates_buffer.data<T>();
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t share = (H + 2 * threads - 1) / (2 * threads);
   const int64_t chunk = std::max<int64_t>(64, (share + kLine - 1) / kLine * kLine);
   const int64_t chunks = (H + chunk - 1) / chunk;
+  // float32 from batch 2: each gate's rows of a chunk in kernels::pack_b's panels (gate_floats
+  // each), for gemm_packed_b; else the chunk's rows back to back for kernels::gemm.
+  const bool panels = std::is_same_v<T, float> && B >= 2;
+  const int64_t gate_floats = panels ? kernels::packed_b_floats(H, chunk) : chunk * H;
+  Tensor packed = Tensor::empty({chunks * 4 * gate_floats}, xproj.dtype(), ctx);
+  Tensor gates_buffer = Tensor::empty({B, G}, xproj.dtype(), ctx);
+  T* wp = packed.data<T>();
+  T* gates = gates_buffer.data<T>();
   // The GEMMs inside count as one call of the whole layer's FLOPs.
   std::optional<kernels::CountedCall> counted;
   if constexpr (std::is_same_v<T, float>)
@@ -128,11 +168,17 @@ void layer_forward_by_units(const Tensor& xproj, const Tensor& w_hh, const Tenso
     kernels::spin_until([&] { return done.load(std::memory_order_acquire) >= t * chunks; });
     if (!next.compare_exchange_strong(task, task + 1, std::memory_order_relaxed)) continue;
     const int64_t u0 = task % chunks * chunk, u1 = std::min(H, u0 + chunk), n = u1 - u0;
-    T* wk = wp + 4 * u0 * H;
+    T* wk = wp + task % chunks * 4 * gate_floats;
     T* gk = gates + 4 * u0;
     if (t == 0)
-      for (int64_t q = 0; q < 4; ++q)
+      for (int64_t q = 0; q < 4; ++q) {
+        if constexpr (std::is_same_v<T, float>)
+          if (panels) {
+            kernels::pack_b(true, H, n, w + (q * H + u0) * H, H, wk + q * gate_floats);
+            continue;
+          }
         std::memcpy(wk + q * n * H, w + (q * H + u0) * H, n * H * sizeof(T));
+      }
     // gates[b, 4·u0 + q·n + j] = xproj[b, t, q·H + u0 + j] + b_hh[q·H + u0 + j] + h_{t−1}·W_hhᵀ
     for (int64_t b = 0; b < B; ++b)
       for (int64_t q = 0; q < 4; ++q) {
@@ -143,8 +189,15 @@ void layer_forward_by_units(const Tensor& xproj, const Tensor& w_hh, const Tenso
         else
           std::memcpy(gr, xr, n * sizeof(T));
       }
-    const kernels::GemmShape gs{false, true, B, 4 * n, H, H, H, G};
-    kernels::gemm(gs, T(1), hs + t * B * H, wk, T(1), gk, 1);
+    if (panels) {
+      if constexpr (std::is_same_v<T, float>)
+        for (int64_t q = 0; q < 4; ++q)
+          kernels::gemm_packed_b(false, B, n, H, 1.0f, hs + t * B * H, H, wk + q * gate_floats,
+                                 1.0f, gk + q * n, G, 1);
+    } else {
+      const kernels::GemmShape gs{false, true, B, 4 * n, H, H, H, G};
+      kernels::gemm(gs, T(1), hs + t * B * H, wk, T(1), gk, 1);
+    }
     T* h = hs + (t + 1) * B * H + u0;
     kernels::lstm_cell_forward(
         Rows<T>{gk, {B, 4 * n}, {G, 1}}, ConstRows<T>{cs + t * B * H + u0, {B, n}, {H, 1}},
@@ -201,7 +254,12 @@ std::vector<Tensor> layer_backward(const LayerSaved& s, bool has_bias, const Ten
   T* da = dA.data<T>();
   T* dhp = dh.data<T>();
   T* dcp = dc.data<T>();
-  kernels::GemmShape back_h{false, false, B, H, G, G, H, H};  // dh = dA_t · W_hh
+  Tensor packed;  // W_hh (4H, H) in kernels::pack_b's panels, float32 only
+  if constexpr (std::is_same_v<T, float>)
+    if (pack_recurrent_weights(B, H)) {
+      packed = Tensor::empty({kernels::packed_b_floats(G, H)}, DType::F32, ctx);
+      kernels::pack_b(false, G, H, w, H, packed.data<float>());
+    }
   for (int64_t t = L - 1; t >= 0; --t) {
     if (gop)
       for (int64_t b = 0; b < B; ++b) {
@@ -214,7 +272,15 @@ std::vector<Tensor> layer_backward(const LayerSaved& s, bool has_bias, const Ten
         ConstRows<T>::dense(act + t * B * G, {B, G}), ConstRows<T>::dense(cs + t * B * H, {B, H}),
         ConstRows<T>::dense(cs + (t + 1) * B * H, {B, H}), ConstRows<T>::dense(dhp, {B, H}),
         Rows<T>::dense(dcp, {B, H}), Rows<T>::dense(dat, {B, G}), threads);
-    kernels::gemm(back_h, T(1), dat, w, T(0), dhp, threads);
+    // dh (B, H) = dA_t (B, 4H) · W_hh (4H, H)
+    if constexpr (std::is_same_v<T, float>)
+      if (packed.defined()) {
+        kernels::gemm_packed_b(false, B, H, G, 1.0f, dat, G, packed.data<float>(), 0.0f, dhp, H,
+                               threads);
+        continue;
+      }
+    kernels::gemm(kernels::GemmShape{false, false, B, H, G, G, H, H}, T(1), dat, w, T(0), dhp,
+                  threads);
   }
   // dW_hh (4H, H) = Σ_t dA_tᵀ · h_{t-1} = dAᵀ (4H, L·B) · hs[0:L] (L·B, H)
   Tensor dw = Tensor::empty({G, H}, dt, ctx);

@@ -16,8 +16,8 @@ struct LSTMOutput {
 //     such as a batch-1 step, runs on one);
 //   by_units: every thread on every step, each computing the gates and cell of chunks of the
 //     hidden units, a step's once the step before is done, waiting spinning (lstm.cpp);
-//   automatic: by_units with threads > 1 for mid-sized steps (H ≥ 128, 0.5–100 MFLOP a step:
-//     batch 1 to 32 at H 512; see lstm.cpp), by_steps otherwise.
+//   automatic: by_units with threads > 1 for mid-sized steps (H ≥ 128, 0.5–300 MFLOP a step:
+//     batch 1 to 128 at H 512; see lstm.cpp), by_steps otherwise.
 // The paths agree to float rounding; each is deterministic for a given thread count.
 enum class LSTMThreading { automatic, by_steps, by_units };
 

@@ -23,10 +23,13 @@ using attend::testing::random_vec;
 
 // Runs gemm and gemm_reference on the same random operands (with lda/ldb/ldc padding) and
 // compares every element of C, padding included (gemm must not write outside the M×N block).
-// small_kernel: call detail::gemm_small directly (float only) instead of gemm.
+// Which float kernel `check` calls: gemm (backend or small kernel by its rule), detail::gemm_small
+// directly, or pack_b then gemm_packed_b.
+enum class Kernel { gemm, small, packed };
+
 template <typename T>
 ::testing::AssertionResult check(const GemmShape& s, T alpha, T beta, int threads, double tol,
-                                 bool small_kernel = false) {
+                                 Kernel kernel = Kernel::gemm) {
   std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k + s.lda));
   int64_t a_rows = s.trans_a ? s.k : s.m, b_rows = s.trans_b ? s.n : s.k;
   auto a = random_vec<T>(std::max<int64_t>(1, a_rows * s.lda), rng);
@@ -37,10 +40,19 @@ template <typename T>
       for (int64_t j = 0; j < s.n; ++j) c[i * s.ldc + j] = std::numeric_limits<T>::quiet_NaN();
   auto ref = c;
   if constexpr (std::is_same_v<T, float>) {
-    if (small_kernel)
+    if (kernel == Kernel::small) {
       detail::gemm_small(s, alpha, a.data(), b.data(), beta, c.data());
-    else
+    } else if (kernel == Kernel::packed) {
+      // canaries past the packed size: pack_b must write exactly packed_b_floats
+      std::vector<float> packed(packed_b_floats(s.k, s.n) + 16, 7.0f);
+      pack_b(s.trans_b, s.k, s.n, b.data(), s.ldb, packed.data());
+      for (size_t i = packed.size() - 16; i < packed.size(); ++i)
+        if (packed[i] != 7.0f) return ::testing::AssertionFailure() << "pack_b wrote past its size";
+      gemm_packed_b(s.trans_a, s.m, s.n, s.k, alpha, a.data(), s.lda, packed.data(), beta, c.data(),
+                    s.ldc, threads);
+    } else {
       gemm(s, alpha, a.data(), b.data(), beta, c.data(), threads);
+    }
   } else {
     gemm(s, alpha, a.data(), b.data(), beta, c.data(), threads);
   }
@@ -102,7 +114,47 @@ void small_kernel_sweep() {
             for (int64_t pad : {0, 5}) {
               GemmShape s{ta, tb, m, n, k, (ta ? m : k) + pad, (tb ? k : n) + pad, n + pad};
               for (float beta : {0.0f, 1.0f, 0.5f})
-                ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, true));
+                ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, Kernel::small));
+            }
+}
+
+void packed_kernel_sweep();
+
+// B packed once (an LSTM's W_hh), then the register-tiled kernel: ragged last panels of one and
+// two vectors, both transposes (the transposed pack's in-register blocks and their edges), row
+// remainders, k = 0 (C = beta · C), and the packed size exact — on every SIMD target this CPU runs.
+TEST(Gemm, PackedBMatchesReference) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    packed_kernel_sweep();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  // From 8 MFLOP the panels are split over the threads (uneven shares, a ragged last panel).
+  for (int threads : {2, 3})
+    for (bool ta : {false, true}) {
+      GemmShape s{ta, true, 64, 1000, 130, ta ? 64 : 130, 130, 1000};
+      ASSERT_TRUE(check<float>(s, 1.25f, 0.5f, threads, 1e-4, Kernel::packed));
+    }
+}
+
+void packed_kernel_sweep() {
+  for (int64_t m : {1, 2, 5, 6, 7, 8, 9, 32})
+    for (int64_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100})
+      for (int64_t k : {0, 1, 8, 9, 64, 130})
+        for (bool ta : {false, true})
+          for (bool tb : {false, true})
+            for (int64_t pad : {0, 5}) {
+              GemmShape s{ta,
+                          tb,
+                          m,
+                          n,
+                          k,
+                          std::max<int64_t>(1, (ta ? m : k) + pad),
+                          std::max<int64_t>(1, (tb ? k : n) + pad),
+                          n + pad};
+              for (float beta : {0.0f, 1.0f, 0.5f})
+                ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, Kernel::packed));
             }
 }
 

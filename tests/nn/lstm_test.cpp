@@ -244,6 +244,57 @@ TEST(LSTMLayer, ByUnitsMatchesBySteps) {
   ctx.set_threads(0);
 }
 
+// The float32 recurrence (W_hh packed once, attend's kernel for each step, from batch 2 or up to
+// H 64 on one thread; the backend otherwise) against the float64 one, on one and two threads and
+// both paths of two: outputs, final state and every input's gradient.
+TEST(LSTMLayer, Float32RecurrenceMatchesFloat64) {
+  Context ctx({.seed = 23});
+  for (int64_t B : {1, 2, 5, 8}) {
+    for (int64_t H : {5, 64, 130}) {
+      const int64_t L = 6;
+      auto leaf = [&](const Shape& shape, double scale) {
+        Tensor t = Tensor::uniform(shape, -scale, scale, DType::F64, ctx);
+        t.set_requires_grad(true);
+        return t;
+      };
+      std::vector<Tensor> in64 = {leaf({B, L, 4 * H}, 1.0), leaf({4 * H, H}, 0.5),
+                                  leaf({4 * H}, 0.5), leaf({B, H}, 1.0), leaf({B, H}, 1.0)};
+      std::vector<Tensor> in32;
+      for (const Tensor& t : in64) {
+        in32.push_back(t.detach().copy_as(DType::F32));
+        in32.back().set_requires_grad(true);
+      }
+      Tensor r1 = Tensor::normal({B, L, H}, 0, 1, DType::F64, ctx);
+      auto run = [&](std::vector<Tensor>& in, LSTMThreading threading) {
+        LSTMOutput o = lstm_layer(in[0], in[1], in[2], in[3], in[4], threading);
+        const Tensor weights = r1.copy_as(o.output.dtype());
+        add(add(sum(mul(o.output, weights)), sum(o.h_n)), sum(o.c_n)).backward();
+        std::vector<Tensor> r = {o.output.detach(), o.h_n.detach(), o.c_n.detach()};
+        for (Tensor& t : in) {
+          r.push_back(t.grad());
+          t.zero_grad();
+        }
+        return r;
+      };
+      ctx.set_threads(1);
+      const std::vector<Tensor> ref = run(in64, LSTMThreading::by_steps);
+      for (int threads : {1, 2})
+        for (LSTMThreading threading : {LSTMThreading::by_steps, LSTMThreading::by_units}) {
+          if (threads == 1 && threading == LSTMThreading::by_units) continue;
+          SCOPED_TRACE(fmt::format("B={} H={} threads={} by_units={}", B, H, threads,
+                                   threading == LSTMThreading::by_units));
+          ctx.set_threads(threads);
+          const std::vector<Tensor> got = run(in32, threading);
+          for (size_t i = 0; i < ref.size(); ++i) {
+            SCOPED_TRACE(i);
+            EXPECT_TRUE(all_close(got[i].copy_as(DType::F64), ref[i], 2e-5, 1e-4));
+          }
+        }
+    }
+  }
+  ctx.set_threads(0);
+}
+
 TEST(LSTM, BadInputs) {
   Context ctx;
   LSTM m(7, 4, {.num_layers = 2, .batch_first = true}, ctx);
