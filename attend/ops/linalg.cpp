@@ -3,6 +3,11 @@
 #include "attend/ops/linalg.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <type_traits>
 
 #include "attend/autograd/node.h"
 #include "attend/kernels/gemm.h"
@@ -215,6 +220,65 @@ void fill_rows(T* y, const T* bias, int64_t rows, int64_t n) {
 
 }  // namespace
 
+// ---- PackedWeights -----------------------------------------------------------------------------
+
+struct PackedWeights::Impl {
+  std::mutex mutex;
+  std::set<const Storage*> frozen;
+  std::vector<std::shared_ptr<Storage>>
+      keep;  // the frozen storages stay alive (and their addresses)
+  // (storage, offset, out, in, trans, ld) -> Wᵀ in kernels::pack_b's panels
+  std::map<std::tuple<const Storage*, int64_t, int64_t, int64_t, bool, int64_t>, std::vector<float>>
+      packs;
+};
+
+namespace {
+thread_local PackedWeights* t_packed_weights = nullptr;
+}  // namespace
+
+PackedWeights::Scope::Scope(PackedWeights& weights) : previous_(t_packed_weights) {
+  t_packed_weights = &weights;
+}
+
+PackedWeights::Scope::~Scope() {
+  t_packed_weights = previous_;
+}
+
+PackedWeights* PackedWeights::current() {
+  return t_packed_weights;
+}
+
+void PackedWeights::freeze(const std::vector<Tensor>& tensors) {
+  if (!impl_) impl_ = std::make_shared<Impl>();
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  for (const Tensor& t : tensors)
+    if (t.defined() && t.storage() && impl_->frozen.insert(t.storage().get()).second)
+      impl_->keep.push_back(t.storage());
+}
+
+const float* PackedWeights::packed(const Tensor& weight, bool trans, int64_t ld) {
+  if (!impl_ || weight.dtype() != DType::F32 || !weight.storage()) return nullptr;
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  const Storage* storage = weight.storage().get();
+  if (!impl_->frozen.count(storage)) return nullptr;
+  const int64_t out = weight.size(0), in = weight.size(1);
+  auto [it, fresh] = impl_->packs.try_emplace({storage, weight.offset(), out, in, trans, ld});
+  if (fresh) {
+    // op(B) = Wᵀ (in, out): B[p, j] = W[j, p], at j·ld + p (trans = false) or j + p·ld
+    it->second.resize(kernels::packed_b_floats(in, out));
+    kernels::pack_b(!trans, in, out, weight.data<float>(), ld, it->second.data());
+  }
+  return it->second.data();
+}
+
+size_t PackedWeights::count() const {
+  if (!impl_) return 0;
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->packs.size();
+}
+
+// ---- linear -----------------------------------------------------------------------------------
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   ATTEND_CHECK(x.defined() && weight.defined() && x.ndim() >= 1 && weight.ndim() == 2,
                "[linear] needs an input of rank >= 1 and a 2-d weight, got {} and {}",
@@ -280,6 +344,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       beta = T(1);
     }
     // y (rows, out) = x (rows, in) · Wᵀ (in, out) [+ y]
+    if constexpr (std::is_same_v<T, float>) {
+      PackedWeights* pw = PackedWeights::current();
+      if (pw && in > 0 && rows <= PackedWeights::kMaxRows && w.is_same(weight) &&
+          !needs_grad({x, weight, bias}))
+        if (const float* packed = pw->packed(weight, lw.trans, lw.ld)) {
+          kernels::gemm_packed_b(lx.trans, rows, out_f, in, 1.0f, xm.data<float>(), lx.ld, packed,
+                                 beta, y.data<float>(), out_f, threads);
+          return;
+        }
+    }
     kernels::GemmShape s{lx.trans, !lw.trans, rows,  out_f,
                          in,       lx.ld,     lw.ld, std::max<int64_t>(out_f, 1)};
     kernels::gemm(s, T(1), xm.data<T>(), w.data<T>(), beta, y.data<T>(), threads);

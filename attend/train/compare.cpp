@@ -20,6 +20,7 @@
 #include "attend/ops/loss.h"
 #include "attend/ops/shape.h"
 #include "attend/optim/adam.h"
+#include "attend/train/forecast.h"
 #include "attend/train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -179,6 +180,10 @@ std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
+  // As a loaded checkpoint forecasts (train::Predictor): Linear weights packed at the first call.
+  PackedWeights packed;
+  freeze_weights(packed, model);
+  const PackedWeights::Scope scope(packed);
   std::vector<LatencyResult> out;
   for (const int64_t B : options.batches) {
     ATTEND_CHECK(B > 0, "[latency] batch size must be positive, got {}", B);

@@ -113,10 +113,18 @@ Predictor::Predictor(CheckpointInfo info, Context& ctx)
   if (freq != "auto") model(data::freq_letter(data::parse_freq(freq).kind));
 }
 
+void freeze_weights(PackedWeights& weights, const nn::Module& model) {
+  std::vector<Tensor> tensors = model.parameters();
+  for (const auto& [name, t] : model.named_buffers()) tensors.push_back(t);
+  weights.freeze(tensors);
+}
+
 models::ForecastModel& Predictor::model(char freq_letter) {
   if (!model_ || model_freq_ != freq_letter) {
     model_ = load_checkpoint_model(info_, std::string(1, freq_letter), ctx_);
     model_freq_ = freq_letter;
+    packed_ = PackedWeights();
+    freeze_weights(packed_, *model_);
   }
   return *model_;
 }
@@ -252,6 +260,7 @@ Tensor Predictor::forward(const std::vector<const PreparedWindow*>& batch,
     ym = stack(&PreparedWindow::dec_marks, {Lb + P, F});
   }
   NoGradGuard guard;
+  const PackedWeights::Scope packed(packed_);  // the loaded weights never change
   if (model.uses_decoder_input()) {
     const Tensor ahead = cfg.model.known_columns.empty()
                              ? Tensor::zeros({B, P, C}, DType::F32, ctx_)

@@ -8,6 +8,7 @@
 
 #include "attend/data/csv.h"
 #include "attend/nn/attention.h"
+#include "attend/ops/linalg.h"
 #include "attend/train/checkpoint.h"
 
 namespace attend::train {
@@ -68,6 +69,10 @@ struct WindowForecast {
 // A checkpoint loaded once for many forecasts (a service, the Python package): forecast() as the
 // free function below, with the model built at construction (for --freq auto, on the first call)
 // and kept (rebuilt only when a checkpoint of --freq auto meets data of another frequency kind).
+// `weights` packs the float32 Linear weights of `model` (its parameters and buffers frozen) for
+// forecasts under a PackedWeights::Scope; the model's weights must not change while it does.
+void freeze_weights(PackedWeights& weights, const nn::Module& model);
+
 class Predictor {
  public:
   Predictor(CheckpointInfo info, Context& ctx);
@@ -96,7 +101,8 @@ class Predictor {
   RunConfig cfg_;
   Context& ctx_;
   std::shared_ptr<models::ForecastModel> model_;
-  char model_freq_ = 0;  // the time-feature letter model_ was built for
+  PackedWeights packed_;  // model_'s Linear weights, packed at their first forecast
+  char model_freq_ = 0;   // the time-feature letter model_ was built for
 };
 
 // CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates

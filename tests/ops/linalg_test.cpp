@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "attend/autograd/node.h"
+#include "attend/ops/reduce.h"
 #include "attend/ops/shape.h"
 #include "support/gradcheck.h"
 
@@ -138,6 +140,53 @@ TEST(Linear, HandComputedAndLayouts) {
     for (int64_t j = 0; j < 4; ++j) EXPECT_NEAR(lt.at({i, j}), mt.at({i, j}) + b3.at({j}), 1e-12);
   Tensor x1 = T64({1, 2, 3}, {3}, ctx);
   EXPECT_EQ(linear(x1, w, b).to_vector<double>(), (V{11, 25}));
+}
+
+// Under a PackedWeights scope, linear() with a frozen float32 weight multiplies by its packed
+// copy: the same values as without (float64 reference), for row-major and transposed weight
+// storage, a view inside a larger frozen storage, with and without bias, N-d and transposed x; the
+// weight is packed once and reused; a weight outside the frozen storages, a product that records
+// a gradient and one of more than kMaxRows rows take the backend, as does float64.
+TEST(Linear, PackedWeightsForInference) {
+  Context ctx({.seed = 3});
+  Tensor storage = Tensor::uniform({70, 37}, -1, 1, DType::F32, ctx);
+  Tensor w = slice(storage, 0, 3, 43);  // (40, 37), a view
+  Tensor wt = transpose(Tensor::uniform({37, 33}, -1, 1, DType::F32, ctx), 0, 1);  // (33, 37)
+  Tensor b = Tensor::uniform({40}, -1, 1, DType::F32, ctx);
+  Tensor loose = Tensor::uniform({40, 37}, -1, 1, DType::F32, ctx);  // not frozen
+  PackedWeights packed;
+  packed.freeze({storage, wt, b});
+  auto ref = [](const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    return linear(x.copy_as(DType::F64), weight.copy_as(DType::F64),
+                  bias.defined() ? bias.copy_as(DType::F64) : Tensor());
+  };
+  Tensor x = Tensor::uniform({3, 5, 37}, -1, 1, DType::F32, ctx);
+  Tensor xt = transpose(Tensor::uniform({37, 9}, -1, 1, DType::F32, ctx), 0, 1);  // (9, 37)
+  {
+    NoGradGuard no_grad;
+    const PackedWeights::Scope scope(packed);
+    EXPECT_TRUE(all_close(linear(x, w, b), ref(x, w, b), 1e-5, 1e-5));
+    EXPECT_EQ(packed.count(), 1u);
+    EXPECT_TRUE(all_close(linear(xt, w), ref(xt, w, Tensor()), 1e-5, 1e-5));
+    EXPECT_TRUE(all_close(linear(x, wt), ref(x, wt, Tensor()), 1e-5, 1e-5));
+    EXPECT_EQ(packed.count(), 2u);  // w once for both calls, wt
+    EXPECT_TRUE(all_close(linear(x, loose, b), ref(x, loose, b), 1e-5, 1e-5));
+    Tensor big = Tensor::uniform({PackedWeights::kMaxRows + 1, 37}, -1, 1, DType::F32, ctx);
+    EXPECT_TRUE(all_close(linear(big, w, b), ref(big, w, b), 1e-5, 1e-5));
+    Tensor w64 = storage.copy_as(DType::F64);
+    packed.freeze({w64});
+    EXPECT_TRUE(all_close(linear(x.copy_as(DType::F64), w64), ref(x, storage, Tensor()), 1e-12));
+    EXPECT_EQ(packed.count(), 2u);
+  }
+  // A product recording its gradient takes the backend, and its gradient is right.
+  const PackedWeights::Scope scope(packed);
+  Tensor wg = slice(storage, 0, 0, 40).detach();
+  wg.set_requires_grad(true);
+  Tensor y = linear(x, wg, b);
+  EXPECT_TRUE(all_close(y, ref(x, wg, b), 1e-5, 1e-5));
+  EXPECT_EQ(packed.count(), 2u);
+  sum(y).backward();
+  EXPECT_TRUE(wg.grad().defined());
 }
 
 TEST(Linear, Errors) {
