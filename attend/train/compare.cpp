@@ -36,13 +36,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-// Number of time-mark columns the data layer makes for a model config: timeF features, or the
-// integer calendar marks of TSLib's timeenc 0 (month, day, weekday, hour[, minute]).
-int64_t mark_columns(const models::ModelConfig& c) {
-  if (c.embed == "timeF") return models::time_feature_count(c.freq);
-  return models::time_feature_letter(c.freq) == "t" ? 5 : 4;
-}
-
 // Marks for timing: timeF values in [-0.5, 0.5], integer marks 0 (a valid index everywhere).
 Tensor random_marks(const models::ModelConfig& c, int64_t batch, int64_t len, Context& ctx) {
   const Shape s{batch, len, mark_columns(c)};
@@ -180,9 +173,10 @@ std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  // As a loaded checkpoint forecasts (train::Predictor): Linear weights packed at the first call.
+  // As a loaded checkpoint forecasts (train::Predictor): readied at load (weights packed by one
+  // forward at batch 1), then every call under the packed weights' scope.
   PackedWeights packed;
-  freeze_weights(packed, model);
+  prepare_for_inference(model, packed, ctx);
   const PackedWeights::Scope scope(packed);
   std::vector<LatencyResult> out;
   for (const int64_t B : options.batches) {

@@ -113,10 +113,36 @@ Predictor::Predictor(CheckpointInfo info, Context& ctx)
   if (freq != "auto") model(data::freq_letter(data::parse_freq(freq).kind));
 }
 
-void freeze_weights(PackedWeights& weights, const nn::Module& model) {
+int64_t mark_columns(const models::ModelConfig& c) {
+  if (c.embed == "timeF") return models::time_feature_count(c.freq);
+  return models::time_feature_letter(c.freq) == "t" ? 5 : 4;
+}
+
+void prepare_for_inference(models::ForecastModel& model, PackedWeights& weights, Context& ctx) {
   std::vector<Tensor> tensors = model.parameters();
   for (const auto& [name, t] : model.named_buffers()) tensors.push_back(t);
   weights.freeze(tensors);
+  const models::ModelConfig& c = model.config();
+  const bool was_training = model.is_training();
+  model.eval();
+  Generator& gen = ctx.generator();
+  const uint64_t counter = gen.counter();
+  {
+    NoGradGuard no_grad;
+    const PackedWeights::Scope scope(weights);
+    // zeros: valid values and calendar indices for every model
+    const Tensor x_enc = Tensor::zeros({1, c.seq_len, c.enc_in}, DType::F32, ctx);
+    Tensor x_dec, xm, ym;
+    if (model.uses_decoder_input())
+      x_dec = Tensor::zeros({1, c.label_len + c.pred_len, c.dec_in}, DType::F32, ctx);
+    if (model.uses_time_marks()) {
+      xm = Tensor::zeros({1, c.seq_len, mark_columns(c)}, DType::F32, ctx);
+      ym = Tensor::zeros({1, c.label_len + c.pred_len, mark_columns(c)}, DType::F32, ctx);
+    }
+    model.forecast(x_enc, xm, x_dec, ym);
+  }
+  gen.set_counter(counter);
+  model.train(was_training);
 }
 
 models::ForecastModel& Predictor::model(char freq_letter) {
@@ -124,7 +150,7 @@ models::ForecastModel& Predictor::model(char freq_letter) {
     model_ = load_checkpoint_model(info_, std::string(1, freq_letter), ctx_);
     model_freq_ = freq_letter;
     packed_ = PackedWeights();
-    freeze_weights(packed_, *model_);
+    prepare_for_inference(*model_, packed_, ctx_);
   }
   return *model_;
 }

@@ -69,9 +69,16 @@ struct WindowForecast {
 // A checkpoint loaded once for many forecasts (a service, the Python package): forecast() as the
 // free function below, with the model built at construction (for --freq auto, on the first call)
 // and kept (rebuilt only when a checkpoint of --freq auto meets data of another frequency kind).
-// `weights` packs the float32 Linear weights of `model` (its parameters and buffers frozen) for
-// forecasts under a PackedWeights::Scope; the model's weights must not change while it does.
-void freeze_weights(PackedWeights& weights, const nn::Module& model);
+// Number of time-mark columns the data layer makes for a model config: timeF features, or the
+// integer calendar marks of TSLib's timeenc 0 (month, day, weekday, hour[, minute]).
+int64_t mark_columns(const models::ModelConfig& c);
+
+// Readies `model` (whose weights must not change from now on) for forecasts under `weights`'s
+// PackedWeights::Scope: freezes its parameters and buffers, then runs one forecast at batch 1 on
+// zeros in that scope, so that its Linear weights are packed (and the backend's kernels
+// generated) now rather than in the first forecast — what ONNX Runtime does when it creates a
+// session. The random generator's counter is left as it was.
+void prepare_for_inference(models::ForecastModel& model, PackedWeights& weights, Context& ctx);
 
 class Predictor {
  public:
