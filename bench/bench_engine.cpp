@@ -197,6 +197,44 @@ BENCHMARK(BM_RecurrentProduct)
     ->ArgNames({"B", "H", "packed"})
     ->UseRealTime();
 
+// A Linear's product at inference, y (M, N) = x (M, K) · Wᵀ with W (N, K) as nn::Linear stores
+// it, over 16 distinct weights in turn (cold, as a model's forward meets them): the backend (which
+// packs W inside every call) against W packed once (PackedWeights). One thread.
+// args: M, N, K, packed
+void BM_LinearPackedVsBackend(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  const bool packed = state.range(3) != 0;
+  constexpr int kWeights = 16;
+  std::vector<std::vector<float>> w(kWeights), wp(kWeights);
+  for (int i = 0; i < kWeights; ++i) {
+    w[i].assign(n * k, 0.01f * static_cast<float>(i + 1));
+    wp[i].resize(kernels::packed_b_floats(k, n));
+    kernels::pack_b(true, k, n, w[i].data(), k, wp[i].data());
+  }
+  std::vector<float> x(m * k, 0.02f), y(m * n);
+  const kernels::GemmShape s{false, true, m, n, k, k, k, n};
+  omp_set_num_threads(1);
+  for (auto _ : state) {
+    for (int i = 0; i < kWeights; ++i) {
+      if (packed)
+        kernels::gemm_packed_b(false, m, n, k, 1.0f, x.data(), k, wp[i].data(), 0.0f, y.data(), n,
+                               1);
+      else
+        kernels::gemm(s, 1.0f, x.data(), w[i].data(), 0.0f, y.data(), 1);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * kWeights);  // items: products
+}
+BENCHMARK(BM_LinearPackedVsBackend)
+    ->ArgsProduct({{1, 11, 32, 84, 256, 1024, 3072}, {512, 2048}, {512}, {0, 1}})
+    ->Args({11, 512, 2048, 0})
+    ->Args({11, 512, 2048, 1})
+    ->Args({84, 512, 2048, 0})
+    ->Args({84, 512, 2048, 1})
+    ->ArgNames({"M", "N", "K", "packed"})
+    ->UseRealTime();
+
 // ---- small MLP training step -------------------------------------------------------------------
 // Linear(7→32) + GELU + Linear(32→7), MSE against a target, backward; batch 32. args: threads
 void BM_MlpStep(benchmark::State& state) {
