@@ -56,22 +56,36 @@ bool pack_recurrent_weights(int64_t B, int64_t H) {
   return B >= 2 || H <= 64;
 }
 
-// gates (B, 4H) += h (B, H) · W_hhᵀ for W_hh (4H, H): from `packed` (W_hh packed by
-// kernels::pack_b, float32) when it is defined, else through kernels::gemm.
-template <typename T>
-void recurrent_product(int64_t B, int64_t H, const T* h, const T* w_hh, const Tensor& packed,
-                       T* gates, int threads) {
-  const int64_t G = 4 * H;
-  if constexpr (std::is_same_v<T, float>) {
-    if (packed.defined()) {
-      kernels::gemm_packed_b(false, B, G, H, 1.0f, h, H, packed.data<float>(), 1.0f, gates, G,
-                             threads);
-      return;
-    }
+// One recurrent product with W_hh (4H, H) as B operand: op(W_hh) = W_hhᵀ (H, 4H) in the forward
+// (trans), W_hh in the backward. It is packed once per layer call (kernels::pack_b) for float32
+// when pack_recurrent_weights says so; `packed` is then defined.
+struct RecurrentWeight {
+  template <typename T>
+  RecurrentWeight(const T* w, bool trans, int64_t B, int64_t H, Context& ctx)
+      : trans(trans), k(trans ? H : 4 * H), n(trans ? 4 * H : H) {
+    if constexpr (std::is_same_v<T, float>)
+      if (pack_recurrent_weights(B, H)) {
+        packed = Tensor::empty({kernels::packed_b_floats(k, n)}, DType::F32, ctx);
+        kernels::pack_b(trans, k, n, w, H, packed.data<float>());
+      }
   }
-  kernels::gemm(kernels::GemmShape{false, true, B, G, H, H, H, G}, T(1), h, w_hh, T(1), gates,
-                threads);
-}
+  // c (m, n) = a (m, k) · op(W_hh) + beta · c, w the unpacked W_hh
+  template <typename T>
+  void multiply(int64_t m, const T* a, const T* w, T beta, T* c, int threads) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed.defined()) {
+        kernels::gemm_packed_b(false, m, n, k, 1.0f, a, k, packed.data<float>(), beta, c, n,
+                               threads);
+        return;
+      }
+    }
+    kernels::gemm(kernels::GemmShape{false, trans, m, n, k, k, trans ? k : n, n}, T(1), a, w, beta,
+                  c, threads);
+  }
+  bool trans;
+  int64_t k, n;
+  Tensor packed;
+};
 
 // The recurrence with each step's GEMM and cell on all threads (the GEMM itself decides how many
 // it uses).
@@ -83,12 +97,7 @@ void layer_forward_by_steps(const Tensor& xproj, const Tensor& w_hh, const Tenso
   const int threads = ctx.threads();
   const T* xp = xproj.data<T>();
   const T* w = w_hh.data<T>();
-  Tensor packed;  // W_hhᵀ (H, 4H) in kernels::pack_b's panels, float32 only
-  if constexpr (std::is_same_v<T, float>)
-    if (pack_recurrent_weights(B, H)) {
-      packed = Tensor::empty({kernels::packed_b_floats(H, G)}, DType::F32, ctx);
-      kernels::pack_b(true, H, G, w, H, packed.data<float>());
-    }
+  const RecurrentWeight w_t(w, true, B, H, ctx);  // gates += h · W_hhᵀ
   const T* bh = b_hh.defined() ? b_hh.data<T>() : nullptr;
   T* act = s.act.data<T>();
   T* hs = s.hs.data<T>();
@@ -105,7 +114,7 @@ void layer_forward_by_steps(const Tensor& xproj, const Tensor& w_hh, const Tenso
       else
         std::memcpy(ar, xr, G * sizeof(T));
     }
-    recurrent_product<T>(B, H, hs + t * B * H, w, packed, a, threads);
+    w_t.multiply(B, hs + t * B * H, w, T(1), a, threads);
     kernels::lstm_cell_forward(Rows<T>::dense(a, {B, G}), Rows<T>::dense(cs + t * B * H, {B, H}),
                                Rows<T>::dense(cs + (t + 1) * B * H, {B, H}),
                                Rows<T>::dense(hs + (t + 1) * B * H, {B, H}), threads);
@@ -254,12 +263,7 @@ std::vector<Tensor> layer_backward(const LayerSaved& s, bool has_bias, const Ten
   T* da = dA.data<T>();
   T* dhp = dh.data<T>();
   T* dcp = dc.data<T>();
-  Tensor packed;  // W_hh (4H, H) in kernels::pack_b's panels, float32 only
-  if constexpr (std::is_same_v<T, float>)
-    if (pack_recurrent_weights(B, H)) {
-      packed = Tensor::empty({kernels::packed_b_floats(G, H)}, DType::F32, ctx);
-      kernels::pack_b(false, G, H, w, H, packed.data<float>());
-    }
+  const RecurrentWeight w_back(w, false, B, H, ctx);  // dh = dA_t · W_hh
   for (int64_t t = L - 1; t >= 0; --t) {
     if (gop)
       for (int64_t b = 0; b < B; ++b) {
@@ -273,14 +277,7 @@ std::vector<Tensor> layer_backward(const LayerSaved& s, bool has_bias, const Ten
         ConstRows<T>::dense(cs + (t + 1) * B * H, {B, H}), ConstRows<T>::dense(dhp, {B, H}),
         Rows<T>::dense(dcp, {B, H}), Rows<T>::dense(dat, {B, G}), threads);
     // dh (B, H) = dA_t (B, 4H) · W_hh (4H, H)
-    if constexpr (std::is_same_v<T, float>)
-      if (packed.defined()) {
-        kernels::gemm_packed_b(false, B, H, G, 1.0f, dat, G, packed.data<float>(), 0.0f, dhp, H,
-                               threads);
-        continue;
-      }
-    kernels::gemm(kernels::GemmShape{false, false, B, H, G, G, H, H}, T(1), dat, w, T(0), dhp,
-                  threads);
+    w_back.multiply(B, dat, w, T(0), dhp, threads);
   }
   // dW_hh (4H, H) = Σ_t dA_tᵀ · h_{t-1} = dAᵀ (4H, L·B) · hs[0:L] (L·B, H)
   Tensor dw = Tensor::empty({G, H}, dt, ctx);
