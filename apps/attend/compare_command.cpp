@@ -157,9 +157,10 @@ std::function<int(train::Communicator*)> add_compare_command(CLI::App& app) {
   auto ba = std::make_shared<BenchModelArgs>();
   CLI::App* model = bench->add_subcommand(
       "model",
-      "Median forecast latency (eval, no grad, random inputs) of a freshly built model, or with "
-      "--train the roofline of a training step; model flags as train's (enc_in/dec_in/c_out "
-      "default 7)");
+      "Median forecast latency (eval, no grad, random inputs) of a freshly built model readied as "
+      "a loaded checkpoint is (weights packed at load), with the FLOPs of one forecast (GEMMs and "
+      "fused attention, counted) and their rate; or with --train the roofline of a training step; "
+      "model flags as train's (enc_in/dec_in/c_out default 7)");
   model->add_option("--batch", ba->batches, "batch sizes to time")
       ->capture_default_str()
       ->check(positive())

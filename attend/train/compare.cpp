@@ -199,7 +199,15 @@ std::vector<LatencyResult> forecast_latency(models::ForecastModel& model,
       ms.push_back((now_seconds() - t0) * 1e3);
     }
     std::sort(ms.begin(), ms.end());
-    out.push_back({B, ms[ms.size() / 2], ms.front()});
+    // One more call, counted: the work of a forecast for its achieved GFLOP/s.
+    kernels::gemm_counter().reset();
+    kernels::attention_counter().reset();
+    kernels::set_kernel_counting(true);
+    model.forecast(x_enc, xm, x_dec, ym);
+    kernels::set_kernel_counting(false);
+    const double flops = static_cast<double>(kernels::gemm_counter().flops.load() +
+                                             kernels::attention_counter().flops.load());
+    out.push_back({B, ms[ms.size() / 2], ms.front(), flops / 1e9});
   }
   model.train(was_training);
   return out;
@@ -486,6 +494,8 @@ std::string format_model_bench(const RunConfig& cfg, const ModelBenchResult& r, 
                           {"params", r.params},
                           {"median_ms", l.median_ms},
                           {"min_ms", l.min_ms},
+                          {"gflop", l.gflop},
+                          {"gflops_per_s", l.gflop / (l.median_ms / 1e3)},
                           {"d_model", cfg.model.d_model},
                           {"seq_len", cfg.model.seq_len},
                           {"pred_len", cfg.model.pred_len}};
@@ -496,9 +506,11 @@ std::string format_model_bench(const RunConfig& cfg, const ModelBenchResult& r, 
   std::string s = fmt::format(
       "{}: {} parameters | seq_len {} pred_len {} d_model {} | threads {} (0 = all)\n", r.model,
       r.params, cfg.model.seq_len, cfg.model.pred_len, cfg.model.d_model, threads);
-  s += fmt::format("{:>8}{:>14}{:>12}\n", "batch", "median ms", "min ms");
+  s += fmt::format("{:>8}{:>14}{:>12}{:>10}{:>10}\n", "batch", "median ms", "min ms", "GFLOP",
+                   "GFLOP/s");
   for (const auto& l : r.latency)
-    s += fmt::format("{:>8}{:>14.3f}{:>12.3f}\n", l.batch, l.median_ms, l.min_ms);
+    s += fmt::format("{:>8}{:>14.3f}{:>12.3f}{:>10.3f}{:>10.1f}\n", l.batch, l.median_ms, l.min_ms,
+                     l.gflop, l.gflop / (l.median_ms / 1e3));
   return s;
 }
 

@@ -24,6 +24,7 @@ struct LatencyResult {
   int64_t batch = 0;
   double median_ms = 0;  // median wall time of one forecast call
   double min_ms = 0;
+  double gflop = 0;  // one forecast's GEMM and fused-attention FLOPs (counted by the kernels), 1e9
 };
 
 struct CompareRow {
