@@ -373,6 +373,9 @@ TEST(CompareCli, BenchModelPrintsJsonPerBatch) {
     EXPECT_EQ(j.at("batch"), i == 0 ? 1 : 4);
     EXPECT_EQ(j.at("params"), 2 * (32 * 16 + 16));
     EXPECT_GT(j.at("median_ms").get<double>(), 0);
+    // one forecast's work: two Linear(32 -> 16) over B·7 rows, 2·rows·32·16 FLOPs each
+    const double rows = (i == 0 ? 1 : 4) * 7;
+    EXPECT_NEAR(j.at("gflop").get<double>(), 2 * 2 * rows * 32 * 16 / 1e9, 1e-12);
   }
   auto bad = run_cli("bench model --model Nonesuch --batch 1");
   EXPECT_EQ(bad.rc, 2);
