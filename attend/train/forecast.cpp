@@ -105,8 +105,8 @@ std::vector<float> known_future(const data::CsvTable* future, const std::vector<
 
 }  // namespace
 
-Predictor::Predictor(CheckpointInfo info, Context& ctx)
-    : info_(std::move(info)), cfg_(resolved_config(info_)), ctx_(ctx) {
+Predictor::Predictor(CheckpointInfo info, Context& ctx, bool repeated)
+    : info_(std::move(info)), cfg_(resolved_config(info_)), ctx_(ctx), repeated_(repeated) {
   // A fixed frequency: the model built and its weights read now (a service's first forecast
   // then runs as fast as the next); --freq auto waits for the data's frequency.
   const std::string freq = data::format_freq(cfg_.model.freq, info_.long_format());
@@ -118,10 +118,12 @@ int64_t mark_columns(const models::ModelConfig& c) {
   return models::time_feature_letter(c.freq) == "t" ? 5 : 4;
 }
 
-void prepare_for_inference(models::ForecastModel& model, PackedWeights& weights, Context& ctx) {
+void prepare_for_inference(models::ForecastModel& model, PackedWeights& weights, Context& ctx,
+                           bool warm) {
   std::vector<Tensor> tensors = model.parameters();
   for (const auto& [name, t] : model.named_buffers()) tensors.push_back(t);
   weights.freeze(tensors);
+  if (!warm) return;
   const models::ModelConfig& c = model.config();
   const bool was_training = model.is_training();
   model.eval();
@@ -150,14 +152,14 @@ models::ForecastModel& Predictor::model(char freq_letter) {
     model_ = load_checkpoint_model(info_, std::string(1, freq_letter), ctx_);
     model_freq_ = freq_letter;
     packed_ = PackedWeights();
-    prepare_for_inference(*model_, packed_, ctx_);
+    prepare_for_inference(*model_, packed_, ctx_, repeated_);
   }
   return *model_;
 }
 
 ForecastTable forecast(const CheckpointInfo& info, const data::CsvTable& input, Context& ctx,
                        const std::vector<std::string>& ids, const data::CsvTable* future) {
-  return Predictor(info, ctx).forecast(input, ids, future);
+  return Predictor(info, ctx, /*repeated=*/false).forecast(input, ids, future);
 }
 
 std::vector<PreparedWindow> Predictor::prepare(const data::CsvTable& input,

@@ -74,15 +74,19 @@ struct WindowForecast {
 int64_t mark_columns(const models::ModelConfig& c);
 
 // Readies `model` (whose weights must not change from now on) for forecasts under `weights`'s
-// PackedWeights::Scope: freezes its parameters and buffers, then runs one forecast at batch 1 on
-// zeros in that scope, so that its Linear weights are packed (and the backend's kernels
+// PackedWeights::Scope: freezes its parameters and buffers; with `warm`, also runs one forecast at
+// batch 1 on zeros in that scope, so that its Linear weights are packed (and the backend's kernels
 // generated) now rather than in the first forecast — what ONNX Runtime does when it creates a
 // session. The random generator's counter is left as it was.
-void prepare_for_inference(models::ForecastModel& model, PackedWeights& weights, Context& ctx);
+void prepare_for_inference(models::ForecastModel& model, PackedWeights& weights, Context& ctx,
+                           bool warm = true);
 
 class Predictor {
  public:
-  Predictor(CheckpointInfo info, Context& ctx);
+  // `repeated`: forecasts will follow one another (the API, a service), so the model is readied
+  // at load (prepare_for_inference with warm-up); false for a single forecast, whose weights are
+  // packed as it meets them.
+  Predictor(CheckpointInfo info, Context& ctx, bool repeated = true);
   const CheckpointInfo& info() const { return info_; }
   // The checkpoint's configuration resolved against its columns.
   const RunConfig& config() const { return cfg_; }
@@ -110,6 +114,7 @@ class Predictor {
   std::shared_ptr<models::ForecastModel> model_;
   PackedWeights packed_;  // model_'s Linear weights, packed at their first forecast
   char model_freq_ = 0;   // the time-feature letter model_ was built for
+  bool repeated_ = true;
 };
 
 // CSV text: "date,<columns>" (long format: "<id>,<time>,<columns>") then one row per step, dates
