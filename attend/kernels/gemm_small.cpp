@@ -321,9 +321,9 @@ void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
   const CountedCall counted(gemm_counter(), flops, t);
   auto columns = [&](int64_t p0, int64_t p1) {  // panels [p0, p1): columns [p0·w, min(n, p1·w))
     const int64_t j0 = p0 * w, j1 = std::min(n, p1 * w);
-    if (j1 > j0)
-      HWY_DYNAMIC_DISPATCH(detail::GemmPackedB)
-      (trans_a, m, j1 - j0, k, alpha, a, lda, packed + j0 * k, beta, c + j0, ldc);
+    if (j1 <= j0) return;
+    const auto kernel = HWY_DYNAMIC_DISPATCH(detail::GemmPackedB);
+    kernel(trans_a, m, j1 - j0, k, alpha, a, lda, packed + j0 * k, beta, c + j0, ldc);
   };
   if (t == 1) {
     columns(0, panels);
