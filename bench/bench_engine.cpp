@@ -358,20 +358,27 @@ BENCHMARK(BM_AttentionOp)
     ->ArgNames({"B", "H", "L", "D", "backward"})
     ->UseRealTime();
 
-// One LSTM layer's recurrence (lstm_layer: per step a GEMM and the fused cell kernel) on one
-// thread: xproj (32, 96, 4H). args: H, backward.
+// One LSTM layer's recurrence (lstm_layer: per step a GEMM and the fused cell kernel), xproj
+// (B, 96, 4H), split by steps or by hidden units (forward only). args: B, H, threads, by_units,
+// backward.
 void BM_LstmLayerOp(benchmark::State& state) {
-  const int64_t B = 32, L = 96, H = state.range(0);
-  Context ctx({.threads = 1, .seed = 1});
+  const int64_t B = state.range(0), L = 96, H = state.range(1);
+  Context ctx({.threads = static_cast<int>(state.range(2)), .seed = 1});
+  const LSTMThreading threading =
+      state.range(3) != 0 ? LSTMThreading::by_units : LSTMThreading::by_steps;
   Tensor xproj = Tensor::normal({B, L, 4 * H}, 0, 1, DType::F32, ctx).set_requires_grad();
   Tensor w_hh = Tensor::uniform({4 * H, H}, -0.1, 0.1, DType::F32, ctx).set_requires_grad();
   Tensor b_hh = Tensor::uniform({4 * H}, -0.1, 0.1, DType::F32, ctx).set_requires_grad();
-  run_op(state, state.range(1), {xproj, w_hh, b_hh},
-         [&] { return lstm_layer(xproj, w_hh, b_hh, Tensor(), Tensor()).output; });
+  run_op(state, state.range(4), {xproj, w_hh, b_hh},
+         [&] { return lstm_layer(xproj, w_hh, b_hh, Tensor(), Tensor(), threading).output; });
 }
 BENCHMARK(BM_LstmLayerOp)
-    ->ArgsProduct({{16, 64}, {0, 1}})
-    ->ArgNames({"H", "backward"})
+    ->ArgsProduct({{32}, {16, 64}, {1}, {0}, {0, 1}})
+    ->ArgsProduct({{2, 4, 8, 32}, {512}, {1}, {0}, {0}})
+    ->ArgsProduct({{2, 4, 8, 32}, {512}, {2}, {1}, {0}})
+    ->Args({16, 128, 1, 0, 0})
+    ->Args({16, 128, 2, 1, 0})
+    ->ArgNames({"B", "H", "threads", "by_units", "backward"})
     ->UseRealTime();
 
 // Layer norm over (32·96, D) rows with weight and bias, on one thread. args: D, backward.

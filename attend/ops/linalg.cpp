@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <set>
 #include <tuple>
 #include <type_traits>
 
@@ -224,9 +223,8 @@ void fill_rows(T* y, const T* bias, int64_t rows, int64_t n) {
 
 struct PackedWeights::Impl {
   std::mutex mutex;
-  std::set<const Storage*> frozen;
-  std::vector<std::shared_ptr<Storage>>
-      keep;  // the frozen storages stay alive (and their addresses)
+  // the frozen storages, kept alive (so no other memory can take their addresses)
+  std::map<const Storage*, std::shared_ptr<Storage>> frozen;
   // (storage, offset, out, in, trans, ld) -> Wᵀ in kernels::pack_b's panels
   std::map<std::tuple<const Storage*, int64_t, int64_t, int64_t, bool, int64_t>, std::vector<float>>
       packs;
@@ -252,8 +250,7 @@ void PackedWeights::freeze(const std::vector<Tensor>& tensors) {
   if (!impl_) impl_ = std::make_shared<Impl>();
   const std::lock_guard<std::mutex> lock(impl_->mutex);
   for (const Tensor& t : tensors)
-    if (t.defined() && t.storage() && impl_->frozen.insert(t.storage().get()).second)
-      impl_->keep.push_back(t.storage());
+    if (t.defined() && t.storage()) impl_->frozen.emplace(t.storage().get(), t.storage());
 }
 
 const float* PackedWeights::packed(const Tensor& weight, bool trans, int64_t ld) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <string>
@@ -90,72 +91,55 @@ TEST(Gemm, Float64MatchesReference) {
   sweep<double>(1e-12);
 }
 
-void small_kernel_sweep();
+// Every shape of ms × ns × ks, both transposes, with and without padding, three betas, through
+// `kernel` on one thread, on every SIMD target compiled in that this CPU runs.
+void kernel_sweep(Kernel kernel, std::initializer_list<int64_t> ms,
+                  std::initializer_list<int64_t> ns, std::initializer_list<int64_t> ks) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    for (int64_t m : ms)
+      for (int64_t n : ns)
+        for (int64_t k : ks)
+          for (bool ta : {false, true})
+            for (bool tb : {false, true})
+              for (int64_t pad : {0, 5}) {
+                GemmShape s{ta,
+                            tb,
+                            m,
+                            n,
+                            k,
+                            std::max<int64_t>(1, (ta ? m : k) + pad),
+                            std::max<int64_t>(1, (tb ? k : n) + pad),
+                            n + pad};
+                for (float beta : {0.0f, 1.0f, 0.5f})
+                  ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, kernel));
+              }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
 
 // attend's own kernel: every row remainder of the 8- and 6-row tiles, one- and two-vector column
 // panels with and without a masked tail, the in-register 8 × 8 transpose with ragged edges, and
 // a transposed op(B) too large for the stack panel (K·N > 10240) — on every SIMD target compiled
 // in that this CPU runs (AVX-512's 8-row tiles, AVX2's 6-row ones, SSE4, …).
 TEST(Gemm, SmallKernelMatchesReference) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    SCOPED_TRACE(hwy::TargetName(target));
-    hwy::SetSupportedTargetsForTest(target);
-    small_kernel_sweep();
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  kernel_sweep(Kernel::small, {1, 2, 3, 5, 6, 7, 8, 9, 17, 96},
+               {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64, 100}, {1, 5, 8, 9, 16, 64, 130});
 }
-
-void small_kernel_sweep() {
-  for (int64_t m : {1, 2, 3, 5, 6, 7, 8, 9, 17, 96})
-    for (int64_t n : {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64, 100})
-      for (int64_t k : {1, 5, 8, 9, 16, 64, 130})
-        for (bool ta : {false, true})
-          for (bool tb : {false, true})
-            for (int64_t pad : {0, 5}) {
-              GemmShape s{ta, tb, m, n, k, (ta ? m : k) + pad, (tb ? k : n) + pad, n + pad};
-              for (float beta : {0.0f, 1.0f, 0.5f})
-                ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, Kernel::small));
-            }
-}
-
-void packed_kernel_sweep();
 
 // B packed once (an LSTM's W_hh), then the register-tiled kernel: ragged last panels of one and
 // two vectors, both transposes (the transposed pack's in-register blocks and their edges), row
 // remainders, k = 0 (C = beta · C), and the packed size exact — on every SIMD target this CPU runs.
 TEST(Gemm, PackedBMatchesReference) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    SCOPED_TRACE(hwy::TargetName(target));
-    hwy::SetSupportedTargetsForTest(target);
-    packed_kernel_sweep();
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  kernel_sweep(Kernel::packed, {1, 2, 5, 6, 7, 8, 9, 32}, {1, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100},
+               {0, 1, 8, 9, 64, 130});
   // From 8 MFLOP the panels are split over the threads (uneven shares, a ragged last panel).
   for (int threads : {2, 3})
     for (bool ta : {false, true}) {
       GemmShape s{ta, true, 64, 1000, 130, ta ? 64 : 130, 130, 1000};
       ASSERT_TRUE(check<float>(s, 1.25f, 0.5f, threads, 1e-4, Kernel::packed));
     }
-}
-
-void packed_kernel_sweep() {
-  for (int64_t m : {1, 2, 5, 6, 7, 8, 9, 32})
-    for (int64_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100})
-      for (int64_t k : {0, 1, 8, 9, 64, 130})
-        for (bool ta : {false, true})
-          for (bool tb : {false, true})
-            for (int64_t pad : {0, 5}) {
-              GemmShape s{ta,
-                          tb,
-                          m,
-                          n,
-                          k,
-                          std::max<int64_t>(1, (ta ? m : k) + pad),
-                          std::max<int64_t>(1, (tb ? k : n) + pad),
-                          n + pad};
-              for (float beta : {0.0f, 1.0f, 0.5f})
-                ASSERT_TRUE(check<float>(s, 0.75f, beta, 1, 1e-4, Kernel::packed));
-            }
 }
 
 TEST(Gemm, SmallKernelRule) {
