@@ -7,15 +7,19 @@
 //     three GEMMs alone
 //   - the fused ops over their kernels: attention, an LSTM layer, layer norm (forward, and forward
 //     + backward)
+//   - the cost of opening a parallel region: attend's team against an OpenMP region
 // Run: build/bench_engine --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <vector>
 
 #include "attend/kernels/conv1d.h"
 #include "attend/kernels/gemm.h"
 #include "attend/kernels/gemm_small.h"
+#include "attend/kernels/parallel.h"
 #include "attend/ops/attention.h"
 #include "attend/ops/ops.h"
 
@@ -394,6 +398,34 @@ BENCHMARK(BM_LayerNormOp)
     ->ArgsProduct({{16, 512}, {0, 1}})
     ->ArgNames({"D", "backward"})
     ->UseRealTime();
+
+// One empty parallel region of 2 threads after `gap` µs of the caller working alone (a serial op
+// between two threaded ones), timed from the call to its return: kernels::parallel_region
+// (team 1) or an OpenMP region (team 0; its cost depends on OMP_WAIT_POLICY). args: team, gap.
+void BM_ParallelRegion(benchmark::State& state) {
+  const bool team = state.range(0) == 1;
+  const auto gap = std::chrono::microseconds(state.range(1));
+  std::atomic<int> sink{0};
+  for (auto _ : state) {
+    const auto busy_until = std::chrono::steady_clock::now() + gap;
+    while (std::chrono::steady_clock::now() < busy_until) {
+    }
+    const auto start = std::chrono::steady_clock::now();
+    if (team) {
+      kernels::parallel_region(2,
+                               [&](int i, int) { sink.fetch_add(i, std::memory_order_relaxed); });
+    } else {
+#pragma omp parallel num_threads(2)
+      sink.fetch_add(omp_get_thread_num(), std::memory_order_relaxed);
+    }
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+BENCHMARK(BM_ParallelRegion)
+    ->ArgsProduct({{1, 0}, {0, 20, 100, 1000}})
+    ->ArgNames({"team", "gap_us"})
+    ->UseManualTime();
 
 }  // namespace
 }  // namespace attend

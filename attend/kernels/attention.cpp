@@ -1,6 +1,7 @@
 #include "attend/kernels/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "attend/kernels/attention_rows.h"
 #include "attend/kernels/counters.h"
 #include "attend/kernels/gemm.h"
+#include "attend/kernels/parallel.h"
 #include "attend/kernels/random.h"
 
 namespace attend::kernels {
@@ -165,12 +167,12 @@ void for_each_rows_head(const AttentionDims& d, const In& q, const In& k, const 
                         Run run) {
   const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;
-#pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
-  {
+  const int team =
+      worth_threading(d, heads, threads) ? static_cast<int>(std::min<int64_t>(threads, heads)) : 1;
+  parallel_region(team, [&](int64_t i, int64_t nt) {
     std::vector<float> scratch(detail::rows_head_scratch(d.len_k, d.dim, d.dim_v));
     std::vector<float> z(dropout ? d.len_q * d.len_k : 0);
-#pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < heads; ++bh) {
+    for (int64_t bh = heads * i / nt; bh < heads * (i + 1) / nt; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
       detail::RowsHead r = rows_head(d, q, k, v, mask, p, b, h);
       fill(r, b, h, bh);
@@ -180,7 +182,7 @@ void for_each_rows_head(const AttentionDims& d, const In& q, const In& k, const 
       }
       run(r, scratch.data());
     }
-  }
+  });
 }
 
 void forward_rows(const AttentionDims& d, const In& q, const In& k, const In& v,
@@ -237,12 +239,12 @@ void attention_forward(In q, In k, In v, const AttentionMask& mask, const Attent
   const bool dropout = p.dropout_p > 0.0f;
 
   const int64_t lds = tile_ld(d.len_k);
-#pragma omp parallel num_threads(threads) if (worth_threading(d, tasks, threads))
-  {
+  const int team =
+      worth_threading(d, tasks, threads) ? static_cast<int>(std::min<int64_t>(threads, tasks)) : 1;
+  parallel_region(team, [&](int64_t i, int64_t nt) {
     auto s = scratch_floats(qb * lds);
     std::vector<float> m(qb), l(qb), alpha(qb);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < tasks; ++t) {
+    for (int64_t t = tasks * i / nt; t < tasks * (i + 1) / nt; ++t) {
       const int64_t b = t / (d.heads * n_qblocks), h = (t / n_qblocks) % d.heads;
       const int64_t i0 = (t % n_qblocks) * qb, rows = std::min(qb, d.len_q - i0);
       const float* qt = q.at(b, h, i0);
@@ -275,7 +277,7 @@ void attention_forward(In q, In k, In v, const AttentionMask& mask, const Attent
       }
       detail::scale_rows(ot, rows, d.dim_v, ldo, alpha.data());
     }
-  }
+  });
 }
 
 void attention_backward(In q, In k, In v, const AttentionMask& mask, const AttentionParams& p, In o,
@@ -298,13 +300,14 @@ void attention_backward(In q, In k, In v, const AttentionMask& mask, const Atten
   const float keep_scale = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
 
   const int64_t lds = tile_ld(d.len_k);
-#pragma omp parallel num_threads(threads) if (worth_threading(d, heads, threads))
-  {
+  const int team =
+      worth_threading(d, heads, threads) ? static_cast<int>(std::min<int64_t>(threads, heads)) : 1;
+  std::atomic<int64_t> next{0};
+  parallel_region(team, [&](int64_t, int64_t) {
     auto s = scratch_floats(qb * lds), dp = scratch_floats(qb * lds);
     auto pd = scratch_floats(dropout ? qb * lds : 0);
     std::vector<float> di(d.len_q);
-#pragma omp for schedule(dynamic)
-    for (int64_t bh = 0; bh < heads; ++bh) {
+    for (int64_t bh; (bh = next.fetch_add(1, std::memory_order_relaxed)) < heads;) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
       const float* qh = q.at(b, h);
       const float* kh = k.at(b, h);
@@ -365,7 +368,7 @@ void attention_backward(In q, In k, In v, const AttentionMask& mask, const Atten
         }
       }
     }
-  }
+  });
 }
 
 void attention_forward(View<const double, 4> q, View<const double, 4> k, View<const double, 4> v,

@@ -6,6 +6,7 @@
 
 #include "attend/kernels/elementwise.h"
 #include "attend/kernels/gemm.h"
+#include "attend/kernels/parallel.h"
 
 namespace attend::kernels {
 
@@ -96,8 +97,9 @@ namespace {
 template <typename T>
 void im2col_batch(const Conv1dShape& s, const T* x, T* col, int threads) {
   const int64_t l_out = s.l_out(), ld = s.n * l_out;
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * s.c_in * s.k * l_out > 32768)
-  for (int64_t n = 0; n < s.n; ++n) im2col1d(s, x + n * s.c_in * s.l_in, col + n * l_out, ld);
+  parallel_chunks(s.n, threads, s.c_in * s.k * l_out, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) im2col1d(s, x + n * s.c_in * s.l_in, col + n * l_out, ld);
+  });
 }
 
 // Between the batch-major (N, C, L) and channel-major (C, N·L) layouts of one tensor, adding
@@ -134,23 +136,24 @@ namespace {
 template <typename T>
 void im2col_nlc(const Conv1dShape& s, const T* x, T* col, int threads) {
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, ld = s.c_in * s.k;
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * l_out * ld > 32768)
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t t = 0; t < l_out; ++t) {
-      T* row = col + (n * l_out + t) * ld;
-      for (int64_t j = 0; j < s.k; ++j) {
-        const int64_t pos = t * s.stride - s.padding + j * s.dilation;
-        const bool inside = pos >= 0 && pos < s.l_in;
-        const T* src = x + (n * s.l_in + pos) * s.c_in;
-        for (int64_t g = 0; g < s.groups; ++g) {
-          T* dst = row + (g * s.k + j) * cig;
-          if (inside)
-            std::memcpy(dst, src + g * cig, cig * sizeof(T));
-          else
-            std::fill_n(dst, cig, T(0));
+  parallel_chunks(s.n, threads, l_out * ld, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t t = 0; t < l_out; ++t) {
+        T* row = col + (n * l_out + t) * ld;
+        for (int64_t j = 0; j < s.k; ++j) {
+          const int64_t pos = t * s.stride - s.padding + j * s.dilation;
+          const bool inside = pos >= 0 && pos < s.l_in;
+          const T* src = x + (n * s.l_in + pos) * s.c_in;
+          for (int64_t g = 0; g < s.groups; ++g) {
+            T* dst = row + (g * s.k + j) * cig;
+            if (inside)
+              std::memcpy(dst, src + g * cig, cig * sizeof(T));
+            else
+              std::fill_n(dst, cig, T(0));
+          }
         }
       }
-    }
+  });
 }
 
 // Adjoint of im2col_nlc: dx (N, L_in, C_in) = scatter-add of dcol (zeroed first).
@@ -158,20 +161,21 @@ template <typename T>
 void col2im_nlc(const Conv1dShape& s, const T* dcol, T* dx, int threads) {
   const int64_t l_out = s.l_out(), cig = s.c_in / s.groups, ld = s.c_in * s.k;
   std::fill_n(dx, s.n * s.l_in * s.c_in, T(0));
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * l_out * ld > 32768)
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t t = 0; t < l_out; ++t) {
-      const T* row = dcol + (n * l_out + t) * ld;
-      for (int64_t j = 0; j < s.k; ++j) {
-        const int64_t pos = t * s.stride - s.padding + j * s.dilation;
-        if (pos < 0 || pos >= s.l_in) continue;
-        T* dst = dx + (n * s.l_in + pos) * s.c_in;
-        for (int64_t g = 0; g < s.groups; ++g) {
-          const T* src = row + (g * s.k + j) * cig;
-          for (int64_t c = 0; c < cig; ++c) dst[g * cig + c] += src[c];
+  parallel_chunks(s.n, threads, l_out * ld, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t t = 0; t < l_out; ++t) {
+        const T* row = dcol + (n * l_out + t) * ld;
+        for (int64_t j = 0; j < s.k; ++j) {
+          const int64_t pos = t * s.stride - s.padding + j * s.dilation;
+          if (pos < 0 || pos >= s.l_in) continue;
+          T* dst = dx + (n * s.l_in + pos) * s.c_in;
+          for (int64_t g = 0; g < s.groups; ++g) {
+            const T* src = row + (g * s.k + j) * cig;
+            for (int64_t c = 0; c < cig; ++c) dst[g * cig + c] += src[c];
+          }
         }
       }
-    }
+  });
 }
 
 // w (C_out, cig, K) <-> w' (C_out, K, cig)
@@ -360,9 +364,10 @@ void conv1d_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, 
       gemm(gs, T(1), w + g * cog * kk, dyc + g * cog * cols, T(0), dcol + g * kk * cols, threads);
     if (!x_is_col) {
       std::fill_n(dx, s.n * s.c_in * s.l_in, T(0));
-#pragma omp parallel for num_threads(threads) if (s.n > 1 && s.n * s.c_in * s.k * l_out > 32768)
-      for (int64_t n = 0; n < s.n; ++n)
-        col2im1d(s, col + n * l_out, dx + n * s.c_in * s.l_in, cols);
+      parallel_chunks(s.n, threads, s.c_in * s.k * l_out, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n)
+          col2im1d(s, col + n * l_out, dx + n * s.c_in * s.l_in, cols);
+      });
     }
   }
 }

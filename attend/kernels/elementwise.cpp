@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "attend/kernels/elementwise.h"
+#include "attend/kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attend::kernels {
@@ -372,17 +373,16 @@ void parallel_range(int64_t n, int threads, int64_t work_per_item, F&& f) {
     f(int64_t{0}, n);
     return;
   }
-  const int64_t chunks = std::min<int64_t>(threads, n);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+  const int chunks = static_cast<int>(std::min<int64_t>(threads, n));
+  parallel_region(chunks, [&](int64_t c, int64_t count) {
+    int64_t b = n * c / count, e = n * (c + 1) / count;
     if (work_per_item == 1) {  // align element ranges to cache lines
       b = c == 0 ? 0 : (b + 15) / 16 * 16;
-      e = c + 1 == chunks ? n : (e + 15) / 16 * 16;
+      e = c + 1 == count ? n : (e + 15) / 16 * 16;
       e = std::min(e, n);
     }
     if (b < e) f(b, e);
-  }
+  });
 }
 
 // Whether the fast Pow path has a vector form for this exponent.

@@ -10,6 +10,7 @@
 #include "attend/base/error.h"
 #include "attend/kernels/counters.h"
 #include "attend/kernels/gemm_small.h"
+#include "attend/kernels/parallel.h"
 
 #include "attend/base/sanitizer.h"
 #if defined(ATTEND_ASAN)
@@ -152,13 +153,15 @@ void gemm(const GemmShape& s, double alpha, const double* a, const double* b, do
           double* c, int threads) {
   check_shape(s);
   // Row blocks in parallel; each row of C is independent.
-#pragma omp parallel for num_threads(std::max(1, threads)) if (s.m * s.n * s.k > 1000000)
-  for (int64_t i = 0; i < s.m; ++i) {
-    GemmShape row = s;
-    row.m = 1;
-    const double* ai = s.trans_a ? a + i : a + i * s.lda;
-    gemm_reference(row, alpha, ai, b, beta, c + i * s.ldc);
-  }
+  parallel_chunks(s.m, threads, s.m * s.n * s.k > 1000000 ? kParallelMinWork : 0,
+                  [&](int64_t i0, int64_t i1) {
+                    for (int64_t i = i0; i < i1; ++i) {
+                      GemmShape row = s;
+                      row.m = 1;
+                      const double* ai = s.trans_a ? a + i : a + i * s.lda;
+                      gemm_reference(row, alpha, ai, b, beta, c + i * s.ldc);
+                    }
+                  });
 }
 
 template <typename T>
@@ -178,9 +181,10 @@ static void gemm_batched_impl(const GemmShape& s, int64_t batch, T alpha, const 
       gemm(s, alpha, a + i * stride_a, b + i * stride_b, beta, c + i * stride_c, threads);
     return;
   }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < batch; ++i)
-    gemm(s, alpha, a + i * stride_a, b + i * stride_b, beta, c + i * stride_c, 1);
+  parallel_chunks(batch, threads, kParallelMinWork, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      gemm(s, alpha, a + i * stride_a, b + i * stride_b, beta, c + i * stride_c, 1);
+  });
 }
 
 void gemm_batched(const GemmShape& s, int64_t batch, float alpha, const float* a, int64_t stride_a,

@@ -41,7 +41,8 @@ int64_t packed_b_floats(int64_t k, int64_t n);
 void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed);
 // C(M, N) = alpha · op(A)(M, K) · B + beta · C, B packed by pack_b (attend's register-tiled
 // kernel, gemm_small.cpp; beta = 0 never reads C), its column panels split over up to `threads`
-// threads from 8 MFLOP (kernels::gemm's rule). Counted as a GEMM.
+// threads from 1 MFLOP (kernels::parallel_region's awake team; the backend's OpenMP threads
+// need 8). Counted as a GEMM.
 void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                    int64_t lda, const float* packed, float beta, float* c, int64_t ldc,
                    int threads);

@@ -3,13 +3,12 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "attend/kernels/counters.h"
 #include "attend/kernels/gemm_small.h"
+#include "attend/kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attend::kernels::detail {
@@ -316,8 +315,10 @@ void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
   if (m == 0 || n == 0) return;
   const double flops = 2.0 * m * n * k;
   const int64_t w = packed_b_width(), panels = (n + w - 1) / w;
-  // kernels::gemm's rule: products under 8 MFLOP stay on one thread
-  const int t = flops < 8e6 ? 1 : static_cast<int>(std::clamp<int64_t>(threads, 1, panels));
+  // Threaded from 1 MFLOP (~10 µs on a core): a region on the team's awake workers costs ~1 µs
+  // (BM_ParallelRegion). At 8 MFLOP, the old limit for a sleeping OpenMP team, a batch-1 forward's
+  // 11 × 512 × 512 products ran on one thread.
+  const int t = flops < 1e6 ? 1 : static_cast<int>(std::clamp<int64_t>(threads, 1, panels));
   const CountedCall counted(gemm_counter(), flops, t);
   auto columns = [&](int64_t p0, int64_t p1) {  // panels [p0, p1): columns [p0·w, min(n, p1·w))
     const int64_t j0 = p0 * w, j1 = std::min(n, p1 * w);
@@ -329,11 +330,8 @@ void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
     columns(0, panels);
     return;
   }
-#pragma omp parallel num_threads(t)
-  {
-    const int64_t i = omp_get_thread_num(), nt = omp_get_num_threads();
-    columns(panels * i / nt, panels * (i + 1) / nt);
-  }
+  parallel_region(t,
+                  [&](int64_t i, int64_t nt) { columns(panels * i / nt, panels * (i + 1) / nt); });
 }
 
 }  // namespace attend::kernels

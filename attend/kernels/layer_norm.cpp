@@ -155,13 +155,14 @@ void layer_norm_backward(View<const float, 2> x, const float* weight, const floa
   // Per-chunk partial dweight/dbias, summed at the end (deterministic for a given thread count).
   const int64_t chunks = std::min<int64_t>(threads, rows);
   std::vector<float> part(static_cast<size_t>(chunks * 2 * d), 0.0f);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t b = rows * c / chunks, e = rows * (c + 1) / chunks;
-    float* pw = part.data() + c * 2 * d;
-    HWY_DYNAMIC_DISPATCH(LayerNormBackwardRows)
-    (b, e, x, weight, mean, rstd, dy, dx, dweight ? pw : nullptr, dbias ? pw + d : nullptr);
-  }
+  parallel_region(static_cast<int>(chunks), [&](int64_t i, int64_t n) {
+    for (int64_t c = i; c < chunks; c += n) {  // n < chunks only inside another region
+      const int64_t b = rows * c / chunks, e = rows * (c + 1) / chunks;
+      float* pw = part.data() + c * 2 * d;
+      const auto kernel = HWY_DYNAMIC_DISPATCH(LayerNormBackwardRows);
+      kernel(b, e, x, weight, mean, rstd, dy, dx, dweight ? pw : nullptr, dbias ? pw + d : nullptr);
+    }
+  });
   for (int64_t c = 0; c < chunks; ++c) {
     const float* pw = part.data() + c * 2 * d;
     for (int64_t i = 0; i < d; ++i) {

@@ -6,6 +6,7 @@
 #include "attend/autograd/node.h"
 #include "attend/kernels/attention.h"
 #include "attend/kernels/attention_rows.h"
+#include "attend/kernels/parallel.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/linalg.h"
 #include "attend/ops/nn_functional.h"
@@ -310,23 +311,24 @@ ProbSparseResult prob_sparse_impl(const Tensor& q, const Tensor& k, const Tensor
   int64_t* sel = plan.selected.data<int64_t>();
   const kernels::View<T, 4> qv = view4<T>(q), kv = view4<T>(k), vv = view4<T>(v);
   const int64_t heads = d.batch * d.heads;
-#pragma omp parallel num_threads(ctx.threads()) if (heads > 1 && d.len_q * n_sample * d.dim > 65536)
-  {
-    std::vector<T> m(d.len_q);
-    std::vector<int64_t> order(d.len_q);
-#pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < heads; ++bh) {
-      const int64_t b = bh / d.heads, h = bh % d.heads;
-      sparsity_measure_any(qv.at(b, h), qv.strides[2], kv.at(b, h), kv.strides[2], idx, d.len_q,
-                           n_sample, d.dim, d.len_k, m.data());
-      for (int64_t i = 0; i < d.len_q; ++i) order[i] = i;
-      std::partial_sort(
-          order.begin(), order.begin() + n_top, order.end(),
-          [&](int64_t a, int64_t c) { return m[a] > m[c] || (m[a] == m[c] && a < c); });
-      std::sort(order.begin(), order.begin() + n_top);
-      std::copy(order.begin(), order.begin() + n_top, sel + bh * n_top);
-    }
-  }
+  const bool threaded = heads > 1 && d.len_q * n_sample * d.dim > 65536;
+  kernels::parallel_region(
+      threaded ? static_cast<int>(std::min<int64_t>(ctx.threads(), heads)) : 1,
+      [&](int64_t i, int64_t nt) {
+        std::vector<T> m(d.len_q);
+        std::vector<int64_t> order(d.len_q);
+        for (int64_t bh = heads * i / nt; bh < heads * (i + 1) / nt; ++bh) {
+          const int64_t b = bh / d.heads, h = bh % d.heads;
+          sparsity_measure_any(qv.at(b, h), qv.strides[2], kv.at(b, h), kv.strides[2], idx, d.len_q,
+                               n_sample, d.dim, d.len_k, m.data());
+          for (int64_t i = 0; i < d.len_q; ++i) order[i] = i;
+          std::partial_sort(
+              order.begin(), order.begin() + n_top, order.end(),
+              [&](int64_t a, int64_t c) { return m[a] > m[c] || (m[a] == m[c] && a < c); });
+          std::sort(order.begin(), order.begin() + n_top);
+          std::copy(order.begin(), order.begin() + n_top, sel + bh * n_top);
+        }
+      });
 
   // Causal: selected query at position s sees keys j ≤ s.
   if (o.causal) {

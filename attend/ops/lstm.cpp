@@ -167,57 +167,58 @@ void layer_forward_by_units(const Tensor& xproj, const Tensor& w_hh, const Tenso
     counted.emplace(kernels::gemm_counter(), 2.0 * L * B * G * H, threads);
   alignas(64) std::atomic<int64_t> next{0};
   alignas(64) std::atomic<int64_t> done{0};
-#pragma omp parallel num_threads(threads)
-  for (;;) {
-    // Claims the next task once the step before it is done, so that a waiting thread (which may
-    // yield its core) holds no task that the others would have to wait for.
-    int64_t task = next.load(std::memory_order_relaxed);
-    if (task >= L * chunks) break;
-    const int64_t t = task / chunks;
-    kernels::spin_until([&] { return done.load(std::memory_order_acquire) >= t * chunks; });
-    if (!next.compare_exchange_strong(task, task + 1, std::memory_order_relaxed)) continue;
-    const int64_t u0 = task % chunks * chunk, u1 = std::min(H, u0 + chunk), n = u1 - u0;
-    T* wk = wp + task % chunks * 4 * gate_floats;
-    T* gk = gates + 4 * u0;
-    if (t == 0)
-      for (int64_t q = 0; q < 4; ++q) {
+  kernels::parallel_region(threads, [&](int, int) {
+    for (;;) {
+      // Claims the next task once the step before it is done, so that a waiting thread (which may
+      // yield its core) holds no task that the others would have to wait for.
+      int64_t task = next.load(std::memory_order_relaxed);
+      if (task >= L * chunks) break;
+      const int64_t t = task / chunks;
+      kernels::spin_until([&] { return done.load(std::memory_order_acquire) >= t * chunks; });
+      if (!next.compare_exchange_strong(task, task + 1, std::memory_order_relaxed)) continue;
+      const int64_t u0 = task % chunks * chunk, u1 = std::min(H, u0 + chunk), n = u1 - u0;
+      T* wk = wp + task % chunks * 4 * gate_floats;
+      T* gk = gates + 4 * u0;
+      if (t == 0)
+        for (int64_t q = 0; q < 4; ++q) {
+          if constexpr (std::is_same_v<T, float>)
+            if (panels) {
+              kernels::pack_b(true, H, n, w + (q * H + u0) * H, H, wk + q * gate_floats);
+              continue;
+            }
+          std::memcpy(wk + q * n * H, w + (q * H + u0) * H, n * H * sizeof(T));
+        }
+      // gates[b, 4·u0 + q·n + j] = xproj[b, t, q·H + u0 + j] + b_hh[q·H + u0 + j] + h_{t−1}·W_hhᵀ
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t q = 0; q < 4; ++q) {
+          const T* xr = xp + (b * L + t) * G + q * H + u0;
+          T* gr = gk + b * G + q * n;
+          if (bh)
+            for (int64_t j = 0; j < n; ++j) gr[j] = xr[j] + bh[q * H + u0 + j];
+          else
+            std::memcpy(gr, xr, n * sizeof(T));
+        }
+      if (panels) {
         if constexpr (std::is_same_v<T, float>)
-          if (panels) {
-            kernels::pack_b(true, H, n, w + (q * H + u0) * H, H, wk + q * gate_floats);
-            continue;
-          }
-        std::memcpy(wk + q * n * H, w + (q * H + u0) * H, n * H * sizeof(T));
+          for (int64_t q = 0; q < 4; ++q)
+            kernels::gemm_packed_b(false, B, n, H, 1.0f, hs + t * B * H, H, wk + q * gate_floats,
+                                   1.0f, gk + q * n, G, 1);
+      } else {
+        const kernels::GemmShape gs{false, true, B, 4 * n, H, H, H, G};
+        kernels::gemm(gs, T(1), hs + t * B * H, wk, T(1), gk, 1);
       }
-    // gates[b, 4·u0 + q·n + j] = xproj[b, t, q·H + u0 + j] + b_hh[q·H + u0 + j] + h_{t−1}·W_hhᵀ
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t q = 0; q < 4; ++q) {
-        const T* xr = xp + (b * L + t) * G + q * H + u0;
-        T* gr = gk + b * G + q * n;
-        if (bh)
-          for (int64_t j = 0; j < n; ++j) gr[j] = xr[j] + bh[q * H + u0 + j];
-        else
-          std::memcpy(gr, xr, n * sizeof(T));
-      }
-    if (panels) {
-      if constexpr (std::is_same_v<T, float>)
+      T* h = hs + (t + 1) * B * H + u0;
+      kernels::lstm_cell_forward(
+          Rows<T>{gk, {B, 4 * n}, {G, 1}}, ConstRows<T>{cs + t * B * H + u0, {B, n}, {H, 1}},
+          Rows<T>{cs + (t + 1) * B * H + u0, {B, n}, {H, 1}}, Rows<T>{h, {B, n}, {H, 1}}, 1);
+      for (int64_t b = 0; b < B; ++b) {
         for (int64_t q = 0; q < 4; ++q)
-          kernels::gemm_packed_b(false, B, n, H, 1.0f, hs + t * B * H, H, wk + q * gate_floats,
-                                 1.0f, gk + q * n, G, 1);
-    } else {
-      const kernels::GemmShape gs{false, true, B, 4 * n, H, H, H, G};
-      kernels::gemm(gs, T(1), hs + t * B * H, wk, T(1), gk, 1);
+          std::memcpy(act + (t * B + b) * G + q * H + u0, gk + b * G + q * n, n * sizeof(T));
+        std::memcpy(o + (b * L + t) * H + u0, h + b * H, n * sizeof(T));
+      }
+      done.fetch_add(1, std::memory_order_release);
     }
-    T* h = hs + (t + 1) * B * H + u0;
-    kernels::lstm_cell_forward(
-        Rows<T>{gk, {B, 4 * n}, {G, 1}}, ConstRows<T>{cs + t * B * H + u0, {B, n}, {H, 1}},
-        Rows<T>{cs + (t + 1) * B * H + u0, {B, n}, {H, 1}}, Rows<T>{h, {B, n}, {H, 1}}, 1);
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t q = 0; q < 4; ++q)
-        std::memcpy(act + (t * B + b) * G + q * H + u0, gk + b * G + q * n, n * sizeof(T));
-      std::memcpy(o + (b * L + t) * H + u0, h + b * H, n * sizeof(T));
-    }
-    done.fetch_add(1, std::memory_order_release);
-  }
+  });
 }
 
 template <typename T>

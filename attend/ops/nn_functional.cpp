@@ -8,6 +8,7 @@
 #include "attend/autograd/node.h"
 #include "attend/kernels/elementwise.h"
 #include "attend/kernels/layer_norm.h"
+#include "attend/kernels/parallel.h"
 #include "attend/kernels/random.h"
 #include "attend/kernels/softmax.h"
 #include "attend/ops/elementwise.h"
@@ -291,12 +292,15 @@ Tensor apply_dropout_draws(const Tensor& x, const DropoutDraws& d) {
   const int64_t n = out.numel(), threads = x.context().threads();
   // Chunks of 4096 draws (a multiple of 4, so chunk boundaries keep the hash groups aligned).
   const int64_t chunks = (n + 4095) / 4096;
-#pragma omp parallel for num_threads(threads) schedule(static) if (n > 262144 && threads > 1)
-  for (int64_t k = 0; k < chunks; ++k) {
-    const int64_t begin = k * 4096;
-    kernels::mul_draw16(d.seed, d.first + begin, std::min<int64_t>(4096, n - begin), d.threshold,
-                        d.scale, 0.0f, xp + begin, op + begin);
-  }
+  kernels::parallel_chunks(chunks, n > 262144 ? static_cast<int>(threads) : 1,
+                           kernels::kParallelMinWork, [&](int64_t k0, int64_t k1) {
+                             for (int64_t k = k0; k < k1; ++k) {
+                               const int64_t begin = k * 4096;
+                               kernels::mul_draw16(d.seed, d.first + begin,
+                                                   std::min<int64_t>(4096, n - begin), d.threshold,
+                                                   d.scale, 0.0f, xp + begin, op + begin);
+                             }
+                           });
   if (needs_grad({x}))
     record("dropout", {x}, out,
            [d](const Tensor& g) { return std::vector<Tensor>{apply_dropout_draws(g, d)}; });

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "attend/base/error.h"
+#include "attend/kernels/parallel.h"
 
 namespace attend {
 
@@ -26,8 +27,9 @@ uint64_t Generator::reserve_rows(uint64_t n) {
 namespace {
 template <typename T, typename F>
 void fill(T* out, int64_t n, int threads, F&& draw) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (n > 65536 && threads > 1)
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(draw(i));
+  kernels::parallel_chunks(n, n > 65536 ? threads : 1, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = static_cast<T>(draw(i));
+  });
 }
 }  // namespace
 
@@ -52,12 +54,14 @@ void Generator::fill_bernoulli(float* out, int64_t n, double p, int threads, flo
   const uint32_t t = kernels::draw16_threshold(p);
   // Chunks of 4096 draws (a multiple of 4, so chunk boundaries keep the hash groups aligned).
   const int64_t chunks = (n + 4095) / 4096;
-#pragma omp parallel for num_threads(threads) schedule(static) if (n > 262144 && threads > 1)
-  for (int64_t k = 0; k < chunks; ++k) {
-    const int64_t begin = k * 4096;
-    kernels::fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, value, 0.0f,
-                         out + begin);
-  }
+  kernels::parallel_chunks(
+      chunks, n > 262144 ? threads : 1, kernels::kParallelMinWork, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) {
+          const int64_t begin = k * 4096;
+          kernels::fill_draw16(s, c + begin, std::min<int64_t>(4096, n - begin), t, value, 0.0f,
+                               out + begin);
+        }
+      });
 }
 void Generator::fill_bernoulli(double* out, int64_t n, double p, int threads) {
   const uint64_t c = reserve_rows(n), s = seed_;
