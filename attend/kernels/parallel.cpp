@@ -18,6 +18,23 @@ thread_local bool t_in_region = false;
 // Bumped in a forked child, where the parent's workers do not exist: its teams start afresh.
 std::atomic<uint64_t> g_forks{0};
 
+// Every signal blocked on the calling thread for the scope's life (threads started meanwhile
+// inherit the mask).
+class BlockSignals {
+ public:
+  BlockSignals() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_);
+  }
+  ~BlockSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  BlockSignals(const BlockSignals&) = delete;
+  BlockSignals& operator=(const BlockSignals&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 // One calling thread's workers. A region is published as one atomic word, generation << 8 |
 // thread count, after its function and context; worker w (1-based) runs it when w < count and
 // then decrements `pending_`, on which the caller waits. An idle worker watches the word for
@@ -50,15 +67,12 @@ class Team {
     if (static_cast<int>(workers_.size()) < n - 1) {
       // Workers take no asynchronous signal: a handler's frame must never land on a thread in a
       // kernel (docs/architecture.md, Training and CLI), whatever the caller's mask.
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_SETMASK, &all, &old);
+      const BlockSignals blocked;  // the caller's mask back even if a thread cannot start
       while (static_cast<int>(workers_.size()) < n - 1) {
         const int w = static_cast<int>(workers_.size()) + 1;
         const uint64_t seen = word_.load(std::memory_order_relaxed);
         workers_.emplace_back([this, w, seen] { work(w, seen); });
       }
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
     fn_ = fn;
     context_ = context;
