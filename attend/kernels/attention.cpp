@@ -101,9 +101,11 @@ int64_t key_end(const AttentionDims& d, const AttentionParams& p, int64_t i0, in
   return p.causal ? std::min(d.len_k, i0 + rows + p.causal_offset) : d.len_k;
 }
 
-bool worth_threading(const AttentionDims& d, int64_t tasks, int threads) {
+// Threads for `tasks` independent tasks of these dimensions: 1 below ~0.2 MFLOP.
+int team_size(const AttentionDims& d, int64_t tasks, int threads) {
   double flops = 4.0 * d.batch * d.heads * d.len_q * d.len_k * std::max(d.dim, d.dim_v);
-  return threads > 1 && tasks > 1 && flops > 2e5;
+  const bool worth = threads > 1 && tasks > 1 && flops > 2e5;
+  return worth ? static_cast<int>(std::min<int64_t>(threads, tasks)) : 1;
 }
 
 }  // namespace
@@ -167,8 +169,7 @@ void for_each_rows_head(const AttentionDims& d, const In& q, const In& k, const 
                         Run run) {
   const int64_t heads = d.batch * d.heads;
   const bool dropout = p.dropout_p > 0.0f;
-  const int team =
-      worth_threading(d, heads, threads) ? static_cast<int>(std::min<int64_t>(threads, heads)) : 1;
+  const int team = team_size(d, heads, threads);
   parallel_region(team, [&](int64_t i, int64_t nt) {
     std::vector<float> scratch(detail::rows_head_scratch(d.len_k, d.dim, d.dim_v));
     std::vector<float> z(dropout ? d.len_q * d.len_k : 0);
@@ -239,8 +240,7 @@ void attention_forward(In q, In k, In v, const AttentionMask& mask, const Attent
   const bool dropout = p.dropout_p > 0.0f;
 
   const int64_t lds = tile_ld(d.len_k);
-  const int team =
-      worth_threading(d, tasks, threads) ? static_cast<int>(std::min<int64_t>(threads, tasks)) : 1;
+  const int team = team_size(d, tasks, threads);
   parallel_region(team, [&](int64_t i, int64_t nt) {
     auto s = scratch_floats(qb * lds);
     std::vector<float> m(qb), l(qb), alpha(qb);
@@ -300,8 +300,7 @@ void attention_backward(In q, In k, In v, const AttentionMask& mask, const Atten
   const float keep_scale = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
 
   const int64_t lds = tile_ld(d.len_k);
-  const int team =
-      worth_threading(d, heads, threads) ? static_cast<int>(std::min<int64_t>(threads, heads)) : 1;
+  const int team = team_size(d, heads, threads);
   std::atomic<int64_t> next{0};
   parallel_region(team, [&](int64_t, int64_t) {
     auto s = scratch_floats(qb * lds), dp = scratch_floats(qb * lds);

@@ -89,13 +89,10 @@ class Team {
     // Pauses while the workers finish their shares; soon yields, so that a worker woken onto
     // this core (the scheduler's choice when the other is idle on a VM) runs.
     for (int checks = 1; pending_.load(std::memory_order_acquire) != 0; ++checks) {
-      if (checks % 64 != 0) {
-#if defined(__x86_64__) || defined(__i386__)
-        _mm_pause();
-#endif
-      } else {
+      if (checks % 64 != 0)
+        cpu_pause();
+      else
         std::this_thread::yield();
-      }
     }
   }
 
@@ -123,9 +120,7 @@ class Team {
       const uint64_t word = word_.load(std::memory_order_acquire);
       if (word != seen) return word;
       if (checks % 64 != 0) {
-#if defined(__x86_64__) || defined(__i386__)
-        _mm_pause();
-#endif
+        cpu_pause();
         continue;
       }
       const auto waited = std::chrono::steady_clock::now() - start;
